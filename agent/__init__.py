@@ -1,0 +1,1 @@
+"""deskgraph's application layer: settings, model layer, conversation runtime and front ends."""

@@ -1,0 +1,32 @@
+"""The ``deskgraph`` command line: one Typer app, one sub-command module per capability."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="deskgraph",
+    help="deskgraph: a customer-service agent for an online shop, on LangGraph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+#: One module per capability; each adds its commands to `app` when imported.
+COMMAND_MODULES: list[str] = []
+
+
+def _register() -> None:
+    # Each capability owns one module that adds its commands to `app`; imported here so that
+    # `deskgraph --help` lists them all.
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"agent.cli.{module}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    app()

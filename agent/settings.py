@@ -1,0 +1,99 @@
+"""Deployment settings: one pydantic-settings class, every field read from ``DESKGRAPH_*`` or ``.env``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Model name the embedded llama.cpp server registers (and the client asks for).
+EMBEDDED_MODEL_ALIAS = "qwen2.5-1.5b-instruct-local"
+#: What an external OpenAI-compatible server (vLLM in production) is assumed to serve.
+DEFAULT_EXTERNAL_MODEL = "Qwen/Qwen2.5-7B-Instruct"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "deskgraph" / "models"
+
+
+class Settings(BaseSettings):
+    """Everything that differs between deployments. Per-run choices (thread, persona) are not here."""
+
+    model_config = SettingsConfigDict(env_prefix="DESKGRAPH_", env_file=".env", extra="ignore")
+
+    # --- files -------------------------------------------------------------------------------
+    store_db: Path = Field(Path("var/store.db"), description="SQLite file of the retail store (and tickets).")
+    checkpoint_db: Path = Field(Path("var/checkpoints.db"), description="SQLite file of LangGraph checkpoints.")
+
+    # --- model client ------------------------------------------------------------------------
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible base URL, e.g. http://gpu-host:8000/v1. Empty: embedded local model."
+    )
+    llm_model: str = Field("", description="Model name on that server. Empty: the server's default for the mode.")
+    llm_api_key: SecretStr = Field(SecretStr("EMPTY"), description="API key sent to the server.")
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = Field(512, description="Upper bound on tokens generated per model call.")
+    llm_timeout: float = Field(120.0, description="Seconds before one model request is abandoned.")
+    llm_max_retries: int = Field(1, description="HTTP-level retries of one model request.")
+    llm_context_tokens: int = Field(
+        0, description="Context window of the served model. 0: 32768 for an external server, embedded_ctx locally."
+    )
+    tool_call_retries: int = Field(2, description="Corrective re-asks after an invalid tool call, per turn.")
+
+    # --- embedded model (used when llm_base_url is empty) -----------------------------------
+    embedded_model: Literal["1.5b", "0.5b"] = Field("1.5b", description="Which offline GGUF to use.")
+    model_path: Path | None = Field(None, description="Explicit GGUF file; skips the download.")
+    model_cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where pulled GGUF files live.")
+    embedded_host: str = "127.0.0.1"
+    embedded_port: int = Field(0, description="Port of the embedded server; 0 picks a free one.")
+    embedded_threads: int = Field(2, description="CPU threads of the embedded server.")
+    embedded_ctx: int = Field(8192, description="Context length of the embedded server.")
+
+    # --- agent behaviour ---------------------------------------------------------------------
+    escalate_after_tool_errors: int = Field(3, description="Consecutive failed tool calls before escalation.")
+    escalate_after_misunderstandings: int = Field(
+        3, description="Consecutive turns without progress (invalid calls, failed logins) before escalation."
+    )
+    today: dt.date | None = Field(None, description="Override today's date in prompts (tests, demos).")
+    persona: str = Field("default", description="Default persona preset (a file under prompts/personas/).")
+
+    # --- web front end -----------------------------------------------------------------------
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 8000
+    ui_auth: bool = Field(False, description="Password login (needed for thread history in the UI).")
+    ui_username: str = "admin"
+    ui_password: SecretStr = Field(SecretStr(""), description="Password for ui_username when ui_auth is on.")
+    ui_db: Path = Field(Path("var/chainlit.db"), description="Chainlit's data layer (thread history).")
+
+    @property
+    def uses_embedded_model(self) -> bool:
+        """True when no external server is configured and deskgraph must run its own."""
+        return not self.llm_base_url.strip()
+
+    @property
+    def effective_model(self) -> str:
+        """The model name to request from the server."""
+        if self.llm_model:
+            return self.llm_model
+        return EMBEDDED_MODEL_ALIAS if self.uses_embedded_model else DEFAULT_EXTERNAL_MODEL
+
+    @property
+    def context_tokens(self) -> int:
+        """Context window the prompt budget is computed from."""
+        if self.llm_context_tokens:
+            return self.llm_context_tokens
+        return self.embedded_ctx if self.uses_embedded_model else 32768
+
+    def today_date(self) -> dt.date:
+        """Today's date as the prompts state it."""
+        return self.today or dt.date.today()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
