@@ -1,0 +1,77 @@
+"""Exact round trip of the tau-retail dataset through the SQLite store (spec §4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.shared_data import load_tau_retail
+from tests.unit.retail_ref import canonical_hash, example_data
+from tools import DatasetError, RetailStore
+
+
+def _key_orders(v, path=""):
+    if isinstance(v, dict):
+        yield path, tuple(v)
+        for k, x in v.items():
+            yield from _key_orders(x, f"{path}/{k}")
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            yield from _key_orders(x, f"{path}[{i}]")
+
+
+def test_tau_roundtrip(tmp_path):
+    data = load_tau_retail()
+    s = RetailStore.open(tmp_path / "s.db")
+    s.load_json(data)
+    assert s.counts() == {"users": 500, "orders": 1000, "products": 50}
+    out = s.dump_json()
+    assert json.dumps(out, sort_keys=True) == json.dumps(data, sort_keys=True)
+    assert json.dumps(out) == json.dumps(data)  # key order too
+    assert list(_key_orders(out)) == list(_key_orders(data))
+    assert canonical_hash(out) == canonical_hash(data)
+    s.close()
+    s2 = RetailStore.open(tmp_path / "s.db")
+    assert canonical_hash(s2.dump_json()) == canonical_hash(data)
+    s2.close()
+
+
+def test_optional_fields_roundtrip():
+    data = example_data()
+    o = data["orders"]["#W1000002"]
+    o.update(status="exchange requested", exchange_items=[], exchange_new_items=[],
+             exchange_payment_method_id="paypal_2290457", exchange_price_difference=-0.0)
+    data["orders"]["#W1000001"].update(status="cancelled", cancel_reason="no longer needed")
+    data["users"]["lena_moreau_3307"]["payment_methods"]["gift_card_6620913"]["balance"] = 80.0
+    s = RetailStore.open(":memory:")
+    s.load_json(data)
+    assert json.dumps(s.dump_json()) == json.dumps(data)
+    assert canonical_hash(s.dump_json()) == canonical_hash(data)
+
+
+@pytest.mark.parametrize(
+    "mutate,msg",
+    [
+        (lambda d: d.pop("products"), "missing field 'products'"),
+        (lambda d: d["users"]["lena_moreau_3307"].pop("email"), "missing field 'email'"),
+        (lambda d: d["orders"]["#W1000001"]["items"][0].update(price="39.99"), "expected a number"),
+        (lambda d: d["orders"]["#W1000001"].update(user_id="ghost"), "unknown user"),
+        (lambda d: d["orders"]["#W1000001"].update(extra=1), "unexpected field 'extra'"),
+        (lambda d: d["products"]["9000000017"]["variants"]["9100000101"].update(available=1), "expected a bool"),
+        (lambda d: d["users"]["lena_moreau_3307"]["payment_methods"]["gift_card_6620913"].update(balance=True),
+         "expected a number"),
+        (lambda d: d["orders"]["#W1000001"]["payment_history"][0].update(payment_method_id="x"),
+         "not a payment method"),
+        (lambda d: d["users"]["lena_moreau_3307"]["orders"].append("#W9"), "unknown order"),
+        (lambda d: d["orders"]["#W1000001"].update(order_id="#W2"), "must equal"),
+    ],
+)
+def test_load_rejects_bad_shapes(mutate, msg):
+    s = RetailStore.open(":memory:")
+    s.load_json(example_data())
+    bad = example_data()
+    mutate(bad)
+    with pytest.raises(DatasetError, match=msg):
+        s.load_json(bad)
+    assert s.dump_json() == example_data()
