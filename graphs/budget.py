@@ -1,0 +1,50 @@
+"""What the model sees: as many recent messages as fit a token budget; the full history stays in state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+
+# Qwen's tokenizer averages a little over 3 characters per token on English and JSON; estimating with 3
+# errs on the safe side without a tokenizer dependency.
+CHARS_PER_TOKEN = 3
+PER_MESSAGE_TOKENS = 6
+
+
+def estimate_tokens(message: AnyMessage) -> int:
+    """A conservative token estimate of one message in Qwen's chat template."""
+    text = message.content if isinstance(message.content, str) else json.dumps(message.content)
+    size = len(text)
+    if isinstance(message, AIMessage) and message.tool_calls:
+        size += sum(len(c["name"]) + len(json.dumps(c["args"])) + 30 for c in message.tool_calls)
+    return size // CHARS_PER_TOKEN + PER_MESSAGE_TOKENS
+
+
+def estimate_text_tokens(text: str) -> int:
+    """Token estimate of a plain string (system prompt, tool schemas)."""
+    return len(text) // CHARS_PER_TOKEN + PER_MESSAGE_TOKENS
+
+
+def recent_window(messages: Sequence[AnyMessage], budget_tokens: int) -> list[AnyMessage]:
+    """The longest suffix of ``messages`` within the budget that starts at a customer message.
+
+    Walks backwards only as far as needed, so the cost depends on the window, not the history. The latest
+    customer message and what follows it are always kept, even over budget: without them there is no turn.
+    """
+    last_human = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), 0)
+    used = 0
+    start = len(messages)
+    for i in range(len(messages) - 1, -1, -1):
+        used += estimate_tokens(messages[i])
+        if used > budget_tokens and i < last_human:
+            break
+        start = i
+    # A window must not open on a tool result or on the tail of a tool exchange.
+    while start < last_human and not isinstance(messages[start], HumanMessage):
+        start += 1
+    window = list(messages[start:])
+    while window and isinstance(window[0], ToolMessage):
+        window.pop(0)
+    return window

@@ -1,0 +1,83 @@
+"""Human-readable confirmation requests for write tools, and reading the customer's yes or no."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from prompts import load_texts
+from tools import RetailStore, run_tool
+
+_YES = re.compile(r"^\s*(yes|y|yeah|yep|sure|ok|okay|confirm(ed)?|go ahead|please do|do it)\b", re.I)
+_NO = re.compile(r"^\s*(no|n|nope|cancel|don'?t|do not|stop|never ?mind|not now)\b", re.I)
+
+
+def parse_decision(answer: Any) -> Literal["yes", "no"] | None:
+    """Read a confirmation answer: a bool, a ``{"value": ...}`` payload or the customer's text."""
+    if isinstance(answer, bool):
+        return "yes" if answer else "no"
+    if isinstance(answer, Mapping):
+        answer = answer.get("value", answer.get("answer", ""))
+    text = str(answer or "")
+    if _YES.match(text):
+        return "yes"
+    if _NO.match(text):
+        return "no"
+    return None
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _options(options: Mapping[str, str]) -> str:
+    return ", ".join(str(v) for v in options.values())
+
+
+def _describe_items(store: RetailStore, order_id: str, old_ids: list[str], new_ids: list[str] | None) -> str:
+    order = _json(run_tool(store, "get_order_details", {"order_id": order_id})) or {}
+    by_id = {item["item_id"]: item for item in order.get("items", [])}
+    parts = []
+    for k, old in enumerate(old_ids):
+        item = by_id.get(old)
+        old_text = f"{item['name']} ({_options(item['options'])})" if item else f"item {old}"
+        if new_ids is None or k >= len(new_ids):
+            parts.append(old_text)
+            continue
+        new_text = f"item {new_ids[k]}"
+        if item:
+            product = _json(run_tool(store, "get_product_details", {"product_id": item["product_id"]})) or {}
+            variant = product.get("variants", {}).get(new_ids[k])
+            if variant:
+                new_text = f"{item['name']} ({_options(variant['options'])}, {variant['price']})"
+        parts.append(f"{old_text} to {new_text}")
+    return "; ".join(parts) if parts else "no items"
+
+
+def _address(args: Mapping[str, Any]) -> str:
+    fields = [args.get("address1"), args.get("address2"), args.get("city"), args.get("state"),
+              args.get("zip"), args.get("country")]
+    return ", ".join(str(f) for f in fields if f)
+
+
+def summarize_write(store: RetailStore, tool: str, args: Mapping[str, Any]) -> str:
+    """One or two sentences a customer can say yes or no to."""
+    templates = load_texts("confirmations")
+    facts: dict[str, Any] = dict(args)
+    if "address1" in args:
+        facts["address"] = _address(args)
+    if "item_ids" in args:
+        order_id = str(args.get("order_id", ""))
+        new_ids = args.get("new_item_ids")
+        facts["changes"] = _describe_items(store, order_id, list(args["item_ids"]), list(new_ids or []))
+        facts["items"] = _describe_items(store, order_id, list(args["item_ids"]), None)
+    try:
+        body = templates[tool].format(**facts)
+    except (KeyError, IndexError):
+        body = f"Run {tool} with {json.dumps(dict(args))}."
+    return f"{body} {templates['question']}"

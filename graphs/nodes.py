@@ -1,0 +1,328 @@
+"""The support graph's nodes: small functions of (state, config) returning a partial state update."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.types import interrupt
+
+from graphs.budget import estimate_text_tokens, recent_window
+from graphs.confirmations import parse_decision, summarize_write
+from graphs.prefetch import find_email, find_order_ids
+from graphs.prompting import system_prompt
+from graphs.stage_tools import (
+    HANDOVER_TOOL,
+    IDENTIFY_TOOLS,
+    STAGE_TOOLS,
+    TRANSFER_TO_ESCALATION,
+    TRANSFER_TO_ORDER_DESK,
+)
+from graphs.state import Stage, StageChange, SupportState
+from graphs.tickets import TicketDesk
+from graphs.tool_layer import GuardedTools, stage_tool_specs, validate_call
+from prompts import replies
+from tools import WRITE_TOOLS
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    """Per-deployment knobs of the graph (the graph itself reads no settings)."""
+
+    today: dt.date | None = None
+    context_tokens: int = 32768
+    max_output_tokens: int = 512
+    tool_call_retries: int = 2
+    escalate_after_tool_errors: int = 3
+    escalate_after_misunderstandings: int = 3
+    max_model_calls_per_turn: int = 8
+    default_persona: str = "default"
+
+
+def _text(message: AnyMessage) -> str:
+    return message.content if isinstance(message.content, str) else json.dumps(message.content)
+
+
+def _new_call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def _thread(config: RunnableConfig) -> str:
+    return str(config.get("configurable", {}).get("thread_id", "unknown"))
+
+
+def _is_error(result: str) -> bool:
+    return result.startswith("Error") or result.startswith("Unknown action")
+
+
+def _move(state: SupportState, target: Stage, reason: str) -> dict[str, Any]:
+    """A stage change, recorded with its reason."""
+    source = state.get("stage", Stage.INTAKE)
+    if source == target:
+        return {}
+    change = StageChange(source=str(source), target=str(target), reason=reason, turn=state.get("turn", 0))
+    return {"stage": target, "stage_history": [*state.get("stage_history", []), change]}
+
+
+def _tool_pair(name: str, args: dict[str, Any], result: str) -> list[AnyMessage]:
+    """A lookup the graph made itself, written as a call plus its result so the model sees both."""
+    call_id = _new_call_id()
+    return [
+        AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}]),
+        ToolMessage(content=result, tool_call_id=call_id, name=name),
+    ]
+
+
+def _calls_this_turn(messages: list[AnyMessage]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for message in reversed(messages[:-1]):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, AIMessage):
+            found += [(c["name"], json.dumps(c["args"], sort_keys=True)) for c in message.tool_calls]
+    return found
+
+
+class SupportNodes:
+    """Node functions bound to their dependencies (model, store, options)."""
+
+    def __init__(self, model: BaseChatModel, guarded: GuardedTools, desk: TicketDesk, options: GraphOptions):
+        self.guarded = guarded
+        self.desk = desk
+        self.options = options
+        self.specs = {stage: stage_tool_specs(stage) for stage in Stage}
+        self.models: dict[Stage, Runnable] = {stage: model.bind_tools(self.specs[stage]) for stage in Stage}
+        self.spec_tokens = {stage: estimate_text_tokens(json.dumps(self.specs[stage])) for stage in Stage}
+
+    # --- shared helpers -------------------------------------------------------------------------------
+    def _authenticated(self, state: SupportState, customer_id: str, verified_by: str) -> dict[str, Any]:
+        """Identify the customer, move to the order desk and give the model their profile."""
+        profile = self.guarded.run_read("get_user_details", {"user_id": customer_id}, customer_id)
+        return {
+            "customer_id": customer_id,
+            "verified_by": verified_by,
+            "misunderstanding_streak": 0,
+            "extra_messages": _tool_pair("get_user_details", {"user_id": customer_id}, profile),
+            **_move(state, Stage.ORDER_DESK, f"customer identified by {verified_by.replace('_', ' + ')}"),
+        }
+
+    def _model_input(self, state: SupportState, stage: Stage) -> list[AnyMessage]:
+        system = system_prompt(
+            stage,
+            today=self.options.today or dt.date.today(),
+            customer_id=state.get("customer_id"),
+            verified_by=state.get("verified_by"),
+            orders_in_focus=state.get("orders_in_focus", []),
+            persona=state.get("persona") or self.options.default_persona,
+        )
+        budget = (self.options.context_tokens - self.options.max_output_tokens
+                  - estimate_text_tokens(system) - self.spec_tokens[stage])
+        return [SystemMessage(system), *recent_window(state["messages"], max(budget, 256))]
+
+    # --- nodes ----------------------------------------------------------------------------------------
+    def begin_turn(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Start a customer turn: reset per-turn counters and look up what code can find reliably."""
+        update: dict[str, Any] = {"turn": state.get("turn", 0) + 1, "turn_model_calls": 0, "turn_invalid_calls": 0}
+        if "stage" not in state:
+            update |= {"stage": Stage.INTAKE, "stage_history": [], "orders_in_focus": [],
+                       "persona": state.get("persona") or self.options.default_persona}
+        if state.get("ticket") or state.get("pending_confirmation") or not state["messages"]:
+            return update
+        text = _text(state["messages"][-1])
+        customer_id, messages = state.get("customer_id"), []
+        email = find_email(text)
+        if customer_id is None and email and state.get("stage", Stage.INTAKE) == Stage.INTAKE:
+            result = self.guarded.run_read("find_user_id_by_email", {"email": email}, None)
+            messages += _tool_pair("find_user_id_by_email", {"email": email}, result)
+            if not _is_error(result):
+                auth = self._authenticated(state, result, "email")
+                messages += auth.pop("extra_messages")
+                update |= auth
+                customer_id = result
+        if customer_id:
+            focus = list(state.get("orders_in_focus", []))
+            for order_id in find_order_ids(text):
+                if self.store_owner(order_id) == customer_id:
+                    details = self.guarded.run_read("get_order_details", {"order_id": order_id}, customer_id)
+                    messages += _tool_pair("get_order_details", {"order_id": order_id}, details)
+                    focus = [o for o in focus if o != order_id] + [order_id]
+            update["orders_in_focus"] = focus
+        return update | {"messages": messages}
+
+    def store_owner(self, order_id: str) -> str | None:
+        """The owner of an order, or None when it does not exist."""
+        return self.guarded.store.order_owner(order_id)
+
+    def agent(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Ask the stage's model for the next step and keep at most one valid tool call."""
+        stage = state.get("stage", Stage.INTAKE)
+        reply = self.models[stage].invoke(self._model_input(state, stage), config)
+        update: dict[str, Any] = {"turn_model_calls": state.get("turn_model_calls", 0) + 1}
+        calls = list(getattr(reply, "tool_calls", []) or [])
+        invalid = list(getattr(reply, "invalid_tool_calls", []) or [])
+        if not calls and not invalid:
+            if not _text(reply).strip():
+                return update | {"messages": [AIMessage(replies()["fallback"])],
+                                 "misunderstanding_streak": state.get("misunderstanding_streak", 0) + 1}
+            return update | {"messages": [AIMessage(content=_text(reply), id=reply.id)]}
+        if calls:
+            name, args = calls[0]["name"], calls[0]["args"]
+            error = validate_call(name, args, STAGE_TOOLS[stage])
+            if error is None and (name, json.dumps(args, sort_keys=True)) in _calls_this_turn(state["messages"] + [reply]):
+                error = (f"Error: {name} was already called with these arguments; its result is above. "
+                         "Answer the customer now in plain language.")
+            call_id = calls[0].get("id") or _new_call_id()
+        else:
+            name = invalid[0].get("name") or "unknown_tool"
+            args = {}
+            error = invalid[0].get("error") or validate_call(name, invalid[0].get("args"), STAGE_TOOLS[stage]) \
+                or "Error: the tool call could not be read; write it again as valid JSON."
+            call_id = invalid[0].get("id") or _new_call_id()
+        stored = AIMessage(content=_text(reply), id=reply.id,
+                           tool_calls=[{"name": name, "args": args if isinstance(args, dict) else {},
+                                        "id": call_id, "type": "tool_call"}])
+        if error is None:
+            return update | {"messages": [stored]}
+        correction = ToolMessage(content=error, tool_call_id=call_id, name=name, status="error")
+        return update | {"messages": [stored, correction], "turn_invalid_calls": state.get("turn_invalid_calls", 0) + 1}
+
+    def tools(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Run the model's tool call under the policy checks, or park a write for confirmation."""
+        call = state["messages"][-1].tool_calls[0]
+        name, args, call_id = call["name"], call["args"], call["id"]
+        customer_id = state.get("customer_id")
+
+        def answer(text: str, **update: Any) -> dict[str, Any]:
+            status = "error" if _is_error(text) else "success"
+            return {"messages": [ToolMessage(content=text, tool_call_id=call_id, name=name, status=status)]} | update
+
+        if name == TRANSFER_TO_ORDER_DESK:
+            if customer_id is None:
+                return answer("Error: identify the customer first (email, or name and zip code).")
+            return answer("Transferred to the order desk.", **_move(state, Stage.ORDER_DESK, args["reason"]))
+        if name == TRANSFER_TO_ESCALATION:
+            return answer("Transferring the case to a human colleague.", escalation_reason=args["reason"],
+                          **_move(state, Stage.ESCALATION, args["reason"]))
+        if name in WRITE_TOOLS:
+            refusal = self.guarded.ownership_error(name, args, customer_id)
+            if refusal:
+                return answer(refusal, **self._count_error(state))
+            summary = summarize_write(self.guarded.store, name, args)
+            return {"pending_confirmation": {"tool_call_id": call_id, "tool": name, "arguments": args,
+                                             "summary": summary}}
+        result = self.guarded.run_read(name, args, customer_id)
+        if _is_error(result):
+            extra = {"misunderstanding_streak": state.get("misunderstanding_streak", 0) + 1} \
+                if name in IDENTIFY_TOOLS else {}
+            return answer(result, **self._count_error(state), **extra)
+        update: dict[str, Any] = {"tool_error_streak": 0}
+        if name in IDENTIFY_TOOLS and customer_id is None:
+            auth = self._authenticated(state, result, "email" if name == "find_user_id_by_email" else "name_zip")
+            reply = answer(result, **update)
+            reply["messages"] += auth.pop("extra_messages")
+            return reply | auth
+        if "order_id" in args:
+            update["orders_in_focus"] = [o for o in state.get("orders_in_focus", []) if o != args["order_id"]] \
+                + [args["order_id"]]
+        return answer(result, **update)
+
+    def _count_error(self, state: SupportState) -> dict[str, Any]:
+        streak = state.get("tool_error_streak", 0) + 1
+        if streak >= self.options.escalate_after_tool_errors:
+            return {"tool_error_streak": streak, "escalation_reason": "repeated tool errors",
+                    **_move(state, Stage.ESCALATION, "repeated tool errors")}
+        return {"tool_error_streak": streak}
+
+    def confirm_write(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Pause for the customer's yes or no (or read it from their typed message), then write or not."""
+        pending = state["pending_confirmation"]
+        last = state["messages"][-1]
+        typed = isinstance(last, HumanMessage)
+        answer = _text(last) if typed else interrupt({"type": "confirmation", **pending})
+        decision = parse_decision(answer)
+        said = answer if isinstance(answer, str) else (decision or json.dumps(answer))
+        messages: list[AnyMessage] = [RemoveMessage(id=last.id)] if typed else []
+        update: dict[str, Any] = {"pending_confirmation": None, "turn_model_calls": 0, "turn_invalid_calls": 0}
+        tool_call_id, tool = pending["tool_call_id"], pending["tool"]
+        if decision == "yes":
+            result = self.guarded.run_write(tool_call_id=tool_call_id, thread=_thread(config), name=tool,
+                                            args=pending["arguments"], customer_id=state.get("customer_id"))
+            status = "error" if _is_error(result) else "success"
+            messages += [ToolMessage(content=result, tool_call_id=tool_call_id, name=tool, status=status),
+                         HumanMessage(content=said)]
+            order_id = pending["arguments"].get("order_id")
+            if order_id and status == "success":
+                update["orders_in_focus"] = [o for o in state.get("orders_in_focus", []) if o != order_id] + [order_id]
+            return update | {"messages": messages} | (self._count_error(state) if status == "error"
+                                                       else {"tool_error_streak": 0, "misunderstanding_streak": 0})
+        messages += [ToolMessage(content="The customer declined. Nothing was changed.", tool_call_id=tool_call_id,
+                                 name=tool, status="error"), HumanMessage(content=said)]
+        if decision == "no":
+            messages.append(AIMessage(content=replies()["declined"]))
+        return update | {"messages": messages}
+
+    def escalate(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Open the hand-over ticket (model-written summary when possible) and tell the customer its id."""
+        if state.get("ticket"):
+            return {}
+        reason = state.get("escalation_reason") or "the customer asked for a human"
+        messages, summary = self._handover_summary(state, config)
+        self.guarded.run_read(HANDOVER_TOOL, {"summary": summary}, state.get("customer_id"))
+        ticket_id = self.desk.open(key=f"{_thread(config)}:{state.get('turn', 0)}", thread=_thread(config),
+                                   customer=state.get("customer_id"), reason=reason, summary=summary)
+        messages.append(AIMessage(content=replies()["handed_over"].format(ticket_id=ticket_id)))
+        return {"messages": messages, "pending_confirmation": None,
+                "ticket": {"id": ticket_id, "reason": reason, "summary": summary, "status": "open"},
+                **_move(state, Stage.ESCALATION, reason)}
+
+    def _handover_summary(self, state: SupportState, config: RunnableConfig) -> tuple[list[AnyMessage], str]:
+        """Ask the escalation model for the ticket summary; fall back to one built from the transcript."""
+        try:
+            reply = self.models[Stage.ESCALATION].invoke(self._model_input(state, Stage.ESCALATION), config)
+            call = next((c for c in getattr(reply, "tool_calls", []) if c["name"] == HANDOVER_TOOL), None)
+            summary = call["args"].get("summary") if call else None
+            if call and isinstance(summary, str) and summary.strip():
+                call_id = call.get("id") or _new_call_id()
+                return [AIMessage(content="", id=reply.id, tool_calls=[{"name": HANDOVER_TOOL, "args": {"summary": summary},
+                                                                         "id": call_id, "type": "tool_call"}]),
+                        ToolMessage(content="Transfer successful", tool_call_id=call_id, name=HANDOVER_TOOL)], summary
+        except Exception:  # noqa: BLE001 - a broken model must never block the hand-over to a human
+            pass
+        asked = [_text(m) for m in state["messages"] if isinstance(m, HumanMessage)][-3:]
+        customer = state.get("customer_id") or "not identified"
+        reason = state.get("escalation_reason") or "asked for a human"
+        return [], f"Customer: {customer}. Reason: {reason}. Last messages: " + " | ".join(asked)
+
+    def handover_note(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """After hand-over: append the customer's message to the ticket and acknowledge it."""
+        ticket = state["ticket"]
+        last = state["messages"][-1]
+        self.desk.add_note(ticket["id"], key=str(last.id), text=_text(last))
+        return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}
+
+    def give_up(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """The model could not produce a usable step: apologise, and escalate if this keeps happening."""
+        messages: list[AnyMessage] = []
+        last = state["messages"][-1]
+        if isinstance(last, AIMessage) and last.tool_calls:  # never leave a call without its result
+            messages.append(ToolMessage(content="Error: stopped.", tool_call_id=last.tool_calls[0]["id"],
+                                        name=last.tool_calls[0]["name"], status="error"))
+        streak = state.get("misunderstanding_streak", 0) + 1
+        if streak >= self.options.escalate_after_misunderstandings:
+            return {"messages": messages, "misunderstanding_streak": streak,
+                    "escalation_reason": "repeated misunderstandings",
+                    **_move(state, Stage.ESCALATION, "repeated misunderstandings")}
+        return {"messages": [*messages, AIMessage(content=replies()["fallback"])], "misunderstanding_streak": streak}

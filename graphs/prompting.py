@@ -1,0 +1,43 @@
+"""System prompts: the shared part first, so servers can reuse their prefix cache across stage switches."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prompts import PromptNotFoundError, load_prompt
+from graphs.state import Stage
+
+_STAGE_PROMPT = {Stage.INTAKE: "intake", Stage.ORDER_DESK: "order_desk", Stage.ESCALATION: "escalation"}
+
+
+def persona_text(persona: str | None) -> str:
+    """The tone preset's text; an unknown name falls back to the default preset."""
+    try:
+        return load_prompt(f"personas/{persona or 'default'}")
+    except PromptNotFoundError:
+        return load_prompt("personas/default")
+
+
+def system_prompt(
+    stage: Stage,
+    *,
+    today: dt.date,
+    customer_id: str | None,
+    verified_by: str | None,
+    orders_in_focus: list[str],
+    persona: str | None,
+) -> str:
+    """Policy (shared by all stages), then the stage's role, then tone, then the facts of this conversation.
+
+    Everything above the facts is identical for every conversation in a stage, and the policy is identical
+    across stages; the facts change rarely (once, at authentication), so most requests hit the prefix cache.
+    """
+    customer = f"{customer_id} (identified by {verified_by.replace('_', ' + ')})" if customer_id and verified_by \
+        else "not identified yet"
+    orders_line = f"Orders under discussion: {', '.join(orders_in_focus)}." if orders_in_focus else ""
+    facts = load_prompt("facts").format(
+        today=today.isoformat(), stage=stage.value.replace("_", " "), customer=customer, orders_line=orders_line
+    )
+    return "\n\n".join(
+        [load_prompt("policy"), load_prompt(_STAGE_PROMPT[stage]), persona_text(persona), facts.strip()]
+    )

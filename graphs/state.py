@@ -1,0 +1,86 @@
+"""Typed state of a support conversation: domain facts live in fields, not in message text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, NotRequired, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.channels.delta import DeltaChannel
+from langgraph.graph.message import _messages_delta_reducer
+
+#: The message history is a DeltaChannel: each checkpoint stores only the messages written in that step
+#: (plus a full snapshot every SNAPSHOT_EVERY updates), so checkpoint growth per turn stays constant
+#: instead of re-storing the whole history at every step. The reducer is LangGraph's batching-invariant
+#: message reducer; LangGraph assigns stable ids to messages written to such a channel.
+SNAPSHOT_EVERY = 500
+
+
+class Stage(StrEnum):
+    """Where the conversation is: each stage has its own prompt and tools."""
+
+    INTAKE = "intake"
+    ORDER_DESK = "order_desk"
+    ESCALATION = "escalation"
+
+
+class StageChange(TypedDict):
+    """One recorded move between stages."""
+
+    source: str
+    target: str
+    reason: str
+    turn: int
+
+
+class PendingConfirmation(TypedDict):
+    """A write the model asked for, waiting for the customer's yes or no."""
+
+    tool_call_id: str
+    tool: str
+    arguments: dict
+    summary: str
+
+
+class Ticket(TypedDict):
+    """The hand-over ticket once the case went to a human."""
+
+    id: int
+    reason: str
+    summary: str
+    status: str
+
+
+class SupportState(TypedDict):
+    """Everything the support graph knows about one conversation."""
+
+    messages: Annotated[list[AnyMessage], DeltaChannel(_messages_delta_reducer, snapshot_frequency=SNAPSHOT_EVERY)]
+    """Full conversation history (what the model sees is a budgeted window of it)."""
+    stage: NotRequired[Stage]
+    """Current stage; intake until the customer is authenticated."""
+    customer_id: NotRequired[str | None]
+    """The authenticated customer's user id, or None."""
+    verified_by: NotRequired[Literal["email", "name_zip"] | None]
+    """How the customer was authenticated."""
+    orders_in_focus: NotRequired[list[str]]
+    """Order ids under discussion, most recent last."""
+    pending_confirmation: NotRequired[PendingConfirmation | None]
+    """A write waiting for the customer's explicit confirmation."""
+    ticket: NotRequired[Ticket | None]
+    """Set once the case is handed over; the thread then only collects notes for the human."""
+    escalation_reason: NotRequired[str | None]
+    """Why the conversation is moving to escalation (set by a transfer or a rule)."""
+    stage_history: NotRequired[list[StageChange]]
+    """Every stage change with its reason."""
+    persona: NotRequired[str]
+    """Tone preset (a file under prompts/personas/); never changes policy."""
+    turn: NotRequired[int]
+    """Number of customer messages so far."""
+    turn_model_calls: NotRequired[int]
+    """Model calls made in the current turn (loop guard)."""
+    turn_invalid_calls: NotRequired[int]
+    """Invalid tool calls corrected in the current turn."""
+    tool_error_streak: NotRequired[int]
+    """Consecutive tool calls that returned an error."""
+    misunderstanding_streak: NotRequired[int]
+    """Consecutive turns that ended without progress (failed identification, unusable model output)."""

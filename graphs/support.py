@@ -1,0 +1,66 @@
+"""build_support_graph(): the three-stage customer-service graph, wired in one place."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graphs import routing
+from graphs.nodes import GraphOptions, SupportNodes
+from graphs.state import SupportState
+from graphs.tickets import TicketDesk
+from graphs.tool_layer import GuardedTools
+from tools import RetailStore
+
+
+def _after_tools(state: SupportState, max_calls: int) -> str:
+    # Loop guard: a model that keeps calling tools within one turn is stopped and apologises.
+    target = routing.after_tools(state)
+    if target == "agent" and state.get("turn_model_calls", 0) >= max_calls:
+        return "give_up"
+    return target
+
+
+def build_support_graph(
+    *,
+    model: BaseChatModel,
+    store: RetailStore,
+    checkpointer: BaseCheckpointSaver | None = None,
+    options: GraphOptions | None = None,
+) -> CompiledStateGraph:
+    """Compile the support graph over a chat model, a retail store and an optional checkpointer.
+
+    Example:
+        graph = build_support_graph(model=chat_model, store=RetailStore.open("var/store.db"), checkpointer=saver)
+        graph.invoke({"messages": [HumanMessage("Hi")]}, {"configurable": {"thread_id": "t1"}})
+    """
+    options = options or GraphOptions()
+    nodes = SupportNodes(model, GuardedTools(store), TicketDesk(store), options)
+    builder = StateGraph(SupportState)
+    builder.add_node("begin_turn", nodes.begin_turn)
+    builder.add_node("agent", nodes.agent)
+    builder.add_node("tools", nodes.tools)
+    builder.add_node("confirm_write", nodes.confirm_write)
+    builder.add_node("escalate", nodes.escalate)
+    builder.add_node("handover_note", nodes.handover_note)
+    builder.add_node("give_up", nodes.give_up)
+
+    builder.add_edge(START, "begin_turn")
+    builder.add_conditional_edges("begin_turn", routing.after_begin_turn)
+    builder.add_conditional_edges(
+        "agent", partial(routing.after_agent, max_invalid=options.tool_call_retries),
+        ["tools", "agent", "give_up", END],
+    )
+    builder.add_conditional_edges(
+        "tools", partial(_after_tools, max_calls=options.max_model_calls_per_turn),
+        ["confirm_write", "escalate", "agent", "give_up"],
+    )
+    builder.add_conditional_edges("confirm_write", routing.after_confirm, ["agent", END])
+    builder.add_conditional_edges("give_up", routing.after_give_up, ["escalate", END])
+    builder.add_edge("escalate", END)
+    builder.add_edge("handover_note", END)
+    return builder.compile(checkpointer=checkpointer, name="support")

@@ -1,0 +1,137 @@
+"""The graph's tool layer: schemas offered per stage, argument validation, ownership and write-once.
+
+``tools.run_tool`` is the raw domain operation with the specification's exact semantics and no notion of
+who is asking. Everything about *this* conversation (is the order the authenticated customer's? was this
+write already done for this tool call?) is checked here, around it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from graphs.stage_tools import STAGE_TOOLS, TRANSFER_ARGS, TRANSFER_DESCRIPTIONS
+from graphs.state import Stage
+from tools import TOOL_ARGS, TOOL_DESCRIPTIONS, WRITE_TOOLS, RetailStore, run_tool
+
+_LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS write_ledger (
+    tool_call_id TEXT PRIMARY KEY,     -- a write runs at most once per tool call id
+    thread TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created TEXT NOT NULL
+)
+"""
+
+
+def _args_model(name: str) -> type[BaseModel]:
+    return TRANSFER_ARGS.get(name) or TOOL_ARGS[name]
+
+
+def _description(name: str) -> str:
+    return TRANSFER_DESCRIPTIONS.get(name) or TOOL_DESCRIPTIONS[name]
+
+
+def _strip_titles(schema: Any) -> Any:
+    # Pydantic adds a "title" to every property; they cost prompt tokens and tell the model nothing.
+    if isinstance(schema, dict):
+        return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_strip_titles(v) for v in schema]
+    return schema
+
+
+def openai_tool_spec(name: str) -> dict[str, Any]:
+    """The OpenAI function-tool dict the model sees for ``name``."""
+    parameters = _strip_titles(_args_model(name).model_json_schema())
+    parameters.pop("description", None)
+    return {"type": "function", "function": {"name": name, "description": _description(name), "parameters": parameters}}
+
+
+def stage_tool_specs(stage: Stage) -> list[dict[str, Any]]:
+    """The tool schemas offered to the model in ``stage``."""
+    return [openai_tool_spec(name) for name in STAGE_TOOLS[stage]]
+
+
+def validate_call(name: str, args: Any, offered: Iterable[str]) -> str | None:
+    """A short corrective message for the model when the call is unusable, else None."""
+    offered = tuple(offered)
+    if name not in offered:
+        return f"Error: there is no tool named {name!r} here. Available tools: {', '.join(offered)}."
+    if not isinstance(args, Mapping):
+        return f"Error: the arguments of {name} must be a JSON object."
+    model = _args_model(name)
+    unexpected = sorted(set(args) - set(model.model_fields))
+    if unexpected:
+        return f"Error: {name} has no argument {', '.join(map(repr, unexpected))}."
+    try:
+        model.model_validate(dict(args), strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "arguments"
+        return f"Error: argument {where!r} of {name}: {first['msg']}."
+    return None
+
+
+class GuardedTools:
+    """Runs domain tools for one authenticated customer, refusing anything that is not theirs."""
+
+    def __init__(self, store: RetailStore) -> None:
+        self.store = store
+        store.db.execute(_LEDGER_SCHEMA)
+
+    def ownership_error(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> str | None:
+        """Why this call must be refused for the current customer, or None when it may run."""
+        if name in {"find_user_id_by_email", "find_user_id_by_name_zip", "list_all_product_types",
+                    "get_product_details", "calculate", "think", "transfer_to_human_agents"}:
+            return None
+        if customer_id is None:
+            return "Error: the customer is not identified yet. Ask for their email address first."
+        user_id = args.get("user_id")
+        if user_id is not None and user_id != customer_id:
+            return "Error: that user id is not the identified customer's. Only their own account can be used."
+        order_id = args.get("order_id")
+        if order_id is not None:
+            owner = self.store.order_owner(order_id)
+            if owner is not None and owner != customer_id:
+                return f"Error: order {order_id} does not belong to this customer. Only their own orders can be used."
+        return None
+
+    def run_read(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> str:
+        """A read-only tool (or an identification lookup), after the ownership check."""
+        refusal = self.ownership_error(name, args, customer_id)
+        return refusal if refusal else run_tool(self.store, name, dict(args))
+
+    def run_write(self, *, tool_call_id: str, thread: str, name: str, args: Mapping[str, Any],
+                  customer_id: str | None) -> str:
+        """A confirmed write, executed at most once per tool call id (the ledger row and the write commit together)."""
+        if name not in WRITE_TOOLS:
+            raise ValueError(f"{name} is not a write tool")
+        refusal = self.ownership_error(name, args, customer_id)
+        if refusal:
+            return refusal
+        with self.store.transaction():
+            row = self.store.db.execute(
+                "SELECT result FROM write_ledger WHERE tool_call_id = ?", [tool_call_id]
+            ).fetchone()
+            if row:
+                return str(row[0])
+            result = run_tool(self.store, name, dict(args))
+            self.store.db.execute(
+                "INSERT INTO write_ledger (tool_call_id, thread, tool, arguments, result, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [tool_call_id, thread, name, json.dumps(dict(args), sort_keys=True), result,
+                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
+            )
+            return result
+
+    def writes_for(self, tool_call_id: str) -> int:
+        """How many ledger rows exist for a tool call id (0 or 1); used by tests and operators."""
+        return int(self.store.db.execute(
+            "SELECT count(*) FROM write_ledger WHERE tool_call_id = ?", [tool_call_id]).fetchone()[0])
