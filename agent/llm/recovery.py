@@ -1,0 +1,482 @@
+"""Tool-call recovery and validation for Qwen-style models.
+
+Qwen2.5 models (and the Coder GGUFs in particular) often write tool calls as text instead of structured
+``tool_calls``: inside ``<tool_call>…</tool_call>`` tags, as bare JSON ``{"name": …, "arguments": …}``, in a
+fenced ```json block, or as a list of such objects. :func:`recover_tool_calls` turns such text into
+LangChain tool calls, only for tools offered in the request, with arguments checked against each tool's
+JSON schema. :func:`validate_tool_calls` applies the same checks to the calls of any ``AIMessage``.
+
+Everything here is pure (no I/O), so the graph can run it on every model reply whatever produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.messages.tool import InvalidToolCall, ToolCall, invalid_tool_call, tool_call
+
+__all__ = [
+    "RecoveryResult",
+    "ToolSpec",
+    "new_call_id",
+    "recover_tool_calls",
+    "tool_specs",
+    "validate_arguments",
+    "validate_tool_calls",
+]
+
+_TAG_OPEN = "<tool_call>"
+_TAG_CLOSE = "</tool_call>"
+_TAG_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|\Z)", re.DOTALL)
+_FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_NAME_RE = re.compile(r'"name"\s*:\s*"([^"\\]+)"')
+_CALL_KEYS = {"name", "arguments", "parameters", "args", "id", "type", "function"}
+
+
+def new_call_id() -> str:
+    """A fresh tool-call id in OpenAI's style."""
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+# --------------------------------------------------------------------------------------------
+# tools
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+def tool_specs(tools: Iterable[Any] | None) -> dict[str, ToolSpec]:
+    """Normalise LangChain tools, OpenAI tool dicts, bare function dicts (or anything
+    ``convert_to_openai_tool`` understands) into ``{name: ToolSpec}``."""
+    specs: dict[str, ToolSpec] = {}
+    for tool in tools or ():
+        fn: Mapping[str, Any] | None = None
+        if isinstance(tool, Mapping):
+            if isinstance(tool.get("function"), Mapping):
+                fn = tool["function"]
+            elif "name" in tool and ("parameters" in tool or "description" in tool or len(tool) == 1):
+                fn = tool
+        if fn is None:
+            from langchain_core.utils.function_calling import convert_to_openai_tool
+
+            converted = convert_to_openai_tool(tool)
+            fn = converted.get("function", converted)
+        name = str(fn.get("name", ""))
+        if not name:
+            continue
+        params = fn.get("parameters") or {"type": "object", "properties": {}}
+        specs[name] = ToolSpec(name=name, description=str(fn.get("description", "")), parameters=dict(params))
+    return specs
+
+
+# --------------------------------------------------------------------------------------------
+# JSON-schema subset
+
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+
+
+def _type_ok(value: Any, typ: str) -> bool:
+    if typ == "string":
+        return isinstance(value, str)
+    if typ == "integer":
+        return isinstance(value, int) and not isinstance(value, bool) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if typ == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if typ == "boolean":
+        return isinstance(value, bool)
+    if typ == "array":
+        return isinstance(value, list)
+    if typ == "object":
+        return isinstance(value, dict)
+    if typ == "null":
+        return value is None
+    return True  # unknown type words are not ours to reject
+
+
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        node: Any = root
+        for part in ref[2:].split("/"):
+            if not isinstance(node, Mapping) or part not in node:
+                return {}
+            node = node[part]
+        return node if isinstance(node, Mapping) else {}
+    return schema
+
+
+def _check(value: Any, schema: Mapping[str, Any], where: str, root: Mapping[str, Any], depth: int = 0) -> list[str]:
+    """Errors of ``value`` against a JSON-schema subset; ``where`` names it (``Argument 'x'``)."""
+    if depth > 20:
+        return []
+    schema = _resolve(schema, root)
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and branches:
+            if any(not _check(value, b, where, root, depth + 1) for b in branches if isinstance(b, Mapping)):
+                break
+            return _check(value, branches[0], where, root, depth + 1) or [f"{where} has an invalid value."]
+    for sub in schema.get("allOf") or ():
+        if isinstance(sub, Mapping) and (errs := _check(value, sub, where, root, depth + 1)):
+            return errs
+    typ = schema.get("type")
+    if isinstance(typ, str) or isinstance(typ, list):
+        types = [typ] if isinstance(typ, str) else [t for t in typ if isinstance(t, str)]
+        if types and not any(_type_ok(value, t) for t in types):
+            wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+            return [f"{where} must be {wanted}."]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and value not in enum:
+        allowed = ", ".join(json.dumps(e) for e in enum)
+        return [f"{where} must be one of {allowed}."]
+    if "const" in schema and value != schema["const"]:
+        return [f"{where} must be {json.dumps(schema['const'])}."]
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for i, item in enumerate(value):
+            if errs := _check(item, schema["items"], f"{where}[{i}]", root, depth + 1):
+                return errs
+    if isinstance(value, dict) and ("properties" in schema or schema.get("type") == "object"):
+        return _check_object(value, schema, root, depth + 1, prefix=f"{where}." if depth else "")
+    return []
+
+
+def _check_object(
+    value: Mapping[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], depth: int, prefix: str = ""
+) -> list[str]:
+    errors: list[str] = []
+    props = schema.get("properties") or {}
+    required = [r for r in schema.get("required") or () if isinstance(r, str)]
+    for key in required:
+        if key not in value or value[key] is None and not _allows_null(props.get(key, {}), root):
+            errors.append(f"Argument '{prefix}{key}' is required.")
+    extra = schema.get("additionalProperties", False if props or "properties" in schema else True)
+    for key, val in value.items():
+        if key in props:
+            if val is None and key not in required:
+                continue  # an optional argument given as null: treat as omitted
+            errors.extend(_check(val, props[key], f"Argument '{prefix}{key}'", root, depth + 1))
+        elif extra is False:
+            allowed = ", ".join(props) or "none"
+            errors.append(f"Unexpected argument '{prefix}{key}' (allowed: {allowed}).")
+        elif isinstance(extra, Mapping):
+            errors.extend(_check(val, extra, f"Argument '{prefix}{key}'", root, depth + 1))
+    return errors
+
+
+def _allows_null(schema: Mapping[str, Any], root: Mapping[str, Any]) -> bool:
+    return not _check(None, schema, "x", root)
+
+
+def validate_arguments(args: Any, schema: Mapping[str, Any] | None) -> list[str]:
+    """Errors of a tool call's arguments against the tool's parameter schema ([] when valid)."""
+    if not isinstance(args, dict):
+        return ["Arguments must be a JSON object."]
+    schema = schema or {}
+    return _check_object(args, schema, schema, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# validation of calls
+
+
+def _error_text(errors: Sequence[str]) -> str:
+    shown = list(dict.fromkeys(errors))[:3]
+    return " ".join(shown)
+
+
+def _unknown_tool(name: str, specs: Mapping[str, ToolSpec]) -> str:
+    available = ", ".join(specs) if specs else "none"
+    if not name:
+        return f"Tool call without a tool name. Available tools: {available}."
+    return f"Unknown tool '{name}'. Available tools: {available}."
+
+
+def _raw_args(args: Any) -> str:
+    if isinstance(args, str):
+        return args
+    try:
+        return json.dumps(args, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(args)
+
+
+def check_call(
+    name: str, args: Any, call_id: str | None, specs: Mapping[str, ToolSpec]
+) -> ToolCall | InvalidToolCall:
+    """One call: a ``ToolCall`` when it names an offered tool with valid arguments, else an ``InvalidToolCall``."""
+    call_id = call_id or new_call_id()
+    if name not in specs:
+        return invalid_tool_call(name=name or None, args=_raw_args(args), id=call_id, error=_unknown_tool(name, specs))
+    if isinstance(args, str):
+        text = args.strip()
+        if not text:
+            args = {}
+        else:
+            try:
+                args = json.loads(text)
+            except ValueError:
+                return invalid_tool_call(
+                    name=name, args=text, id=call_id,
+                    error=f"Arguments of '{name}' are not valid JSON; give them as a JSON object.",
+                )
+    if args is None:
+        args = {}
+    errors = validate_arguments(args, specs[name].parameters)
+    if errors:
+        return invalid_tool_call(name=name, args=_raw_args(args), id=call_id, error=_error_text(errors))
+    return tool_call(name=name, args=args, id=call_id)
+
+
+def validate_tool_calls(
+    message: AIMessage, tools: Sequence[Any]
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """Check every call of ``message`` against the ``tools`` offered: returns (valid calls, invalid calls).
+
+    Invalid calls carry ``error``: a short corrective message meant for the model. Calls already in
+    ``message.invalid_tool_calls`` are kept (with an error text if they had none). Exact duplicate calls
+    (same name and arguments) are dropped.
+    """
+    specs = tool_specs(tools)
+    valid: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    seen: set[str] = set()
+    for tc in message.tool_calls:
+        checked = check_call(tc.get("name") or "", tc.get("args"), tc.get("id"), specs)
+        if checked.get("type") == "tool_call":
+            key = tc.get("name", "") + json.dumps(checked["args"], sort_keys=True, default=str)
+            if key in seen:
+                continue
+            seen.add(key)
+            valid.append(checked)  # type: ignore[arg-type]
+        else:
+            invalid.append(checked)  # type: ignore[arg-type]
+    for itc in message.invalid_tool_calls:
+        error = itc.get("error")
+        if not error:
+            name = itc.get("name") or ""
+            error = (
+                _unknown_tool(name, specs)
+                if name not in specs
+                else f"Arguments of '{name}' are not valid JSON; give them as a JSON object."
+            )
+        invalid.append(invalid_tool_call(name=itc.get("name"), args=itc.get("args"), id=itc.get("id"), error=error))
+    return valid, invalid
+
+
+# --------------------------------------------------------------------------------------------
+# recovery from text
+
+
+@dataclass
+class RecoveryResult:
+    """Calls found in a text, the invalid ones (with a corrective error), and the text left as content."""
+
+    calls: list[ToolCall] = field(default_factory=list)
+    invalid: list[InvalidToolCall] = field(default_factory=list)
+    content: str = ""
+
+    @property
+    def found(self) -> bool:
+        return bool(self.calls or self.invalid)
+
+
+def _unwrap_call(obj: Any) -> tuple[str, Any] | None:
+    """``(name, arguments)`` if ``obj`` looks like a tool-call object, else None."""
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("function"), dict) and "name" in obj["function"]:
+        obj = obj["function"]
+    name = obj.get("name")
+    if not isinstance(name, str):
+        return None
+    for key in ("arguments", "parameters", "args"):
+        if key in obj:
+            return name, obj[key]
+    return None
+
+
+def _loose_call(obj: Any, specs: Mapping[str, ToolSpec]) -> tuple[str, Any] | None:
+    """Also accept ``{"name": "<offered tool>"}`` with no arguments (only call-shaped keys)."""
+    found = _unwrap_call(obj)
+    if found is not None:
+        return found
+    if isinstance(obj, dict) and obj.get("name") in specs and set(obj) <= _CALL_KEYS:
+        return obj["name"], {}
+    return None
+
+
+def _calls_in(obj: Any, specs: Mapping[str, ToolSpec]) -> list[tuple[str, Any]] | None:
+    if isinstance(obj, list):
+        items = [_loose_call(o, specs) for o in obj]
+        if items and all(i is not None for i in items):
+            return items  # type: ignore[return-value]
+        return None
+    one = _loose_call(obj, specs)
+    return [one] if one else None
+
+
+def _strip_fence(text: str) -> str:
+    m = re.fullmatch(r"\s*```[ \t]*[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```)?\s*", text, re.DOTALL)
+    return m.group(1) if m else text
+
+
+def _decode_prefix(text: str) -> tuple[Any, int] | None:
+    """Decode one JSON value at the start of ``text`` (after whitespace); ``(value, end)`` or None."""
+    stripped = len(text) - len(text.lstrip())
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, stripped)
+    except ValueError:
+        return None
+    return value, end
+
+
+class _Collector:
+    def __init__(self, specs: Mapping[str, ToolSpec]) -> None:
+        self.specs = specs
+        self.result = RecoveryResult()
+        self._seen: set[str] = set()
+
+    def add(self, name: str, args: Any) -> None:
+        checked = check_call(name, args, None, self.specs)
+        if checked.get("type") == "tool_call":
+            key = name + json.dumps(checked["args"], sort_keys=True, default=str)
+            if key in self._seen:
+                return
+            self._seen.add(key)
+            self.result.calls.append(checked)  # type: ignore[arg-type]
+        else:
+            self.result.invalid.append(checked)  # type: ignore[arg-type]
+
+    def add_broken(self, raw: str) -> None:
+        m = _NAME_RE.search(raw)
+        name = m.group(1) if m else ""
+        error = (
+            f"The call to '{name}' is not valid JSON. Write it as "
+            '{"name": "<tool>", "arguments": {…}}.'
+            if name
+            else 'A tool call was not valid JSON. Write it as {"name": "<tool>", "arguments": {…}}.'
+        )
+        if name and name not in self.specs:
+            error = _unknown_tool(name, self.specs)
+        self.result.invalid.append(
+            invalid_tool_call(name=name or None, args=raw.strip(), id=new_call_id(), error=error)
+        )
+
+
+def _clean_content(parts: list[str]) -> str:
+    text = "".join(parts)
+    text = text.replace(_TAG_CLOSE, "")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def recover_tool_calls(text: str, tools: Sequence[Any] | Mapping[str, ToolSpec] | None) -> RecoveryResult:
+    """Find tool calls written as text.
+
+    Recognises ``<tool_call>`` blocks (several; the last may be unclosed), fenced ```json blocks, and bare
+    JSON objects or lists of objects with ``name`` and ``arguments`` (or ``parameters``), ``arguments``
+    possibly a JSON string. Only tools in ``tools`` are accepted; other names and schema-invalid arguments
+    become invalid calls with a corrective error. Recognised call text is removed from ``content``; all
+    other text is kept. With no tools offered, nothing is recovered (the text may be wanted JSON).
+    """
+    specs = tools if isinstance(tools, Mapping) else tool_specs(tools)
+    if not text or not specs:
+        return RecoveryResult(content=text or "")
+    col = _Collector(specs)
+    kept: list[str] = []
+
+    if _TAG_OPEN in text:
+        pos = 0
+        for m in _TAG_RE.finditer(text):
+            kept.append(text[pos:m.start()])
+            pos = m.end()
+            body = _strip_fence(m.group(1)).strip()
+            if not body:
+                continue
+            decoded = _decode_prefix(body)
+            calls = _calls_in(decoded[0], specs) if decoded else None
+            if calls is None:
+                col.add_broken(body)
+                continue
+            for name, args in calls:
+                col.add(name, args)
+            if decoded and body[decoded[1]:].strip():
+                kept.append("\n" + body[decoded[1]:].strip())
+        kept.append(text[pos:])
+        col.result.content = _clean_content(kept)
+        return col.result
+
+    # Fenced blocks first, then bare JSON in what is left.
+    remaining: list[str] = []
+    pos = 0
+    for m in _FENCE_RE.finditer(text):
+        body = m.group(2)
+        decoded = _decode_prefix(body)
+        calls = _calls_in(decoded[0], specs) if decoded and not body[decoded[1]:].strip() else None
+        if calls is None and decoded is None and m.group(1).lower() in {"json", "tool_call", ""}:
+            if _NAME_RE.search(body) and ('"arguments"' in body or '"parameters"' in body):
+                remaining.append(text[pos:m.start()])
+                pos = m.end()
+                col.add_broken(body)  # cut off or broken JSON: an invalid call, never raw content
+                continue
+        if calls is None:
+            continue
+        remaining.append(text[pos:m.start()])
+        pos = m.end()
+        for name, args in calls:
+            col.add(name, args)
+    remaining.append(text[pos:])
+
+    for segment in remaining:
+        kept.append(_bare_json(segment, col, specs))
+    col.result.content = _clean_content(kept)
+    return col.result
+
+
+def _bare_json(segment: str, col: _Collector, specs: Mapping[str, ToolSpec]) -> str:
+    out: list[str] = []
+    i = 0
+    n = len(segment)
+    while i < n:
+        j = min((k for k in (segment.find("{", i), segment.find("[", i)) if k != -1), default=-1)
+        if j == -1:
+            out.append(segment[i:])
+            break
+        decoded = _decode_prefix(segment[j:])
+        calls = _calls_in(decoded[0], specs) if decoded else None
+        if calls is not None and decoded is not None:
+            out.append(segment[i:j])
+            for name, args in calls:
+                col.add(name, args)
+            i = j + decoded[1]
+            continue
+        if decoded is None and segment[j] == "{" and re.match(r'\{\s*"name"\s*:', segment[j:]):
+            # A call cut off at the end (max_tokens) or with broken JSON: never show it as content.
+            out.append(segment[i:j])
+            col.add_broken(segment[j:])
+            break
+        out.append(segment[i:j + 1])
+        i = j + 1
+    return "".join(out)
