@@ -141,6 +141,13 @@ class QwenChatOpenAI(ChatOpenAI):
     recover_text_tool_calls: bool = True
     """Recover calls written as text (off: only structured ``tool_calls`` are used)."""
 
+    def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        # OpenAI renamed max_tokens; vLLM and llama.cpp servers take the classic name everywhere.
+        if "max_completion_tokens" in payload and "max_tokens" not in payload:
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
+        return payload
+
     # -- errors ---------------------------------------------------------------------------
     def _error(self, exc: BaseException) -> LLMError | None:
         return _translate(exc, str(self.openai_api_base or "https://api.openai.com/v1"), self.model_name,

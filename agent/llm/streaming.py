@@ -92,7 +92,9 @@ class StreamingToolCallRecovery:
         # pass: look for a marker later in the text
         m = _MID_MARKERS.search(self.pending)
         if m:
-            out, self.buffer, self.pending = self.pending[: m.start()], self.pending[m.start():], ""
+            before = self.pending[: m.start()]
+            out = before.rstrip()
+            self.buffer, self.pending = before[len(out):] + self.pending[m.start():], ""
             self.state = "buffer"
             return out
         # hold back a tail that could still become a marker
@@ -101,7 +103,8 @@ class StreamingToolCallRecovery:
             if self.pending[i] in "<`{[" and _could_become(self.pending[i:], _MID_PREFIXES):
                 hold = i
                 break
-        out, self.pending = self.pending[:hold], self.pending[hold:]
+        out = self.pending[:hold].rstrip()  # trailing whitespace waits: it may precede a call
+        self.pending = self.pending[len(out):]
         return out
 
     # -- API ------------------------------------------------------------------------------
