@@ -1,0 +1,58 @@
+"""`deskgraph tools list|call`: inspect and run the retail tools against the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from agent.cli import app
+
+tools_app = typer.Typer(help="List the retail tools or call one against the store.", no_args_is_help=True)
+app.add_typer(tools_app, name="tools")
+
+
+@tools_app.command("list")
+def list_tools() -> None:
+    """Print every tool with a one-line description; write tools are marked [write]."""
+    from tools import TOOL_DESCRIPTIONS, TOOL_NAMES, WRITE_TOOLS
+
+    width = max(map(len, TOOL_NAMES))
+    for name in TOOL_NAMES:
+        mark = "[write]" if name in WRITE_TOOLS else "[read] "
+        typer.echo(f"{name:<{width}}  {mark}  {TOOL_DESCRIPTIONS[name]}")
+
+
+@tools_app.command("call")
+def call(
+    name: str = typer.Argument(..., help="Tool name (see `deskgraph tools list`)."),
+    args: str = typer.Option("{}", "--args", help="The arguments as a JSON object."),
+    db: Path | None = typer.Option(None, "--db", help="SQLite file of the store (default: settings store_db)."),
+) -> None:
+    """Run one tool call (one transaction) and print its result exactly."""
+    from tools import TOOL_NAMES, RetailStore, run_tool
+
+    if name not in TOOL_NAMES:
+        typer.echo(f"Error: unknown tool {name!r}; see `deskgraph tools list`", err=True)
+        raise typer.Exit(2)
+    try:
+        arguments = json.loads(args)
+    except ValueError as e:
+        typer.echo(f"Error: --args is not valid JSON: {e}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(arguments, dict):
+        typer.echo("Error: --args must be a JSON object", err=True)
+        raise typer.Exit(2)
+    if db is None:
+        from agent.settings import get_settings
+
+        db = get_settings().store_db
+    if not db.exists():
+        typer.echo(f"Error: store not found: {db} (run `deskgraph data seed` first)", err=True)
+        raise typer.Exit(1)
+    store = RetailStore.open(db)
+    try:
+        typer.echo(run_tool(store, name, arguments))
+    finally:
+        store.close()
