@@ -154,7 +154,8 @@ def _check(value: Any, schema: Mapping[str, Any], where: str, root: Mapping[str,
         return [f"{where} must be {json.dumps(schema['const'])}."]
     if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         for i, item in enumerate(value):
-            if errs := _check(item, schema["items"], f"{where}[{i}]", root, depth + 1):
+            item_where = f"{where[:-1]}[{i}]'" if where.endswith("'") else f"{where}[{i}]"
+            if errs := _check(item, schema["items"], item_where, root, depth + 1):
                 return errs
     if isinstance(value, dict) and ("properties" in schema or schema.get("type") == "object"):
         return _check_object(value, schema, root, depth + 1, prefix=f"{where}." if depth else "")
