@@ -465,12 +465,14 @@ def pull_model(
     progress: bool = True,
     find_links: Sequence[str] = (),
     echo: Callable[[str], None] | None = None,
+    spec: ModelSpec | None = None,
 ) -> Path:
     """Return a usable GGUF path, downloading it if needed. Raises :class:`PullError` with a one-line reason."""
     size = size or settings.embedded_model
-    if size not in MODEL_SPECS:
-        raise PullError(f"Unknown model size {size!r}: choose one of {', '.join(MODEL_SPECS)}.")
-    spec = MODEL_SPECS[size]
+    if spec is None:
+        if size not in MODEL_SPECS:
+            raise PullError(f"Unknown model size {size!r}: choose one of {', '.join(MODEL_SPECS)}.")
+        spec = MODEL_SPECS[size]
     cache_dir = Path(settings.model_cache_dir).expanduser()
     chain = list(sources) if sources is not None else default_sources(
         settings, path=path, progress=progress, find_links=find_links
