@@ -74,7 +74,8 @@ def _move(state: SupportState, target: Stage, reason: str) -> dict[str, Any]:
     if source == target:
         return {}
     change = StageChange(source=str(source), target=str(target), reason=reason, turn=state.get("turn", 0))
-    return {"stage": target, "stage_history": [*state.get("stage_history", []), change]}
+    # Stored as the plain string: checkpoints then hold only built-in types.
+    return {"stage": target.value, "stage_history": [*state.get("stage_history", []), change]}
 
 
 def _tool_pair(name: str, args: dict[str, Any], result: str) -> list[AnyMessage]:
@@ -137,7 +138,7 @@ class SupportNodes:
         """Start a customer turn: reset per-turn counters and look up what code can find reliably."""
         update: dict[str, Any] = {"turn": state.get("turn", 0) + 1, "turn_model_calls": 0, "turn_invalid_calls": 0}
         if "stage" not in state:
-            update |= {"stage": Stage.INTAKE, "stage_history": [], "orders_in_focus": [],
+            update |= {"stage": Stage.INTAKE.value, "stage_history": [], "orders_in_focus": [],
                        "persona": state.get("persona") or self.options.default_persona}
         if state.get("ticket") or state.get("pending_confirmation") or not state["messages"]:
             return update
@@ -168,7 +169,7 @@ class SupportNodes:
 
     def agent(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Ask the stage's model for the next step and keep at most one valid tool call."""
-        stage = state.get("stage", Stage.INTAKE)
+        stage = Stage(state.get("stage", Stage.INTAKE))
         reply = self.models[stage].invoke(self._model_input(state, stage), config)
         update: dict[str, Any] = {"turn_model_calls": state.get("turn_model_calls", 0) + 1}
         calls = list(getattr(reply, "tool_calls", []) or [])
@@ -312,6 +313,10 @@ class SupportNodes:
         last = state["messages"][-1]
         self.desk.add_note(ticket["id"], key=str(last.id), text=_text(last))
         return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}
+
+    def restore(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Never routed to: the node a fork or an operator's state edit is attributed to (it leads to the end)."""
+        return {}
 
     def give_up(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """The model could not produce a usable step: apologise, and escalate if this keeps happening."""

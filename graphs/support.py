@@ -48,6 +48,7 @@ def build_support_graph(
     builder.add_node("escalate", nodes.escalate)
     builder.add_node("handover_note", nodes.handover_note)
     builder.add_node("give_up", nodes.give_up)
+    builder.add_node("restore", nodes.restore)
 
     builder.add_edge(START, "begin_turn")
     builder.add_conditional_edges("begin_turn", routing.after_begin_turn)
@@ -63,4 +64,5 @@ def build_support_graph(
     builder.add_conditional_edges("give_up", routing.after_give_up, ["escalate", END])
     builder.add_edge("escalate", END)
     builder.add_edge("handover_note", END)
+    builder.add_edge("restore", END)
     return builder.compile(checkpointer=checkpointer, name="support")

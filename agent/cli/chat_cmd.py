@@ -1,0 +1,96 @@
+"""`deskgraph chat`: talk to the support agent in the terminal, interactively or one turn at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Optional
+
+import typer
+
+from agent.cli import app
+from agent.cli.render import TerminalRenderer, stage_name
+from agent.runtime import ErrorEvent, SupportRuntime, transcript_lines
+from agent.settings import get_settings
+
+_HELP = "Commands: /retry (re-run a failed turn), /state, /history, /new (new thread), /quit."
+
+
+@app.command()
+def chat(
+    thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Thread id to open or resume."),
+    say: Optional[str] = typer.Option(None, "--say", help="Send one message, print the reply and exit."),
+    persona: Optional[str] = typer.Option(None, "--persona", help="Tone preset: default, concise, formal, friendly."),
+    tools: bool = typer.Option(True, "--tools/--no-tools", help="Show tool calls and results."),
+) -> None:
+    """Chat with the agent in the terminal. A pending confirmation is answered with yes or no."""
+    if say is not None and not thread:
+        raise typer.BadParameter("--say needs --thread so that the next call can continue the conversation")
+    settings = get_settings()
+    thread = thread or f"cli-{uuid.uuid4().hex[:8]}"
+    try:
+        code = asyncio.run(_one_turn(settings, thread, say, persona, tools) if say is not None
+                           else _interactive(settings, thread, persona, tools))
+    except KeyboardInterrupt:
+        code = 130
+    raise typer.Exit(code)
+
+
+async def _one_turn(settings, thread: str, text: str, persona: str | None, tools: bool) -> int:
+    render = TerminalRenderer(show_tools=tools, stream=False)
+    failed = False
+    async with SupportRuntime.open(settings) as runtime:
+        events = runtime.retry(thread) if text.strip() == "/retry" else runtime.send(thread, text, persona=persona)
+        async for event in events:
+            render(event)
+            failed = failed or isinstance(event, ErrorEvent)
+        render.finish()
+        after = await runtime.view(thread)
+        if after.pending_confirmation:
+            typer.echo(f"(answer with: deskgraph chat --thread {thread} --say yes | --say no)")
+    return 1 if failed else 0
+
+
+async def _interactive(settings, thread: str, persona: str | None, tools: bool) -> int:
+    render = TerminalRenderer(show_tools=tools)
+    typer.echo("Starting deskgraph (the embedded model may take a few seconds to load)…")
+    async with SupportRuntime.open(settings) as runtime:
+        view = await runtime.view(thread)
+        if view.exists:
+            typer.echo(f"Resuming thread {thread} ({stage_name(view.stage)}).")
+            for line in transcript_lines(view.messages)[-10:]:
+                typer.echo(typer.style(line, dim=True))
+        else:
+            from prompts import replies
+
+            typer.echo(f"Thread {thread}. {_HELP}")
+            typer.echo(typer.style("[intake] ", fg="cyan") + replies()["welcome"])
+        while True:
+            try:
+                text = (await asyncio.to_thread(input, "you> ")).strip()
+            except EOFError:
+                break
+            if not text:
+                continue
+            if text in {"/quit", "/exit"}:
+                break
+            if text == "/new":
+                thread = f"cli-{uuid.uuid4().hex[:8]}"
+                typer.echo(f"New thread {thread}.")
+                continue
+            if text in {"/state", "/history"}:
+                view = await runtime.view(thread)
+                if text == "/state":
+                    typer.echo(f"stage={view.stage} customer={view.customer_id} pending={view.pending_confirmation}"
+                               f" ticket={view.ticket} next={view.next_nodes}")
+                else:
+                    typer.echo("\n".join(transcript_lines(view.messages)))
+                continue
+            events = runtime.retry(thread) if text == "/retry" else runtime.send(thread, text, persona=persona)
+            async for event in events:
+                render(event)
+            render.finish()
+            if (await runtime.view(thread)).pending_confirmation:
+                typer.echo(typer.style("  (answer yes or no)", dim=True))
+    typer.echo(f"Bye. Resume with: deskgraph chat --thread {thread}")
+    return 0

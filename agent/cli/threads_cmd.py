@@ -1,0 +1,144 @@
+"""`deskgraph threads …` and `deskgraph tickets …`: inspect, replay and fork past conversations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Optional
+
+import typer
+
+from agent.cli import app
+from agent.cli.render import TerminalRenderer, stage_name
+from agent.runtime import SupportRuntime, transcript_lines
+from agent.runtime.conversation import NoModel
+from agent.settings import get_settings
+
+threads_app = typer.Typer(help="Inspect, replay and fork conversations from their checkpoints.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Hand-over tickets for human colleagues.", no_args_is_help=True)
+app.add_typer(threads_app, name="threads")
+app.add_typer(tickets_app, name="tickets")
+
+
+def _offline(coro_fn):  # noqa: ANN001, ANN202 - tiny adapter
+    async def run():
+        async with SupportRuntime.open(get_settings(), model=NoModel()) as runtime:
+            return await coro_fn(runtime)
+    return asyncio.run(run())
+
+
+@threads_app.command("list")
+def list_threads() -> None:
+    """All threads, most recently active first, with stage and customer."""
+    async def body(rt: SupportRuntime) -> None:
+        for thread_id in await rt.threads():
+            view = await rt.view(thread_id)
+            flags = " [waiting for confirmation]" if view.pending_confirmation else ""
+            flags += f" [ticket #{view.ticket['id']}]" if view.ticket else ""
+            flags += " [failed turn: retry]" if view.failed_turn else ""
+            typer.echo(f"{thread_id}\t{stage_name(view.stage)}\t{view.customer_id or '-'}\t"
+                       f"{len(view.messages)} messages{flags}")
+    _offline(body)
+
+
+@threads_app.command("show")
+def show(thread: str = typer.Argument(..., help="Thread id."),
+         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help="Show the state at this checkpoint."),
+         as_json: bool = typer.Option(False, "--json", help="Print the state as JSON.")) -> None:
+    """The transcript and state of a thread (now, or at one checkpoint)."""
+    async def body(rt: SupportRuntime) -> None:
+        view = await rt.view(thread, checkpoint)
+        if not view.exists:
+            typer.echo(f"error: no thread {thread!r}", err=True)
+            raise typer.Exit(1)
+        if as_json:
+            typer.echo(json.dumps({"thread": thread, "stage": view.stage, "customer_id": view.customer_id,
+                                   "pending_confirmation": view.pending_confirmation, "ticket": view.ticket,
+                                   "next": list(view.next_nodes), "transcript": transcript_lines(view.messages)},
+                                  indent=2))
+            return
+        typer.echo(f"thread {thread}: stage {stage_name(view.stage)}, customer {view.customer_id or '-'}, "
+                   f"next {list(view.next_nodes) or '-'}")
+        if view.pending_confirmation:
+            typer.echo(f"waiting for confirmation: {view.pending_confirmation['summary']}")
+        if view.ticket:
+            typer.echo(f"handed over: ticket #{view.ticket['id']} ({view.ticket['reason']})")
+        typer.echo("\n".join(transcript_lines(view.messages)))
+    _offline(body)
+
+
+@threads_app.command("checkpoints")
+def list_checkpoints(thread: str = typer.Argument(..., help="Thread id."),
+                     limit: int = typer.Option(50, help="How many, newest first.")) -> None:
+    """The thread's checkpoints: step, what ran, what runs next, stage, message count."""
+    async def body(rt: SupportRuntime) -> None:
+        rows = await rt.checkpoints(thread, limit)
+        if not rows:
+            typer.echo(f"error: no thread {thread!r}", err=True)
+            raise typer.Exit(1)
+        for c in rows:
+            typer.echo(f"{c.checkpoint_id}  step {c.step:>3}  {c.source:<6} wrote={','.join(c.wrote) or '-':<14} "
+                       f"next={','.join(c.next_nodes) or '-':<14} {stage_name(c.stage):<11} {c.messages} msgs")
+    _offline(body)
+
+
+@threads_app.command("fork")
+def fork_thread(thread: str = typer.Argument(..., help="Thread id."),
+                checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Checkpoint to fork from."),
+                to: Optional[str] = typer.Option(None, "--to", help="Id of the new thread (default: generated).")) -> None:
+    """Start a new thread from a checkpoint of another; continue it with `deskgraph chat --thread NEW`."""
+    async def body(rt: SupportRuntime) -> None:
+        try:
+            new_id = await rt.fork(thread, checkpoint, to)
+        except (LookupError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(new_id)
+    _offline(body)
+
+
+@threads_app.command("replay")
+def replay(thread: str = typer.Argument(..., help="Thread id."),
+           checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Re-run from this checkpoint.")) -> None:
+    """Re-run a thread from a checkpoint with the configured model (writes already done are not repeated)."""
+    async def run() -> None:
+        render = TerminalRenderer()
+        async with SupportRuntime.open(get_settings()) as rt:
+            async for event in rt.replay(thread, checkpoint):
+                render(event)
+            render.finish()
+    asyncio.run(run())
+
+
+@tickets_app.command("list")
+def list_tickets(status: Optional[str] = typer.Option(None, help="Only tickets with this status (e.g. open).")) -> None:
+    """Hand-over tickets, newest first."""
+    from agent.runtime import open_store
+    from graphs.tickets import TicketDesk
+
+    store = open_store(get_settings())
+    try:
+        for t in TicketDesk(store).list(status):
+            typer.echo(f"#{t.id}\t{t.status}\t{t.created}\t{t.thread}\t{t.customer or '-'}\t{t.reason}")
+    finally:
+        store.close()
+
+
+@tickets_app.command("show")
+def show_ticket(ticket_id: int = typer.Argument(..., help="Ticket number.")) -> None:
+    """One ticket with its summary and the customer's later messages."""
+    from agent.runtime import open_store
+    from graphs.tickets import TicketDesk
+
+    store = open_store(get_settings())
+    try:
+        ticket = TicketDesk(store).get(ticket_id)
+        if ticket is None:
+            typer.echo(f"error: no ticket #{ticket_id}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"ticket #{ticket.id} ({ticket.status}), thread {ticket.thread}, customer {ticket.customer or '-'}")
+        typer.echo(f"reason: {ticket.reason}\nsummary: {ticket.summary}")
+        for note in ticket.notes:
+            typer.echo(f"  + {note}")
+    finally:
+        store.close()

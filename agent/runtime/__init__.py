@@ -1,0 +1,24 @@
+"""The conversation runtime: one implementation under every front end (CLI, Chainlit, HTTP)."""
+
+from agent.runtime.conversation import SupportRuntime, graph_options, open_checkpointer, open_store
+from agent.runtime.events import (
+    ConfirmationRequested,
+    ErrorEvent,
+    Event,
+    HandedOver,
+    Reply,
+    StageChanged,
+    Token,
+    ToolCalled,
+    ToolResult,
+    TurnOutcome,
+    event_dict,
+)
+from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view, transcript_lines
+
+__all__ = [
+    "CheckpointInfo", "ConfirmationRequested", "ErrorEvent", "Event", "HandedOver", "Reply", "StageChanged",
+    "SupportRuntime", "ThreadView", "Token", "ToolCalled", "ToolResult", "TurnOutcome", "checkpoints",
+    "event_dict", "fork", "graph_options", "open_checkpointer", "open_store", "thread_ids", "thread_view",
+    "transcript_lines",
+]

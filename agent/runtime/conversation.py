@@ -1,0 +1,247 @@
+"""One conversation runtime for every front end: open or resume a thread, send a message, answer a
+confirmation, retry a failed turn, read history, replay and fork. It owns the model, store and checkpointer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import aiosqlite
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, RemoveMessage, ToolMessage
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from agent.runtime.events import (
+    ConfirmationRequested,
+    ErrorEvent,
+    Event,
+    HandedOver,
+    Reply,
+    StageChanged,
+    Token,
+    ToolCalled,
+    ToolResult,
+    TurnOutcome,
+)
+from agent.runtime.failures import describe_failure
+from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view
+from agent.settings import Settings
+from graphs import GraphOptions, Stage, build_support_graph
+from tools import RetailStore
+
+log = logging.getLogger(__name__)
+
+#: Nodes whose model tokens are the customer-facing reply (the escalation model writes a ticket summary).
+_REPLY_NODES = frozenset({"agent"})
+
+
+class NoModel(BaseChatModel):
+    """Stands in for the model in commands that only read or copy threads (no server is started)."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "none"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> NoModel:  # noqa: D102 - nothing to bind
+        return self
+
+    def _generate(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("this command does not call the model")
+
+
+def graph_options(settings: Settings) -> GraphOptions:
+    """The graph's knobs from the deployment settings."""
+    return GraphOptions(
+        today=settings.today,
+        context_tokens=settings.context_tokens,
+        max_output_tokens=settings.llm_max_tokens,
+        tool_call_retries=settings.tool_call_retries,
+        escalate_after_tool_errors=settings.escalate_after_tool_errors,
+        escalate_after_misunderstandings=settings.escalate_after_misunderstandings,
+        default_persona=settings.persona,
+    )
+
+
+async def open_checkpointer(path: Any) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
+    """The async SQLite saver on its own file.
+
+    WAL with synchronous=FULL: every checkpoint commit is fsynced, so a turn that returned is on disk even
+    after a power cut (NORMAL would only survive a process crash). WAL keeps the cost to one WAL append plus
+    an fsync per step, and readers (an operator inspecting threads) never block the writer.
+    """
+    conn = await aiosqlite.connect(str(path))
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA synchronous=FULL")
+    await conn.execute("PRAGMA busy_timeout=5000")
+    saver = AsyncSqliteSaver(conn)
+    await saver.setup()
+    return conn, saver
+
+
+class SupportRuntime:
+    """The conversation runtime. Front ends call it and render the events it yields."""
+
+    def __init__(self, graph: CompiledStateGraph, store: RetailStore, saver: AsyncSqliteSaver) -> None:
+        self.graph = graph
+        self.store = store
+        self.saver = saver
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings, *, model: BaseChatModel | None = None) -> AsyncIterator[SupportRuntime]:
+        """Open store and checkpoints, start (or connect to) the model server; close everything on exit."""
+        async with AsyncExitStack() as stack:
+            if model is None:
+                from agent.llm import build_chat_model, model_server
+
+                server = model_server(settings)
+                base_url = await asyncio.to_thread(server.__enter__)
+                stack.push(lambda *exc: server.__exit__(*exc))
+                model = build_chat_model(settings, base_url=base_url)
+            store = open_store(settings)
+            stack.callback(store.close)
+            settings.checkpoint_db.parent.mkdir(parents=True, exist_ok=True)
+            conn, saver = await open_checkpointer(settings.checkpoint_db)
+            stack.push_async_callback(conn.close)
+            graph = build_support_graph(model=model, store=store, checkpointer=saver, options=graph_options(settings))
+            yield cls(graph, store, saver)
+
+    # --- conversation ---------------------------------------------------------------------------------
+    @staticmethod
+    def config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+        """The LangGraph config of a thread (optionally at one checkpoint)."""
+        configurable = {"thread_id": thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        return {"configurable": configurable}
+
+    async def send(self, thread_id: str, text: str, *, persona: str | None = None) -> AsyncIterator[Event]:
+        """A customer message. While a write waits for confirmation, the message is the answer to it."""
+        text = text.strip()
+        if not text:
+            yield ErrorEvent(message="Please type a message.", detail="empty message", retryable=False)
+            return
+        snapshot = await self.graph.aget_state(self.config(thread_id))
+        if any(task.interrupts for task in snapshot.tasks):
+            payload: Any = Command(resume=text)
+        else:
+            payload = {"messages": [HumanMessage(text)]}
+            if persona:
+                payload["persona"] = persona
+        async for event in self._run(payload, self.config(thread_id)):
+            yield event
+
+    async def answer_confirmation(self, thread_id: str, approved: bool) -> AsyncIterator[Event]:
+        """The customer's yes (True) or no (False) to the pending write."""
+        async for event in self._run(Command(resume="yes" if approved else "no"), self.config(thread_id)):
+            yield event
+
+    async def retry(self, thread_id: str) -> AsyncIterator[Event]:
+        """Re-run a turn that failed (model down, timeout) from its last checkpoint."""
+        async for event in self._run(None, self.config(thread_id)):
+            yield event
+
+    async def replay(self, thread_id: str, checkpoint_id: str) -> AsyncIterator[Event]:
+        """Re-run the thread from one of its checkpoints (a branch; writes already done are not repeated)."""
+        async for event in self._run(None, self.config(thread_id, checkpoint_id)):
+            yield event
+
+    async def turn(self, thread_id: str, text: str, *, persona: str | None = None) -> TurnOutcome:
+        """``send`` collected into one outcome, for scripts."""
+        outcome = TurnOutcome()
+        async for event in self.send(thread_id, text, persona=persona):
+            outcome.events.append(event)
+        return outcome
+
+    # --- history, replay, fork (operators and developers) ---------------------------------------------
+    async def view(self, thread_id: str, checkpoint_id: str | None = None) -> ThreadView:
+        """The thread's state now (or at a checkpoint)."""
+        return await thread_view(self.graph, thread_id, checkpoint_id)
+
+    async def checkpoints(self, thread_id: str, limit: int = 200) -> list[CheckpointInfo]:
+        """The thread's checkpoints, newest first."""
+        return await checkpoints(self.graph, thread_id, limit)
+
+    async def fork(self, thread_id: str, checkpoint_id: str, new_thread_id: str | None = None) -> str:
+        """A new thread continuing from one checkpoint of another."""
+        return await fork(self.graph, thread_id, checkpoint_id, new_thread_id)
+
+    async def threads(self) -> list[str]:
+        """All thread ids, most recently active first."""
+        return await thread_ids(self.saver)
+
+    async def _run(self, payload: Any, config: dict[str, Any]) -> AsyncIterator[Event]:
+        streamed: set[str] = set()
+        # The stage is tracked from the updates as they arrive: tokens of a reply carry the stage that wrote it.
+        stage = [str((await self.graph.aget_state(config)).values.get("stage", Stage.INTAKE))]
+        try:
+            # durability="sync": each step's checkpoint is committed before the next step starts, so a crash
+            # mid-turn resumes from the last finished step and a turn that returned is on disk.
+            async for mode, data in self.graph.astream(payload, config, stream_mode=["messages", "updates"],
+                                                       durability="sync"):
+                if mode == "messages":
+                    chunk, meta = data
+                    if (isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content
+                            and meta.get("langgraph_node") in _REPLY_NODES):
+                        streamed.add(str(chunk.id))
+                        yield Token(text=chunk.content, message_id=chunk.id, stage=stage[0])
+                    continue
+                for node, update in data.items():
+                    if isinstance(update, Mapping) and update.get("stage"):
+                        stage[0] = str(update["stage"])
+                    for event in _translate(node, update, streamed, stage[0]):
+                        yield event
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an event; the checkpoint stays intact
+            log.warning("turn failed: %r", exc)
+            message, retryable = describe_failure(exc)
+            yield ErrorEvent(message=message, detail=f"{type(exc).__name__}: {exc}", retryable=retryable)
+
+
+def _translate(node: str, update: Any, streamed: set[str], stage: str) -> list[Event]:
+    """One node's update as events, in the order a reader expects them."""
+    if node == "__interrupt__":
+        return [ConfirmationRequested(tool=v["tool"], arguments=dict(v["arguments"]), summary=v["summary"],
+                                      tool_call_id=v["tool_call_id"])
+                for v in (item.value for item in update)
+                if isinstance(v, Mapping) and v.get("type") == "confirmation"]
+    if not isinstance(update, Mapping):
+        return []
+    events: list[Event] = []
+    if update.get("stage_history"):
+        change = update["stage_history"][-1]
+        events.append(StageChanged(source=change["source"], target=change["target"], reason=change["reason"]))
+    for message in update.get("messages", []):
+        if isinstance(message, RemoveMessage | HumanMessage):
+            continue
+        if isinstance(message, AIMessage) and message.tool_calls:
+            events += [ToolCalled(name=c["name"], arguments=dict(c["args"]), call_id=c["id"], stage=stage)
+                       for c in message.tool_calls]
+        elif isinstance(message, ToolMessage):
+            events.append(ToolResult(name=message.name or "", call_id=message.tool_call_id,
+                                     result=str(message.content), ok=message.status != "error"))
+        elif isinstance(message, AIMessage) and str(message.content).strip():
+            if update.get("ticket"):
+                events.append(HandedOver(ticket_id=update["ticket"]["id"], reason=update["ticket"]["reason"]))
+            events.append(Reply(text=str(message.content), stage=stage, message_id=message.id,
+                                streamed=str(message.id) in streamed))
+    return events
+
+
+def open_store(settings: Settings) -> RetailStore:
+    """The retail store; a brand-new file is filled with generated demo data so the product works at once."""
+    settings.store_db.parent.mkdir(parents=True, exist_ok=True)
+    store = RetailStore.open(settings.store_db)
+    if store.counts().get("users", 0) == 0:
+        from tools.generator import generate_dataset
+
+        log.info("empty store at %s: generating demo data", settings.store_db)
+        store.load_json(generate_dataset())
+    return store

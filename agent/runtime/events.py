@@ -1,0 +1,116 @@
+"""The typed events every front end renders: the CLI prints them, Chainlit draws them, HTTP streams them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the reply being generated."""
+
+    text: str
+    message_id: str | None
+    stage: str
+    kind: Literal["token"] = "token"
+
+
+@dataclass(frozen=True)
+class ToolCalled:
+    """The agent (or the graph itself) called a tool."""
+
+    name: str
+    arguments: dict[str, Any]
+    call_id: str
+    stage: str
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool returned."""
+
+    name: str
+    call_id: str
+    result: str
+    ok: bool
+    kind: Literal["tool_result"] = "tool_result"
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    """The conversation moved to another stage."""
+
+    source: str
+    target: str
+    reason: str
+    kind: Literal["stage_changed"] = "stage_changed"
+
+
+@dataclass(frozen=True)
+class ConfirmationRequested:
+    """A write waits for the customer's yes or no."""
+
+    tool: str
+    arguments: dict[str, Any]
+    summary: str
+    tool_call_id: str
+    kind: Literal["confirmation_requested"] = "confirmation_requested"
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """The case went to a human: a ticket exists."""
+
+    ticket_id: int
+    reason: str
+    kind: Literal["handed_over"] = "handed_over"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete message to the customer; ``streamed`` says whether its tokens were already sent."""
+
+    text: str
+    stage: str
+    message_id: str | None
+    streamed: bool
+    kind: Literal["reply"] = "reply"
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """The turn failed; the thread is intact and ``retryable`` turns can be retried as they are."""
+
+    message: str
+    detail: str
+    retryable: bool = True
+    kind: Literal["error"] = "error"
+
+
+Event = Token | ToolCalled | ToolResult | StageChanged | ConfirmationRequested | HandedOver | Reply | ErrorEvent
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict (for server-sent events and logs)."""
+    return asdict(event)
+
+
+@dataclass
+class TurnOutcome:
+    """Everything one call produced, for scripts that do not stream."""
+
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def reply(self) -> str:
+        """The customer-facing text of the turn (replies joined), or the error message."""
+        texts = [e.text for e in self.events if isinstance(e, Reply)]
+        errors = [e.message for e in self.events if isinstance(e, ErrorEvent)]
+        return "\n".join(texts or errors)
+
+    @property
+    def confirmation(self) -> ConfirmationRequested | None:
+        """The confirmation request the turn ended with, if any."""
+        return next((e for e in reversed(self.events) if isinstance(e, ConfirmationRequested)), None)
