@@ -38,7 +38,7 @@ from agent.llm.errors import (
     LLMTimeoutError,
 )
 from agent.llm.recovery import recover_tool_calls, validate_tool_calls
-from agent.llm.streaming import INVALID_CALLS_KEY, StreamingToolCallRecovery
+from agent.llm.streaming import INVALID_CALLS_KEY, RECOVERED_KEY, StreamingToolCallRecovery
 
 __all__ = ["QwenChatOpenAI", "build_chat_model", "finalize_message"]
 
@@ -93,10 +93,12 @@ def finalize_message(message: AIMessage, tools: Sequence[Any] | None) -> AIMessa
     content = message.content
     tool_calls = list(message.tool_calls)
     invalid = list(message.invalid_tool_calls)
+    metadata = dict(message.response_metadata)
     if tools and not tool_calls and not invalid and not stored and isinstance(content, str):
         result = recover_tool_calls(content, tools)
         if result.found:
             content, tool_calls, invalid = result.content, result.calls, result.invalid
+            metadata[RECOVERED_KEY] = True
     if tools and (tool_calls or invalid):
         probe = AIMessage(content="", tool_calls=tool_calls, invalid_tool_calls=invalid)
         tool_calls, invalid = validate_tool_calls(probe, tools)
@@ -113,7 +115,7 @@ def finalize_message(message: AIMessage, tools: Sequence[Any] | None) -> AIMessa
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         additional_kwargs=extra,
-        response_metadata=dict(message.response_metadata),
+        response_metadata=metadata,
         usage_metadata=message.usage_metadata,
         id=message.id,
         name=message.name,

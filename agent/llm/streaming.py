@@ -23,10 +23,12 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from agent.llm.recovery import ToolSpec, recover_tool_calls, tool_specs
 
-__all__ = ["INVALID_CALLS_KEY", "StreamingToolCallRecovery"]
+__all__ = ["INVALID_CALLS_KEY", "RECOVERED_KEY", "StreamingToolCallRecovery"]
 
 #: additional_kwargs key carrying recovered invalid calls through a stream (removed by the client).
 INVALID_CALLS_KEY = "deskgraph_invalid_tool_calls"
+#: response_metadata flag set on a reply whose tool calls were recovered from text.
+RECOVERED_KEY = "deskgraph_recovered_tool_calls"
 
 _MID_MARKERS = re.compile(r'<tool_call>|```|\{\s*"name"\s*:|\[\s*\{\s*"name"\s*:')
 _START_PREFIXES = ("<tool_call>", "```", "{", "[{")
@@ -155,6 +157,7 @@ class StreamingToolCallRecovery:
                 for i, c in enumerate(result.calls)
             ],
         )
+        msg.response_metadata[RECOVERED_KEY] = True
         if result.invalid:
             msg.additional_kwargs[INVALID_CALLS_KEY] = [dict(ic) for ic in result.invalid]
         if self._template is not None:
