@@ -152,8 +152,10 @@ class QwenChatOpenAI(ChatOpenAI):
 
     # -- errors ---------------------------------------------------------------------------
     def _error(self, exc: BaseException) -> LLMError | None:
-        return _translate(exc, str(self.openai_api_base or "https://api.openai.com/v1"), self.model_name,
-                          self.request_timeout)
+        timeout = self.request_timeout
+        if isinstance(timeout, httpx.Timeout):
+            timeout = timeout.read
+        return _translate(exc, str(self.openai_api_base or "https://api.openai.com/v1"), self.model_name, timeout)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -287,7 +289,10 @@ def build_chat_model(settings: Any, *, base_url: str | None = None) -> BaseChatM
         api_key=settings.llm_api_key,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
-        timeout=settings.llm_timeout,
+        # An httpx.Timeout (unhashable) makes langchain-openai build a client per model instead of sharing one
+        # process-wide async client, whose pooled connections are bound to the first event loop that used it
+        # (a second asyncio.run / pytest-asyncio test would fail with "Event loop is closed").
+        timeout=httpx.Timeout(settings.llm_timeout, connect=min(10.0, settings.llm_timeout)),
         max_retries=settings.llm_max_retries,
         stream_usage=True,
     )

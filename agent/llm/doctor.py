@@ -113,9 +113,19 @@ def run_checks(base_url: str, model: str, settings: Any, *, api_key: str | None 
         ("system", "You are a shop assistant. Use the tools to look things up."),
         ("user", "What is the status of my order A-1001?"),
     ]
+    # One event loop for both model checks: the model's async HTTP client is bound to its loop.
+    loop = asyncio.new_event_loop()
     started = time.monotonic()
     try:
-        reply = asyncio.run(chat.bind_tools([tool]).ainvoke(messages))
+        return _model_checks(loop, chat, tool, messages, started, checks)
+    finally:
+        loop.close()
+
+
+def _model_checks(loop: asyncio.AbstractEventLoop, chat: Any, tool: Any, messages: list[Any], started: float,
+                  checks: list[Check]) -> list[Check]:
+    try:
+        reply = loop.run_until_complete(chat.bind_tools([tool]).ainvoke(messages))
     except LLMError as exc:
         checks.append(Check("tool call", False, str(exc), _fix_for_model_error(exc)))
         return checks
@@ -145,7 +155,7 @@ def run_checks(base_url: str, model: str, settings: Any, *, api_key: str | None 
         return n, first
 
     try:
-        n, first = asyncio.run(_stream())
+        n, first = loop.run_until_complete(_stream())
     except LLMError as exc:
         checks.append(Check("streaming", False, str(exc), _fix_for_model_error(exc)))
         return checks

@@ -91,6 +91,11 @@ def tool_calls(*calls: tuple[str, dict[str, Any] | str], content: str = "", **kw
 _ids = itertools.count(1)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that time out or hang up are part of the tests
+
+
 class FakeOpenAI:
     """The fake server. ``push`` scripted replies, or set ``handler``; read ``requests``."""
 
@@ -105,7 +110,7 @@ class FakeOpenAI:
         self.paths: list[str] = []
         self._queue: queue.Queue[Script] = queue.Queue()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._make_handler())
+        self._server = _QuietServer((host, port), self._make_handler())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread: threading.Thread | None = None

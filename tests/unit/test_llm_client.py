@@ -51,7 +51,7 @@ def test_build_chat_model_uses_settings(fake):
     m = build_chat_model(s, base_url=fake.base_url)
     assert isinstance(m, QwenChatOpenAI)
     assert m.openai_api_base == fake.base_url
-    assert (m.model_name, m.max_tokens, m.temperature, m.request_timeout, m.max_retries) == ("m1", 33, 0.2, 9, 3)
+    assert (m.model_name, m.max_tokens, m.temperature, m.request_timeout.read, m.max_retries) == ("m1", 33, 0.2, 9, 3)
     assert m.stream_usage is True
     embedded = Settings(llm_base_url="", llm_model="")
     assert build_chat_model(embedded, base_url=fake.base_url).model_name == "qwen2.5-1.5b-instruct-local"
@@ -169,3 +169,12 @@ def test_sync_stream_and_invoke(fake, model):
     chunks = list(bound.stream("x"))
     assert any(c.tool_call_chunks for c in chunks)
     assert bound.invoke("y").content == "plain answer"
+
+
+def test_models_work_across_event_loops(fake):
+    """Two asyncio.run() calls (like two pytest-asyncio tests) against the same server URL."""
+    import asyncio
+
+    s = Settings(llm_base_url=fake.base_url, llm_model="fake-qwen", llm_timeout=5, llm_max_retries=0)
+    assert asyncio.run(build_chat_model(s).ainvoke("a")).content == "OK."
+    assert asyncio.run(build_chat_model(s).ainvoke("b")).content == "OK."

@@ -1,0 +1,53 @@
+"""deskgraph doctor against the fake server: passes, and explains failures."""
+
+from __future__ import annotations
+
+from agent.llm.doctor import doctor, run_checks
+from agent.settings import Settings
+from tests.unit.fake_openai import Fail, FakeOpenAI, text, tool_calls
+
+
+def _settings(url: str) -> Settings:
+    return Settings(llm_base_url=url, llm_model="fake-qwen", llm_timeout=5, llm_max_retries=0)
+
+
+def test_all_pass_structured():
+    with FakeOpenAI() as fake:
+        fake.push(tool_calls(("get_order_status", {"order_id": "A-1001"})), text("1, 2, 3, 4, 5"))
+        lines: list[str] = []
+        assert doctor(_settings(fake.base_url), echo=lines.append)
+    out = "\n".join(lines)
+    assert "✓ server reachable" in out and "✓ model served" in out
+    assert "structured tool_calls" in out and "✓ streaming" in out
+
+
+def test_recovered_call_is_reported():
+    with FakeOpenAI() as fake:
+        fake.push(text('{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'), text("1, 2, 3, 4"))
+        checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
+    assert all(c.ok for c in checks)
+    assert "recovered from text" in checks[2].detail
+
+
+def test_wrong_model_name():
+    with FakeOpenAI() as fake:
+        checks = run_checks(fake.base_url, "Qwen/Qwen2.5-7B-Instruct", _settings(fake.base_url))
+    assert [c.ok for c in checks] == [True, False]
+    assert "DESKGRAPH_LLM_MODEL=fake-qwen" in checks[1].fix
+
+
+def test_no_tool_call_and_server_error():
+    with FakeOpenAI() as fake:
+        fake.push(text("Your order is fine."), Fail.http(500))
+        checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
+    assert not checks[2].ok and "--tool-call-parser hermes" in checks[2].fix
+    assert not checks[3].ok and "HTTP 500" in checks[3].detail
+
+
+def test_unreachable_exit_message():
+    fake = FakeOpenAI().start()
+    url = fake.base_url
+    fake.stop()
+    lines: list[str] = []
+    assert not doctor(_settings(url), echo=lines.append)
+    assert lines[1].startswith("✗ server reachable") and any("vllm serve" in line for line in lines)
