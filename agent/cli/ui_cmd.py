@@ -1,0 +1,88 @@
+"""`deskgraph ui`: the Chainlit web front end (``ui/app.py``) on the embedded model or the configured server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from agent.cli import app
+from agent.settings import get_settings
+
+
+def ui_dir() -> Path:
+    """The folder of the Chainlit app and its config (``ui/.chainlit/config.toml``)."""
+    import ui
+
+    return Path(ui.__file__).resolve().parent
+
+
+def chainlit_env(settings, base_url: str) -> dict[str, str]:
+    """The environment of the Chainlit process: absolute paths, the model server, Chainlit's app root."""
+    env = dict(os.environ)
+    root = ui_dir()
+    env.update({
+        "CHAINLIT_APP_ROOT": str(root),  # where Chainlit reads .chainlit/config.toml and chainlit.md
+        "DESKGRAPH_STORE_DB": str(Path(settings.store_db).expanduser().resolve()),
+        "DESKGRAPH_CHECKPOINT_DB": str(Path(settings.checkpoint_db).expanduser().resolve()),
+        "DESKGRAPH_UI_DB": str(Path(settings.ui_db).expanduser().resolve()),
+        "DESKGRAPH_LLM_BASE_URL": base_url,
+        "DESKGRAPH_LLM_MODEL": settings.effective_model,
+        # The app sees an "external" server; keep the context budget of the model actually served.
+        "DESKGRAPH_LLM_CONTEXT_TOKENS": str(settings.context_tokens),
+        "PYTHONUNBUFFERED": "1",
+    })
+    if settings.ui_auth and not env.get("CHAINLIT_AUTH_SECRET"):
+        from ui.storage import auth_secret
+
+        env["CHAINLIT_AUTH_SECRET"] = auth_secret(Path(env["DESKGRAPH_UI_DB"]).parent)
+    return env
+
+
+@app.command()
+def ui(
+    host: Optional[str] = typer.Option(None, "--host", help="Interface to listen on (default: settings.ui_host)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port to listen on (default: settings.ui_port)."),
+) -> None:
+    """Start the web chat (Chainlit). Login: DESKGRAPH_UI_AUTH=true and DESKGRAPH_UI_PASSWORD (needed for history)."""
+    from agent.llm import model_server
+
+    settings = get_settings()
+    host = host or settings.ui_host
+    port = port or settings.ui_port
+    if settings.ui_auth and not settings.ui_password.get_secret_value():
+        raise typer.BadParameter("DESKGRAPH_UI_AUTH is on: set DESKGRAPH_UI_PASSWORD too")
+    if settings.uses_embedded_model:
+        typer.echo("Starting the embedded model (this may take a few seconds)…")
+    code = 0
+    with model_server(settings) as base_url:
+        env = chainlit_env(settings, base_url)
+        cmd = [sys.executable, "-m", "chainlit", "run", str(ui_dir() / "app.py"), "--host", host,
+               "--port", str(port), "--headless"]
+        typer.echo(f"deskgraph UI on http://{host}:{port} (model server {base_url}). Ctrl+C stops it.")
+        proc = subprocess.Popen(cmd, env=env)
+
+        def _forward(signum, frame):  # stop the UI first; model_server's exit stops the model
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+        previous = signal.signal(signal.SIGTERM, _forward)
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            code = 130
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    raise typer.Exit(code)

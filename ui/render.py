@@ -1,0 +1,123 @@
+"""Drawing runtime events in Chainlit: messages, tool steps, stage notes, confirmation and retry buttons.
+
+Presentation only: which runtime call a button triggers is decided in ``ui/app.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import chainlit as cl
+from chainlit.utils import utc_now
+
+from agent.runtime import (
+    ConfirmationRequested,
+    ErrorEvent,
+    Event,
+    HandedOver,
+    Reply,
+    StageChanged,
+    Token,
+    ToolCalled,
+    ToolResult,
+)
+
+#: How each stage is called on screen; it is the author name of the replies written in that stage.
+STAGE_NAMES = {"intake": "Intake", "order_desk": "Order desk", "escalation": "Escalation"}
+
+#: Action names (Chainlit routes a click to the callback registered under the name).
+CONFIRM_ACTION = "confirm"
+RETRY_ACTION = "retry"
+
+#: The user-session key of the message whose buttons are still showing.
+ACTIONS_KEY = "message_with_actions"
+#: The user-session key of the tool steps still waiting for their result.
+STEPS_KEY = "open_tool_steps"
+
+
+def stage_name(stage: str) -> str:
+    """The on-screen name of a stage."""
+    return STAGE_NAMES.get(stage, stage.replace("_", " ").capitalize())
+
+
+def confirmation_actions() -> list[cl.Action]:
+    """The Yes / No buttons of a confirmation request."""
+    return [cl.Action(name=CONFIRM_ACTION, payload={"value": "yes"}, label="Yes", icon="check"),
+            cl.Action(name=CONFIRM_ACTION, payload={"value": "no"}, label="No", icon="x")]
+
+
+def retry_actions() -> list[cl.Action]:
+    """The Retry button of a failed turn."""
+    return [cl.Action(name=RETRY_ACTION, payload={"value": "retry"}, label="Retry", icon="rotate-ccw")]
+
+
+async def clear_actions() -> None:
+    """Remove the buttons still showing (answered, retried, or overtaken by a typed message)."""
+    message: cl.Message | None = cl.user_session.get(ACTIONS_KEY)
+    if message is not None:
+        cl.user_session.set(ACTIONS_KEY, None)
+        await message.remove_actions()
+        message.actions = []
+
+
+async def render(events: AsyncIterator[Event]) -> None:
+    """Draw one turn's events as they arrive."""
+    streaming: dict[str, cl.Message] = {}  # message id -> the message its tokens go to
+    # Tool call id -> its step. Kept in the session: a write's result arrives in the turn after its confirmation.
+    steps: dict[str, cl.Step] = cl.user_session.get(STEPS_KEY) or {}
+    cl.user_session.set(STEPS_KEY, steps)
+    try:
+        async for event in events:
+            if isinstance(event, Token):
+                key = str(event.message_id)
+                if key not in streaming:
+                    streaming[key] = cl.Message(content="", author=stage_name(event.stage))
+                await streaming[key].stream_token(event.text)
+            elif isinstance(event, Reply):
+                message = streaming.pop(str(event.message_id), None)
+                if event.streamed and message is not None:
+                    message.content = event.text
+                    await message.send()  # ends the stream and persists the message
+                else:
+                    await cl.Message(content=event.text, author=stage_name(event.stage)).send()
+            elif isinstance(event, ToolCalled):
+                step = cl.Step(name=event.name, type="tool", default_open=False, show_input="json",
+                               language="json")
+                step.input = json.dumps(event.arguments, ensure_ascii=False, indent=1)
+                step.start = utc_now()
+                await step.send()
+                steps[event.call_id] = step
+            elif isinstance(event, ToolResult):
+                step = steps.pop(event.call_id, None)
+                step_is_new = step is None  # a result without its call event (e.g. after a confirmation)
+                if step is None:
+                    step = cl.Step(name=event.name, type="tool", default_open=False, language="json")
+                    step.start = utc_now()
+                step.output = event.result
+                step.is_error = not event.ok
+                step.end = utc_now()
+                await step.send() if step_is_new else await step.update()
+            elif isinstance(event, StageChanged):
+                await cl.Message(content=f"Moved to the {stage_name(event.target).lower()}: {event.reason}",
+                                 author=stage_name(event.target)).send()
+            elif isinstance(event, ConfirmationRequested):
+                await clear_actions()
+                message = cl.Message(content=f"**Please confirm:** {event.summary}\n\nAnswer with the buttons or "
+                                             "type yes or no.", author="Confirmation",
+                                     actions=confirmation_actions())
+                await message.send()
+                cl.user_session.set(ACTIONS_KEY, message)
+            elif isinstance(event, HandedOver):
+                await cl.Message(content=f"Handed over to a person: ticket #{event.ticket_id}.",
+                                 author=stage_name("escalation")).send()
+            elif isinstance(event, ErrorEvent):
+                await clear_actions()
+                message = cl.Message(content=event.message, author="Notice",
+                                     actions=retry_actions() if event.retryable else [])
+                await message.send()
+                if event.retryable:
+                    cl.user_session.set(ACTIONS_KEY, message)
+    finally:
+        for message in streaming.values():  # tokens that no reply followed (e.g. text before a tool call)
+            await message.send()
