@@ -7,12 +7,14 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.channels.delta import DeltaChannel
-from langgraph.graph.message import _messages_delta_reducer
+
+from graphs.messages import messages_reducer
 
 #: The message history is a DeltaChannel: each checkpoint stores only the messages written in that step
 #: (plus a full snapshot every SNAPSHOT_EVERY updates), so checkpoint growth per turn stays constant
-#: instead of re-storing the whole history at every step. The reducer is LangGraph's batching-invariant
-#: message reducer; LangGraph assigns stable ids to messages written to such a channel.
+#: instead of re-storing the whole history at every step. The reducer gives exactly the result of LangGraph's
+#: batching-invariant message reducer (see graphs.messages); LangGraph gives every message object written to a
+#: DeltaChannel a stable id, so replays rebuild the same history.
 SNAPSHOT_EVERY = 500
 
 
@@ -54,7 +56,7 @@ class Ticket(TypedDict):
 class SupportState(TypedDict):
     """Everything the support graph knows about one conversation."""
 
-    messages: Annotated[list[AnyMessage], DeltaChannel(_messages_delta_reducer, snapshot_frequency=SNAPSHOT_EVERY)]
+    messages: Annotated[list[AnyMessage], DeltaChannel(messages_reducer, snapshot_frequency=SNAPSHOT_EVERY)]
     """Full conversation history (what the model sees is a budgeted window of it)."""
     stage: NotRequired[Stage]
     """Current stage; intake until the customer is authenticated."""
@@ -84,3 +86,15 @@ class SupportState(TypedDict):
     """Consecutive tool calls that returned an error."""
     misunderstanding_streak: NotRequired[int]
     """Consecutive turns that ended without progress (failed identification, unusable model output)."""
+
+
+def delta_channels() -> dict[str, DeltaChannel]:
+    """The state's DeltaChannel specs by field name (for savers that cache their reconstruction)."""
+    from typing import get_type_hints
+
+    found = {}
+    for name, hint in get_type_hints(SupportState, include_extras=True).items():
+        for extra in getattr(hint, "__metadata__", ()):
+            if isinstance(extra, DeltaChannel):
+                found[name] = extra
+    return found
