@@ -52,6 +52,12 @@ def retry_actions() -> list[cl.Action]:
     return [cl.Action(name=RETRY_ACTION, payload={"value": "retry"}, label="Retry", icon="rotate-ccw")]
 
 
+def _run_id() -> str | None:
+    """The handler's run step: tool steps nest under it, so they show in order with the replies."""
+    step = cl.context.current_step
+    return step.id if step is not None else None
+
+
 async def clear_actions() -> None:
     """Remove the buttons still showing (answered, retried, or overtaken by a typed message)."""
     message: cl.Message | None = cl.user_session.get(ACTIONS_KEY)
@@ -82,8 +88,8 @@ async def render(events: AsyncIterator[Event]) -> None:
                 else:
                     await cl.Message(content=event.text, author=stage_name(event.stage)).send()
             elif isinstance(event, ToolCalled):
-                step = cl.Step(name=event.name, type="tool", default_open=False, show_input="json",
-                               language="json")
+                step = cl.Step(name=event.name, type="tool", parent_id=_run_id(), default_open=False,
+                               show_input="json", language="json")
                 step.input = json.dumps(event.arguments, ensure_ascii=False, indent=1)
                 step.start = utc_now()
                 await step.send()
@@ -92,7 +98,8 @@ async def render(events: AsyncIterator[Event]) -> None:
                 step = steps.pop(event.call_id, None)
                 step_is_new = step is None  # a result without its call event (e.g. after a confirmation)
                 if step is None:
-                    step = cl.Step(name=event.name, type="tool", default_open=False, language="json")
+                    step = cl.Step(name=event.name, type="tool", parent_id=_run_id(), default_open=False,
+                                   language="json")
                     step.start = utc_now()
                 step.output = event.result
                 step.is_error = not event.ok
@@ -103,8 +110,7 @@ async def render(events: AsyncIterator[Event]) -> None:
                                  author=stage_name(event.target)).send()
             elif isinstance(event, ConfirmationRequested):
                 await clear_actions()
-                message = cl.Message(content=f"**Please confirm:** {event.summary}\n\nAnswer with the buttons or "
-                                             "type yes or no.", author="Confirmation",
+                message = cl.Message(content=f"**Please confirm:** {event.summary}", author="Confirmation",
                                      actions=confirmation_actions())
                 await message.send()
                 cl.user_session.set(ACTIONS_KEY, message)
