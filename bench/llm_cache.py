@@ -129,7 +129,11 @@ def run_conversation(base: str, model: str, *, cache: bool, max_tokens: int, lab
         for i, (stage, user) in enumerate(TURNS, 1):
             history.append({"role": "user", "content": user})
             messages = [{"role": "system", "content": system_prompt(stage)}, *history]
-            reply, stats, first, total = ask(client, base, model, messages, cache=cache, max_tokens=max_tokens)
+            try:
+                reply, stats, first, total = ask(client, base, model, messages, cache=cache, max_tokens=max_tokens)
+            except httpx.RemoteProtocolError:  # a pooled keep-alive connection the server had closed: once more
+                print(f"  [{label}] turn {i}: server closed the connection, retrying once", flush=True)
+                reply, stats, first, total = ask(client, base, model, messages, cache=cache, max_tokens=max_tokens)
             t = stats["timings"]
             cached = int(t.get("cache_n", 0))
             evaluated = int(t.get("prompt_n", 0))
