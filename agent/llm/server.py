@@ -202,7 +202,8 @@ def start_server_process(
     echo_logs: bool = False,
 ) -> tuple[subprocess.Popen[bytes], _Tail]:
     cmd = [
-        sys.executable, "-m", "agent.llm.server",
+        # -c rather than -m agent.llm.server: the package __init__ already imports this module (runpy warning)
+        sys.executable, "-c", "import sys; from agent.llm.server import main; sys.exit(main(sys.argv[1:]))",
         "--model", str(model_path), "--alias", alias, "--host", host, "--port", str(port),
         "--threads", str(threads), "--ctx", str(ctx),
     ]
