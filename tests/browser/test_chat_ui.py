@@ -115,6 +115,8 @@ def test_persona_setting_and_thread_resume(page, ui_server, fake):
     item.click()
     assistant(page, "How may I assist you?")
     expect(page.locator(ASSISTANT).filter(has_text="Welcome to our store").first).to_be_visible()
+    expect(page.locator("#deskgraph-stage")).to_have_text("Stage: Order desk")
+    expect(page.locator(TOOL).filter(has_text="Used get_user_details")).to_be_visible()
     shot(page, "09-resumed")
 
     fake.push(text("Certainly. Your order #W1000002 was delivered."))
