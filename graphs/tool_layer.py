@@ -50,7 +50,9 @@ def _strip_titles(schema: Any) -> Any:
 def openai_tool_spec(name: str) -> dict[str, Any]:
     """The OpenAI function-tool dict the model sees for ``name``."""
     parameters = _strip_titles(_args_model(name).model_json_schema())
+    # Validation happens in code; these keys only cost prompt tokens.
     parameters.pop("description", None)
+    parameters.pop("additionalProperties", None)
     return {"type": "function", "function": {"name": name, "description": _description(name), "parameters": parameters}}
 
 

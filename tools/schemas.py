@@ -41,19 +41,11 @@ WRITE_TOOLS: frozenset[str] = frozenset(
 )
 READ_TOOLS: frozenset[str] = frozenset(TOOL_NAMES) - WRITE_TOOLS
 
-_ORDER_ID = (
-    "The order id: '#W' followed by 7 digits, as the customer gave it or as found in the user's order list."
-)
-_USER_ID = "The user id: lower-case first name, last name and digits joined by underscores, as found by a lookup."
-_PM_ID = (
-    "A payment method id of the order's owner, as listed in the user's payment_methods "
-    "(source name, underscore, 7 digits)."
-)
-_ITEM_IDS = "Item ids (10 digits each) of the order's items to change, one entry per unit; all in this one call."
-_NEW_ITEM_IDS = (
-    "For each entry of item_ids, in the same order, the item id (10 digits) of an available variant "
-    "of the same product to get instead."
-)
+_ORDER_ID = "Order id: '#W' and 7 digits, as the customer or a lookup gave it."
+_USER_ID = "The customer's user id, as found by the identification lookup."
+_PM_ID = "A payment method id from the customer's profile."
+_ITEM_IDS = "Item ids (10 digits) of the order's items to change, all in this one call."
+_NEW_ITEM_IDS = "For each of item_ids, in order, the item id of the available variant of the same product to get."
 
 
 class _Args(BaseModel):
@@ -190,12 +182,11 @@ TOOL_ARGS: dict[str, type[BaseModel]] = {
 TOOL_DESCRIPTIONS: dict[str, str] = {
     "calculate": "Calculate the result of an arithmetic expression; the result is rounded to 2 decimals.",
     "cancel_pending_order": (
-        "Cancel an order whose status is 'pending' and refund its payments to the original methods. "
-        "Only after the customer confirmed the order id and reason with 'yes'."
+        "Cancel a 'pending' order; its payments are refunded to the original methods."
     ),
     "exchange_delivered_order_items": (
         "Request an exchange of items of a 'delivered' order for other available variants of the same products. "
-        "Can be done once per order: put every item to exchange in one call, after the customer confirmed."
+        "Once per order: put every item in one call."
     ),
     "find_user_id_by_email": "Find the user id of a customer by email address.",
     "find_user_id_by_name_zip": (
@@ -205,21 +196,15 @@ TOOL_DESCRIPTIONS: dict[str, str] = {
     "get_product_details": "Get a product's name and all its variants (item ids, options, availability, price).",
     "get_user_details": "Get a user's profile: name, default address, email, payment methods and order ids.",
     "list_all_product_types": "List the names of all product types with their product ids.",
-    "modify_pending_order_address": (
-        "Change the shipping address of an order whose status is 'pending', after the customer confirmed."
-    ),
+    "modify_pending_order_address": "Change the shipping address of a 'pending' order.",
     "modify_pending_order_items": (
         "Swap items of a 'pending' order for available variants of the same products and settle the price "
-        "difference. Can be done only once per order: put every item to change in one call, after confirmation."
+        "difference. Once per order: put every item in one call."
     ),
-    "modify_pending_order_payment": (
-        "Move the whole payment of a 'pending' order to another payment method of the customer, "
-        "after the customer confirmed."
-    ),
-    "modify_user_address": "Change the default address of a user, after the customer confirmed.",
+    "modify_pending_order_payment": "Pay a 'pending' order with another payment method of the customer.",
+    "modify_user_address": "Change the customer's default address.",
     "return_delivered_order_items": (
-        "Request a return of items of a 'delivered' order; the refund goes to the original payment method "
-        "or a gift card. Only after the customer confirmed."
+        "Request a return of items of a 'delivered' order; refund to the original payment method or a gift card."
     ),
     "think": "Think something through privately; changes nothing and returns nothing.",
     "transfer_to_human_agents": (

@@ -24,22 +24,6 @@ def get_order_status(order_id: str) -> str:
     return "shipped on Monday, arriving Thursday"
 
 
-@pytest.fixture(scope="session")
-def settings() -> Settings:
-    s = Settings(llm_base_url="", llm_model="", embedded_model="1.5b", llm_timeout=120, llm_max_tokens=128,
-                 embedded_ctx=4096)
-    started = time.monotonic()
-    path = pull_model(s, progress=False, echo=print)
-    print(f"model file {path} ready in {time.monotonic() - started:.1f} s")
-    return s
-
-
-@pytest.fixture(scope="session")
-def base_url(settings):
-    with model_server(settings, progress=False) as url:
-        yield url
-
-
 def test_health_and_models(base_url):
     root = base_url.removesuffix("/v1")
     assert httpx.get(f"{root}/health", timeout=5).status_code == 200

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set everything up and run every test tier: fast (unit + scripted graph), model (embedded real model),
+# browser (Chromium via Playwright). One tier alone: scripts/test.sh -m fast   (or -m model, -m browser)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/bootstrap.sh" test
+cd "$ROOT"
+# The browser tier drives Debian's chromium (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing chromium (Debian package)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+# The model tier needs the embedded GGUF: pulled once into the user cache, verified by size and sha256.
+.venv/bin/deskgraph model pull
+exec .venv/bin/python -m pytest "$@"
