@@ -52,6 +52,14 @@ def retry_actions() -> list[cl.Action]:
     return [cl.Action(name=RETRY_ACTION, payload={"value": "retry"}, label="Retry", icon="rotate-ccw")]
 
 
+def _pretty(result: str) -> tuple[str, str | None]:
+    """A tool result for reading: indented JSON when it is JSON, else the text as it is."""
+    try:
+        return json.dumps(json.loads(result), ensure_ascii=False, indent=1), "json"
+    except ValueError:
+        return result, None
+
+
 def _run_id() -> str | None:
     """The handler's run step: tool steps nest under it, so they show in order with the replies."""
     step = cl.context.current_step
@@ -101,7 +109,7 @@ async def render(events: AsyncIterator[Event]) -> None:
                     step = cl.Step(name=event.name, type="tool", parent_id=_run_id(), default_open=False,
                                    language="json")
                     step.start = utc_now()
-                step.output = event.result
+                step.output, step.language = _pretty(event.result)
                 step.is_error = not event.ok
                 step.end = utc_now()
                 await step.send() if step_is_new else await step.update()

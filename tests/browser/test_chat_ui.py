@@ -55,7 +55,12 @@ def test_login_stream_tool_step_and_confirmation(page, ui_server, fake):
     assistant(page, "Order #W1000001 is pending")
     step = page.locator(TOOL).filter(has_text="get_order_details").last
     expect(step).to_contain_text("Used get_order_details")
+    expect(step).not_to_contain_text('"status": "pending"')  # collapsed by default
+    page.locator("#step-get_order_details").last.click()
+    expect(step).to_contain_text('"status": "pending"')  # the tool's result
+    expect(step).to_contain_text('"order_id": "#W1000001"')
     shot(page, "03-tool-step")
+    page.locator("#step-get_order_details").last.click()
 
     fake.push(tool_calls(("cancel_pending_order", {"order_id": "#W1000001", "reason": "no longer needed"})),
               text("Your order #W1000001 is cancelled."))
@@ -131,3 +136,26 @@ def test_persona_setting_and_thread_resume(page, ui_server, fake):
     page.locator("#chat-settings-open-modal").click()
     expect(page.locator("#persona")).to_contain_text("formal")
     shot(page, "10-resumed-settings")
+
+
+def test_local_demo_without_login(page, fake, tmp_path):
+    """Auth off (the default): no login page, the chat works; history is not listed without a user."""
+    from tests.browser.conftest import start_ui, stop_ui
+    from tests.fixtures_data import small_dataset
+    from tools import RetailStore
+
+    store = RetailStore.open(tmp_path / "store.db")
+    store.load_json(small_dataset())
+    store.close()
+    server = start_ui(tmp_path, {"DESKGRAPH_UI_AUTH": "false", "DESKGRAPH_LLM_BASE_URL": fake.base_url,
+                                 "DESKGRAPH_LLM_MODEL": "fake-qwen", "DESKGRAPH_LLM_MAX_RETRIES": "0"})
+    try:
+        open_chat(page, server.url)
+        expect(page.locator("#email")).to_have_count(0)
+        fake.push(text("Hello! What can I do for you?", token_delay=0.01))
+        send(page, "hi there")
+        assistant(page, "What can I do for you?")
+        expect(page.locator("#deskgraph-stage")).to_have_text("Stage: Intake")
+        shot(page, "12-no-login")
+    finally:
+        stop_ui(server)
