@@ -124,13 +124,15 @@ async def _message(message: cl.Message) -> None:
 
 @cl.action_callback(CONFIRM_ACTION)
 async def _confirm(action: cl.Action) -> None:
-    await clear_actions()
+    if not await clear_actions():  # already answered (double click, or typed yes/no)
+        return
     runtime = await holder.get()
     await render(runtime.answer_confirmation(_thread_id(), action.payload.get("value") == "yes"))
 
 
 @cl.action_callback(RETRY_ACTION)
 async def _retry(action: cl.Action) -> None:
-    await clear_actions()
+    if not await clear_actions():  # already retried
+        return
     runtime = await holder.get()
     await render(runtime.retry(_thread_id()))

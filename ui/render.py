@@ -26,6 +26,9 @@ from agent.runtime import (
 #: How each stage is called on screen; it is the author name of the replies written in that stage.
 STAGE_NAMES = {"intake": "Intake", "order_desk": "Order desk", "escalation": "Escalation"}
 
+#: "Moved to ..." notes.
+_STAGE_PHRASES = {"intake": "intake", "order_desk": "the order desk", "escalation": "escalation"}
+
 #: Action names (Chainlit routes a click to the callback registered under the name).
 CONFIRM_ACTION = "confirm"
 RETRY_ACTION = "retry"
@@ -66,13 +69,18 @@ def _run_id() -> str | None:
     return step.id if step is not None else None
 
 
-async def clear_actions() -> None:
-    """Remove the buttons still showing (answered, retried, or overtaken by a typed message)."""
+async def clear_actions() -> bool:
+    """Remove the buttons still showing (answered, retried, or overtaken by a typed message).
+
+    False when none were showing: a second click on a button already answered is ignored.
+    """
     message: cl.Message | None = cl.user_session.get(ACTIONS_KEY)
-    if message is not None:
-        cl.user_session.set(ACTIONS_KEY, None)
-        await message.remove_actions()
-        message.actions = []
+    if message is None:
+        return False
+    cl.user_session.set(ACTIONS_KEY, None)
+    await message.remove_actions()
+    message.actions = []
+    return True
 
 
 async def render(events: AsyncIterator[Event]) -> None:
@@ -114,7 +122,7 @@ async def render(events: AsyncIterator[Event]) -> None:
                 step.end = utc_now()
                 await step.send() if step_is_new else await step.update()
             elif isinstance(event, StageChanged):
-                await cl.Message(content=f"Moved to the {stage_name(event.target).lower()}: {event.reason}",
+                await cl.Message(content=f"Moved to {_STAGE_PHRASES.get(event.target, event.target)}: {event.reason}",
                                  author=stage_name(event.target)).send()
             elif isinstance(event, ConfirmationRequested):
                 await clear_actions()
@@ -123,8 +131,7 @@ async def render(events: AsyncIterator[Event]) -> None:
                 await message.send()
                 cl.user_session.set(ACTIONS_KEY, message)
             elif isinstance(event, HandedOver):
-                await cl.Message(content=f"Handed over to a person: ticket #{event.ticket_id}.",
-                                 author=stage_name("escalation")).send()
+                pass  # the reply that follows names the ticket and says a person takes over
             elif isinstance(event, ErrorEvent):
                 await clear_actions()
                 message = cl.Message(content=event.message, author="Notice",

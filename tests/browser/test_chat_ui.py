@@ -159,3 +159,17 @@ def test_local_demo_without_login(page, fake, tmp_path):
         shot(page, "12-no-login")
     finally:
         stop_ui(server)
+
+
+def test_escalation_shows_ticket_and_acknowledges(page, ui_server, fake):
+    open_chat(page, ui_server.url, USERNAME, PASSWORD)
+    fake.push(tool_calls(("transfer_to_escalation", {"reason": "wants a person"})),
+              tool_calls(("transfer_to_human_agents", {"summary": "Anonymous visitor wants a person."})))
+    send(page, "get me a human please")
+    notice = assistant(page, "A person will take over")
+    ticket = re.search(r"ticket #(\d+)", notice.inner_text()).group(1)
+    expect(page.locator("#deskgraph-stage")).to_have_text("Stage: Escalation")
+    shot(page, "13-escalated")
+
+    send(page, "hello? anyone there?")  # no model call: the runtime acknowledges on the ticket
+    assistant(page, f"added your message to ticket #{ticket}")
