@@ -22,7 +22,7 @@ from chainlit.types import ThreadDict
 from agent.runtime import SupportRuntime
 from agent.settings import get_settings
 from prompts import list_personas, replies
-from ui.render import CONFIRM_ACTION, RETRY_ACTION, clear_actions, render, stage_name
+from ui.render import CONFIRM_ACTION, RETRY_ACTION, clear_actions, render, restore_actions, stage_name
 from ui.storage import auth_secret, database_url, ensure_schema
 
 log = logging.getLogger("deskgraph.ui")
@@ -107,6 +107,7 @@ async def _start() -> None:
 async def _resume(thread: ThreadDict) -> None:
     view = await (await holder.get()).view(thread["id"])
     await _send_settings(view.persona or settings.persona)
+    await restore_actions(thread.get("steps") or [], confirmation=view.interrupted, retry=view.failed_turn)
 
 
 @cl.on_settings_update

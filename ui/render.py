@@ -83,6 +83,21 @@ async def clear_actions() -> bool:
     return True
 
 
+async def restore_actions(steps: list[dict], *, confirmation: bool, retry: bool) -> None:
+    """On resume: put the Yes / No (or Retry) buttons back on the last such message of the loaded thread."""
+    author, actions = ("Confirmation", confirmation_actions()) if confirmation else ("Notice", retry_actions())
+    if not (confirmation or retry):
+        return
+    last = next((s for s in reversed(steps) if s.get("type") == "assistant_message" and s.get("name") == author),
+                None)
+    if last is None:
+        return
+    message = cl.Message(content=last.get("output") or "", author=author, id=last["id"], actions=actions)
+    for action in actions:
+        await action.send(for_id=message.id)
+    cl.user_session.set(ACTIONS_KEY, message)
+
+
 async def render(events: AsyncIterator[Event]) -> None:
     """Draw one turn's events as they arrive."""
     streaming: dict[str, cl.Message] = {}  # message id -> the message its tokens go to

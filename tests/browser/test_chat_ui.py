@@ -88,7 +88,15 @@ def test_model_error_shows_retry_and_retry_continues(page, ui_server, fake):
     retry = page.get_by_role("button", name="Retry")
     expect(retry).to_be_visible()
     shot(page, "06-error-retry")
+    thread_id = _thread_id(page)
+    assert _view(ui_server, thread_id).failed_turn
 
+    # The failed turn survives leaving the page: the resumed thread offers Retry again.
+    open_chat(page, ui_server.url)
+    page.locator(f"li#thread-{thread_id}").click()
+    assistant(page, "trouble answering")
+    retry = page.get_by_role("button", name="Retry")
+    expect(retry).to_be_visible()
     fake.push(text("Of course! Please tell me the email address on your account."))
     retry.click()
     assistant(page, "Please tell me the email address on your account.")
@@ -173,3 +181,25 @@ def test_escalation_shows_ticket_and_acknowledges(page, ui_server, fake):
 
     send(page, "hello? anyone there?")  # no model call: the runtime acknowledges on the ticket
     assistant(page, f"added your message to ticket #{ticket}")
+
+
+def test_resumed_thread_keeps_its_pending_confirmation(page, ui_server, fake):
+    open_chat(page, ui_server.url, USERNAME, PASSWORD)
+    fake.push(text("Hello Omar, how can I help?"))
+    send(page, "hi, omar.haddad@example.com")
+    assistant(page, "Hello Omar")
+    thread_id = _thread_id(page)
+    fake.push(tool_calls(("cancel_pending_order", {"order_id": "#W2000001", "reason": "ordered by mistake"})))
+    send(page, "cancel #W2000001, ordered by mistake")
+    expect(page.get_by_role("button", name="Yes")).to_be_visible()
+
+    open_chat(page, ui_server.url)  # leave, come back through the sidebar
+    page.locator(f"li#thread-{thread_id}").click()
+    assistant(page, "Please confirm")
+    yes = page.get_by_role("button", name="Yes")
+    expect(yes).to_be_visible()
+    shot(page, "14-resumed-confirmation")
+    fake.push(text("Done: order #W2000001 is cancelled."))
+    yes.click()
+    assistant(page, "Done: order #W2000001 is cancelled.")
+    assert ui_server.order_status("#W2000001") == "cancelled"
