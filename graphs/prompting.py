@@ -27,10 +27,11 @@ def system_prompt(
     orders_in_focus: list[str],
     persona: str | None,
 ) -> str:
-    """Policy (shared by all stages), then the stage's role, then tone, then the facts of this conversation.
+    """Policy and tone (shared by all stages), then the stage's role, then the facts of this conversation.
 
-    Everything above the facts is identical for every conversation in a stage, and the policy is identical
-    across stages; the facts change rarely (once, at authentication), so most requests hit the prefix cache.
+    The shared part comes first so a stage switch reuses it from the server's prefix cache; everything above
+    the facts is identical for every conversation in a stage, and the facts change rarely (at identification),
+    so most requests of a conversation are served from the cache up to the newest message.
     """
     customer = f"{customer_id} (identified by {verified_by.replace('_', ' + ')})" if customer_id and verified_by \
         else "not identified yet"
@@ -39,5 +40,5 @@ def system_prompt(
         today=today.isoformat(), stage=stage.value.replace("_", " "), customer=customer, orders_line=orders_line
     )
     return "\n\n".join(
-        [load_prompt("policy"), load_prompt(_STAGE_PROMPT[stage]), persona_text(persona), facts.strip()]
+        [load_prompt("policy"), persona_text(persona), load_prompt(_STAGE_PROMPT[stage]), facts.strip()]
     )
