@@ -21,15 +21,15 @@ from tests.fixtures_data import small_dataset
 from tests.unit.fake_openai import FakeOpenAI
 from tools import RetailStore
 
+# Importing chainlit writes .chainlit/ and .files/ into its app root (default: the cwd): point it at ui/.
+os.environ.setdefault("CHAINLIT_APP_ROOT", str(Path(__file__).resolve().parents[2] / "ui"))
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 USERNAME, PASSWORD = "tester", "browser-test-pw"
-
-if not CHROMIUM.exists():  # the browser tier needs the distribution's chromium; never download one
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
 
 
 def free_port() -> int:
@@ -157,6 +157,8 @@ def _clean_script(fake: FakeOpenAI) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def browser():
+    if not CHROMIUM.exists():  # the browser tier needs the distribution's chromium; never download one
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
