@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     # --- files -------------------------------------------------------------------------------
     store_db: Path = Field(Path("var/store.db"), description="SQLite file of the retail store (and tickets).")
     checkpoint_db: Path = Field(Path("var/checkpoints.db"), description="SQLite file of LangGraph checkpoints.")
+    sqlite_busy_timeout_ms: int = Field(5000, description="How long a write waits for a locked SQLite file.")
 
     # --- model client ------------------------------------------------------------------------
     llm_base_url: str = Field(

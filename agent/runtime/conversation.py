@@ -74,7 +74,7 @@ def graph_options(settings: Settings) -> GraphOptions:
     )
 
 
-async def open_checkpointer(path: Any) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
+async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
     """The async SQLite saver on its own file, with the delta-history cache.
 
     WAL with synchronous=NORMAL, and one fsync of the WAL when a turn returns (see ``durability``): a turn
@@ -84,7 +84,7 @@ async def open_checkpointer(path: Any) -> tuple[aiosqlite.Connection, AsyncSqlit
     conn = await aiosqlite.connect(str(path))
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute("PRAGMA busy_timeout=5000")
+    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     saver = CachedAsyncSqliteSaver(conn, delta_channels())
     await saver.setup()
     return conn, saver
@@ -100,6 +100,7 @@ class SupportRuntime:
         self.saver = saver
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
+        self._unsent: dict[str, tuple[str, str | None]] = {}
 
     @classmethod
     @asynccontextmanager
@@ -116,7 +117,7 @@ class SupportRuntime:
             store = open_store(settings)
             stack.callback(store.close)
             settings.checkpoint_db.parent.mkdir(parents=True, exist_ok=True)
-            conn, saver = await open_checkpointer(settings.checkpoint_db)
+            conn, saver = await open_checkpointer(settings.checkpoint_db, settings.sqlite_busy_timeout_ms)
             stack.push_async_callback(conn.close)
             graph = build_support_graph(model=model, store=store, checkpointer=saver, options=graph_options(settings))
             yield cls(graph, store, saver, checkpoint_path=settings.checkpoint_db, store_path=settings.store_db)
@@ -143,7 +144,11 @@ class SupportRuntime:
             payload = {"messages": [HumanMessage(text)]}
             if persona:
                 payload["persona"] = persona
+        self._unsent.pop(thread_id, None)
         async for event in self._run(payload, self.config(thread_id)):
+            if isinstance(event, ErrorEvent) and not (await self.view(thread_id)).failed_turn:
+                # Failed before the message reached a checkpoint (e.g. a locked file): keep it for retry().
+                self._unsent[thread_id] = (text, persona)
             yield event
 
     async def answer_confirmation(self, thread_id: str, approved: bool) -> AsyncIterator[Event]:
@@ -152,9 +157,16 @@ class SupportRuntime:
             yield event
 
     async def retry(self, thread_id: str) -> AsyncIterator[Event]:
-        """Re-run a turn that failed (model down, timeout) from its last checkpoint."""
-        async for event in self._run(None, self.config(thread_id)):
-            yield event
+        """Re-run a turn that failed (model down, timeout, locked file) from where it stopped."""
+        if (await self.view(thread_id)).failed_turn:
+            async for event in self._run(None, self.config(thread_id)):
+                yield event
+        elif thread_id in self._unsent:
+            text, persona = self._unsent.pop(thread_id)
+            async for event in self.send(thread_id, text, persona=persona):
+                yield event
+        else:
+            yield ErrorEvent(message="There is nothing to retry.", detail="no failed turn", retryable=False)
 
     async def replay(self, thread_id: str, checkpoint_id: str) -> AsyncIterator[Event]:
         """Re-run the thread from one of its checkpoints (a branch; writes already done are not repeated)."""
@@ -258,7 +270,7 @@ def _translate(node: str, update: Any, streamed: set[str], stage: str) -> list[E
 def open_store(settings: Settings) -> RetailStore:
     """The retail store; a brand-new file is filled with generated demo data so the product works at once."""
     settings.store_db.parent.mkdir(parents=True, exist_ok=True)
-    store = RetailStore.open(settings.store_db)
+    store = RetailStore.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     if store.counts().get("users", 0) == 0:
         from tools.generator import generate_dataset
 

@@ -95,6 +95,8 @@ async def test_model_failure_keeps_the_thread_and_retry_continues(settings):
         events = await _collect(rt.retry("t1"))
         assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."]
         assert not (await rt.view("t1")).failed_turn
+        nothing = await _collect(rt.retry("t1"))
+        assert isinstance(nothing[0], ErrorEvent) and not nothing[0].retryable
     model.assert_complete()
 
 
@@ -127,4 +129,27 @@ async def test_handover_event(settings):
         assert isinstance(events[-1], Reply) and f"#{handed.ticket_id}" in events[-1].text
         events = await _collect(rt.send("t1", "hello?"))
         assert [type(e) for e in events] == [Reply]
+    model.assert_complete()
+
+
+async def test_locked_checkpoint_database_fails_cleanly_and_the_turn_can_be_retried(settings):
+    import sqlite3
+
+    settings = settings.model_copy(update={"sqlite_busy_timeout_ms": 100})
+    model = ScriptedChatModel(["Hello Lena.", "Your order #W1000002 was delivered."])
+    async with SupportRuntime.open(settings, model=model) as rt:
+        await _collect(rt.send("t1", "lena.moreau5521@example.com"))
+        blocker = sqlite3.connect(settings.checkpoint_db, timeout=0)
+        blocker.execute("BEGIN EXCLUSIVE")  # an operator's long transaction holds the file
+        try:
+            events = await _collect(rt.send("t1", "where is #W1000002?"))
+        finally:
+            blocker.rollback()
+            blocker.close()
+        error = events[-1]
+        assert isinstance(error, ErrorEvent) and error.retryable and "busy" in error.message
+        view = await rt.view("t1")
+        assert view.customer_id == "lena_moreau_3307" and not view.failed_turn  # the message never got in
+        events = await _collect(rt.retry("t1"))  # ...but the runtime kept it
+        assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."]
     model.assert_complete()
