@@ -155,5 +155,7 @@ async def render(events: AsyncIterator[Event]) -> None:
                 if event.retryable:
                     cl.user_session.set(ACTIONS_KEY, message)
     finally:
-        for message in streaming.values():  # tokens that no reply followed (e.g. text before a tool call)
+        # Tokens no reply followed: prose the model wrote before a tool call (kept in the thread, and printed
+        # by the CLI too) or a turn that failed mid-stream. End their stream so they are persisted as shown.
+        for message in streaming.values():
             await message.send()
