@@ -10,7 +10,7 @@ import typer
 
 from agent.cli import app
 from agent.cli.render import TerminalRenderer, stage_name
-from agent.runtime import ErrorEvent, SupportRuntime, transcript_lines
+from agent.runtime import ErrorEvent, StepPaused, SupportRuntime, transcript_lines
 from agent.settings import get_settings
 
 _HELP = "Commands: /retry (re-run a failed turn), /state, /history, /new (new thread), /quit."
@@ -22,6 +22,7 @@ def chat(
     say: Optional[str] = typer.Option(None, "--say", help="Send one message, print the reply and exit."),
     persona: Optional[str] = typer.Option(None, "--persona", help="Tone preset: default, concise, formal, friendly."),
     tools: bool = typer.Option(True, "--tools/--no-tools", help="Show tool calls and results."),
+    step: bool = typer.Option(False, "--step", help="Developers: pause after every graph node (Enter continues)."),
 ) -> None:
     """Chat with the agent in the terminal. A pending confirmation is answered with yes or no."""
     if say is not None and not thread:
@@ -30,7 +31,7 @@ def chat(
     thread = thread or f"cli-{uuid.uuid4().hex[:8]}"
     try:
         code = asyncio.run(_one_turn(settings, thread, say, persona, tools) if say is not None
-                           else _interactive(settings, thread, persona, tools))
+                           else _interactive(settings, thread, persona, tools, step))
     except KeyboardInterrupt:
         code = 130
     raise typer.Exit(code)
@@ -51,7 +52,7 @@ async def _one_turn(settings, thread: str, text: str, persona: str | None, tools
     return 1 if failed else 0
 
 
-async def _interactive(settings, thread: str, persona: str | None, tools: bool) -> int:
+async def _interactive(settings, thread: str, persona: str | None, tools: bool, step: bool = False) -> int:
     render = TerminalRenderer(show_tools=tools)
     typer.echo("Starting deskgraph (the embedded model may take a few seconds to load)…")
     async with SupportRuntime.open(settings) as runtime:
@@ -86,10 +87,23 @@ async def _interactive(settings, thread: str, persona: str | None, tools: bool) 
                 else:
                     typer.echo("\n".join(transcript_lines(view.messages)))
                 continue
-            events = runtime.retry(thread) if text == "/retry" else runtime.send(thread, text, persona=persona)
-            async for event in events:
-                render(event)
-            render.finish()
+            events = runtime.retry(thread) if text == "/retry" else runtime.send(thread, text, persona=persona,
+                                                                                  step=step)
+            while events is not None:
+                paused = False
+                async for event in events:
+                    render(event)
+                    paused = isinstance(event, StepPaused)
+                render.finish()
+                events = None
+                if paused:
+                    answer = (await asyncio.to_thread(input, "  [Enter] next node, [s] state, [q] stop stepping: "))
+                    if answer.strip() == "s":
+                        view = await runtime.view(thread)
+                        typer.echo(f"  stage={view.stage} customer={view.customer_id} next={view.next_nodes} "
+                                   f"pending={view.pending_confirmation}")
+                        typer.echo("\n".join("  " + line for line in transcript_lines(view.messages)[-6:]))
+                    events = runtime.step(thread) if answer.strip() != "q" else runtime.retry(thread)
             if (await runtime.view(thread)).pending_confirmation:
                 typer.echo(typer.style("  (answer yes or no)", dim=True))
     typer.echo(f"Bye. Resume with: deskgraph chat --thread {thread}")

@@ -13,6 +13,7 @@ from agent.runtime import (
     HandedOver,
     Reply,
     StageChanged,
+    StepPaused,
     Token,
     ToolCalled,
     ToolResult,
@@ -62,6 +63,8 @@ class TerminalRenderer:
             typer.echo(typer.style(f"  ? {event.summary}", fg="magenta", bold=True))
         elif isinstance(event, HandedOver):
             typer.echo(typer.style(f"  ⇢ handed over to a human: ticket #{event.ticket_id}", fg="yellow"))
+        elif isinstance(event, StepPaused):
+            typer.echo(typer.style(f"  ⏸ after {event.node}; next: {', '.join(event.next_nodes)}", fg="blue"))
         elif isinstance(event, ErrorEvent):
             hint = " (type /retry to try again)" if event.retryable else ""
             typer.echo(typer.style(f"  ! {event.message}{hint}", fg="red"), err=True)

@@ -8,6 +8,7 @@ from agent.runtime.events import (
     HandedOver,
     Reply,
     StageChanged,
+    StepPaused,
     Token,
     ToolCalled,
     ToolResult,
@@ -17,7 +18,7 @@ from agent.runtime.events import (
 from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view, transcript_lines
 
 __all__ = [
-    "CheckpointInfo", "ConfirmationRequested", "ErrorEvent", "Event", "HandedOver", "Reply", "StageChanged",
+    "CheckpointInfo", "ConfirmationRequested", "ErrorEvent", "Event", "HandedOver", "Reply", "StageChanged", "StepPaused",
     "SupportRuntime", "ThreadView", "Token", "ToolCalled", "ToolResult", "TurnOutcome", "checkpoints",
     "event_dict", "fork", "graph_options", "open_checkpointer", "open_store", "thread_ids", "thread_view",
     "transcript_lines",

@@ -26,6 +26,7 @@ from agent.runtime.events import (
     HandedOver,
     Reply,
     StageChanged,
+    StepPaused,
     Token,
     ToolCalled,
     ToolResult,
@@ -131,8 +132,12 @@ class SupportRuntime:
             configurable["checkpoint_id"] = checkpoint_id
         return {"configurable": configurable}
 
-    async def send(self, thread_id: str, text: str, *, persona: str | None = None) -> AsyncIterator[Event]:
-        """A customer message. While a write waits for confirmation, the message is the answer to it."""
+    async def send(self, thread_id: str, text: str, *, persona: str | None = None,
+                   step: bool = False) -> AsyncIterator[Event]:
+        """A customer message. While a write waits for confirmation, the message is the answer to it.
+
+        With ``step=True`` the graph pauses after every node (a ``StepPaused`` event); ``step()`` runs the next.
+        """
         text = text.strip()
         if not text:
             yield ErrorEvent(message="Please type a message.", detail="empty message", retryable=False)
@@ -145,7 +150,7 @@ class SupportRuntime:
             if persona:
                 payload["persona"] = persona
         self._unsent.pop(thread_id, None)
-        async for event in self._run(payload, self.config(thread_id)):
+        async for event in self._run(payload, self.config(thread_id), step=step):
             if isinstance(event, ErrorEvent) and not (await self.view(thread_id)).failed_turn:
                 # Failed before the message reached a checkpoint (e.g. a locked file): keep it for retry().
                 self._unsent[thread_id] = (text, persona)
@@ -167,6 +172,11 @@ class SupportRuntime:
                 yield event
         else:
             yield ErrorEvent(message="There is nothing to retry.", detail="no failed turn", retryable=False)
+
+    async def step(self, thread_id: str) -> AsyncIterator[Event]:
+        """Developer stepping: run the next node of a paused turn, then pause again."""
+        async for event in self._run(None, self.config(thread_id), step=True):
+            yield event
 
     async def replay(self, thread_id: str, checkpoint_id: str) -> AsyncIterator[Event]:
         """Re-run the thread from one of its checkpoints (a branch; writes already done are not repeated)."""
@@ -197,16 +207,17 @@ class SupportRuntime:
         """All thread ids, most recently active first."""
         return await thread_ids(self.saver)
 
-    async def _run(self, payload: Any, config: dict[str, Any]) -> AsyncIterator[Event]:
+    async def _run(self, payload: Any, config: dict[str, Any], *, step: bool = False) -> AsyncIterator[Event]:
         streamed: set[str] = set()
         # The stage is tracked from the updates as they arrive: tokens of a reply carry the stage that wrote it.
         stage = [str((await self.graph.aget_state(config)).values.get("stage", Stage.INTAKE))]
         wrote_store = False
+        last_node = ""
         try:
             # durability="sync": each step's checkpoint is committed before the next step starts, so a crash
             # mid-turn resumes from the last finished step and a turn that returned is on disk.
             async for mode, data in self.graph.astream(payload, config, stream_mode=["messages", "updates"],
-                                                       durability="sync"):
+                                                       durability="sync", interrupt_after="*" if step else None):
                 if mode == "messages":
                     chunk, meta = data
                     if (isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content
@@ -215,11 +226,16 @@ class SupportRuntime:
                         yield Token(text=chunk.content, message_id=chunk.id, stage=stage[0])
                     continue
                 for node, update in data.items():
+                    last_node = node if node != "__interrupt__" else last_node
                     wrote_store = wrote_store or node in _STORE_WRITERS
                     if isinstance(update, Mapping) and update.get("stage"):
                         stage[0] = str(update["stage"])
                     for event in _translate(node, update, streamed, stage[0]):
                         yield event
+            if step:
+                snap = await self.graph.aget_state(config)
+                if snap.next and not any(t.interrupts for t in snap.tasks):
+                    yield StepPaused(node=last_node, next_nodes=tuple(snap.next), state_keys=tuple(snap.values))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes an event; the checkpoint stays intact

@@ -89,7 +89,17 @@ class ErrorEvent:
     kind: Literal["error"] = "error"
 
 
-Event = Token | ToolCalled | ToolResult | StageChanged | ConfirmationRequested | HandedOver | Reply | ErrorEvent
+@dataclass(frozen=True)
+class StepPaused:
+    """Developer stepping: the graph stopped after ``node``; ``next_nodes`` run on the next step."""
+
+    node: str
+    next_nodes: tuple[str, ...]
+    state_keys: tuple[str, ...]
+    kind: Literal["step_paused"] = "step_paused"
+
+
+Event = StepPaused | Token | ToolCalled | ToolResult | StageChanged | ConfirmationRequested | HandedOver | Reply | ErrorEvent
 
 
 def event_dict(event: Event) -> dict[str, Any]:

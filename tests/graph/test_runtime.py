@@ -153,3 +153,17 @@ async def test_locked_checkpoint_database_fails_cleanly_and_the_turn_can_be_retr
         events = await _collect(rt.retry("t1"))  # ...but the runtime kept it
         assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."]
     model.assert_complete()
+
+
+async def test_developer_stepping_pauses_after_every_node(settings):
+    from agent.runtime import StepPaused
+
+    model = ScriptedChatModel(["Hello Lena."])
+    async with SupportRuntime.open(settings, model=model) as rt:
+        events = await _collect(rt.send("t1", "lena.moreau5521@example.com", step=True))
+        assert events[-1] == StepPaused(node="begin_turn", next_nodes=("agent",), state_keys=events[-1].state_keys)
+        assert "customer_id" in events[-1].state_keys and not model.requests  # the model has not run yet
+        events = await _collect(rt.step("t1"))
+        assert [type(e) for e in events if not isinstance(e, Token)] == [Reply]  # agent ran; the turn is over
+        assert (await rt.view("t1")).next_nodes == ()
+    model.assert_complete()
