@@ -22,10 +22,16 @@ def open_chat(page: Page, url: str, username: str | None = None, password: str |
 
 def send(page: Page, text: str) -> None:
     """Type a message and send it."""
-    box = page.locator("#chat-input")
-    box.click()
-    box.fill(text)
-    page.locator("#chat-submit").click()
+    box, submit = page.locator("#chat-input"), page.locator("#chat-submit")
+    # After the first message the page moves to /thread/<id> and the input can re-mount, dropping typed text:
+    # type again until the text stays and the send button is enabled.
+    for _ in range(20):
+        box.click()
+        box.fill(text)
+        page.wait_for_timeout(150)
+        if box.input_value() == text and submit.is_enabled():
+            break
+    submit.click()
     expect(page.locator(USER).filter(has_text=text).last).to_be_visible()
 
 
