@@ -87,6 +87,16 @@ def _tool_pair(name: str, args: dict[str, Any], result: str) -> list[AnyMessage]
     ]
 
 
+def _looks_like_raw_data(text: str) -> bool:
+    """Empty, or JSON / code rather than words for a customer."""
+    if not text:
+        return True
+    if text.startswith(("{", "[", "```", "<tool_call>")):
+        return True
+    letters = sum(ch.isalpha() for ch in text)
+    return letters < len(text) * 0.4
+
+
 def _calls_this_turn(messages: list[AnyMessage]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for message in reversed(messages[:-1]):
@@ -110,17 +120,17 @@ class SupportNodes:
 
     # --- shared helpers -------------------------------------------------------------------------------
     def _authenticated(self, state: SupportState, customer_id: str, verified_by: str) -> dict[str, Any]:
-        """Identify the customer, move to the order desk and give the model their profile."""
-        profile = self.guarded.run_read("get_user_details", {"user_id": customer_id}, customer_id)
+        """Identify the customer and move to the order desk (their profile reaches the model as prompt facts)."""
         return {
             "customer_id": customer_id,
             "verified_by": verified_by,
             "misunderstanding_streak": 0,
-            "extra_messages": _tool_pair("get_user_details", {"user_id": customer_id}, profile),
             **_move(state, Stage.ORDER_DESK, f"customer identified by {verified_by.replace('_', ' + ')}"),
         }
 
     def _model_input(self, state: SupportState, stage: Stage) -> list[AnyMessage]:
+        customer_id = state.get("customer_id")
+        facts = self.guarded.customer_facts(customer_id) if customer_id else None
         system = system_prompt(
             stage,
             today=self.options.today or dt.date.today(),
@@ -128,6 +138,7 @@ class SupportNodes:
             verified_by=state.get("verified_by"),
             orders_in_focus=state.get("orders_in_focus", []),
             persona=state.get("persona") or self.options.default_persona,
+            customer_facts=facts,
         )
         budget = (self.options.context_tokens - self.options.max_output_tokens
                   - estimate_text_tokens(system) - self.spec_tokens[stage])
@@ -149,9 +160,7 @@ class SupportNodes:
             result = self.guarded.run_read("find_user_id_by_email", {"email": email}, None)
             messages += _tool_pair("find_user_id_by_email", {"email": email}, result)
             if not _is_error(result):
-                auth = self._authenticated(state, result, "email")
-                messages += auth.pop("extra_messages")
-                update |= auth
+                update |= self._authenticated(state, result, "email")
                 customer_id = result
         if customer_id:
             focus = list(state.get("orders_in_focus", []))
@@ -175,10 +184,18 @@ class SupportNodes:
         calls = list(getattr(reply, "tool_calls", []) or [])
         invalid = list(getattr(reply, "invalid_tool_calls", []) or [])
         if not calls and not invalid:
-            if not _text(reply).strip():
-                return update | {"messages": [AIMessage(replies()["fallback"])],
-                                 "misunderstanding_streak": state.get("misunderstanding_streak", 0) + 1}
-            return update | {"messages": [AIMessage(content=_text(reply), id=reply.id)]}
+            text = _text(reply).strip()
+            if _looks_like_raw_data(text):
+                # Raw JSON or an empty reply must never reach the customer: ask the model again.
+                call_id = _new_call_id()
+                return update | {
+                    "messages": [AIMessage(content="", id=reply.id, tool_calls=[
+                                     {"name": "reply_check", "args": {}, "id": call_id, "type": "tool_call"}]),
+                                 ToolMessage(content="Error: that was not a reply in plain language. Answer the "
+                                             "customer in one or two plain sentences, or call one tool.",
+                                             tool_call_id=call_id, name="reply_check", status="error")],
+                    "turn_invalid_calls": state.get("turn_invalid_calls", 0) + 1}
+            return update | {"messages": [AIMessage(content=text, id=reply.id)]}
         if calls:
             name, args = calls[0]["name"], calls[0]["args"]
             error = validate_call(name, args, STAGE_TOOLS[stage])
@@ -192,7 +209,9 @@ class SupportNodes:
             error = invalid[0].get("error") or validate_call(name, invalid[0].get("args"), STAGE_TOOLS[stage]) \
                 or "Error: the tool call could not be read; write it again as valid JSON."
             call_id = invalid[0].get("id") or _new_call_id()
-        stored = AIMessage(content=_text(reply), id=reply.id,
+        # A turn either calls a tool or replies: text beside a call is dropped (small models put a hallucinated
+        # tool result there).
+        stored = AIMessage(content="", id=reply.id,
                            tool_calls=[{"name": name, "args": args if isinstance(args, dict) else {},
                                         "id": call_id, "type": "tool_call"}])
         if error is None:
@@ -232,9 +251,7 @@ class SupportNodes:
         update: dict[str, Any] = {"tool_error_streak": 0}
         if name in IDENTIFY_TOOLS and customer_id is None:
             auth = self._authenticated(state, result, "email" if name == "find_user_id_by_email" else "name_zip")
-            reply = answer(result, **update)
-            reply["messages"] += auth.pop("extra_messages")
-            return reply | auth
+            return answer(result, **update) | auth
         if "order_id" in args:
             update["orders_in_focus"] = [o for o in state.get("orders_in_focus", []) if o != args["order_id"]] \
                 + [args["order_id"]]

@@ -26,6 +26,7 @@ def system_prompt(
     verified_by: str | None,
     orders_in_focus: list[str],
     persona: str | None,
+    customer_facts: list[str] | None = None,
 ) -> str:
     """Policy and tone (shared by all stages), then the stage's role, then the facts of this conversation.
 
@@ -33,11 +34,15 @@ def system_prompt(
     the facts is identical for every conversation in a stage, and the facts change rarely (at identification),
     so most requests of a conversation are served from the cache up to the newest message.
     """
-    customer = f"{customer_id} (identified by {verified_by.replace('_', ' + ')})" if customer_id and verified_by \
-        else "not identified yet"
-    orders_line = f"Orders under discussion: {', '.join(orders_in_focus)}." if orders_in_focus else ""
+    if customer_id and verified_by:
+        customer = f"user id {customer_id} (identified by {verified_by.replace('_', ' + ')})"
+    else:
+        customer = "not identified yet"
+    lines = list(customer_facts or [])
+    if orders_in_focus:
+        lines.append(f"Orders under discussion: {', '.join(orders_in_focus)}.")
     facts = load_prompt("facts").format(
-        today=today.isoformat(), stage=stage.value.replace("_", " "), customer=customer, orders_line=orders_line
+        today=today.isoformat(), stage=stage.value.replace("_", " "), customer=customer, orders="\n".join(lines)
     )
     return "\n\n".join(
         [load_prompt("policy"), persona_text(persona), load_prompt(_STAGE_PROMPT[stage]), facts.strip()]

@@ -105,6 +105,35 @@ class GuardedTools:
                 return f"Error: order {order_id} does not belong to this customer. Only their own orders can be used."
         return None
 
+    def customer_facts(self, customer_id: str, limit: int = 10) -> list[str]:
+        """Compact lines about the customer (name, address, payment methods, orders), read from the store.
+
+        These are facts code establishes reliably; giving them to the model as short lines spares a small model
+        a lookup per order and a long JSON profile (which measurably makes it refuse or ramble).
+        """
+        profile = json.loads(run_tool(self.store, "get_user_details", {"user_id": customer_id}))
+        address = profile["address"]
+        methods = []
+        for method in profile["payment_methods"].values():
+            if method["source"] == "credit_card":
+                methods.append(f"{method['id']} ({method['brand']} card ending {method['last_four']})")
+            elif method["source"] == "gift_card":
+                methods.append(f"{method['id']} (gift card, balance {method['balance']})")
+            else:
+                methods.append(f"{method['id']} ({method['source']})")
+        lines = [
+            f"Name: {profile['name']['first_name']} {profile['name']['last_name']}; email {profile['email']}.",
+            "Default address: " + ", ".join(v for v in (address["address1"], address["address2"], address["city"],
+                                                        address["state"], address["zip"], address["country"]) if v),
+            "Payment methods: " + "; ".join(methods) + ".",
+            "Orders:",
+        ]
+        for order_id in self.store.user_order_ids(customer_id)[:limit]:
+            order = json.loads(run_tool(self.store, "get_order_details", {"order_id": order_id}))
+            items = ", ".join(item["name"] for item in order["items"])
+            lines.append(f"- {order_id}: {order['status']} ({items})")
+        return lines
+
     def run_read(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> str:
         """A read-only tool (or an identification lookup), after the ownership check."""
         refusal = self.ownership_error(name, args, customer_id)

@@ -150,8 +150,9 @@ class StreamingToolCallRecovery:
             out.append(self._text_chunk(None, buffered))
             return out
         self.recovered = result
+        # Text after a recovered call is what small models hallucinate as the tool's result: never shown.
         msg = AIMessageChunk(
-            content=result.content,
+            content="" if result.calls else result.content,
             tool_call_chunks=[
                 tool_call_chunk(name=c["name"], args=json.dumps(c["args"], ensure_ascii=False), id=c["id"], index=i)
                 for i, c in enumerate(result.calls)

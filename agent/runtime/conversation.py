@@ -221,6 +221,7 @@ class SupportRuntime:
                 if mode == "messages":
                     chunk, meta = data
                     if (isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content
+                            and not chunk.tool_call_chunks
                             and meta.get("langgraph_node") in _REPLY_NODES):
                         streamed.add(str(chunk.id))
                         yield Token(text=chunk.content, message_id=chunk.id, stage=stage[0])
