@@ -12,9 +12,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def tau_retail_dir() -> Path:
-    """The dataset folder: $DESKGRAPH_TAU_DATA or the workplace's ../shared copy."""
+    """The dataset folder: $DESKGRAPH_TAU_DATA, else the workplace's shared copy (beside the checkout, or at
+    /work/shared when the checkout is a clone elsewhere, as in CI)."""
     env = os.environ.get("DESKGRAPH_TAU_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data" / "tau-retail"
+    if env:
+        return Path(env)
+    candidates = [REPO.parent / "shared" / "data" / "tau-retail", Path("/work/shared/data/tau-retail")]
+    return next((c for c in candidates if (c / "orders.json").exists()), candidates[0])
 
 
 def load_tau_retail() -> dict:
