@@ -1,4 +1,4 @@
-"""The retail store (SQLite) and its 16 tools, per /work/shared/retail-domain.md §1–§2.
+"""The retail store (SQLite) and its 16 tools, per the retail-domain specification (§1–§2).
 
     from tools import RetailStore, run_tool
     store = RetailStore.open("var/store.db")
