@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create (or reuse) the virtual environment at .venv and install deskgraph into it.
-# Usage: source scripts/bootstrap.sh [extras]   (extras e.g. "test")
+# Usage: BOOTSTRAP_EXTRAS=test source scripts/bootstrap.sh   (extras: optional, e.g. "test")
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,7 +13,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
-EXTRAS="${1:-}"
+EXTRAS="${BOOTSTRAP_EXTRAS:-}"
 SPEC="."
 [ -n "$EXTRAS" ] && SPEC=".[${EXTRAS}]"
 # Reinstall only when the project metadata changed since the last install.

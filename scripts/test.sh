@@ -3,7 +3,7 @@
 # browser (Chromium via Playwright). One tier alone: scripts/test.sh -m fast   (or -m model, -m browser)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/bootstrap.sh" test
+BOOTSTRAP_EXTRAS=test source "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 # The browser tier drives Debian's chromium (never a downloaded browser).
 if [ ! -x /usr/bin/chromium ]; then
