@@ -12,5 +12,5 @@ fi
 if [ -z "${DESKGRAPH_LLM_BASE_URL:-}" ]; then
   .venv/bin/deskgraph model pull
 fi
-echo "==> open http://${DESKGRAPH_UI_HOST:-127.0.0.1}:${DESKGRAPH_UI_PORT:-8000} (Ctrl-C to stop)"
+echo "==> starting the web chat (it prints its address; Ctrl-C stops it)"
 exec .venv/bin/deskgraph ui "$@"
