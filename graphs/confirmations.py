@@ -65,10 +65,26 @@ def _address(args: Mapping[str, Any]) -> str:
     return ", ".join(str(f) for f in fields if f)
 
 
+def _payment_label(store: RetailStore, owner: str | None, method_id: str) -> str:
+    """'PayPal', 'visa card ending 0417' or 'gift card (balance 58)' for a method of the owner; else the id."""
+    profile = _json(run_tool(store, "get_user_details", {"user_id": owner})) if owner else None
+    method = (profile or {}).get("payment_methods", {}).get(method_id)
+    if not method:
+        return method_id
+    if method["source"] == "credit_card":
+        return f"your {method['brand']} card ending {method['last_four']}"
+    if method["source"] == "gift_card":
+        return f"your gift card (balance {method['balance']})"
+    return "your PayPal account" if method["source"] == "paypal" else method_id
+
+
 def summarize_write(store: RetailStore, tool: str, args: Mapping[str, Any]) -> str:
     """One or two sentences a customer can say yes or no to."""
     templates = load_texts("confirmations")
     facts: dict[str, Any] = dict(args)
+    if isinstance(args.get("payment_method_id"), str):
+        owner = store.order_owner(str(args.get("order_id"))) if "order_id" in args else None
+        facts["payment_method_id"] = _payment_label(store, owner, args["payment_method_id"])
     if "address1" in args:
         facts["address"] = _address(args)
     if "item_ids" in args:

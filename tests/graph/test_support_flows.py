@@ -113,7 +113,8 @@ def test_return_delivered_items(harness):
     harness.model.extend([tool_call("return_delivered_order_items", order_id="#W1000002", item_ids=["9100000101"],
                                     payment_method_id="paypal_2290457")])
     result = harness.say("I want to return the desk fan from #W1000002 to my paypal")
-    assert "Desk Fan (small, white)" in result["__interrupt__"][0].value["summary"]
+    summary = result["__interrupt__"][0].value["summary"]
+    assert "Desk Fan (small, white)" in summary and "your PayPal account" in summary
     harness.model.extend(["Your return is requested; you'll get an email with instructions."])
     harness.resume({"value": "yes"})
     order = harness.order("#W1000002")
