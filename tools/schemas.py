@@ -72,7 +72,8 @@ class CalculateArgs(_Args):
 class CancelPendingOrderArgs(_Args):
     order_id: str = Field(description=_ORDER_ID)
     reason: Literal["no longer needed", "ordered by mistake"] = Field(
-        description="The customer's reason, exactly one of the two allowed phrases."
+        description="The customer's reason as one of the two allowed phrases: \"ordered by mistake\" for a mistake, "
+        "\"no longer needed\" otherwise."
     )
 
 
@@ -126,7 +127,8 @@ class ModifyPendingOrderPaymentArgs(_Args):
 
 class ReturnDeliveredOrderItemsArgs(_Args):
     order_id: str = Field(description=_ORDER_ID)
-    item_ids: list[str] = Field(description="Item ids (10 digits each) of the order's items to return, one per unit.")
+    item_ids: list[str] = Field(description="Item ids (10 digits each) of the order's items to return, one per unit, "
+                                "as get_order_details lists them.")
     payment_method_id: str = Field(
         description=_PM_ID + " Receives the refund: the original payment method or a gift card."
     )
@@ -182,7 +184,8 @@ TOOL_ARGS: dict[str, type[BaseModel]] = {
 TOOL_DESCRIPTIONS: dict[str, str] = {
     "calculate": "Calculate the result of an arithmetic expression; the result is rounded to 2 decimals.",
     "cancel_pending_order": (
-        "Cancel a 'pending' order; its payments are refunded to the original methods."
+        "Cancel a 'pending' order; its payments are refunded to the original methods. Call it as soon as the "
+        "customer gave the order id and reason; the system then asks them to confirm."
     ),
     "exchange_delivered_order_items": (
         "Request an exchange of items of a 'delivered' order for other available variants of the same products. "
@@ -194,7 +197,10 @@ TOOL_DESCRIPTIONS: dict[str, str] = {
     ),
     "get_order_details": "Get the status, items, address, fulfillments and payments of an order.",
     "get_product_details": "Get a product's name and all its variants (item ids, options, availability, price).",
-    "get_user_details": "Get a user's profile: name, default address, email, payment methods and order ids.",
+    "get_user_details": (
+        "Get a user's profile: name, default address, email, payment methods and order ids. "
+        "Not needed for the identified customer: their profile is already listed in the instructions."
+    ),
     "list_all_product_types": "List the names of all product types with their product ids.",
     "modify_pending_order_address": "Change the shipping address of a 'pending' order.",
     "modify_pending_order_items": (
