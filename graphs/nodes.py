@@ -22,6 +22,7 @@ from langgraph.types import interrupt
 
 from graphs.budget import estimate_text_tokens, recent_window
 from graphs.confirmations import parse_decision, summarize_write
+from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
 from graphs.prompting import system_prompt
 from graphs.stage_tools import (
@@ -163,14 +164,28 @@ class SupportNodes:
                 update |= self._authenticated(state, result, "email")
                 customer_id = result
         if customer_id:
-            focus = list(state.get("orders_in_focus", []))
-            for order_id in find_order_ids(text):
-                if self.store_owner(order_id) == customer_id:
-                    details = self.guarded.run_read("get_order_details", {"order_id": order_id}, customer_id)
-                    messages += _tool_pair("get_order_details", {"order_id": order_id}, details)
-                    focus = [o for o in focus if o != order_id] + [order_id]
-            update["orders_in_focus"] = focus
+            messages += self._prefetch_orders(state, update, customer_id, text)
         return update | {"messages": messages}
+
+    def _prefetch_orders(self, state: SupportState, update: dict[str, Any], customer_id: str,
+                         text: str) -> list[AnyMessage]:
+        """Look up every order id the customer wrote (a refusal for one that is not theirs), and turn a clear
+        cancellation request into the cancel call (still subject to confirmation)."""
+        messages: list[AnyMessage] = []
+        focus = list(state.get("orders_in_focus", []))
+        mentioned = find_order_ids(text)
+        for order_id in mentioned:
+            details = self.guarded.run_read("get_order_details", {"order_id": order_id}, customer_id)
+            messages += _tool_pair("get_order_details", {"order_id": order_id}, details)
+            if not _is_error(details):
+                focus = [o for o in focus if o != order_id] + [order_id]
+        update["orders_in_focus"] = focus
+        reason = cancel_reason(text)
+        if reason and len(mentioned) == 1 and self.store_owner(mentioned[0]) == customer_id:
+            args = {"order_id": mentioned[0], "reason": reason}
+            messages.append(AIMessage(content="", tool_calls=[{"name": "cancel_pending_order", "args": args,
+                                                               "id": _new_call_id(), "type": "tool_call"}]))
+        return messages
 
     def store_owner(self, order_id: str) -> str | None:
         """The owner of an order, or None when it does not exist."""

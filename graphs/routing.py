@@ -9,14 +9,20 @@ from langchain_core.messages import AIMessage, ToolMessage
 from graphs.state import Stage, SupportState
 
 
-def after_begin_turn(state: SupportState) -> Literal["handover_note", "confirm_write", "escalate", "agent"]:
-    """Handed-over threads only collect notes; a pending write waits for its answer; else the stage works."""
+def after_begin_turn(
+    state: SupportState,
+) -> Literal["handover_note", "confirm_write", "escalate", "tools", "agent"]:
+    """Handed-over threads only collect notes; a pending write waits for its answer; a request code read
+    from the text goes to the tool layer; else the stage's model works."""
     if state.get("ticket"):
         return "handover_note"
     if state.get("pending_confirmation"):
         return "confirm_write"
     if state.get("stage") == Stage.ESCALATION:
         return "escalate"
+    last = state["messages"][-1] if state.get("messages") else None
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return "tools"
     return "agent"
 
 

@@ -121,8 +121,9 @@ class GuardedTools:
                 methods.append(f"{method['id']} (gift card, balance {method['balance']})")
             else:
                 methods.append(f"{method['id']} ({method['source']})")
+        first, last = profile["name"]["first_name"], profile["name"]["last_name"]
         lines = [
-            f"Name: {profile['name']['first_name']} {profile['name']['last_name']}; email {profile['email']}.",
+            f"Name: {first} {last} (first name {first}); email {profile['email']}.",
             "Default address: " + ", ".join(v for v in (address["address1"], address["address2"], address["city"],
                                                         address["state"], address["zip"], address["country"]) if v),
             "Payment methods: " + "; ".join(methods) + ".",

@@ -30,8 +30,7 @@ def settings(tmp_path):
 
 
 async def test_conversation_over_http(settings):
-    model = ScriptedChatModel(["Hello Lena!", tool_call("cancel_pending_order", order_id="#W1000001",
-                                                        reason="ordered by mistake"), "Cancelled."])
+    model = ScriptedChatModel(["Hello Lena!", "Cancelled."])
     app = create_app(settings, model=model)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

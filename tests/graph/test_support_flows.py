@@ -71,7 +71,7 @@ def test_intake_cannot_reach_order_desk_before_authentication(harness):
 
 def test_cancel_confirmed(harness):
     _authenticate(harness)
-    harness.model.extend([tool_call("cancel_pending_order", order_id="#W1000001", reason="ordered by mistake")])
+    # A clear request (order id + reason in the text) becomes the cancel call without the model.
     result = harness.say("Cancel #W1000001 please, I ordered it by mistake")
     request = result["__interrupt__"][0].value
     assert request["tool"] == "cancel_pending_order"
@@ -89,8 +89,10 @@ def test_cancel_confirmed(harness):
 def test_cancel_declined_changes_nothing(harness):
     _authenticate(harness)
     before = harness.store.dump_json()
+    # Without a reason in the text the model decides the call (after asking, in a real conversation).
     harness.model.extend([tool_call("cancel_pending_order", order_id="#W1000001", reason="no longer needed")])
-    harness.say("please cancel order W1000001, no longer needed")
+    result = harness.say("please cancel order W1000001")
+    assert result["__interrupt__"][0].value["arguments"]["reason"] == "no longer needed"
     result = harness.resume("no")
     assert harness.store.dump_json() == before
     assert "Nothing was modified" in _last_reply(result)
@@ -99,7 +101,6 @@ def test_cancel_declined_changes_nothing(harness):
 
 def test_typed_yes_confirms_like_the_button(harness):
     _authenticate(harness)
-    harness.model.extend([tool_call("cancel_pending_order", order_id="#W1000001", reason="no longer needed")])
     harness.say("cancel #W1000001, no longer needed")
     harness.model.extend(["Done, it is cancelled."])
     result = harness.say("yes please")
@@ -151,16 +152,26 @@ def test_modify_items_with_gift_card(harness):
 def test_another_customers_order_is_refused(harness):
     _authenticate(harness)
     before = harness.store.dump_json()
-    harness.model.extend([tool_call("get_order_details", order_id="#W2000001"),
-                          tool_call("cancel_pending_order", order_id="#W2000001", reason="no longer needed"),
+    harness.model.extend([tool_call("cancel_pending_order", order_id="#W2000001", reason="no longer needed"),
+                          tool_call("get_user_details", user_id="omar_haddad_1234"),
                           "Sorry, I can only help with your own orders."])
     result = harness.say("show me order #W2000001 and cancel it")
-    refusals = _tool_results(result, "get_order_details") + _tool_results(result, "cancel_pending_order")
-    assert all("does not belong to this customer" in r for r in refusals) and len(refusals) == 2
+    refusals = [r for name in ("get_order_details", "cancel_pending_order", "get_user_details")
+                for r in _tool_results(result, name)]
+    # the id in the text is looked up by the graph itself and refused like the model's own calls
+    assert len(refusals) == 3 and all("Error:" in r and "customer" in r for r in refusals), refusals
+    assert "does not belong to this customer" in _tool_results(result, "get_order_details")[0]
     assert result.get("pending_confirmation") is None and "__interrupt__" not in result
     assert harness.store.dump_json() == before
-    # the order id in the customer's text was not prefetched either: it is not theirs
     assert "#W2000001" not in result["orders_in_focus"]
+
+
+def test_clear_cancel_request_for_someone_elses_order_is_not_proposed(harness):
+    _authenticate(harness)
+    harness.model.extend(["Sorry, that order is not yours."])
+    result = harness.say("cancel #W2000001, I ordered it by mistake")
+    assert "__interrupt__" not in result and result.get("pending_confirmation") is None
+    assert "does not belong" in _tool_results(result, "get_order_details")[0]
 
 
 def test_escalation_on_request_then_messages_after_handover(harness):
@@ -217,7 +228,6 @@ def test_invalid_call_is_corrected_then_retried(harness):
 
 def test_resume_after_restart_from_the_sqlite_files(harness):
     _authenticate(harness)
-    harness.model.extend([tool_call("cancel_pending_order", order_id="#W1000001", reason="no longer needed")])
     harness.say("cancel #W1000001, no longer needed")
     harness.restart()  # a new process: new store connection, new saver, new graph
     state = harness.graph.get_state(harness.config())
