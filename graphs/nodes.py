@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -88,11 +89,12 @@ def _tool_pair(name: str, args: dict[str, Any], result: str) -> list[AnyMessage]
     ]
 
 
+_RAW_MARKERS = re.compile(r'\{\s*"|</?tool_|```')
+
+
 def _looks_like_raw_data(text: str) -> bool:
-    """Empty, or JSON / code rather than words for a customer."""
-    if not text:
-        return True
-    if text.startswith(("{", "[", "```", "<tool_call>")):
+    """Empty, or JSON / markup / code rather than words for a customer (small models echo tool results)."""
+    if not text or text.startswith(("{", "[")) or _RAW_MARKERS.search(text):
         return True
     letters = sum(ch.isalpha() for ch in text)
     return letters < len(text) * 0.4

@@ -265,3 +265,12 @@ def test_rerun_turn_never_repeats_a_write(harness, monkeypatch):
     assert harness.order("#W1000001")["payment_history"] == history
     assert executed.count("modify_pending_order_payment") == 1
     assert harness.store.db.execute("SELECT count(*) FROM write_ledger").fetchone()[0] == 1
+
+
+def test_raw_json_reply_is_never_shown_and_the_model_is_asked_again(harness):
+    _authenticate(harness)
+    harness.model.extend(['<tool_response>\n{"order_id": "#W1000001", "status": "pending"}\n</tool_response>',
+                          "Your order #W1000001 is pending."])
+    result = harness.say("status of my pending order?")
+    assert _last_reply(result) == "Your order #W1000001 is pending."
+    assert "not a reply in plain language" in _tool_results(result, "reply_check")[0]
