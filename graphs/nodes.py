@@ -21,6 +21,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.types import interrupt
 
+from graphs.briefs import order_brief
 from graphs.budget import estimate_text_tokens, recent_window
 from graphs.confirmations import parse_decision, summarize_write
 from graphs.intents import cancel_reason
@@ -178,7 +179,7 @@ class SupportNodes:
         mentioned = find_order_ids(text)
         for order_id in mentioned:
             details = self.guarded.run_read("get_order_details", {"order_id": order_id}, customer_id)
-            messages += _tool_pair("get_order_details", {"order_id": order_id}, details)
+            messages += _tool_pair("get_order_details", {"order_id": order_id}, order_brief(details))
             if not _is_error(details):
                 focus = [o for o in focus if o != order_id] + [order_id]
         update["orders_in_focus"] = focus

@@ -91,7 +91,7 @@ async def test_model_failure_keeps_the_thread_and_retry_continues(settings):
         assert isinstance(error, ErrorEvent) and error.retryable and "Traceback" not in error.message
         view = await rt.view("t1")
         assert view.failed_turn and view.customer_id == "lena_moreau_3307"
-        assert view.messages[-1].content.startswith('{"order_id": "#W1000002"')  # prefetched before the failure
+        assert view.messages[-1].content.startswith("Order #W1000002: status delivered.")  # prefetched before the failure
         events = await _collect(rt.retry("t1"))
         assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."]
         assert not (await rt.view("t1")).failed_turn
