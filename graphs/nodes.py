@@ -209,8 +209,8 @@ class SupportNodes:
                 return update | {
                     "messages": [AIMessage(content="", id=reply.id, tool_calls=[
                                      {"name": "reply_check", "args": {}, "id": call_id, "type": "tool_call"}]),
-                                 ToolMessage(content="Error: that was not a reply in plain language. Answer the "
-                                             "customer in one or two plain sentences, or call one tool.",
+                                 ToolMessage(content="Error: your last message was raw data, so the customer did not "
+                                             "see it. Reply again with the answer in plain words, or call one tool.",
                                              tool_call_id=call_id, name="reply_check", status="error")],
                     "turn_invalid_calls": state.get("turn_invalid_calls", 0) + 1}
             return update | {"messages": [AIMessage(content=text, id=reply.id)]}

@@ -273,4 +273,4 @@ def test_raw_json_reply_is_never_shown_and_the_model_is_asked_again(harness):
                           "Your order #W1000001 is pending."])
     result = harness.say("status of my pending order?")
     assert _last_reply(result) == "Your order #W1000001 is pending."
-    assert "not a reply in plain language" in _tool_results(result, "reply_check")[0]
+    assert "raw data" in _tool_results(result, "reply_check")[0]
