@@ -9,9 +9,20 @@ import pytest
 _TIER_BY_FOLDER = {"unit": "fast", "graph": "fast", "integration": "model", "browser": "browser"}
 
 
+_TIER_ORDER = {"fast": 0, "model": 1, "browser": 2}
+
+
+def _tier(item: pytest.Item) -> str:
+    names = {m.name for m in item.iter_markers()}
+    return "browser" if "browser" in names else "model" if "model" in names else "fast"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         folder = Path(str(item.fspath)).parent.name
         tier = _TIER_BY_FOLDER.get(folder)
         if tier and not any(m.name in {"fast", "model", "browser"} for m in item.iter_markers()):
             item.add_marker(getattr(pytest.mark, tier))
+    # Fast tests first, the real model next, the browser last: Playwright's sync API keeps an event loop
+    # running in the main thread while its session fixture lives, which async tests cannot share.
+    items.sort(key=lambda item: _TIER_ORDER[_tier(item)])
