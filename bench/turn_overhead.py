@@ -55,13 +55,13 @@ def _stored_bytes(conn: sqlite3.Connection) -> int:
     return int(checkpoints.fetchone()[0]) + int(writes.fetchone()[0])
 
 
-def run(kind: str, turns: int, root: Path, store: RetailStore) -> tuple[list[float], list[int]]:
+def run(kind: str, turns: int, root: Path, store: RetailStore, context_tokens: int) -> tuple[list[float], list[int]]:
     """Per-turn seconds and bytes for one graph kind."""
     conn, saver = _saver(root / f"{kind}.db", cached=kind == "deskgraph")
     model = ScriptedChatModel()
     if kind == "deskgraph":
         graph = build_support_graph(model=model, store=store, checkpointer=saver,
-                                    options=GraphOptions(today=dt.date(2026, 11, 26)))
+                                    options=GraphOptions(today=dt.date(2026, 11, 26), context_tokens=context_tokens))
     else:
         graph = create_agent(model, tools=langchain_tools(store), system_prompt="You are a support agent.",
                              checkpointer=saver)
@@ -90,14 +90,18 @@ def window(values: list, center: int, half: int = 5) -> list:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--context-tokens", type=int, default=32768,
+                        help="model context the history window is budgeted from (32768: vLLM; 8192: embedded)")
     args = parser.parse_args()
     turns = args.turns
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         store = RetailStore.open(root / "store.db")
         store.load_json(generate_dataset(customers=50, seed=1))
-        results = {kind: run(kind, turns, root, store) for kind in ("baseline", "deskgraph")}
+        results = {kind: run(kind, turns, root, store, args.context_tokens) for kind in ("baseline", "deskgraph")}
         store.close()
+    print(f"context budget {args.context_tokens} tokens: deskgraph sends the system prompt, the tools and as many "
+          "recent messages as fit; the baseline sends the whole history")
     marks = [1, min(50, turns), turns]
     print(f"{'turn':>6} | {'baseline ms':>11} {'KiB/turn':>9} | {'deskgraph ms':>12} {'KiB/turn':>9}")
     figures: dict[str, dict[int, tuple[float, float]]] = {}
