@@ -140,7 +140,6 @@ class SupportNodes:
             today=self.options.today or dt.date.today(),
             customer_id=state.get("customer_id"),
             verified_by=state.get("verified_by"),
-            orders_in_focus=state.get("orders_in_focus", []),
             persona=state.get("persona") or self.options.default_persona,
             customer_facts=facts,
         )

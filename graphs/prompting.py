@@ -24,7 +24,6 @@ def system_prompt(
     today: dt.date,
     customer_id: str | None,
     verified_by: str | None,
-    orders_in_focus: list[str],
     persona: str | None,
     customer_facts: list[str] | None = None,
 ) -> str:
@@ -38,9 +37,10 @@ def system_prompt(
         customer = f"user id {customer_id} (identified by {verified_by.replace('_', ' + ')})"
     else:
         customer = "not identified yet"
+    # The orders under discussion are deliberately not listed here: they change from turn to turn, and any
+    # change in the system prompt makes the server recompute the tools and the whole history after it. The
+    # model sees them in the history (the graph's own lookups) anyway.
     lines = list(customer_facts or [])
-    if orders_in_focus:
-        lines.append(f"Orders under discussion: {', '.join(orders_in_focus)}.")
     facts = load_prompt("facts").format(
         today=today.isoformat(), stage=stage.value.replace("_", " "), customer=customer, orders="\n".join(lines)
     )

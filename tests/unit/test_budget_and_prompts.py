@@ -43,15 +43,16 @@ def test_window_is_everything_when_it_fits():
 
 
 def test_system_prompts_share_the_policy_prefix_and_carry_the_facts():
-    common = dict(today=dt.date(2026, 11, 26), customer_id=None, verified_by=None, orders_in_focus=[],
+    common = dict(today=dt.date(2026, 11, 26), customer_id=None, verified_by=None,
                   persona="concise")
     intake = system_prompt(Stage.INTAKE, **common)
-    desk = system_prompt(Stage.ORDER_DESK, **{**common, "customer_id": "lena_moreau_3307", "verified_by": "email",
-                                               "orders_in_focus": ["#W1000001"]})
+    desk = system_prompt(Stage.ORDER_DESK, **{**common, "customer_id": "lena_moreau_3307", "verified_by": "email"})
     shared = 0
     while intake[shared] == desk[shared]:
         shared += 1
     assert shared > len(intake) // 2  # policy and tone come first, identical across stages
     assert "Stage: intake" in intake and "Stage: order desk" in desk
-    assert "2026-11-26" in desk and "lena_moreau_3307 (identified by email)" in desk and "#W1000001" in desk
+    assert "2026-11-26" in desk and "lena_moreau_3307 (identified by email)" in desk
+    # turn-to-turn state stays out of the system prompt (it would defeat the server's prefix cache)
+    assert "#W1000001" not in desk
     assert "One or two sentences" in desk  # the persona preset
