@@ -53,6 +53,4 @@ def test_system_prompts_share_the_policy_prefix_and_carry_the_facts():
     assert shared > len(intake) // 2  # policy and tone come first, identical across stages
     assert "Stage: intake" in intake and "Stage: order desk" in desk
     assert "2026-11-26" in desk and "lena_moreau_3307 (identified by email)" in desk
-    # turn-to-turn state stays out of the system prompt (it would defeat the server's prefix cache)
-    assert "#W1000001" not in desk
     assert "One or two sentences" in desk  # the persona preset
