@@ -82,7 +82,7 @@ def run(kind: str, turns: int, root: Path, store: RetailStore, context_tokens: i
     return seconds, sizes
 
 
-def window(values: list, center: int, half: int = 5) -> list:
+def window(values: list, center: int, half: int = 10) -> list:
     """Values of the turns around ``center`` (1-based)."""
     return values[max(center - half, 1) - 1: min(center + half, len(values))]
 

@@ -13,8 +13,24 @@ CHARS_PER_TOKEN = 3
 PER_MESSAGE_TOKENS = 6
 
 
+_estimates: dict[str, int] = {}
+_MAX_ESTIMATES = 100_000
+
+
 def estimate_tokens(message: AnyMessage) -> int:
-    """A conservative token estimate of one message in Qwen's chat template."""
+    """A conservative token estimate of one message in Qwen's chat template (remembered per message id:
+    messages in the history never change, and the window is re-measured every model call)."""
+    if message.id is not None and message.id in _estimates:
+        return _estimates[message.id]
+    tokens = _estimate(message)
+    if message.id is not None:
+        if len(_estimates) >= _MAX_ESTIMATES:
+            _estimates.clear()
+        _estimates[message.id] = tokens
+    return tokens
+
+
+def _estimate(message: AnyMessage) -> int:
     text = message.content if isinstance(message.content, str) else json.dumps(message.content)
     size = len(text)
     if isinstance(message, AIMessage) and message.tool_calls:

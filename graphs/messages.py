@@ -10,6 +10,7 @@ stock reducer, so the result is always exactly what it would give, and batching 
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from threading import Lock
 from typing import Any
@@ -27,6 +28,11 @@ def _ids_of(messages: list[AnyMessage]) -> set[str]:
         entry = _id_sets.get(id(messages))
         if entry is not None and entry[0] is messages:
             return entry[1]
+        # LangGraph hands channels shallow copies around: a list holding the very same message objects as a
+        # remembered one has the same ids (an identity check runs at C speed, unlike reading every id).
+        for known, ids in reversed(_id_sets.values()):
+            if len(known) == len(messages) and all(map(operator.is_, known, messages)):
+                return ids
     ids = {m.id for m in messages if m.id is not None}
     _remember(messages, ids)
     return ids
