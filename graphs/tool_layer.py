@@ -162,8 +162,3 @@ class GuardedTools:
                  dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
             )
             return result
-
-    def writes_for(self, tool_call_id: str) -> int:
-        """How many ledger rows exist for a tool call id (0 or 1); used by tests and operators."""
-        return int(self.store.db.execute(
-            "SELECT count(*) FROM write_ledger WHERE tool_call_id = ?", [tool_call_id]).fetchone()[0])
