@@ -415,6 +415,15 @@ class RetailStore:
     def _order_row(self, order_id: str) -> tuple | None:
         return self._conn.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id = ?", (order_id,)).fetchone()
 
+    def _order_in_status(self, order_id: str, status: str, refusal: str) -> tuple:
+        """The order's row, after the checks every write tool starts with (spec §2: not found, then status)."""
+        row = self._order_row(order_id)
+        if row is None:
+            raise ToolError("order not found")
+        if row[9] != status:
+            raise ToolError(refusal)
+        return row
+
     def _items(self, order_id: str) -> list[tuple]:
         """(pos, name, product_id, item_id, price, options_json) in order."""
         return self._conn.execute(
@@ -549,11 +558,7 @@ class RetailStore:
     # ------------------------------------------------------------------ write tools
     def cancel_pending_order(self, order_id: str, reason: str) -> str:
         with self.transaction() as conn:
-            row = self._order_row(order_id)
-            if row is None:
-                raise ToolError("order not found")
-            if row[9] != "pending":
-                raise ToolError("non-pending order cannot be cancelled")
+            row = self._order_in_status(order_id, "pending", "non-pending order cannot be cancelled")
             if reason not in CANCEL_REASONS:
                 raise ToolError("invalid reason")
             owner = row[1]
@@ -606,11 +611,7 @@ class RetailStore:
         self, order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str
     ) -> str:
         with self.transaction() as conn:
-            row = self._order_row(order_id)
-            if row is None:
-                raise ToolError("order not found")
-            if row[9] != "delivered":
-                raise ToolError("non-delivered order cannot be exchanged")
+            row = self._order_in_status(order_id, "delivered", "non-delivered order cannot be exchanged")
             diff, _items, _v = self._item_diff(row, item_ids, new_item_ids)
             diff = round2(diff)
             pm = self._pm(row[1], payment_method_id)
@@ -629,11 +630,7 @@ class RetailStore:
         self, order_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str
     ) -> str:
         with self.transaction() as conn:
-            row = self._order_row(order_id)
-            if row is None:
-                raise ToolError("order not found")
-            if row[9] != "pending":
-                raise ToolError("non-pending order cannot be modified")
+            row = self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
             conn.execute(
                 "UPDATE orders SET address1 = ?, address2 = ?, city = ?, state = ?, country = ?, zip = ?, "
                 "addr_replaced = 1 WHERE order_id = ?",
@@ -645,11 +642,7 @@ class RetailStore:
         self, order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str
     ) -> str:
         with self.transaction() as conn:
-            row = self._order_row(order_id)
-            if row is None:
-                raise ToolError("order not found")
-            if row[9] != "pending":
-                raise ToolError("non-pending order cannot be modified")
+            row = self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
             diff, items, variants = self._item_diff(row, item_ids, new_item_ids)
             owner = row[1]
             pm = self._pm(owner, payment_method_id)
@@ -683,11 +676,7 @@ class RetailStore:
 
     def modify_pending_order_payment(self, order_id: str, payment_method_id: str) -> str:
         with self.transaction() as conn:
-            row = self._order_row(order_id)
-            if row is None:
-                raise ToolError("order not found")
-            if row[9] != "pending":
-                raise ToolError("non-pending order cannot be modified")
+            row = self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
             owner = row[1]
             new = self._pm(owner, payment_method_id)
             if new is None:
@@ -734,11 +723,7 @@ class RetailStore:
 
     def return_delivered_order_items(self, order_id: str, item_ids: list[str], payment_method_id: str) -> str:
         with self.transaction() as conn:
-            row = self._order_row(order_id)
-            if row is None:
-                raise ToolError("order not found")
-            if row[9] != "delivered":
-                raise ToolError("non-delivered order cannot be returned")
+            row = self._order_in_status(order_id, "delivered", "non-delivered order cannot be returned")
             if self._pm(row[1], payment_method_id) is None:
                 raise ToolError("payment method not found")
             if "gift_card" not in payment_method_id:
