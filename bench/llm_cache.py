@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import statistics
 import sys
@@ -135,7 +136,7 @@ def _summary(records: list[Request]) -> dict[str, float]:
     cached = sum(r.cached for r in records)
     # "Warm within a stage": the first model request of a customer turn that stays in the stage it started in.
     firsts = [next(r for r in records if r.label == label) for label in dict.fromkeys(r.label for r in records)]
-    warm = [cur.first_token_s for prev, cur in zip(firsts, firsts[1:]) if cur.stage == prev.stage]
+    warm = [cur.first_token_s for prev, cur in itertools.pairwise(firsts) if cur.stage == prev.stage]
     return {"prompt": prompt, "cached": cached, "share": cached / prompt if prompt else 0.0,
             "warm_median": statistics.median(warm) if warm else float("nan"),
             "warm_max": max(warm) if warm else float("nan"),

@@ -23,17 +23,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from langchain.agents import create_agent  # noqa: E402
-from langchain_core.messages import HumanMessage  # noqa: E402
-from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
+from langchain.agents import create_agent
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agent.runtime.checkpoints import CachedSqliteSaver  # noqa: E402
-from agent.runtime.durability import make_durable  # noqa: E402
-from agent.testing import ScriptedChatModel  # noqa: E402
-from graphs.state import delta_channels  # noqa: E402
-from graphs import GraphOptions, build_support_graph  # noqa: E402
-from tools import RetailStore, langchain_tools  # noqa: E402
-from tools.generator import generate_dataset  # noqa: E402
+from agent.runtime.checkpoints import CachedSqliteSaver
+from agent.runtime.durability import make_durable
+from agent.testing import ScriptedChatModel
+from graphs import GraphOptions, build_support_graph
+from graphs.state import delta_channels
+from tools import RetailStore, langchain_tools
+from tools.generator import generate_dataset
 
 QUESTION = "Could you tell me more about how returns work for the items in my last delivered order, please? "
 ANSWER = ("Returns are possible for delivered orders: tell me which items you want to return and whether the refund "

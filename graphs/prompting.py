@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prompts import PromptNotFoundError, load_prompt
 from graphs.state import Stage
+from prompts import PromptNotFoundError, load_prompt
 
 _STAGE_PROMPT = {Stage.INTAKE: "intake", Stage.ORDER_DESK: "order_desk", Stage.ESCALATION: "escalation"}
 

@@ -27,9 +27,8 @@ _BINOPS = {
 
 
 def _pow(a, b):
-    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
-        if b * math.log2(abs(a)) > _MAX_POW_BITS:
-            raise OverflowError("int too large to convert to float")
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 and b * math.log2(abs(a)) > _MAX_POW_BITS:
+        raise OverflowError("int too large to convert to float")
     return a**b
 
 

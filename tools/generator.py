@@ -168,7 +168,7 @@ def _products(rng: random.Random, count: int, used_ids: set[str]) -> dict:
             iid = _fresh(rng, used_ids, lambda: "".join(rng.choice("0123456789") for _ in range(10)))
             variants[iid] = {
                 "item_id": iid,
-                "options": dict(zip(dims, combos[ci])),
+                "options": dict(zip(dims, combos[ci], strict=True)),
                 "available": rng.random() >= 1 / 3,
                 "price": _price(rng, lo, hi),
             }

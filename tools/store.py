@@ -515,10 +515,10 @@ class RetailStore:
     def find_user_id_by_name_zip(self, first_name: str, last_name: str, zip: str) -> str:
         with self._lock:
             fn, ln = first_name.lower(), last_name.lower()
-            for uid, f, l in self._conn.execute(
+            for uid, f, last in self._conn.execute(
                 "SELECT user_id, first_name, last_name FROM users WHERE zip = ? ORDER BY ord", (zip,)
             ):
-                if f.lower() == fn and l.lower() == ln:
+                if f.lower() == fn and last.lower() == ln:
                     return uid
         raise ToolError("user not found")
 
@@ -595,7 +595,7 @@ class RetailStore:
             raise ToolError("the number of items to be exchanged should match")
         diff: int | float = 0
         variants: dict[tuple[str, str], tuple] = {}
-        for item_id, new_item_id in zip(item_ids, new_item_ids):
+        for item_id, new_item_id in zip(item_ids, new_item_ids, strict=True):
             old = next(r for r in items if r[3] == item_id)
             product_id = old[2]
             if self._conn.execute("SELECT 1 FROM products WHERE product_id = ?", (product_id,)).fetchone() is None:
@@ -630,7 +630,7 @@ class RetailStore:
         self, order_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str
     ) -> str:
         with self.transaction() as conn:
-            row = self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
+            self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
             conn.execute(
                 "UPDATE orders SET address1 = ?, address2 = ?, city = ?, state = ?, country = ?, zip = ?, "
                 "addr_replaced = 1 WHERE order_id = ?",
@@ -653,7 +653,7 @@ class RetailStore:
             # Apply the swaps on a Python copy first (FirstItem on the *current* items).
             current = [[r[0], r[2], r[3], r[4], r[5]] for r in items]  # pos, product_id, item_id, price, options
             changed: dict[int, list] = {}
-            for item_id, new_item_id in zip(item_ids, new_item_ids):
+            for item_id, new_item_id in zip(item_ids, new_item_ids, strict=True):
                 e = next(c for c in current if c[2] == item_id)
                 v = variants[(e[1], new_item_id)]
                 e[2], e[3], e[4] = new_item_id, v[2], v[0]
@@ -675,7 +675,7 @@ class RetailStore:
             return self._order_text(order_id)
 
     def modify_pending_order_payment(self, order_id: str, payment_method_id: str) -> str:
-        with self.transaction() as conn:
+        with self.transaction():
             row = self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
             owner = row[1]
             new = self._pm(owner, payment_method_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Optional
 
 import typer
 
@@ -18,9 +17,9 @@ _HELP = "Commands: /retry (re-run a failed turn), /state, /history, /new (new th
 
 @app.command()
 def chat(
-    thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Thread id to open or resume."),
-    say: Optional[str] = typer.Option(None, "--say", help="Send one message, print the reply and exit."),
-    persona: Optional[str] = typer.Option(None, "--persona", help="Tone preset: default, concise, formal, friendly."),
+    thread: str | None = typer.Option(None, "--thread", "-t", help="Thread id to open or resume."),
+    say: str | None = typer.Option(None, "--say", help="Send one message, print the reply and exit."),
+    persona: str | None = typer.Option(None, "--persona", help="Tone preset: default, concise, formal, friendly."),
     tools: bool = typer.Option(True, "--tools/--no-tools", help="Show tool calls and results."),
     step: bool = typer.Option(False, "--step", help="Developers: pause after every graph node (Enter continues)."),
 ) -> None:

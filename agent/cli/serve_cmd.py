@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from agent.cli import app
@@ -13,7 +11,7 @@ from agent.settings import get_settings
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8080, help="Port to listen on."),
-          log_level: Optional[str] = typer.Option("info", help="uvicorn log level.")) -> None:
+          log_level: str | None = typer.Option("info", help="uvicorn log level.")) -> None:
     """Run the HTTP API (starts the embedded model unless DESKGRAPH_LLM_BASE_URL is set)."""
     import uvicorn
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Optional
 
 import typer
 
@@ -43,7 +42,7 @@ def list_threads() -> None:
 
 @threads_app.command("show")
 def show(thread: str = typer.Argument(..., help="Thread id."),
-         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help="Show the state at this checkpoint."),
+         checkpoint: str | None = typer.Option(None, "--checkpoint", "-c", help="Show the state at this checkpoint."),
          as_json: bool = typer.Option(False, "--json", help="Print the state as JSON.")) -> None:
     """The transcript and state of a thread (now, or at one checkpoint)."""
     async def body(rt: SupportRuntime) -> None:
@@ -85,7 +84,7 @@ def list_checkpoints(thread: str = typer.Argument(..., help="Thread id."),
 @threads_app.command("fork")
 def fork_thread(thread: str = typer.Argument(..., help="Thread id."),
                 checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Checkpoint to fork from."),
-                to: Optional[str] = typer.Option(None, "--to", help="Id of the new thread (default: generated).")) -> None:
+                to: str | None = typer.Option(None, "--to", help="Id of the new thread (default: generated).")) -> None:
     """Start a new thread from a checkpoint of another; continue it with `deskgraph chat --thread NEW`."""
     async def body(rt: SupportRuntime) -> None:
         try:
@@ -111,7 +110,7 @@ def replay(thread: str = typer.Argument(..., help="Thread id."),
 
 
 @tickets_app.command("list")
-def list_tickets(status: Optional[str] = typer.Option(None, help="Only tickets with this status (e.g. open).")) -> None:
+def list_tickets(status: str | None = typer.Option(None, help="Only tickets with this status (e.g. open).")) -> None:
     """Hand-over tickets, newest first."""
     from agent.runtime import open_store
     from graphs.tickets import TicketDesk

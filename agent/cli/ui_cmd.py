@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -46,8 +45,8 @@ def chainlit_env(settings, base_url: str) -> dict[str, str]:
 
 @app.command()
 def ui(
-    host: Optional[str] = typer.Option(None, "--host", help="Interface to listen on (default: settings.ui_host)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port to listen on (default: settings.ui_port)."),
+    host: str | None = typer.Option(None, "--host", help="Interface to listen on (default: settings.ui_host)."),
+    port: int | None = typer.Option(None, "--port", help="Port to listen on (default: settings.ui_port)."),
 ) -> None:
     """Start the web chat (Chainlit). Login: DESKGRAPH_UI_AUTH=true and DESKGRAPH_UI_PASSWORD (needed for history)."""
     from agent.llm import model_server

@@ -58,7 +58,7 @@ def _fix_for_model_error(exc: LLMError) -> str:
                "DESKGRAPH_LLM_CONTEXT_TOKENS to the served length."
     if isinstance(exc, LLMRequestError) and ("tool" in text or "auto" in text):
         return f"Start vLLM with tool calling enabled:\n{VLLM_CMD}"
-    if "404" in text or "model" in text and "not" in text:
+    if "404" in text or ("model" in text and "not" in text):
         return "Set DESKGRAPH_LLM_MODEL to the served model name (see GET /v1/models) or start vLLM with " \
                "--served-model-name <that name>."
     return "Look at the server's log for this request."

@@ -98,7 +98,7 @@ def _type_ok(value: Any, typ: str) -> bool:
     if typ == "string":
         return isinstance(value, str)
     if typ == "integer":
-        return isinstance(value, int) and not isinstance(value, bool) or (
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
             isinstance(value, float) and value.is_integer()
         )
     if typ == "number":
@@ -141,7 +141,7 @@ def _check(value: Any, schema: Mapping[str, Any], where: str, root: Mapping[str,
         if isinstance(sub, Mapping) and (errs := _check(value, sub, where, root, depth + 1)):
             return errs
     typ = schema.get("type")
-    if isinstance(typ, str) or isinstance(typ, list):
+    if isinstance(typ, (str, list)):
         types = [typ] if isinstance(typ, str) else [t for t in typ if isinstance(t, str)]
         if types and not any(_type_ok(value, t) for t in types):
             wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
@@ -169,9 +169,9 @@ def _check_object(
     props = schema.get("properties") or {}
     required = [r for r in schema.get("required") or () if isinstance(r, str)]
     for key in required:
-        if key not in value or value[key] is None and not _allows_null(props.get(key, {}), root):
+        if key not in value or (value[key] is None and not _allows_null(props.get(key, {}), root)):
             errors.append(f"Argument '{prefix}{key}' is required.")
-    extra = schema.get("additionalProperties", False if props or "properties" in schema else True)
+    extra = schema.get("additionalProperties", not (props or "properties" in schema))
     for key, val in value.items():
         if key in props:
             if val is None and key not in required:
@@ -436,12 +436,17 @@ def recover_tool_calls(text: str, tools: Sequence[Any] | Mapping[str, ToolSpec] 
         body = m.group(2)
         decoded = _decode_prefix(body)
         calls = _calls_in(decoded[0], specs) if decoded and not body[decoded[1]:].strip() else None
-        if calls is None and decoded is None and m.group(1).lower() in {"json", "tool_call", ""}:
-            if _NAME_RE.search(body) and ('"arguments"' in body or '"parameters"' in body):
-                remaining.append(text[pos:m.start()])
-                pos = m.end()
-                col.add_broken(body)  # cut off or broken JSON: an invalid call, never raw content
-                continue
+        if (
+            calls is None
+            and decoded is None
+            and m.group(1).lower() in {"json", "tool_call", ""}
+            and _NAME_RE.search(body)
+            and ('"arguments"' in body or '"parameters"' in body)
+        ):
+            remaining.append(text[pos:m.start()])
+            pos = m.end()
+            col.add_broken(body)  # cut off or broken JSON: an invalid call, never raw content
+            continue
         if calls is None:
             continue
         remaining.append(text[pos:m.start()])

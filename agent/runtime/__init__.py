@@ -15,7 +15,15 @@ from agent.runtime.events import (
     TurnOutcome,
     event_dict,
 )
-from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view, transcript_lines
+from agent.runtime.history import (
+    CheckpointInfo,
+    ThreadView,
+    checkpoints,
+    fork,
+    thread_ids,
+    thread_view,
+    transcript_lines,
+)
 
 __all__ = [
     "CheckpointInfo", "ConfirmationRequested", "ErrorEvent", "Event", "HandedOver", "Reply", "StageChanged", "StepPaused",

@@ -10,7 +10,7 @@ import pytest
 
 from agent.api import create_app
 from agent.settings import Settings
-from agent.testing import ScriptedChatModel, tool_call
+from agent.testing import ScriptedChatModel
 from tests.fixtures_data import small_dataset
 from tools import RetailStore
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.testing import tool_call

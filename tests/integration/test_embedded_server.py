@@ -10,12 +10,11 @@ import asyncio
 import time
 
 import httpx
-import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
 
-from agent.llm import build_chat_model, model_server, pull_model
-from agent.settings import EMBEDDED_MODEL_ALIAS, Settings
+from agent.llm import build_chat_model
+from agent.settings import EMBEDDED_MODEL_ALIAS
 
 
 @tool

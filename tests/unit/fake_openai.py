@@ -20,6 +20,7 @@ When the queue is empty and no handler is set, the server answers ``default`` (a
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import queue
@@ -205,10 +206,8 @@ class FakeOpenAI:
                 with fake._lock:
                     fake.requests.append(body)
                 script = fake._next(body)
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._answer(body, script)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def _answer(self, body: dict[str, Any], script: Script) -> None:
                 stream = bool(body.get("stream"))

@@ -102,7 +102,7 @@ class Reference:
         if len(item_ids) != len(new_item_ids):
             return "Error: the number of items to be exchanged should match"
         diff = 0
-        for i, n in zip(item_ids, new_item_ids):
+        for i, n in zip(item_ids, new_item_ids, strict=True):
             item = [it for it in order["items"] if it["item_id"] == i][0]
             variants = self.data["products"][item["product_id"]]["variants"]
             if not (n in variants and variants[n]["available"]):
@@ -172,7 +172,7 @@ class Reference:
         if pm["source"] == "gift_card":
             pm["balance"] -= diff
             pm["balance"] = round(pm["balance"], 2)
-        for i, n in zip(item_ids, new_item_ids):
+        for i, n in zip(item_ids, new_item_ids, strict=True):
             item = [it for it in order["items"] if it["item_id"] == i][0]
             v = self.data["products"][item["product_id"]]["variants"][n]
             item["item_id"] = n

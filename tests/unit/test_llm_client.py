@@ -133,7 +133,7 @@ async def test_langgraph_messages_stream_tokens(fake, model):
     fake.push(text("Your order has shipped and will arrive tomorrow.", chunk_size=5))
     graph = _graph(model.bind_tools(TOOLS))
     tokens = []
-    async for msg, meta in graph.astream({"messages": [HumanMessage("where?")]}, stream_mode="messages"):
+    async for msg, _meta in graph.astream({"messages": [HumanMessage("where?")]}, stream_mode="messages"):
         if isinstance(msg, AIMessageChunk) and msg.content:
             tokens.append(msg.content)
     assert len(tokens) >= 5

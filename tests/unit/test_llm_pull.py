@@ -133,7 +133,7 @@ def test_hub_download_verifies_and_caches(settings, capsys):
 
 def test_hub_sha_mismatch_is_a_clear_error(settings):
     hub = HubSource(transport=_hub_transport(DATA, "0" * 64), progress=False)
-    with pytest.raises(PullError, match="sha256 mismatch for fake-q4.gguf"):
+    with pytest.raises(PullError, match=r"sha256 mismatch for fake-q4\.gguf"):
         pull_model(settings, spec=_spec(), sources=[hub], progress=False)
     assert not list(settings.model_cache_dir.glob("*"))  # no partial file left
 

@@ -18,14 +18,18 @@ for _k in ("users", "orders", "products"):
     _BASE[_k].update(_EX[_k])
 _DATA_TEXT = json.dumps(_BASE)
 
-ORDER_IDS = list(_BASE["orders"]) + ["#W0000000", "W1000001", "#w1000001"]
-USER_IDS = list(_BASE["users"]) + ["nobody_1234", "LENA_MOREAU_3307"]
-ITEM_IDS = sorted(
-    {i["item_id"] for o in _BASE["orders"].values() for i in o["items"]}
-    | {v for p in _BASE["products"].values() for v in p["variants"]}
-) + ["0000000000", "x"]
-PM_IDS = sorted({m for u in _BASE["users"].values() for m in u["payment_methods"]}) + ["gift_card_0000000"]
-PRODUCT_IDS = list(_BASE["products"]) + ["123"]
+ORDER_IDS = [*_BASE["orders"], "#W0000000", "W1000001", "#w1000001"]
+USER_IDS = [*_BASE["users"], "nobody_1234", "LENA_MOREAU_3307"]
+ITEM_IDS = [
+    *sorted(
+        {i["item_id"] for o in _BASE["orders"].values() for i in o["items"]}
+        | {v for p in _BASE["products"].values() for v in p["variants"]}
+    ),
+    "0000000000",
+    "x",
+]
+PM_IDS = [*sorted({m for u in _BASE["users"].values() for m in u["payment_methods"]}), "gift_card_0000000"]
+PRODUCT_IDS = [*_BASE["products"], "123"]
 EMAILS = [u["email"] for u in _BASE["users"].values()] + ["nobody@example.com"]
 
 text = st.sampled_from(["", "1 Elm St", "Apt 2", "Austin", "TX", "USA", "73301", "74103"])

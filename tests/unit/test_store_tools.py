@@ -60,7 +60,7 @@ def assert_error_unchanged(s, name, expected, **kw):
 # ----------------------------------------------------------------------------- interface
 def test_names_and_sets():
     assert len(TOOL_NAMES) == 16 and len(set(TOOL_NAMES)) == 16
-    assert WRITE_TOOLS | READ_TOOLS == set(TOOL_NAMES) and not WRITE_TOOLS & READ_TOOLS
+    assert set(TOOL_NAMES) == WRITE_TOOLS | READ_TOOLS and not WRITE_TOOLS & READ_TOOLS
     assert len(WRITE_TOOLS) == 7 and {"think", "calculate", "transfer_to_human_agents"} <= READ_TOOLS
     assert set(TOOL_ARGS) == set(TOOL_NAMES) == set(TOOL_DESCRIPTIONS)
 
@@ -527,9 +527,8 @@ def test_file_store_threads_and_tickets(tmp_path):
     s.close()
     s2 = RetailStore.open(path)
     assert s2.dump_json() == example_data()
-    with pytest.raises(RuntimeError):
-        with s2.transaction() as conn:
-            conn.execute("DELETE FROM tickets")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), s2.transaction() as conn:
+        conn.execute("DELETE FROM tickets")
+        raise RuntimeError("boom")
     assert s2.db["tickets"].count == 1
     s2.close()
