@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     ui_password: SecretStr = Field(SecretStr(""), description="Password for ui_username when ui_auth is on.")
     ui_db: Path = Field(Path("var/chainlit.db"), description="Chainlit's data layer (thread history).")
 
+    # --- who may do what ---------------------------------------------------------------------
+    customer_token_secret: SecretStr = Field(
+        SecretStr(""), description="HS256 secret (>= 32 bytes) the shop signs customer tokens with. Empty: none accepted."
+    )
+    api_auth: Literal["on", "off"] = Field(
+        "on", description="Bearer tokens on the HTTP API. off: everyone is an operator; loopback binds only."
+    )
+
     @property
     def uses_embedded_model(self) -> bool:
         """True when no external server is configured and deskgraph must run its own."""

@@ -62,8 +62,8 @@ class SupportState(TypedDict):
     """Current stage; intake until the customer is authenticated."""
     customer_id: NotRequired[str | None]
     """The authenticated customer's user id, or None."""
-    verified_by: NotRequired[Literal["email", "name_zip"] | None]
-    """How the customer was authenticated."""
+    verified_by: NotRequired[Literal["email", "name_zip", "token"] | None]
+    """How the customer was authenticated ("token": a signed customer token; the thread then belongs to them)."""
     orders_in_focus: NotRequired[list[str]]
     """Order ids under discussion, most recent last."""
     pending_confirmation: NotRequired[PendingConfirmation | None]

@@ -1,6 +1,7 @@
 """The conversation runtime: one implementation under every front end (CLI, Chainlit, HTTP)."""
 
 from agent.runtime.conversation import SupportRuntime, graph_options, open_checkpointer, open_store
+from agent.runtime.errors import InvalidInputError, ThreadBusyError, ThreadNotFoundError, TurnRefusedError
 from agent.runtime.events import (
     ConfirmationRequested,
     ErrorEvent,
@@ -26,8 +27,9 @@ from agent.runtime.history import (
 )
 
 __all__ = [
-    "CheckpointInfo", "ConfirmationRequested", "ErrorEvent", "Event", "HandedOver", "Reply", "StageChanged", "StepPaused",
-    "SupportRuntime", "ThreadView", "Token", "ToolCalled", "ToolResult", "TurnOutcome", "checkpoints",
+    "CheckpointInfo", "ConfirmationRequested", "ErrorEvent", "Event", "HandedOver", "InvalidInputError", "Reply",
+    "StageChanged", "StepPaused", "SupportRuntime", "ThreadBusyError", "ThreadNotFoundError", "ThreadView", "Token",
+    "ToolCalled", "ToolResult", "TurnOutcome", "TurnRefusedError", "checkpoints",
     "event_dict", "fork", "graph_options", "open_checkpointer", "open_store", "thread_ids", "thread_view",
     "transcript_lines",
 ]

@@ -19,6 +19,7 @@ from langgraph.types import Command
 
 from agent.runtime.checkpoints import CachedAsyncSqliteSaver
 from agent.runtime.durability import make_durable
+from agent.runtime.errors import InvalidInputError, ThreadNotFoundError
 from agent.runtime.events import (
     ConfirmationRequested,
     ErrorEvent,
@@ -34,6 +35,7 @@ from agent.runtime.events import (
 )
 from agent.runtime.failures import describe_failure
 from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view
+from agent.runtime.identity import identified_start, may_access
 from agent.settings import Settings
 from graphs import GraphOptions, Stage, build_support_graph
 from graphs.state import delta_channels
@@ -95,13 +97,14 @@ class SupportRuntime:
     """The conversation runtime. Front ends call it and render the events it yields."""
 
     def __init__(self, graph: CompiledStateGraph, store: RetailStore, saver: AsyncSqliteSaver,
-                 *, checkpoint_path: Any = None, store_path: Any = None) -> None:
+                 *, checkpoint_path: Any = None, store_path: Any = None, default_persona: str = "default") -> None:
         self.graph = graph
         self.store = store
         self.saver = saver
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
-        self._unsent: dict[str, tuple[str, str | None]] = {}
+        self.default_persona = default_persona
+        self._unsent: dict[str, tuple[str, str | None, str | None]] = {}
 
     @classmethod
     @asynccontextmanager
@@ -121,7 +124,8 @@ class SupportRuntime:
             conn, saver = await open_checkpointer(settings.checkpoint_db, settings.sqlite_busy_timeout_ms)
             stack.push_async_callback(conn.close)
             graph = build_support_graph(model=model, store=store, checkpointer=saver, options=graph_options(settings))
-            yield cls(graph, store, saver, checkpoint_path=settings.checkpoint_db, store_path=settings.store_db)
+            yield cls(graph, store, saver, checkpoint_path=settings.checkpoint_db, store_path=settings.store_db,
+                      default_persona=settings.persona)
 
     # --- conversation ---------------------------------------------------------------------------------
     @staticmethod
@@ -132,10 +136,12 @@ class SupportRuntime:
             configurable["checkpoint_id"] = checkpoint_id
         return {"configurable": configurable}
 
-    async def send(self, thread_id: str, text: str, *, persona: str | None = None,
+    async def send(self, thread_id: str, text: str, *, persona: str | None = None, customer_id: str | None = None,
                    step: bool = False) -> AsyncIterator[Event]:
         """A customer message. While a write waits for confirmation, the message is the answer to it.
 
+        ``customer_id`` is the caller's verified identity (a customer token): a new thread starts identified as
+        that customer and belongs to them; anyone else's thread raises ``ThreadNotFoundError``.
         With ``step=True`` the graph pauses after every node (a ``StepPaused`` event); ``step()`` runs the next.
         """
         text = text.strip()
@@ -143,35 +149,54 @@ class SupportRuntime:
             yield ErrorEvent(message="Please type a message.", detail="empty message", retryable=False)
             return
         snapshot = await self.graph.aget_state(self.config(thread_id))
+        self._check_access(thread_id, snapshot.values, customer_id)
         if any(task.interrupts for task in snapshot.tasks):
             payload: Any = Command(resume=text)
         else:
             payload = {"messages": [HumanMessage(text)]}
             if persona:
                 payload["persona"] = persona
+            if customer_id and not snapshot.values:
+                if not self.store.user_exists(customer_id):
+                    raise InvalidInputError(f"unknown customer {customer_id!r}")
+                payload |= identified_start(customer_id, persona or self.default_persona)
         self._unsent.pop(thread_id, None)
         async for event in self._run(payload, self.config(thread_id), step=step):
             if isinstance(event, ErrorEvent) and not (await self.view(thread_id)).failed_turn:
                 # Failed before the message reached a checkpoint (e.g. a locked file): keep it for retry().
-                self._unsent[thread_id] = (text, persona)
+                self._unsent[thread_id] = (text, persona, customer_id)
             yield event
 
-    async def answer_confirmation(self, thread_id: str, approved: bool) -> AsyncIterator[Event]:
+    async def answer_confirmation(self, thread_id: str, approved: bool, *,
+                                  customer_id: str | None = None) -> AsyncIterator[Event]:
         """The customer's yes (True) or no (False) to the pending write."""
+        await self.check_access(thread_id, customer_id)
         async for event in self._run(Command(resume="yes" if approved else "no"), self.config(thread_id)):
             yield event
 
-    async def retry(self, thread_id: str) -> AsyncIterator[Event]:
+    async def retry(self, thread_id: str, *, customer_id: str | None = None) -> AsyncIterator[Event]:
         """Re-run a turn that failed (model down, timeout, locked file) from where it stopped."""
+        await self.check_access(thread_id, customer_id)
         if (await self.view(thread_id)).failed_turn:
             async for event in self._run(None, self.config(thread_id)):
                 yield event
         elif thread_id in self._unsent:
-            text, persona = self._unsent.pop(thread_id)
-            async for event in self.send(thread_id, text, persona=persona):
+            text, persona, owner = self._unsent.pop(thread_id)
+            async for event in self.send(thread_id, text, persona=persona, customer_id=owner):
                 yield event
         else:
             yield ErrorEvent(message="There is nothing to retry.", detail="no failed turn", retryable=False)
+
+    async def check_access(self, thread_id: str, customer_id: str | None) -> None:
+        """Raise ``ThreadNotFoundError`` when the thread is another customer's (operators: customer_id None)."""
+        if customer_id is not None:
+            snapshot = await self.graph.aget_state(self.config(thread_id))
+            self._check_access(thread_id, snapshot.values, customer_id)
+
+    @staticmethod
+    def _check_access(thread_id: str, values: Any, customer_id: str | None) -> None:
+        if not may_access(values, customer_id):
+            raise ThreadNotFoundError(f"no thread {thread_id!r}")
 
     async def step(self, thread_id: str) -> AsyncIterator[Event]:
         """Developer stepping: run the next node of a paused turn, then pause again."""
@@ -183,10 +208,11 @@ class SupportRuntime:
         async for event in self._run(None, self.config(thread_id, checkpoint_id)):
             yield event
 
-    async def turn(self, thread_id: str, text: str, *, persona: str | None = None) -> TurnOutcome:
+    async def turn(self, thread_id: str, text: str, *, persona: str | None = None,
+                   customer_id: str | None = None) -> TurnOutcome:
         """``send`` collected into one outcome, for scripts."""
         outcome = TurnOutcome()
-        async for event in self.send(thread_id, text, persona=persona):
+        async for event in self.send(thread_id, text, persona=persona, customer_id=customer_id):
             outcome.events.append(event)
         return outcome
 

@@ -19,12 +19,18 @@ class ThreadView:
     exists: bool
     stage: str
     customer_id: str | None
+    verified_by: str | None
     pending_confirmation: dict[str, Any] | None
     ticket: dict[str, Any] | None
     persona: str | None
     next_nodes: tuple[str, ...]
     interrupted: bool
     messages: list[AnyMessage]
+
+    @property
+    def owner(self) -> str | None:
+        """The customer the thread belongs to (started with their token), or None."""
+        return self.customer_id if self.verified_by == "token" else None
 
     @property
     def failed_turn(self) -> bool:
@@ -72,6 +78,7 @@ async def thread_view(graph: CompiledStateGraph, thread_id: str, checkpoint_id: 
         exists=bool(values),
         stage=str(values.get("stage", "intake")),
         customer_id=values.get("customer_id"),
+        verified_by=values.get("verified_by"),
         pending_confirmation=values.get("pending_confirmation"),
         ticket=values.get("ticket"),
         persona=values.get("persona"),
