@@ -1,29 +1,23 @@
-"""Where the reference tau-retail dataset lives for tests (never used by the product)."""
+"""The reference tau-retail records the tests use: a small excerpt committed under tests/data (never used by the
+product). Tests read nothing outside the checkout."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
+TAU_RETAIL = REPO / "tests" / "data" / "tau-retail"
+# What the excerpt holds (scripts/cut_tau_excerpt.py, 8 users); the tests assert these counts.
+TAU_RETAIL_COUNTS = {"users": 8, "orders": 12, "products": 9}
 
 
 def tau_retail_dir() -> Path:
-    """The dataset folder: $DESKGRAPH_TAU_DATA, else the workplace's shared copy (beside the checkout, or at
-    /work/shared when the checkout is a clone elsewhere, as in CI)."""
-    env = os.environ.get("DESKGRAPH_TAU_DATA")
-    if env:
-        return Path(env)
-    candidates = [REPO.parent / "shared" / "data" / "tau-retail", Path("/work/shared/data/tau-retail")]
-    return next((c for c in candidates if (c / "orders.json").exists()), candidates[0])
+    """The folder of the excerpt: users.json, orders.json, products.json, LICENSE, README.md."""
+    return TAU_RETAIL
 
 
 def load_tau_retail() -> dict:
-    """The three collections as plain JSON; skips the test when the dataset is not on this machine."""
-    folder = tau_retail_dir()
-    if not (folder / "orders.json").exists():
-        pytest.skip(f"tau-retail dataset not found at {folder} (set DESKGRAPH_TAU_DATA)")
-    return {name: json.loads((folder / f"{name}.json").read_text()) for name in ("users", "orders", "products")}
+    """The three collections as plain JSON, in file order."""
+    return {name: json.loads((TAU_RETAIL / f"{name}.json").read_text(encoding="utf-8"))
+            for name in ("users", "orders", "products")}

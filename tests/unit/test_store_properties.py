@@ -134,20 +134,30 @@ def test_sqlite_matches_reference(calls):
 
 
 def test_tau_random_walk_matches_reference():
-    """1500 seeded random, mostly well-targeted calls on the real tau-retail data: same results and final state."""
+    """1500 seeded random, mostly well-targeted calls on the real tau-retail excerpt: same results and states.
+
+    The excerpt has 12 orders and most writes end an order's writable life, so the walk starts again from the
+    loaded data every 25 calls (comparing the states first): successful writes stay as common as on the full
+    dataset (1000 orders) instead of drying up after the first few dozen calls."""
     import random
+    from collections import Counter
 
     from tests.shared_data import load_tau_retail
     from tests.unit.retail_ref import canonical_hash
 
     data = load_tau_retail()
-    ref = Reference(data)
-    store = RetailStore.open(":memory:")
-    store.load_json(data)
     rng = random.Random(1234)
     oids = list(data["orders"])
-    ok = 0
-    for _ in range(1500):
+    ok: Counter[str] = Counter()
+    ref = store = None
+    for step in range(1500):
+        if step % 25 == 0:
+            if store is not None:
+                assert canonical_hash(store.dump_json()) == canonical_hash(ref.data), step
+                store.close()
+            ref = Reference(data)
+            store = RetailStore.open(":memory:")
+            store.load_json(data)
         oid = rng.choice(oids)
         o = ref.data["orders"][oid]
         methods = list(ref.data["users"][o["user_id"]]["payment_methods"])
@@ -170,8 +180,10 @@ def test_tau_random_walk_matches_reference():
         ])
         expected = ref.call(name, json.loads(json.dumps(args)))
         assert run_tool(store, name, args) == expected, (name, args)
-        ok += not expected.startswith("Error")
-    assert ok > 300
+        ok[name] += not expected.startswith("Error")
+    assert sum(ok.values()) > 300
+    # every write tool really wrote, many times (on this seed: 18 to 76 each)
+    assert min(ok.values()) >= 10, ok
     assert canonical_hash(store.dump_json()) == canonical_hash(ref.data)
     assert json.dumps(store.dump_json()) == json.dumps(ref.data)
     store.close()

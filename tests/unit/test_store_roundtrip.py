@@ -1,4 +1,4 @@
-"""Exact round trip of the tau-retail dataset through the SQLite store (spec §4)."""
+"""Exact round trip of the tau-retail excerpt through the SQLite store (spec §4)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tests.shared_data import load_tau_retail
+from tests.shared_data import TAU_RETAIL_COUNTS, load_tau_retail
 from tests.unit.retail_ref import canonical_hash, example_data
-from tools import DatasetError, RetailStore
+from tools import DatasetError, RetailStore, validate_dataset
 
 
 def _key_orders(v, path=""):
@@ -25,7 +25,7 @@ def test_tau_roundtrip(tmp_path):
     data = load_tau_retail()
     s = RetailStore.open(tmp_path / "s.db")
     s.load_json(data)
-    assert s.counts() == {"users": 500, "orders": 1000, "products": 50}
+    assert s.counts() == TAU_RETAIL_COUNTS
     out = s.dump_json()
     assert json.dumps(out, sort_keys=True) == json.dumps(data, sort_keys=True)
     assert json.dumps(out) == json.dumps(data)  # key order too
@@ -35,6 +35,17 @@ def test_tau_roundtrip(tmp_path):
     s2 = RetailStore.open(tmp_path / "s.db")
     assert canonical_hash(s2.dump_json()) == canonical_hash(data)
     s2.close()
+
+
+def test_tau_excerpt_is_whole_records():
+    """Every user's orders are in, and the products are exactly those the orders reference."""
+    data = load_tau_retail()
+    validate_dataset(data)
+    assert {k: len(v) for k, v in data.items()} == TAU_RETAIL_COUNTS
+    assert sorted(data["orders"]) == sorted(oid for u in data["users"].values() for oid in u["orders"])
+    assert set(data["products"]) == {i["product_id"] for o in data["orders"].values() for i in o["items"]}
+    statuses = {o["status"] for o in data["orders"].values()}
+    assert {"pending", "processed", "delivered", "cancelled"} <= statuses
 
 
 def test_optional_fields_roundtrip():
