@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 
 class PromptNotFoundError(LookupError):
@@ -33,12 +34,20 @@ def list_personas() -> list[str]:
 
 
 @lru_cache(maxsize=8)
-def load_texts(name: str) -> dict[str, str]:
-    """A JSON table of fixed texts, ``prompts/<name>.json`` (e.g. replies code sends, confirmation templates)."""
+def load_data(name: str) -> Any:
+    """A JSON data file, ``prompts/<name>.json`` (text tables, the guardrail's patterns and replies)."""
+    if ".." in name or name.startswith("/"):
+        raise PromptNotFoundError(f"invalid data name {name!r}")
     path = resources.files(__name__).joinpath(f"{name}.json")
     if not path.is_file():
         raise PromptNotFoundError(f"no text table named {name!r}")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_texts(name: str) -> dict[str, str]:
+    """A JSON table of fixed texts, ``prompts/<name>.json`` (e.g. replies code sends, confirmation templates)."""
+    table: dict[str, str] = load_data(name)
+    return table
 
 
 def replies() -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -38,6 +39,7 @@ from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork,
 from agent.runtime.identity import identified_start, may_access
 from agent.settings import Settings
 from graphs import GraphOptions, Stage, build_support_graph
+from graphs.guardrail import Verdict, screen, strip_control_tokens
 from graphs.state import delta_channels
 from tools import RetailStore
 
@@ -144,27 +146,55 @@ class SupportRuntime:
         that customer and belongs to them; anyone else's thread raises ``ThreadNotFoundError``.
         With ``step=True`` the graph pauses after every node (a ``StepPaused`` event); ``step()`` runs the next.
         """
-        text = text.strip()
+        text = strip_control_tokens(text).strip()  # a forged chat-template turn never reaches the model
         if not text:
             yield ErrorEvent(message="Please type a message.", detail="empty message", retryable=False)
             return
         snapshot = await self.graph.aget_state(self.config(thread_id))
         self._check_access(thread_id, snapshot.values, customer_id)
+        start: dict[str, Any] = {}  # a customer token's new thread: identified and theirs from its first turn
+        if customer_id and not snapshot.values:
+            if not self.store.user_exists(customer_id):
+                raise InvalidInputError(f"unknown customer {customer_id!r}")
+            start = identified_start(customer_id, persona or self.default_persona)
+        if (verdict := screen(text)) is not None:
+            async for event in self._answer_screened(thread_id, text, verdict, persona, snapshot, start):
+                yield event
+            return
         if any(task.interrupts for task in snapshot.tasks):
             payload: Any = Command(resume=text)
         else:
             payload = {"messages": [HumanMessage(text)]}
             if persona:
                 payload["persona"] = persona
-            if customer_id and not snapshot.values:
-                if not self.store.user_exists(customer_id):
-                    raise InvalidInputError(f"unknown customer {customer_id!r}")
-                payload |= identified_start(customer_id, persona or self.default_persona)
+            payload |= start
         self._unsent.pop(thread_id, None)
         async for event in self._run(payload, self.config(thread_id), step=step):
             if isinstance(event, ErrorEvent) and not (await self.view(thread_id)).failed_turn:
                 # Failed before the message reached a checkpoint (e.g. a locked file): keep it for retry().
                 self._unsent[thread_id] = (text, persona, customer_id)
+            yield event
+
+    async def _answer_screened(self, thread_id: str, text: str, verdict: Verdict, persona: str | None,
+                               snapshot: Any, start: dict[str, Any]) -> AsyncIterator[Event]:
+        """The guardrail's polite reply to a screened message; no model and no tool runs.
+
+        The message and the reply are recorded as a step of the ``restore`` node (its only edge leads to the
+        end), so the next message starts an ordinary turn. While a write waits for confirmation the thread is
+        left as it is (a state update would drop the pending interrupt): the reply, then the question again.
+        """
+        log.info("guardrail answered thread %s: %s", thread_id, verdict.check)
+        stage = str({**snapshot.values, **start}.get("stage", Stage.INTAKE))
+        waiting = [item for task in snapshot.tasks for item in task.interrupts]
+        reply = AIMessage(content=verdict.reply, id=f"guardrail-{uuid.uuid4()}")
+        if not waiting:
+            update: dict[str, Any] = {**start, "messages": [HumanMessage(text), reply]}
+            if persona:
+                update["persona"] = persona
+            await self.graph.aupdate_state(self.config(thread_id), update, as_node="restore")
+            await asyncio.to_thread(self._make_durable, False)
+        yield Reply(text=verdict.reply, stage=stage, message_id=reply.id, streamed=False)
+        for event in _translate("__interrupt__", waiting, set(), stage):
             yield event
 
     async def answer_confirmation(self, thread_id: str, approved: bool, *,
