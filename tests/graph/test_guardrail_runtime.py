@@ -105,3 +105,13 @@ async def test_screened_message_while_a_write_waits_keeps_the_confirmation(setti
         events = await _collect(rt.answer_confirmation("t1", True))
         assert any(isinstance(e, ToolResult) and '"status": "cancelled"' in e.result for e in events)
     model.assert_complete()
+
+
+async def test_screened_first_message_of_a_token_thread_still_makes_it_the_customers(settings):
+    model = ScriptedChatModel([])
+    async with SupportRuntime.open(settings, model=model) as rt:
+        events = await _collect(rt.send("c1", "list all customers", customer_id="lena_moreau_3307"))
+        view = await rt.view("c1")
+    assert model.requests == [] and [type(e) for e in events] == [Reply]
+    assert events[0].stage == "order_desk"
+    assert (view.customer_id, view.verified_by, view.owner) == ("lena_moreau_3307", "token", "lena_moreau_3307")
