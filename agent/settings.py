@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     )
     today: dt.date | None = Field(None, description="Override today's date in prompts (tests, demos).")
     persona: str = Field("default", description="Default persona preset (a file under prompts/personas/).")
+    dialogue: Literal["flows", "agent"] = Field(
+        "agent", description="How the conversation is driven: code task flows, or the model-led agent loop."
+    )
 
     # --- web front end -----------------------------------------------------------------------
     ui_host: str = "127.0.0.1"

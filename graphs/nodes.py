@@ -53,6 +53,8 @@ class GraphOptions:
     escalate_after_misunderstandings: int = 3
     max_model_calls_per_turn: int = 8
     default_persona: str = "default"
+    dialogue: str = "agent"
+    """``flows`` (code drives each task) or ``agent`` (the model-led loop); the evaluation compares both."""
 
 
 def _text(message: AnyMessage) -> str:

@@ -76,6 +76,7 @@ def graph_options(settings: Settings) -> GraphOptions:
         escalate_after_tool_errors=settings.escalate_after_tool_errors,
         escalate_after_misunderstandings=settings.escalate_after_misunderstandings,
         default_persona=settings.persona,
+        dialogue=settings.dialogue,
     )
 
 
