@@ -1,0 +1,73 @@
+"""What one run produced and how it was judged: the JSON-ready record stored per (scenario, mode, repeat)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+FailureBucket = Literal[
+    "error", "forbidden", "wrong_write", "not_identified", "turn_limit", "missing_write", "wrong_or_missing_fact",
+]
+
+#: The order in which a failed run's bucket is chosen: the first that applies wins (see ``scoring``).
+FAILURE_PRECEDENCE: tuple[FailureBucket, ...] = (
+    "error", "forbidden", "wrong_write", "not_identified", "turn_limit", "missing_write", "wrong_or_missing_fact",
+)
+
+
+class WriteCall(BaseModel):
+    """One store write: the tool, its exact arguments, and (for writes that ran) what the tool answered."""
+
+    tool: str
+    args: dict[str, Any]
+    result: str = ""
+
+    def key(self) -> tuple[str, str]:
+        """Identity for precision and recall: tool and exact arguments (key order does not matter)."""
+        import json
+
+        return self.tool, json.dumps(self.args, sort_keys=True)
+
+
+class RunRecord(BaseModel):
+    """One conversation of one scenario in one dialogue mode (one repeat), with its verdict and figures."""
+
+    id: str
+    category: str
+    mode: str
+    repeat: int
+    passed: bool
+    failure: FailureBucket | None = None
+    failure_detail: str = ""
+    turns: int = 0
+    """Customer messages sent, confirmation answers included."""
+    writes: list[WriteCall] = Field(default_factory=list)
+    """Writes that changed the store, in order (from the write ledger)."""
+    failed_writes: list[WriteCall] = Field(default_factory=list)
+    """Confirmed writes the tool refused (they changed nothing)."""
+    expected_writes: list[WriteCall] = Field(default_factory=list)
+    writes_matched: int = 0
+    """Writes equal (tool and exact arguments) to an expected one: numerator of precision and recall."""
+    store_equal: bool = False
+    missing_facts: list[str] = Field(default_factory=list)
+    forbidden: list[str] = Field(default_factory=list)
+    """What forbidden happened, in words (leaked data, escalation, forbidden text, wrong stage path)."""
+    identified: bool = False
+    escalated: bool = False
+    stages: list[str] = Field(default_factory=list)
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    turn_latencies: list[float] = Field(default_factory=list)
+    """Seconds from a customer message to the end of the agent's turn."""
+    first_token_latencies: list[float] = Field(default_factory=list)
+    """Seconds from a customer message to the first streamed reply token (turns that streamed one)."""
+    seconds: float = 0.0
+    error: str | None = None
+    transcript: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """(scenario id, mode, repeat): what ``--out`` resumes by."""
+        return self.id, self.mode, self.repeat
