@@ -118,6 +118,9 @@ class Scenario(_Strict):
     confirmations: list[Literal["approve", "decline"]] = Field(default_factory=lambda: ["approve"], min_length=1)
     """Answers to confirmation requests in order; the last one repeats."""
     expected_writes: list[ExpectedWrite] = Field(default_factory=list)
+    must_fail: list[ExpectedWrite] = Field(default_factory=list)
+    """Refusal scenarios: the writes the customer asks for that the store must refuse (checked in the fast tier:
+    each fails after the expected writes and changes nothing). Not used in scoring: any write not expected fails."""
     required_facts: list[str] = Field(default_factory=list)
     forbidden: Forbidden = Field(default_factory=Forbidden)
     expected_stages: list[str] | None = None

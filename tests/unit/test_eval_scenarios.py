@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from graphs.understanding import Understanding
+from agent.eval.scenario import Scenario, load_scenario
 from tests.shared_data import REPO
-from tools import TOOL_ARGS, WRITE_TOOLS, RetailStore, run_tool
+from tools import RetailStore, run_tool
 from tools.generator import generate_dataset
 
 SCENARIO_DIR = REPO / "evals" / "scenarios"
@@ -25,16 +25,12 @@ CATEGORIES = (
     "cancel", "modify_address", "modify_payment", "modify_items", "return", "exchange", "change_default_address",
     "order_info", "identification", "policy", "multi_task", "escalation", "out_of_scope", "security",
 )
-REQUIRED_KEYS = {"id", "category", "description", "customer", "opening", "confirmations", "expected_writes",
+#: Written out in every file, even when empty or the default, so each scenario states its intent.
+EXPLICIT_KEYS = {"id", "category", "description", "customer", "opening", "confirmations", "expected_writes",
                  "required_facts", "max_turns"}
-OPTIONAL_KEYS = {"smoke", "follow_ups", "then", "forbidden", "expected_stages", "must_fail"}
 STAGES = {"intake", "order_desk", "escalation"}
 ORDER_ID = re.compile(r"#W[0-9]{7}")
 FILES = sorted(SCENARIO_DIR.glob("*/*.yaml"))
-
-
-def _load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 @cache
@@ -48,92 +44,54 @@ def _fresh_store(tmp_path: Path) -> RetailStore:
     return store
 
 
-def _messages(sc: dict) -> list[dict]:
-    """Every customer message with its understanding: the opening, the follow-up rules, the `then` requests."""
-    return [sc["opening"], *(sc.get("follow_ups") or []), *(sc.get("then") or [])]
-
-
-def _confirmations(sc: dict) -> list[str]:
-    c = sc["confirmations"]
-    return c if isinstance(c, list) else [c]
-
-
-def _calls(entries: list | None) -> list[tuple[str, dict]]:
-    return [(e["tool"], e["args"]) for e in entries or []]
-
-
 @pytest.fixture(params=FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
-def scenario(request) -> tuple[Path, dict]:
-    return request.param, _load(request.param)
+def scenario(request) -> Scenario:
+    return load_scenario(request.param)  # the harness's own loader: keys, regexes, understandings, tool arguments
 
 
 def test_scenario_shape(scenario):
-    path, sc = scenario
-    keys = set(sc)
-    assert keys >= REQUIRED_KEYS, f"missing keys: {REQUIRED_KEYS - keys}"
-    assert keys <= REQUIRED_KEYS | OPTIONAL_KEYS, f"unknown keys: {keys - REQUIRED_KEYS - OPTIONAL_KEYS}"
-    assert re.fullmatch(r"[a-z0-9-]+", sc["id"]) and sc["id"] == path.stem
-    assert sc["category"] in CATEGORIES and sc["category"] == path.parent.name
-    assert isinstance(sc.get("smoke", False), bool)
-    assert isinstance(sc["description"], str) and sc["description"].strip()
-    assert set(sc["customer"]) == {"user_id", "knows"}
-    assert set(sc["customer"]["knows"]) <= {"email", "first_name", "last_name", "zip"}
-    for msg in _messages(sc):
-        assert isinstance(msg["say"], str) and msg["say"].strip()
-        assert set(msg) <= {"say", "understanding", "when", "times"} and "understanding" in msg
-    for rule in sc.get("follow_ups") or []:
-        re.compile(rule["when"], re.IGNORECASE)
-        assert isinstance(rule.get("times", 2), int) and rule.get("times", 2) >= 1
-    for entry in sc.get("then") or []:
-        assert set(entry) == {"say", "understanding"}
-    confirmations = _confirmations(sc)
-    assert confirmations and set(confirmations) <= {"approve", "decline"}
-    for fact in sc["required_facts"]:
-        assert isinstance(fact, str) and fact
-        if fact.startswith("re:"):
-            re.compile(fact[3:], re.IGNORECASE)
-    assert set(sc.get("forbidden") or {}) <= {"escalation"}
-    assert set(sc.get("expected_stages") or []) <= STAGES
-    assert isinstance(sc["max_turns"], int) and 2 <= sc["max_turns"] <= 30
-    for tool, args in _calls(sc["expected_writes"]) + _calls(sc.get("must_fail")):
-        assert tool in WRITE_TOOLS
-        TOOL_ARGS[tool].model_validate(args)  # exact argument names and types
+    path = scenario.source
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert set(raw) >= EXPLICIT_KEYS, f"not written out: {EXPLICIT_KEYS - set(raw)}"
+    assert scenario.id == path.stem and scenario.category == path.parent.name
+    assert scenario.description.strip()
+    assert set(scenario.customer.knows) <= {"email", "first_name", "last_name", "zip"}
+    assert set(scenario.expected_stages or []) <= STAGES
+    assert 2 <= scenario.max_turns <= 30
+    assert all(m.understanding is not None for m in scenario.messages()), "every message needs its understanding"
 
 
-def test_understandings_validate(scenario):
-    _, sc = scenario
-    for msg in _messages(sc):
-        u = Understanding.model_validate(msg["understanding"])
+def test_understandings_agree_with_the_text(scenario):
+    for msg in scenario.messages():
+        u = msg.understanding
         # Order ids are only those written in the text, and every one written is there.
-        assert set(u.order_ids) == set(ORDER_ID.findall(msg["say"])), msg["say"]
+        assert set(u.order_ids) == set(ORDER_ID.findall(msg.say)), msg.say
         if u.email:
-            assert u.email.lower() in msg["say"].lower()
+            assert u.email.lower() in msg.say.lower()
         if u.zip:
-            assert u.zip in msg["say"]
+            assert u.zip in msg.say
 
 
 def test_customer_matches_store(scenario):
-    _, sc = scenario
     users = _data()["users"]
-    uid = sc["customer"]["user_id"]
+    uid = scenario.customer.user_id
     assert uid in users, f"no user {uid} in the generated store"
-    user, knows = users[uid], sc["customer"]["knows"]
+    user, knows = users[uid], scenario.customer.knows
     assert knows.get("email", user["email"]) == user["email"]
     assert knows.get("first_name", user["name"]["first_name"]) == user["name"]["first_name"]
     assert knows.get("last_name", user["name"]["last_name"]) == user["name"]["last_name"]
     assert knows.get("zip", user["address"]["zip"]) == user["address"]["zip"]
     # An email the customer writes is theirs, or (a typo) nobody's: never another customer's.
     emails = {u["email"]: k for k, u in users.items()}
-    for msg in _messages(sc):
-        email = msg["understanding"].get("email")
-        if email:
-            assert emails.get(email.lower(), uid) == uid, f"{email} belongs to another customer"
+    for msg in scenario.messages():
+        if msg.understanding.email:
+            assert emails.get(msg.understanding.email.lower(), uid) == uid, "another customer's email"
 
 
 def test_expected_writes_apply(scenario, tmp_path):
-    _, sc = scenario
-    uid = sc["customer"]["user_id"]
-    writes, refused = _calls(sc["expected_writes"]), _calls(sc.get("must_fail"))
+    uid = scenario.customer.user_id
+    writes = [(w.tool, dict(w.args)) for w in scenario.expected_writes]
+    refused = [(w.tool, dict(w.args)) for w in scenario.must_fail]
     orders = _data()["orders"]
     for _, args in writes:  # expected writes only ever touch the customer's own data
         assert args.get("user_id", uid) == uid
@@ -150,4 +108,3 @@ def test_expected_writes_apply(scenario, tmp_path):
             result = run_tool(store, tool, args)
             assert result.startswith("Error: "), f"{tool}({args}) should be refused, got {result[:120]}"
         assert store.dump_json() == before
-
