@@ -1,0 +1,108 @@
+"""`deskgraph eval`: run customer scenarios against the configured model and write the report (agent.eval)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import os
+from pathlib import Path
+
+import typer
+
+from agent.cli import app
+
+#: Test hook, not a user setting: "module:function" returning a (scenario, mode) -> chat model factory,
+#: so CLI tests can script the agent. Production runs always use the configured model server.
+MODEL_FACTORY_HOOK = "DESKGRAPH_EVAL_MODEL_FACTORY"
+MODES = ("flows", "agent")
+
+
+def _fail(msg: str) -> None:
+    typer.echo(f"Error: {msg}", err=True)
+    raise typer.Exit(2)
+
+
+def _modes(requested: list[str] | None, configured: str) -> tuple[str, ...]:
+    chosen: list[str] = []
+    for value in requested or [configured]:
+        for mode in (MODES if value == "both" else value.split(",")):
+            if mode not in MODES:
+                _fail(f"unknown dialogue mode {mode!r} (flows, agent or both)")
+            chosen.append(mode)
+    return tuple(dict.fromkeys(chosen))
+
+
+@app.command("eval")
+def eval_(
+    paths: list[Path] | None = typer.Argument(None, help="Scenario files or folders (default: evals/scenarios/)."),
+    repeat: int = typer.Option(1, "--repeat", min=1, help="Runs per scenario and mode (pass^1..K)."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Conversations at a time (one model server)."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder; resumable (default: eval-runs/<time>/)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N scenarios."),
+    dialogue: list[str] | None = typer.Option(
+        None, "--dialogue", help="flows, agent or both; repeatable (default: DESKGRAPH_DIALOGUE)."),
+    perfect_understanding: bool = typer.Option(
+        False, "--perfect-understanding", help="Replace the model by the scenario's understanding annotations."),
+    customer_model: str | None = typer.Option(
+        None, "--customer-model", metavar="URL", help="OpenAI-compatible server whose model plays the customer."),
+    customer_model_name: str | None = typer.Option(None, "--customer-model-name", help="Model name on that server."),
+    check: bool = typer.Option(False, "--check", help="Only validate the scenario files (format and demo store)."),
+) -> None:
+    """Run customer scenarios through the real runtime and score them like τ-bench (see README, Evaluation)."""
+    from agent.eval.report import summary_rows, write_outputs
+    from agent.eval.runner import EvalError, EvalPlan, run_suite
+    from agent.eval.scenario import DEFAULT_SCENARIO_DIR, ScenarioError, check_against_store, load_scenarios
+    from agent.settings import get_settings
+
+    settings = get_settings()
+    try:
+        scenarios = load_scenarios(paths or [DEFAULT_SCENARIO_DIR])
+    except ScenarioError as exc:
+        _fail(str(exc))
+    scenarios = scenarios[:limit] if limit else scenarios
+    if not scenarios:
+        _fail("no scenario files found")
+    if check:
+        _check(scenarios, check_against_store)
+        return
+    plan = EvalPlan(modes=_modes(dialogue, settings.dialogue), repeat=repeat, concurrency=concurrency,
+                    perfect_understanding=perfect_understanding, customer_model=customer_model,
+                    customer_model_name=customer_model_name)
+    out = out or Path("eval-runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    factory, model_name = _model_choice(settings, perfect_understanding)
+    typer.echo(f"{len(scenarios)} scenarios x {repeat} repeat(s) x {', '.join(plan.modes)} on {model_name} → {out}")
+    try:
+        runs = asyncio.run(run_suite(scenarios, plan, settings, out, model_factory=factory))
+    except EvalError as exc:
+        _fail(str(exc))
+    results = write_outputs(out, model_name, runs, repeat)
+    width = max(len(name) for name, _ in summary_rows(results))
+    typer.echo(f"{'':{width}}  " + "  ".join(f"{m:>18}" for m in plan.modes))
+    for name, cells in summary_rows(results):
+        typer.echo(f"{name:{width}}  " + "  ".join(f"{c:>18}" for c in cells))
+    typer.echo(f"report: {out / 'report.md'}")
+
+
+def _model_choice(settings, perfect_understanding: bool):  # noqa: ANN202 - (factory or None, name)
+    hook = os.environ.get(MODEL_FACTORY_HOOK)
+    if hook:
+        module, _, name = hook.partition(":")
+        return getattr(importlib.import_module(module), name), f"test hook {hook}"
+    if perfect_understanding:
+        return None, "perfect understanding"
+    return None, settings.effective_model
+
+
+def _check(scenarios, check_against_store) -> None:  # noqa: ANN001 - local helper
+    from tools.generator import generate_dataset
+
+    data = generate_dataset()
+    bad = 0
+    for scenario in scenarios:
+        for problem in check_against_store(scenario, data):
+            bad += 1
+            typer.echo(f"{scenario.source}: {problem}", err=True)
+    typer.echo(f"{len(scenarios)} scenarios checked, {bad} problem(s)")
+    if bad:
+        raise typer.Exit(1)

@@ -1,0 +1,76 @@
+"""`deskgraph eval` through Typer's CliRunner: a tiny scenario folder, a scripted agent, both dialogue modes."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from agent.cli import _register, app
+from agent.eval.scenario import Scenario
+from agent.testing import ScriptedChatModel, tool_call
+
+_register()
+
+# Lucas Smith's pending order in the default demo store (`deskgraph data seed`).
+SCENARIO = """\
+id: cancel-charger
+category: cancel
+description: You are Lucas Smith; cancel your pending order with the portable charger.
+customer: {user_id: lucas_smith_3214, knows: {email: lucas.smith7750@example.com}}
+opening: {say: "Hello, this is lucas.smith7750@example.com. Please cancel order #W4744902."}
+follow_ups:
+  - {when: "reason", say: "I no longer need it."}
+confirmations: approve
+expected_writes:
+  - {tool: cancel_pending_order, args: {order_id: "#W4744902", reason: no longer needed}}
+required_facts: [cancelled]
+max_turns: 5
+smoke: true
+"""
+
+
+def scripted_factory(scenario: Scenario, mode: str) -> ScriptedChatModel:
+    """The test hook named by DESKGRAPH_EVAL_MODEL_FACTORY: an agent that solves the scenario."""
+    return ScriptedChatModel([tool_call("cancel_pending_order", order_id="#W4744902", reason="no longer needed"),
+                              "Your order #W4744902 is cancelled."])
+
+
+def test_eval_writes_the_report_files_with_modes_side_by_side(tmp_path, monkeypatch):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "cancel.yaml").write_text(SCENARIO, encoding="utf-8")
+    monkeypatch.setenv("DESKGRAPH_EVAL_MODEL_FACTORY", f"{__name__}:scripted_factory")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["eval", str(folder), "--dialogue", "both", "--repeat", "2",
+                                      "--concurrency", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "pass rate" in result.output and "100% (2/2)" in result.output
+    for name in ("report.md", "results.json", "pass_rate.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0
+    results = json.loads((out / "results.json").read_text())
+    assert {"model", "summary", "scenarios", "modes"} <= results.keys() and list(results["modes"]) == ["flows", "agent"]
+    assert results["summary"]["scenarios"] == 1 and results["summary"]["pass_rate"] == 1.0
+    assert results["summary"]["pass_hat_k"] == {"1": 1.0, "2": 1.0}
+    run = results["scenarios"][0]
+    assert {"id", "category", "passed", "failure", "turns", "writes", "transcript"} <= run.keys()
+    assert (out / run["transcript_file"]).is_file()
+    report = (out / "report.md").read_text()
+    assert "|  | flows | agent |" in report and "transcripts/agent/cancel-charger.r2.md" in report
+
+
+def test_check_validates_against_the_demo_store(tmp_path):
+    (tmp_path / "ok.yaml").write_text(SCENARIO, encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", str(tmp_path), "--check"])
+    assert result.exit_code == 0 and "1 scenarios checked, 0 problem(s)" in result.output
+    (tmp_path / "ok.yaml").write_text(SCENARIO.replace("#W4744902", "#W1194268"), encoding="utf-8")  # delivered
+    result = CliRunner().invoke(app, ["eval", str(tmp_path), "--check"])
+    assert result.exit_code == 1 and "fails on the demo store" in result.output
+
+
+def test_bad_mode_and_missing_path_are_refused(tmp_path):
+    result = CliRunner().invoke(app, ["eval", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no such file or folder" in result.output
+    (tmp_path / "ok.yaml").write_text(SCENARIO, encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", str(tmp_path), "--dialogue", "free"])
+    assert result.exit_code == 2 and "unknown dialogue mode" in result.output
