@@ -16,11 +16,28 @@ fi
 EXTRAS="${BOOTSTRAP_EXTRAS:-}"
 SPEC="."
 [ -n "$EXTRAS" ] && SPEC=".[${EXTRAS}]"
-# Reinstall only when the project metadata changed since the last install.
+# Dependencies come from the lock (the versions CI tested; refresh with scripts/lock.sh), deskgraph itself
+# without resolving anything. The test extra has its own lock; other extras (vllm on a GPU machine) are not
+# locked and resolve on top.
+LOCK=requirements-base.lock
+OTHER_EXTRAS=""
+IFS=',' read -ra _extras <<< "$EXTRAS"
+for extra in "${_extras[@]}"; do
+  case "$extra" in
+    test) LOCK=requirements.lock ;;
+    "") ;;
+    *) OTHER_EXTRAS=1 ;;
+  esac
+done
+# Reinstall only when the project metadata or the lock changed since the last install.
 STAMP=".venv/.deskgraph-installed-${EXTRAS:-base}"
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-  echo "==> installing deskgraph${EXTRAS:+ [$EXTRAS]} into .venv"
-  .venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
-  .venv/bin/python -m pip install --quiet -e "$SPEC"
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ "$LOCK" -nt "$STAMP" ]; then
+  echo "==> installing deskgraph${EXTRAS:+ [$EXTRAS]} into .venv from $LOCK"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r "$LOCK"
+  .venv/bin/python -m pip install --quiet --no-deps -e "$SPEC"
+  if [ -n "$OTHER_EXTRAS" ]; then
+    .venv/bin/python -m pip install --quiet -e "$SPEC"
+  fi
   touch "$STAMP"
 fi
