@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     ui_password: SecretStr = Field(SecretStr(""), description="Password for ui_username when ui_auth is on.")
     ui_db: Path = Field(Path("var/chainlit.db"), description="Chainlit's data layer (thread history).")
 
+    turn_lease_seconds: float = Field(
+        30.0, description="A running turn's lease on its thread; a crashed process frees the thread after this."
+    )
+
     # --- who may do what ---------------------------------------------------------------------
     customer_token_secret: SecretStr = Field(
         SecretStr(""), description="HS256 secret (>= 32 bytes) the shop signs customer tokens with. Empty: none accepted."
@@ -80,6 +84,10 @@ class Settings(BaseSettings):
     api_auth: Literal["on", "off"] = Field(
         "on", description="Bearer tokens on the HTTP API. off: everyone is an operator; loopback binds only."
     )
+    api_allowed_hosts: str = Field(
+        "", description="Comma-separated Host names the API answers besides loopback and the bind host; * for any."
+    )
+    api_max_body_bytes: int = Field(65536, description="Largest request body the API reads (413 beyond).")
 
     @property
     def uses_embedded_model(self) -> bool:

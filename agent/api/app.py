@@ -1,113 +1,163 @@
-"""FastAPI app over ``SupportRuntime``: each conversation call streams the runtime's typed events as SSE."""
+"""FastAPI app over ``SupportRuntime``: conversation calls stream the runtime's typed events as SSE.
+
+Thin adapter: who may call what is decided here (principals, roles); everything about conversations is the
+runtime's (ownership, one turn at a time, input checks), and its refusals map to 404, 409 and 422.
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import StreamingResponse
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from agent.runtime import Event, SupportRuntime, event_dict, transcript_lines
+from agent.api import errors
+from agent.api.limits import BodyLimitMiddleware
+from agent.api.schemas import (
+    EVENT_STREAM,
+    CheckpointId,
+    CheckpointOut,
+    ConfirmationIn,
+    ErrorOut,
+    ForkIn,
+    ForkOut,
+    HealthOut,
+    MessageIn,
+    PendingOut,
+    ReplayIn,
+    ThreadId,
+    ThreadOut,
+    TicketOut,
+    TicketRef,
+)
+from agent.api.security import Caller, Operator, allowed_hosts, check_auth_mode
+from agent.api.sse import EventStreamResponse, TurnStreams
+from agent.auth import OperatorTokens, Principal
+from agent.observability.metrics import metrics_text
+from agent.runtime import SupportRuntime, ThreadView, transcript_lines
 from agent.settings import Settings
 
+log = logging.getLogger("agent.api")
 
-class MessageIn(BaseModel):
-    """A customer message."""
-
-    text: str = Field(min_length=1, max_length=8000)
-    persona: str | None = None
+_REFUSED = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+_SSE = {"response_class": EventStreamResponse, "responses": {200: EVENT_STREAM, **_REFUSED}}
 
 
-class ConfirmationIn(BaseModel):
-    """The answer to a pending write."""
-
-    approved: bool
-
-
-class ForkIn(BaseModel):
-    """Where to fork from."""
-
-    checkpoint_id: str
-    new_thread_id: str | None = None
-
-
-def _sse(events: AsyncIterator[Event]) -> StreamingResponse:
-    async def body() -> AsyncIterator[bytes]:
-        async for event in events:
-            payload = event_dict(event)
-            yield f"event: {payload['kind']}\ndata: {json.dumps(payload)}\n\n".encode()
-        yield b"event: done\ndata: {}\n\n"
-
-    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-
-
-def create_app(settings: Settings, *, model: BaseChatModel | None = None) -> FastAPI:
+def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_host: str = "127.0.0.1") -> FastAPI:
     """The service; the runtime (and the embedded model server, if needed) lives as long as the app."""
+    check_auth_mode(settings, bind_host)
+    streams = TurnStreams()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with SupportRuntime.open(settings, model=model) as runtime:
             app.state.runtime = runtime
             yield
+            await streams.drain(timeout=settings.llm_timeout)
 
     app = FastAPI(title="deskgraph", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.operator_tokens = OperatorTokens(settings.store_db, settings.sqlite_busy_timeout_ms)
+    hosts = allowed_hosts(settings, bind_host)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["*"] if "*" in hosts else hosts)
+    errors.install(app)
 
     def rt(request: Request) -> SupportRuntime:
         return request.app.state.runtime
 
     @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> HealthOut:
+        return HealthOut()
 
-    @app.post("/threads/{thread_id}/messages")
-    async def send(thread_id: str, body: MessageIn, request: Request) -> StreamingResponse:
-        return _sse(rt(request).send(thread_id, body.text, persona=body.persona))
+    @app.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **_REFUSED})
+    async def metrics(caller: Operator) -> Response:
+        body, content_type = metrics_text()
+        return Response(body, media_type=content_type)
 
-    @app.post("/threads/{thread_id}/confirmation")
-    async def confirm(thread_id: str, body: ConfirmationIn, request: Request) -> StreamingResponse:
-        view = await rt(request).view(thread_id)
-        if not view.interrupted:
-            raise HTTPException(409, "no confirmation is pending in this thread")
-        return _sse(rt(request).answer_confirmation(thread_id, body.approved))
+    @app.post("/threads/{thread_id}/messages", **_SSE)
+    async def send(thread_id: ThreadId, body: MessageIn, request: Request, caller: Caller) -> EventStreamResponse:
+        turn = await rt(request).begin_message(thread_id, body.text, persona=body.persona,
+                                               customer_id=caller.customer_id)
+        return streams.response(turn, caller.role)
 
-    @app.post("/threads/{thread_id}/retry")
-    async def retry(thread_id: str, request: Request) -> StreamingResponse:
-        return _sse(rt(request).retry(thread_id))
+    @app.post("/threads/{thread_id}/confirmation", **_SSE)
+    async def confirm(thread_id: ThreadId, body: ConfirmationIn, request: Request,
+                      caller: Caller) -> EventStreamResponse:
+        turn = await rt(request).begin_confirmation(thread_id, body.approved, customer_id=caller.customer_id)
+        return streams.response(turn, caller.role)
 
-    @app.get("/threads")
-    async def threads(request: Request) -> list[str]:
+    @app.post("/threads/{thread_id}/retry", **_SSE)
+    async def retry(thread_id: ThreadId, request: Request, caller: Caller) -> EventStreamResponse:
+        turn = await rt(request).begin_retry(thread_id, customer_id=caller.customer_id)
+        return streams.response(turn, caller.role)
+
+    @app.post("/threads/{thread_id}/replay", **_SSE)
+    async def replay(thread_id: ThreadId, body: ReplayIn, request: Request, caller: Operator) -> EventStreamResponse:
+        if not (await rt(request).view(thread_id, body.checkpoint_id)).exists:
+            raise HTTPException(404, "checkpoint not found")
+        return streams.response(await rt(request).begin_replay(thread_id, body.checkpoint_id), caller.role)
+
+    @app.get("/threads", responses={403: {"model": ErrorOut}, **_REFUSED})
+    async def threads(request: Request, caller: Operator) -> list[str]:
         return await rt(request).threads()
 
-    @app.get("/threads/{thread_id}")
-    async def show(thread_id: str, request: Request, checkpoint_id: str | None = None) -> dict[str, Any]:
+    @app.get("/threads/{thread_id}", responses=_REFUSED)
+    async def show(thread_id: ThreadId, request: Request, caller: Caller,
+                   checkpoint_id: CheckpointId | None = None) -> ThreadOut:
+        await rt(request).check_access(thread_id, caller.customer_id)
         view = await rt(request).view(thread_id, checkpoint_id)
         if not view.exists:
-            raise HTTPException(404, f"no thread {thread_id!r}")
-        return {"thread_id": thread_id, "stage": view.stage, "customer_id": view.customer_id,
-                "pending_confirmation": view.pending_confirmation, "ticket": view.ticket, "persona": view.persona,
-                "next": list(view.next_nodes), "failed_turn": view.failed_turn,
-                "transcript": transcript_lines(view.messages)}
+            raise HTTPException(404, "thread not found")
+        return _thread_out(view, caller)
 
-    @app.get("/threads/{thread_id}/checkpoints")
-    async def list_checkpoints(thread_id: str, request: Request, limit: int = 100) -> list[dict[str, Any]]:
+    @app.get("/threads/{thread_id}/checkpoints", responses={403: {"model": ErrorOut}, **_REFUSED})
+    async def list_checkpoints(thread_id: ThreadId, request: Request, caller: Operator,
+                               limit: int = Query(100, ge=1, le=1000)) -> list[CheckpointOut]:
         rows = await rt(request).checkpoints(thread_id, limit)
         if not rows:
-            raise HTTPException(404, f"no thread {thread_id!r}")
-        return [row.__dict__ for row in rows]
+            raise HTTPException(404, "thread not found")
+        return [CheckpointOut(**{**row.__dict__, "wrote": list(row.wrote), "next_nodes": list(row.next_nodes)})
+                for row in rows]
 
-    @app.post("/threads/{thread_id}/fork")
-    async def fork(thread_id: str, body: ForkIn, request: Request) -> dict[str, str]:
+    @app.post("/threads/{thread_id}/fork", responses={403: {"model": ErrorOut}, **_REFUSED})
+    async def fork(thread_id: ThreadId, body: ForkIn, request: Request, caller: Operator) -> ForkOut:
         try:
             new_id = await rt(request).fork(thread_id, body.checkpoint_id, body.new_thread_id)
         except LookupError as exc:
-            raise HTTPException(404, str(exc)) from exc
+            raise HTTPException(404, "checkpoint not found") from exc
         except ValueError as exc:
             raise HTTPException(409, str(exc)) from exc
-        return {"thread_id": new_id}
+        return ForkOut(thread_id=new_id)
+
+    @app.get("/tickets", responses={403: {"model": ErrorOut}, **_REFUSED})
+    async def tickets(request: Request, caller: Operator, status: str | None = Query(None, max_length=32)
+                      ) -> list[TicketOut]:
+        return [TicketOut(**{**t.__dict__, "notes": list(t.notes)}) for t in rt(request).tickets(status)]
+
+    @app.get("/tickets/{ticket_id}", responses={403: {"model": ErrorOut}, **_REFUSED})
+    async def ticket(ticket_id: int, request: Request, caller: Operator) -> TicketOut:
+        found = rt(request).ticket(ticket_id)
+        if found is None:
+            raise HTTPException(404, "ticket not found")
+        return TicketOut(**{**found.__dict__, "notes": list(found.notes)})
 
     return app
+
+
+def _thread_out(view: ThreadView, caller: Principal) -> ThreadOut:
+    """The thread as the caller may see it: customers get no tool arguments or results."""
+    pending = view.pending_confirmation
+    return ThreadOut(
+        thread_id=view.thread_id, stage=view.stage, customer_id=view.customer_id,
+        pending_confirmation=PendingOut(tool=pending["tool"], summary=pending["summary"],
+                                        tool_call_id=pending["tool_call_id"],
+                                        arguments=dict(pending["arguments"]) if caller.is_operator else None)
+        if pending else None,
+        ticket=TicketRef(**view.ticket) if view.ticket else None, persona=view.persona,
+        next=list(view.next_nodes), failed_turn=view.failed_turn,
+        transcript=transcript_lines(view.messages, tool_details=caller.is_operator),
+    )

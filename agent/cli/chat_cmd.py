@@ -9,7 +9,7 @@ import typer
 
 from agent.cli import app
 from agent.cli.render import TerminalRenderer, stage_name
-from agent.runtime import ErrorEvent, StepPaused, SupportRuntime, transcript_lines
+from agent.runtime import ErrorEvent, StepPaused, SupportRuntime, TurnRefusedError, transcript_lines
 from agent.settings import get_settings
 
 _HELP = "Commands: /retry (re-run a failed turn), /state, /history, /new (new thread), /quit."
@@ -41,9 +41,13 @@ async def _one_turn(settings, thread: str, text: str, persona: str | None, tools
     failed = False
     async with SupportRuntime.open(settings) as runtime:
         events = runtime.retry(thread) if text.strip() == "/retry" else runtime.send(thread, text, persona=persona)
-        async for event in events:
-            render(event)
-            failed = failed or isinstance(event, ErrorEvent)
+        try:
+            async for event in events:
+                render(event)
+                failed = failed or isinstance(event, ErrorEvent)
+        except TurnRefusedError as exc:  # busy (another turn of this thread runs), bad persona or thread id
+            typer.echo(f"error: {exc}", err=True)
+            return 1
         render.finish()
         after = await runtime.view(thread)
         if after.pending_confirmation:
@@ -90,9 +94,12 @@ async def _interactive(settings, thread: str, persona: str | None, tools: bool, 
                                                                                   step=step)
             while events is not None:
                 paused = False
-                async for event in events:
-                    render(event)
-                    paused = isinstance(event, StepPaused)
+                try:
+                    async for event in events:
+                        render(event)
+                        paused = isinstance(event, StepPaused)
+                except TurnRefusedError as exc:
+                    typer.echo(f"error: {exc}", err=True)
                 render.finish()
                 events = None
                 if paused:

@@ -11,10 +11,22 @@ from agent.settings import get_settings
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8080, help="Port to listen on."),
-          log_level: str | None = typer.Option("info", help="uvicorn log level.")) -> None:
-    """Run the HTTP API (starts the embedded model unless DESKGRAPH_LLM_BASE_URL is set)."""
+          log_level: str | None = typer.Option("info", help="Log level (logs are JSON lines on stderr).")) -> None:
+    """Run the HTTP API (starts the embedded model unless DESKGRAPH_LLM_BASE_URL is set).
+
+    Every route but /health needs `Authorization: Bearer <token>` (see `deskgraph tokens`).
+    """
     import uvicorn
 
     from agent.api import create_app
+    from agent.api.security import check_auth_mode
+    from agent.observability import configure_logging
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level=log_level)
+    settings = get_settings()
+    check_auth_mode(settings, host)  # refuses auth=off beyond loopback, before anything starts
+    if settings.api_auth == "off":
+        typer.echo(f"WARNING: DESKGRAPH_API_AUTH=off: no authentication, every caller on {host} is an operator "
+                   "(allowed on loopback only).", err=True)
+    configure_logging(log_level or "info")
+    uvicorn.run(create_app(settings, bind_host=host), host=host, port=port, log_level=log_level,
+                log_config=None, proxy_headers=False)

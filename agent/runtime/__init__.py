@@ -1,7 +1,13 @@
 """The conversation runtime: one implementation under every front end (CLI, Chainlit, HTTP)."""
 
 from agent.runtime.conversation import SupportRuntime, graph_options, open_checkpointer, open_store
-from agent.runtime.errors import InvalidInputError, ThreadBusyError, ThreadNotFoundError, TurnRefusedError
+from agent.runtime.errors import (
+    InvalidInputError,
+    NothingPendingError,
+    ThreadBusyError,
+    ThreadNotFoundError,
+    TurnRefusedError,
+)
 from agent.runtime.events import (
     ConfirmationRequested,
     ErrorEvent,
@@ -25,11 +31,36 @@ from agent.runtime.history import (
     thread_view,
     transcript_lines,
 )
+from agent.runtime.turns import Turn
 
 __all__ = [
-    "CheckpointInfo", "ConfirmationRequested", "ErrorEvent", "Event", "HandedOver", "InvalidInputError", "Reply",
-    "StageChanged", "StepPaused", "SupportRuntime", "ThreadBusyError", "ThreadNotFoundError", "ThreadView", "Token",
-    "ToolCalled", "ToolResult", "TurnOutcome", "TurnRefusedError", "checkpoints",
-    "event_dict", "fork", "graph_options", "open_checkpointer", "open_store", "thread_ids", "thread_view",
+    "CheckpointInfo",
+    "ConfirmationRequested",
+    "ErrorEvent",
+    "Event",
+    "HandedOver",
+    "InvalidInputError",
+    "NothingPendingError",
+    "Reply",
+    "StageChanged",
+    "StepPaused",
+    "SupportRuntime",
+    "ThreadBusyError",
+    "ThreadNotFoundError",
+    "ThreadView",
+    "Token",
+    "ToolCalled",
+    "ToolResult",
+    "Turn",
+    "TurnOutcome",
+    "TurnRefusedError",
+    "checkpoints",
+    "event_dict",
+    "fork",
+    "graph_options",
+    "open_checkpointer",
+    "open_store",
+    "thread_ids",
+    "thread_view",
     "transcript_lines",
 ]

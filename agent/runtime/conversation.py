@@ -6,50 +6,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from collections.abc import AsyncIterator, Mapping
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import aiosqlite
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, RemoveMessage, ToolMessage
+from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
+from agent.observability import metrics
 from agent.runtime.checkpoints import CachedAsyncSqliteSaver
 from agent.runtime.durability import make_durable
-from agent.runtime.errors import InvalidInputError, ThreadNotFoundError
-from agent.runtime.events import (
-    ConfirmationRequested,
-    ErrorEvent,
-    Event,
-    HandedOver,
-    Reply,
-    StageChanged,
-    StepPaused,
-    Token,
-    ToolCalled,
-    ToolResult,
-    TurnOutcome,
-)
-from agent.runtime.failures import describe_failure
+from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
+from agent.runtime.events import ErrorEvent, Event, TurnOutcome
 from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view
 from agent.runtime.identity import identified_start, may_access
+from agent.runtime.inputs import check_persona, check_thread_id, clean_text
+from agent.runtime.lease import TurnLeases
+from agent.runtime.observer import TurnObserver
+from agent.runtime.screening import answer_screened
+from agent.runtime.stream import failure_event, run_graph
+from agent.runtime.turns import Turn, single
 from agent.settings import Settings
 from graphs import GraphOptions, Stage, build_support_graph
-from graphs.guardrail import Verdict, screen, strip_control_tokens
+from graphs.guardrail import screen, strip_control_tokens
 from graphs.state import delta_channels
+from graphs.tickets import TicketDesk, TicketRecord
 from tools import RetailStore
 
 log = logging.getLogger(__name__)
 
-#: Nodes that write to the retail store file (writes, ledger, tickets): their turns fsync it too.
-_STORE_WRITERS = frozenset({"confirm_write", "escalate", "handover_note"})
-
-#: Nodes whose model tokens are the customer-facing reply (the escalation model writes a ticket summary).
-_REPLY_NODES = frozenset({"agent"})
+#: A turn ready to run: its events and the observer that counts them (None: nothing to count).
+_Prepared = tuple[AsyncIterator[Event], TurnObserver | None]
 
 
 class NoModel(BaseChatModel):
@@ -97,16 +89,23 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000) -> tuple[aio
 
 
 class SupportRuntime:
-    """The conversation runtime. Front ends call it and render the events it yields."""
+    """The conversation runtime. Front ends call it and render the events it yields.
 
-    def __init__(self, graph: CompiledStateGraph, store: RetailStore, saver: AsyncSqliteSaver,
+    Every turn (message, confirmation, retry, step, replay) first takes the thread's lease in the database:
+    a second turn of the same thread, from this process or another, gets ``ThreadBusyError`` instead of
+    splitting the history into branches. ``begin_*`` start a turn eagerly (refusals raise at once, before any
+    event); ``send`` and friends are the same as plain async iterators.
+    """
+
+    def __init__(self, graph: CompiledStateGraph, store: RetailStore, saver: AsyncSqliteSaver, leases: TurnLeases,
                  *, checkpoint_path: Any = None, store_path: Any = None, default_persona: str = "default") -> None:
         self.graph = graph
         self.store = store
         self.saver = saver
+        self.leases = leases
+        self.default_persona = default_persona
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
-        self.default_persona = default_persona
         self._unsent: dict[str, tuple[str, str | None, str | None]] = {}
 
     @classmethod
@@ -126,9 +125,13 @@ class SupportRuntime:
             settings.checkpoint_db.parent.mkdir(parents=True, exist_ok=True)
             conn, saver = await open_checkpointer(settings.checkpoint_db, settings.sqlite_busy_timeout_ms)
             stack.push_async_callback(conn.close)
+            # The leases live with the checkpoints: every process writing this thread's history sees them.
+            leases = await TurnLeases.open(settings.checkpoint_db, ttl_seconds=settings.turn_lease_seconds,
+                                           busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+            stack.push_async_callback(leases.close)
             graph = build_support_graph(model=model, store=store, checkpointer=saver, options=graph_options(settings))
-            yield cls(graph, store, saver, checkpoint_path=settings.checkpoint_db, store_path=settings.store_db,
-                      default_persona=settings.persona)
+            yield cls(graph, store, saver, leases, checkpoint_path=settings.checkpoint_db,
+                      store_path=settings.store_db, default_persona=settings.persona)
 
     # --- conversation ---------------------------------------------------------------------------------
     @staticmethod
@@ -139,104 +142,96 @@ class SupportRuntime:
             configurable["checkpoint_id"] = checkpoint_id
         return {"configurable": configurable}
 
-    async def send(self, thread_id: str, text: str, *, persona: str | None = None, customer_id: str | None = None,
-                   step: bool = False) -> AsyncIterator[Event]:
-        """A customer message. While a write waits for confirmation, the message is the answer to it.
+    async def begin_message(self, thread_id: str, text: str, *, persona: str | None = None,
+                            customer_id: str | None = None, step: bool = False) -> Turn:
+        """Start a customer message turn. While a write waits for confirmation, the message is the answer to it.
 
         ``customer_id`` is the caller's verified identity (a customer token): a new thread starts identified as
         that customer and belongs to them; anyone else's thread raises ``ThreadNotFoundError``.
-        With ``step=True`` the graph pauses after every node (a ``StepPaused`` event); ``step()`` runs the next.
+        Raises ``ThreadBusyError`` while another turn of the thread runs, ``InvalidInputError`` for a bad
+        thread id or persona. With ``step=True`` the graph pauses after every node (``StepPaused``).
         """
-        text = strip_control_tokens(text).strip()  # a forged chat-template turn never reaches the model
+        check_thread_id(thread_id)
+        check_persona(persona)
+        # Control characters and forged chat-template turns never reach the model or the checkpoints.
+        text = strip_control_tokens(clean_text(text)).strip()
         if not text:
-            yield ErrorEvent(message="Please type a message.", detail="empty message", retryable=False)
-            return
-        snapshot = await self.graph.aget_state(self.config(thread_id))
-        self._check_access(thread_id, snapshot.values, customer_id)
-        start: dict[str, Any] = {}  # a customer token's new thread: identified and theirs from its first turn
-        if customer_id and not snapshot.values:
-            if not self.store.user_exists(customer_id):
-                raise InvalidInputError(f"unknown customer {customer_id!r}")
-            start = identified_start(customer_id, persona or self.default_persona)
-        if (verdict := screen(text)) is not None:
-            async for event in self._answer_screened(thread_id, text, verdict, persona, snapshot, start):
-                yield event
-            return
-        if any(task.interrupts for task in snapshot.tasks):
-            payload: Any = Command(resume=text)
-        else:
-            payload = {"messages": [HumanMessage(text)]}
-            if persona:
-                payload["persona"] = persona
-            payload |= start
-        self._unsent.pop(thread_id, None)
-        async for event in self._run(payload, self.config(thread_id), step=step):
-            if isinstance(event, ErrorEvent) and not (await self.view(thread_id)).failed_turn:
-                # Failed before the message reached a checkpoint (e.g. a locked file): keep it for retry().
-                self._unsent[thread_id] = (text, persona, customer_id)
-            yield event
+            return single(ErrorEvent(message="Please type a message.", detail="empty message", retryable=False))
 
-    async def _answer_screened(self, thread_id: str, text: str, verdict: Verdict, persona: str | None,
-                               snapshot: Any, start: dict[str, Any]) -> AsyncIterator[Event]:
-        """The guardrail's polite reply to a screened message; no model and no tool runs.
+        def keep() -> None:
+            self._unsent[thread_id] = (text, persona, customer_id)
 
-        The message and the reply are recorded as a step of the ``restore`` node (its only edge leads to the
-        end), so the next message starts an ordinary turn. While a write waits for confirmation the thread is
-        left as it is (a state update would drop the pending interrupt): the reply, then the question again.
-        """
-        log.info("guardrail answered thread %s: %s", thread_id, verdict.check)
-        stage = str({**snapshot.values, **start}.get("stage", Stage.INTAKE))
-        waiting = [item for task in snapshot.tasks for item in task.interrupts]
-        reply = AIMessage(content=verdict.reply, id=f"guardrail-{uuid.uuid4()}")
-        if not waiting:
-            update: dict[str, Any] = {**start, "messages": [HumanMessage(text), reply]}
-            if persona:
-                update["persona"] = persona
-            await self.graph.aupdate_state(self.config(thread_id), update, as_node="restore")
-            await asyncio.to_thread(self._make_durable, False)
-        yield Reply(text=verdict.reply, stage=stage, message_id=reply.id, streamed=False)
-        for event in _translate("__interrupt__", waiting, set(), stage):
+        return await self._begin(thread_id, customer_id,
+                                 lambda snapshot: self._message(thread_id, text, persona, customer_id, snapshot, step),
+                                 on_unavailable=keep)
+
+    async def begin_confirmation(self, thread_id: str, approved: bool, *, customer_id: str | None = None) -> Turn:
+        """Start the turn that answers the pending write with yes (True) or no (False)."""
+        check_thread_id(thread_id)
+
+        async def prepare(snapshot: StateSnapshot) -> _Prepared:
+            if not _interrupted(snapshot):
+                raise NothingPendingError("no confirmation is pending in this thread")
+            return self._run(thread_id, Command(resume="yes" if approved else "no"), self.config(thread_id),
+                             snapshot.values)
+
+        return await self._begin(thread_id, customer_id, prepare)
+
+    async def begin_retry(self, thread_id: str, *, customer_id: str | None = None) -> Turn:
+        """Start re-running a turn that failed (model down, timeout, locked file) from where it stopped."""
+        check_thread_id(thread_id)
+
+        async def prepare(snapshot: StateSnapshot) -> _Prepared:
+            if (await self.view(thread_id)).failed_turn:
+                return self._run(thread_id, None, self.config(thread_id), snapshot.values)
+            if thread_id in self._unsent:
+                text, persona, owner = self._unsent.pop(thread_id)
+                return await self._message(thread_id, text, persona, owner, snapshot, False)
+            return _events(ErrorEvent(message="There is nothing to retry.", detail="no failed turn",
+                                      retryable=False)), None
+
+        return await self._begin(thread_id, customer_id, prepare)
+
+    async def begin_step(self, thread_id: str) -> Turn:
+        """Developer stepping: run the next node of a paused turn, then pause again."""
+        async def prepare(snapshot: StateSnapshot) -> _Prepared:
+            return self._run(thread_id, None, self.config(thread_id), snapshot.values, step=True)
+
+        return await self._begin(thread_id, None, prepare)
+
+    async def begin_replay(self, thread_id: str, checkpoint_id: str) -> Turn:
+        """Re-run the thread from one of its checkpoints (a branch; writes already done are not repeated)."""
+        async def prepare(snapshot: StateSnapshot) -> _Prepared:
+            return self._run(thread_id, None, self.config(thread_id, checkpoint_id), snapshot.values)
+
+        return await self._begin(thread_id, None, prepare)
+
+    async def send(self, thread_id: str, text: str, *, persona: str | None = None, customer_id: str | None = None,
+                   step: bool = False) -> AsyncIterator[Event]:
+        """``begin_message`` as an async iterator of events."""
+        async for event in await self.begin_message(thread_id, text, persona=persona, customer_id=customer_id,
+                                                    step=step):
             yield event
 
     async def answer_confirmation(self, thread_id: str, approved: bool, *,
                                   customer_id: str | None = None) -> AsyncIterator[Event]:
-        """The customer's yes (True) or no (False) to the pending write."""
-        await self.check_access(thread_id, customer_id)
-        async for event in self._run(Command(resume="yes" if approved else "no"), self.config(thread_id)):
+        """``begin_confirmation`` as an async iterator of events."""
+        async for event in await self.begin_confirmation(thread_id, approved, customer_id=customer_id):
             yield event
 
     async def retry(self, thread_id: str, *, customer_id: str | None = None) -> AsyncIterator[Event]:
-        """Re-run a turn that failed (model down, timeout, locked file) from where it stopped."""
-        await self.check_access(thread_id, customer_id)
-        if (await self.view(thread_id)).failed_turn:
-            async for event in self._run(None, self.config(thread_id)):
-                yield event
-        elif thread_id in self._unsent:
-            text, persona, owner = self._unsent.pop(thread_id)
-            async for event in self.send(thread_id, text, persona=persona, customer_id=owner):
-                yield event
-        else:
-            yield ErrorEvent(message="There is nothing to retry.", detail="no failed turn", retryable=False)
-
-    async def check_access(self, thread_id: str, customer_id: str | None) -> None:
-        """Raise ``ThreadNotFoundError`` when the thread is another customer's (operators: customer_id None)."""
-        if customer_id is not None:
-            snapshot = await self.graph.aget_state(self.config(thread_id))
-            self._check_access(thread_id, snapshot.values, customer_id)
-
-    @staticmethod
-    def _check_access(thread_id: str, values: Any, customer_id: str | None) -> None:
-        if not may_access(values, customer_id):
-            raise ThreadNotFoundError(f"no thread {thread_id!r}")
+        """``begin_retry`` as an async iterator of events."""
+        async for event in await self.begin_retry(thread_id, customer_id=customer_id):
+            yield event
 
     async def step(self, thread_id: str) -> AsyncIterator[Event]:
-        """Developer stepping: run the next node of a paused turn, then pause again."""
-        async for event in self._run(None, self.config(thread_id), step=True):
+        """``begin_step`` as an async iterator of events."""
+        async for event in await self.begin_step(thread_id):
             yield event
 
     async def replay(self, thread_id: str, checkpoint_id: str) -> AsyncIterator[Event]:
-        """Re-run the thread from one of its checkpoints (a branch; writes already done are not repeated)."""
-        async for event in self._run(None, self.config(thread_id, checkpoint_id)):
+        """``begin_replay`` as an async iterator of events."""
+        async for event in await self.begin_replay(thread_id, checkpoint_id):
             yield event
 
     async def turn(self, thread_id: str, text: str, *, persona: str | None = None,
@@ -246,6 +241,13 @@ class SupportRuntime:
         async for event in self.send(thread_id, text, persona=persona, customer_id=customer_id):
             outcome.events.append(event)
         return outcome
+
+    async def check_access(self, thread_id: str, customer_id: str | None) -> None:
+        """Raise ``ThreadNotFoundError`` when the thread is another customer's (operators: customer_id None)."""
+        if customer_id is not None:
+            snapshot = await self.graph.aget_state(self.config(thread_id))
+            if not may_access(snapshot.values, customer_id):
+                raise ThreadNotFoundError(f"no thread {thread_id!r}")
 
     # --- history, replay, fork (operators and developers) ---------------------------------------------
     async def view(self, thread_id: str, checkpoint_id: str | None = None) -> ThreadView:
@@ -258,50 +260,85 @@ class SupportRuntime:
 
     async def fork(self, thread_id: str, checkpoint_id: str, new_thread_id: str | None = None) -> str:
         """A new thread continuing from one checkpoint of another."""
+        if new_thread_id is not None:
+            check_thread_id(new_thread_id)
         return await fork(self.graph, thread_id, checkpoint_id, new_thread_id)
 
     async def threads(self) -> list[str]:
         """All thread ids, most recently active first."""
         return await thread_ids(self.saver)
 
-    async def _run(self, payload: Any, config: dict[str, Any], *, step: bool = False) -> AsyncIterator[Event]:
-        streamed: set[str] = set()
-        # The stage is tracked from the updates as they arrive: tokens of a reply carry the stage that wrote it.
-        stage = [str((await self.graph.aget_state(config)).values.get("stage", Stage.INTAKE))]
-        wrote_store = False
-        last_node = ""
+    def tickets(self, status: str | None = None) -> list[TicketRecord]:
+        """Hand-over tickets, newest first (optionally only those with one status)."""
+        return TicketDesk(self.store).list(status)
+
+    def ticket(self, ticket_id: int) -> TicketRecord | None:
+        """One ticket with the customer's later notes, or None."""
+        return TicketDesk(self.store).get(ticket_id)
+
+    # --- turn machinery ---------------------------------------------------------------------------------
+    async def _begin(self, thread_id: str, customer_id: str | None,
+                     prepare: Callable[[StateSnapshot], Awaitable[_Prepared]],
+                     on_unavailable: Callable[[], None] | None = None) -> Turn:
+        """Take the lease, then read the thread (under the lease: no other turn can change it now) and prepare
+        the turn's events; on any refusal the lease is given back at once."""
+        release = AsyncExitStack()
         try:
-            # durability="sync": each step's checkpoint is committed before the next step starts, so a crash
-            # mid-turn resumes from the last finished step and a turn that returned is on disk.
-            async for mode, data in self.graph.astream(payload, config, stream_mode=["messages", "updates"],
-                                                       durability="sync", interrupt_after="*" if step else None):
-                if mode == "messages":
-                    chunk, meta = data
-                    if (isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content
-                            and not chunk.tool_call_chunks
-                            and meta.get("langgraph_node") in _REPLY_NODES):
-                        streamed.add(str(chunk.id))
-                        yield Token(text=chunk.content, message_id=chunk.id, stage=stage[0])
-                    continue
-                for node, update in data.items():
-                    last_node = node if node != "__interrupt__" else last_node
-                    wrote_store = wrote_store or node in _STORE_WRITERS
-                    if isinstance(update, Mapping) and update.get("stage"):
-                        stage[0] = str(update["stage"])
-                    for event in _translate(node, update, streamed, stage[0]):
-                        yield event
-            if step:
-                snap = await self.graph.aget_state(config)
-                if snap.next and not any(t.interrupts for t in snap.tasks):
-                    yield StepPaused(node=last_node, next_nodes=tuple(snap.next), state_keys=tuple(snap.values))
-        except asyncio.CancelledError:
+            await release.enter_async_context(self.leases.hold(thread_id))
+        except ThreadBusyError:
+            metrics.refused("busy")
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure becomes an event; the checkpoint stays intact
-            log.warning("turn failed: %r", exc)
-            message, retryable = describe_failure(exc)
-            yield ErrorEvent(message=message, detail=f"{type(exc).__name__}: {exc}", retryable=retryable)
-        finally:
-            await asyncio.to_thread(self._make_durable, wrote_store)
+        except sqlite3.OperationalError as exc:  # the database itself is locked or down: a retryable failure
+            if on_unavailable:
+                on_unavailable()
+            return single(failure_event(exc, thread_id))
+        try:
+            snapshot = await self.graph.aget_state(self.config(thread_id))
+            if not may_access(snapshot.values, customer_id):
+                metrics.refused("not_found")
+                raise ThreadNotFoundError(f"no thread {thread_id!r}")
+            events, observer = await prepare(snapshot)
+        except BaseException:
+            await release.aclose()
+            raise
+        return Turn(events, release=release, observer=observer)
+
+    async def _message(self, thread_id: str, text: str, persona: str | None, customer_id: str | None,
+                       snapshot: StateSnapshot, step: bool) -> _Prepared:
+        start: dict[str, Any] = {}  # a customer token's new thread: identified and theirs from its first turn
+        if customer_id and not snapshot.values:
+            if not self.store.user_exists(customer_id):
+                raise InvalidInputError(f"unknown customer {customer_id!r}")
+            start = identified_start(customer_id, persona or self.default_persona)
+        if (verdict := screen(text)) is not None:
+            return answer_screened(self.graph, self.config(thread_id), text, verdict, persona, snapshot, start,
+                                   make_durable=self._make_durable), None
+        if _interrupted(snapshot):
+            payload: Any = Command(resume=text)
+        else:
+            payload = {"messages": [HumanMessage(text)], **start}
+            if persona:
+                payload["persona"] = persona
+        self._unsent.pop(thread_id, None)
+        events, observer = self._run(thread_id, payload, self.config(thread_id), snapshot.values, step=step)
+
+        async def keeping_unsent() -> AsyncIterator[Event]:
+            async for event in events:
+                if isinstance(event, ErrorEvent) and not (await self.view(thread_id)).failed_turn:
+                    # Failed before the message reached a checkpoint (e.g. a locked file): keep it for retry().
+                    self._unsent[thread_id] = (text, persona, customer_id)
+                yield event
+
+        return keeping_unsent(), observer
+
+    def _run(self, thread_id: str, payload: Any, config: dict[str, Any], values: Any,
+             *, step: bool = False) -> _Prepared:
+        values = values or {}
+        pending = values.get("pending_confirmation") or {}
+        observer = TurnObserver(thread_id, str(values.get("stage", Stage.INTAKE)),
+                                        pending_call_id=pending.get("tool_call_id"))
+        return run_graph(self.graph, payload, config, observer=observer, make_durable=self._make_durable,
+                         step=step), observer
 
     def _make_durable(self, wrote_store: bool) -> None:
         """One fsync per turn: everything the turn committed survives a power cut once this returns."""
@@ -311,34 +348,14 @@ class SupportRuntime:
             make_durable(self._store_path)
 
 
-def _translate(node: str, update: Any, streamed: set[str], stage: str) -> list[Event]:
-    """One node's update as events, in the order a reader expects them."""
-    if node == "__interrupt__":
-        return [ConfirmationRequested(tool=v["tool"], arguments=dict(v["arguments"]), summary=v["summary"],
-                                      tool_call_id=v["tool_call_id"])
-                for v in (item.value for item in update)
-                if isinstance(v, Mapping) and v.get("type") == "confirmation"]
-    if not isinstance(update, Mapping):
-        return []
-    events: list[Event] = []
-    if update.get("stage_history"):
-        change = update["stage_history"][-1]
-        events.append(StageChanged(source=change["source"], target=change["target"], reason=change["reason"]))
-    for message in update.get("messages", []):
-        if isinstance(message, RemoveMessage | HumanMessage):
-            continue
-        if isinstance(message, AIMessage) and message.tool_calls:
-            events += [ToolCalled(name=c["name"], arguments=dict(c["args"]), call_id=c["id"], stage=stage)
-                       for c in message.tool_calls]
-        elif isinstance(message, ToolMessage):
-            events.append(ToolResult(name=message.name or "", call_id=message.tool_call_id,
-                                     result=str(message.content), ok=message.status != "error"))
-        elif isinstance(message, AIMessage) and str(message.content).strip():
-            if update.get("ticket"):
-                events.append(HandedOver(ticket_id=update["ticket"]["id"], reason=update["ticket"]["reason"]))
-            events.append(Reply(text=str(message.content), stage=stage, message_id=message.id,
-                                streamed=str(message.id) in streamed))
-    return events
+def _interrupted(snapshot: StateSnapshot) -> bool:
+    """A write waits for the customer's yes or no."""
+    return any(task.interrupts for task in snapshot.tasks)
+
+
+async def _events(*events: Event) -> AsyncIterator[Event]:
+    for event in events:
+        yield event
 
 
 def open_store(settings: Settings) -> RetailStore:

@@ -22,3 +22,7 @@ class ThreadBusyError(TurnRefusedError):
 
 class InvalidInputError(TurnRefusedError, ValueError):
     """The input cannot be used (unknown persona, bad thread id, unknown customer)."""
+
+
+class NothingPendingError(TurnRefusedError):
+    """A confirmation was sent, but no write waits for one in this thread."""

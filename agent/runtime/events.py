@@ -81,11 +81,16 @@ class Reply:
 
 @dataclass(frozen=True)
 class ErrorEvent:
-    """The turn failed; the thread is intact and ``retryable`` turns can be retried as they are."""
+    """The turn failed; the thread is intact and ``retryable`` turns can be retried as they are.
+
+    ``message`` is for the customer; ``detail`` (exception text: paths, URLs) is for logs and operators only;
+    ``error_id`` names the server log line with the full details.
+    """
 
     message: str
     detail: str
     retryable: bool = True
+    error_id: str = ""
     kind: Literal["error"] = "error"
 
 
@@ -102,9 +107,24 @@ class StepPaused:
 Event = StepPaused | Token | ToolCalled | ToolResult | StageChanged | ConfirmationRequested | HandedOver | Reply | ErrorEvent
 
 
-def event_dict(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict (for server-sent events and logs)."""
-    return asdict(event)
+Audience = Literal["operator", "customer"]
+
+#: What a customer's stream keeps of each event kind (None: everything). Customers never see raw tool results
+#: or arguments (another customer's data must never travel, even if a tool returned it), nor error details.
+_CUSTOMER_FIELDS: dict[str, tuple[str, ...] | None] = {
+    "tool_call": ("kind", "name", "call_id", "stage"),
+    "tool_result": ("kind", "name", "call_id", "ok"),
+    "confirmation_requested": ("kind", "tool", "summary", "tool_call_id"),
+    "error": ("kind", "message", "retryable", "error_id"),
+    "step_paused": ("kind",),
+}
+
+
+def event_dict(event: Event, audience: Audience = "operator") -> dict[str, Any]:
+    """A JSON-ready dict (for server-sent events and logs): everything for operators, a safe view for customers."""
+    data = asdict(event)
+    keep = _CUSTOMER_FIELDS.get(data["kind"]) if audience == "customer" else None
+    return data if keep is None else {name: data[name] for name in keep}
 
 
 @dataclass

@@ -52,14 +52,17 @@ class CheckpointInfo:
     created: str
 
 
-def transcript_lines(messages: list[AnyMessage]) -> list[str]:
-    """A readable transcript: who said what, which tools ran."""
+def transcript_lines(messages: list[AnyMessage], *, tool_details: bool = True) -> list[str]:
+    """A readable transcript: who said what, which tools ran. Without ``tool_details`` (a customer's view)
+    tools show only their name and whether they succeeded, never arguments or results."""
     lines = []
     for m in messages:
         if isinstance(m, HumanMessage):
             lines.append(f"customer: {m.content}")
         elif isinstance(m, AIMessage) and m.tool_calls:
-            lines += [f"  -> {c['name']}({json.dumps(c['args'])})" for c in m.tool_calls]
+            lines += [f"  -> {c['name']}({json.dumps(c['args']) if tool_details else ''})" for c in m.tool_calls]
+        elif isinstance(m, ToolMessage) and not tool_details:
+            lines.append(f"  <- {m.name or 'tool'}: {'failed' if m.status == 'error' else 'ok'}")
         elif isinstance(m, ToolMessage):
             text = str(m.content)
             lines.append(f"  <- {text[:200]}{'…' if len(text) > 200 else ''}")

@@ -1,0 +1,142 @@
+"""Request and response models of the HTTP service (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from agent.runtime.inputs import THREAD_ID_PATTERN
+from prompts import list_personas
+
+
+def _encodable(text: str) -> str:
+    # JSON may carry escaped lone surrogates ("\\ud800"): valid JSON, but not text that can be stored or sent.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+ThreadId = Annotated[str, Path(pattern=THREAD_ID_PATTERN, description="1-128 characters of A-Z a-z 0-9 . _ : -")]
+CheckpointId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+#: The persona presets (files under prompts/personas/), as an enum in the schema.
+Persona = Literal[tuple(list_personas())]  # type: ignore[valid-type]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageIn(_In):
+    """A customer message."""
+
+    text: Text = Field(min_length=1, max_length=8000)
+    persona: Persona | None = None
+
+
+class ConfirmationIn(_In):
+    """The answer to a pending write."""
+
+    approved: bool
+
+
+class ForkIn(_In):
+    """Where to fork from."""
+
+    checkpoint_id: CheckpointId
+    new_thread_id: Annotated[str, Field(pattern=THREAD_ID_PATTERN)] | None = None
+
+
+class ReplayIn(_In):
+    """The checkpoint to re-run from."""
+
+    checkpoint_id: CheckpointId
+
+
+class HealthOut(BaseModel):
+    """Liveness."""
+
+    status: Literal["ok"] = "ok"
+
+
+class ErrorOut(BaseModel):
+    """Every refusal and failure: a short message, and for server errors the id of the log line."""
+
+    detail: str | list[dict[str, Any]]
+    error_id: str | None = None
+
+
+class PendingOut(BaseModel):
+    """A write waiting for the customer's yes or no (arguments for operators only)."""
+
+    tool: str
+    summary: str
+    tool_call_id: str
+    arguments: dict[str, Any] | None = None
+
+
+class TicketRef(BaseModel):
+    """The hand-over ticket of a thread."""
+
+    id: int
+    reason: str
+    summary: str
+    status: str
+
+
+class ThreadOut(BaseModel):
+    """A thread now (or at a checkpoint)."""
+
+    thread_id: str
+    stage: str
+    customer_id: str | None
+    pending_confirmation: PendingOut | None
+    ticket: TicketRef | None
+    persona: str | None
+    next: list[str]
+    failed_turn: bool
+    transcript: list[str]
+
+
+class CheckpointOut(BaseModel):
+    """One step of a thread's history."""
+
+    checkpoint_id: str
+    step: int
+    source: str
+    wrote: list[str]
+    next_nodes: list[str]
+    stage: str
+    messages: int
+    created: str
+
+
+class ForkOut(BaseModel):
+    """The new thread."""
+
+    thread_id: str
+
+
+class TicketOut(BaseModel):
+    """A hand-over ticket and the customer's later notes."""
+
+    id: int
+    thread: str
+    customer: str | None
+    reason: str
+    summary: str
+    created: str
+    status: str
+    notes: list[str]
+
+
+#: The OpenAPI description of a server-sent-events answer.
+EVENT_STREAM = {
+    "description": "Server-sent events, one per runtime event (`event: <kind>`, `data: <json>`), then `done`. "
+                   "Customers get tool name and ok/failed only; operators get arguments, results and error details.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}

@@ -1,0 +1,111 @@
+"""One turn at a time per thread, across processes: a lease row in the deployment database.
+
+A turn takes the thread's lease before it reads the thread and gives it back in ``finally``. Taking it is
+one atomic statement (``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired``), so of two processes racing on
+one database exactly one wins. A running turn renews its lease (heartbeat); a process killed with -9 stops
+renewing, and its lease is taken over once it has expired, so a crash never blocks a thread for long.
+
+The interface (``acquire``, ``renew``, ``release``) and the SQL are what a PostgreSQL version needs too; only
+the connection differs. Times are the clock of the process, so replicas on several machines need synced clocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from agent.runtime.errors import ThreadBusyError
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS turn_leases (
+    thread_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL
+)
+"""
+_ACQUIRE = """
+INSERT INTO turn_leases (thread_id, owner, expires_at, heartbeat_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+    heartbeat_at = excluded.heartbeat_at
+WHERE turn_leases.expires_at <= excluded.heartbeat_at
+"""
+_RENEW = "UPDATE turn_leases SET expires_at = ?, heartbeat_at = ? WHERE thread_id = ? AND owner = ?"
+_RELEASE = "DELETE FROM turn_leases WHERE thread_id = ? AND owner = ?"
+
+
+class TurnLeases:
+    """The lease table on one database connection (autocommit: every statement is its own transaction)."""
+
+    def __init__(self, conn: aiosqlite.Connection, ttl_seconds: float = 30.0) -> None:
+        self.conn = conn
+        self.ttl = ttl_seconds
+        self._process = f"{socket.gethostname()}:{os.getpid()}"
+
+    @classmethod
+    async def open(cls, path: str | Path, *, ttl_seconds: float = 30.0, busy_timeout_ms: int = 5000) -> TurnLeases:
+        """Connect to the database file and create the table if needed."""
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        await conn.execute(_SCHEMA)
+        return cls(conn, ttl_seconds)
+
+    async def close(self) -> None:
+        """Close the connection (leases still held expire on their own)."""
+        await self.conn.close()
+
+    async def acquire(self, thread_id: str) -> str | None:
+        """Take the thread's lease; its owner id, or None when a live turn holds it."""
+        owner = f"{self._process}:{uuid.uuid4().hex[:12]}"
+        now = time.time()
+        cursor = await self.conn.execute(_ACQUIRE, (thread_id, owner, now + self.ttl, now))
+        return owner if cursor.rowcount == 1 else None
+
+    async def renew(self, thread_id: str, owner: str) -> bool:
+        """Push the expiry forward; False when the lease was lost (expired and taken over)."""
+        now = time.time()
+        cursor = await self.conn.execute(_RENEW, (now + self.ttl, now, thread_id, owner))
+        return cursor.rowcount == 1
+
+    async def release(self, thread_id: str, owner: str) -> None:
+        """Give the lease back (only our own: a taken-over lease belongs to someone else now)."""
+        await self.conn.execute(_RELEASE, (thread_id, owner))
+
+    @asynccontextmanager
+    async def hold(self, thread_id: str) -> AsyncIterator[str]:
+        """The lease for the duration of the block, renewed in the background; ``ThreadBusyError`` if taken."""
+        owner = await self.acquire(thread_id)
+        if owner is None:
+            raise ThreadBusyError(thread_id)
+        heartbeat = asyncio.create_task(self._heartbeat(thread_id, owner))
+        try:
+            yield owner
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            # Shielded: a cancelled turn (client gone, shutdown) must still free the thread at once.
+            await asyncio.shield(self.release(thread_id, owner))
+
+    async def _heartbeat(self, thread_id: str, owner: str) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                if not await self.renew(thread_id, owner):
+                    log.error("turn lease of thread %s was lost (expired and taken over)", thread_id,
+                              extra={"thread_id": thread_id})
+                    return
+            except Exception as exc:  # noqa: BLE001 - a failed renewal is retried at the next beat
+                log.warning("turn lease renewal failed: %r", exc, extra={"thread_id": thread_id})

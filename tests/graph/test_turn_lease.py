@@ -1,0 +1,169 @@
+"""Issue 10, one turn at a time per thread: five messages at once to one thread, through one process and
+through two processes on one database, give one 200 and four 409; nothing accepted is lost, nothing branches."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.runtime import SupportRuntime, ThreadBusyError
+from agent.runtime.lease import TurnLeases
+from agent.testing import ScriptedChatModel
+from tests.graph.api_support import client, events, operator_headers, shop_settings
+from tests.graph.slow_server import _slow_reply
+
+REPO = Path(__file__).resolve().parents[2]
+BUSY = {"detail": "a turn is already running in this thread"}
+
+
+async def _history_is_linear(settings, thread: str) -> None:
+    """Every checkpoint of the thread lies on one chain from the newest back to the first: no branches."""
+    async with SupportRuntime.open(settings, model=ScriptedChatModel()) as rt:
+        snaps = [s async for s in rt.graph.aget_state_history(rt.config(thread))]
+        parents = [s.parent_config["configurable"]["checkpoint_id"] for s in snaps if s.parent_config]
+        assert len(parents) == len(set(parents)) == len(snaps) - 1  # no checkpoint has two children
+        return (await rt.view(thread)).messages
+
+
+def _assert_one_accepted(statuses_and_bodies, messages) -> None:
+    statuses = sorted(status for status, _ in statuses_and_bodies)
+    assert statuses == [200, 409, 409, 409, 409], statuses
+    assert all(body == BUSY for status, body in statuses_and_bodies if status == 409)
+    accepted = next(body for status, body in statuses_and_bodies if status == 200)
+    texts = [m.content for m in messages]
+    assert texts.count(accepted) == 1 and texts.count(f"Answered: {accepted}") == 1
+    assert sum(t.startswith("message ") for t in texts) == 1  # the refused ones never reached the thread
+
+
+async def test_five_at_once_through_one_process(tmp_path):
+    settings = shop_settings(tmp_path)
+    model = ScriptedChatModel([_slow_reply(1.0)])
+    async with client(settings, model) as c:
+        c.headers.update(operator_headers(settings))
+
+        async def post(i: int) -> tuple[int, object]:
+            r = await c.post("/threads/busy/messages", json={"text": f"message {i}"})
+            return r.status_code, (r.json() if r.status_code != 200 else f"message {i}")
+
+        results = await asyncio.gather(*(post(i) for i in range(5)))
+        # The lease is free again once the turn ended: the next message is accepted.
+        model.extend(["Next."])
+        r = await c.post("/threads/busy/messages", json={"text": "later"})
+        assert r.status_code == 200 and events(r.text)[-1]["text"] == "Next."
+    messages = await _history_is_linear(settings, "busy")
+    _assert_one_accepted(results, messages[:-2])
+    model.assert_complete()
+
+
+async def test_confirmation_while_a_turn_runs_is_refused(tmp_path):
+    settings = shop_settings(tmp_path)
+    async with SupportRuntime.open(settings, model=ScriptedChatModel([_slow_reply(1.0)])) as rt:
+        turn = await rt.begin_message("t", "hello")
+        with pytest.raises(ThreadBusyError):
+            await rt.begin_confirmation("t", True)
+        with pytest.raises(ThreadBusyError):
+            await rt.begin_retry("t")
+        assert [e.kind async for e in turn][-1] == "reply"
+        await rt.begin_message("t", "")  # the lease was released: nothing refuses any more
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(root: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "tests.graph.slow_server", str(root), str(port), "2.0"],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+async def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    async with httpx.AsyncClient() as c:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise AssertionError(proc.stderr.read().decode()[-2000:])
+            try:
+                if (await c.get(f"{url}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+async def test_five_at_once_through_two_processes_on_one_database(tmp_path):
+    settings = shop_settings(tmp_path)
+    headers = operator_headers(settings)
+    ports = [_free_port(), _free_port()]
+    procs = [_start_server(tmp_path, port) for port in ports]
+    try:
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        await asyncio.gather(*(_wait_healthy(url, p) for url, p in zip(urls, procs, strict=True)))
+        async with httpx.AsyncClient(headers=headers, timeout=30) as c:
+            async def post(i: int) -> tuple[int, object]:
+                r = await c.post(f"{urls[i % 2]}/threads/shared/messages", json={"text": f"message {i}"})
+                return r.status_code, (r.json() if r.status_code != 200 else f"message {i}")
+
+            results = await asyncio.gather(*(post(i) for i in range(5)))
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+    _assert_one_accepted(results, await _history_is_linear(settings, "shared"))
+
+
+async def test_a_killed_process_blocks_a_thread_only_until_its_lease_expires(tmp_path):
+    # A process takes the lease and is killed with -9 mid-turn: no finally runs, no release.
+    db = tmp_path / "cp.db"
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import asyncio, sys
+from agent.runtime.lease import TurnLeases
+async def main():
+    leases = await TurnLeases.open({str(db)!r}, ttl_seconds=1.0)
+    assert await leases.acquire("t")
+    print("held", flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""], cwd=REPO, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+    finally:
+        holder.kill()
+        holder.wait()
+    leases = await TurnLeases.open(db, ttl_seconds=1.0)
+    try:
+        assert await leases.acquire("t") is None  # still leased by the dead process...
+        started = time.monotonic()
+        while (owner := await leases.acquire("t")) is None:
+            await asyncio.sleep(0.1)
+        assert owner and time.monotonic() - started < 3  # ...until the lease expired: then it is taken over
+        assert await leases.acquire("t") is None  # and held by us now
+        await leases.release("t", owner)
+        assert await leases.acquire("t") is not None
+    finally:
+        await leases.close()
+
+
+async def test_a_long_turn_keeps_its_lease_by_heartbeat(tmp_path):
+    leases = await TurnLeases.open(tmp_path / "cp.db", ttl_seconds=0.6)
+    other = await TurnLeases.open(tmp_path / "cp.db", ttl_seconds=0.6)
+    try:
+        async with leases.hold("t"):
+            await asyncio.sleep(1.5)  # far past the ttl: the heartbeat renewed it
+            assert await other.acquire("t") is None
+        assert await other.acquire("t") is not None
+    finally:
+        await leases.close()
+        await other.close()
