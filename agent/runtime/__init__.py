@@ -1,6 +1,6 @@
 """The conversation runtime: one implementation under every front end (CLI, Chainlit, HTTP)."""
 
-from agent.runtime.conversation import SupportRuntime, graph_options, open_checkpointer, open_store
+from agent.runtime.conversation import SupportRuntime, graph_options
 from agent.runtime.errors import (
     InvalidInputError,
     NothingPendingError,
@@ -31,6 +31,7 @@ from agent.runtime.history import (
     thread_view,
     transcript_lines,
 )
+from agent.runtime.storage import open_checkpointer, open_store
 from agent.runtime.turns import Turn
 
 __all__ = [

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import aiosqlite
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -19,7 +18,6 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
 from agent.observability import metrics
-from agent.runtime.checkpoints import CachedAsyncSqliteSaver
 from agent.runtime.durability import make_durable
 from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
 from agent.runtime.events import ErrorEvent, Event, TurnOutcome
@@ -29,12 +27,12 @@ from agent.runtime.inputs import check_persona, check_thread_id, clean_text
 from agent.runtime.lease import TurnLeases
 from agent.runtime.observer import TurnObserver
 from agent.runtime.screening import answer_screened
+from agent.runtime.storage import open_checkpointer, open_store
 from agent.runtime.stream import failure_event, run_graph
 from agent.runtime.turns import Turn, single
 from agent.settings import Settings
 from graphs import GraphOptions, Stage, build_support_graph
 from graphs.guardrail import screen, strip_control_tokens
-from graphs.state import delta_channels
 from graphs.tickets import TicketDesk, TicketRecord
 from tools import RetailStore
 
@@ -70,22 +68,6 @@ def graph_options(settings: Settings) -> GraphOptions:
         default_persona=settings.persona,
         dialogue=settings.dialogue,
     )
-
-
-async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
-    """The async SQLite saver on its own file, with the delta-history cache.
-
-    WAL with synchronous=NORMAL, and one fsync of the WAL when a turn returns (see ``durability``): a turn
-    that returned is on disk, at the cost of one fsync per turn instead of one per step. Readers (an operator
-    inspecting threads) never block the writer.
-    """
-    conn = await aiosqlite.connect(str(path))
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-    saver = CachedAsyncSqliteSaver(conn, delta_channels())
-    await saver.setup()
-    return conn, saver
 
 
 class SupportRuntime:
@@ -356,15 +338,3 @@ def _interrupted(snapshot: StateSnapshot) -> bool:
 async def _events(*events: Event) -> AsyncIterator[Event]:
     for event in events:
         yield event
-
-
-def open_store(settings: Settings) -> RetailStore:
-    """The retail store; a brand-new file is filled with generated demo data so the product works at once."""
-    settings.store_db.parent.mkdir(parents=True, exist_ok=True)
-    store = RetailStore.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    if store.counts().get("users", 0) == 0:
-        from tools.generator import generate_dataset
-
-        log.info("empty store at %s: generating demo data", settings.store_db)
-        store.load_json(generate_dataset())
-    return store
