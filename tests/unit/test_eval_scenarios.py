@@ -9,6 +9,7 @@ after them and changes nothing. The suite as a whole is large enough and covers 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import yaml
 
 from agent.eval.scenario import Scenario, load_scenario
 from tests.shared_data import REPO
-from tools import RetailStore, run_tool
+from tools import WRITE_TOOLS, RetailStore, run_tool
 from tools.generator import generate_dataset
 
 SCENARIO_DIR = REPO / "evals" / "scenarios"
@@ -108,3 +109,17 @@ def test_expected_writes_apply(scenario, tmp_path):
             result = run_tool(store, tool, args)
             assert result.startswith("Error: "), f"{tool}({args}) should be refused, got {result[:120]}"
         assert store.dump_json() == before
+
+
+def test_suite_size_and_coverage():
+    scenarios = [load_scenario(p) for p in FILES]
+    assert len(scenarios) >= 40
+    assert len({s.id for s in scenarios}) == len(scenarios), "duplicate ids"
+    per_category = Counter(s.category for s in scenarios)
+    assert {c: per_category[c] for c in CATEGORIES if per_category[c] < 3} == {}
+    assert sum(s.smoke for s in scenarios) == 5
+    writes = [w for s in scenarios for w in s.expected_writes]
+    assert {w.tool for w in writes} == WRITE_TOOLS
+    assert {w.args["reason"] for w in writes if w.tool == "cancel_pending_order"} == {
+        "no longer needed", "ordered by mistake"}
+    assert any(s.must_fail for s in scenarios if s.category == "policy")
