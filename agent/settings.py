@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     ui_username: str = "admin"
     ui_password: SecretStr = Field(SecretStr(""), description="Password for ui_username when ui_auth is on.")
     ui_db: Path = Field(Path("var/chainlit.db"), description="Chainlit's data layer (thread history).")
+    ui_allow_origins: str = Field(
+        "", description="Other origins (scheme://host[:port], comma-separated) allowed to call the web UI with "
+        "credentials, e.g. a shop page embedding the chat. Empty: same origin only."
+    )
+    ui_login_failures_per_minute: int = Field(
+        5, description="Failed web logins allowed per username and per client IP in a minute; then 429."
+    )
 
     turn_lease_seconds: float = Field(
         30.0, description="A running turn's lease on its thread; a crashed process frees the thread after this."

@@ -11,22 +11,50 @@ import asyncio
 import hmac
 import logging
 import os
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import chainlit as cl
+from chainlit.config import config as chainlit_config
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.input_widget import Select
+from chainlit.server import app as chainlit_app
+from chainlit.server import sio
 from chainlit.types import ThreadDict
 
-from agent.runtime import SupportRuntime
+from agent.runtime import Event, SupportRuntime, ThreadBusyError, ThreadNotFoundError, TurnRefusedError
 from agent.settings import get_settings
 from prompts import list_personas, replies
+from ui.access import (
+    CUSTOMER_PREFIX,
+    customer_from_headers,
+    customer_id_of,
+    customer_identifier,
+    customer_login_on,
+    password_login_on,
+    role_of,
+    startup_problem,
+)
+from ui.login_limit import LoginLimiter, LoginRateLimit
+from ui.origins import OriginError, parse_origins, restrict_origins
 from ui.render import CONFIRM_ACTION, RETRY_ACTION, clear_actions, render, restore_actions, stage_name
 from ui.storage import auth_secret, database_url, ensure_schema
 
 log = logging.getLogger("deskgraph.ui")
 settings = get_settings()
+
+# --- exposure: no login beyond loopback, named origins only, login attempts limited ---------------------
+# `deskgraph ui` checks the same before it starts anything; this covers `chainlit run ui/app.py`.
+try:
+    _origins = parse_origins(settings.ui_allow_origins)
+except OriginError as exc:
+    raise SystemExit(f"deskgraph ui: DESKGRAPH_UI_ALLOW_ORIGINS: {exc}") from exc
+if (_problem := startup_problem(settings, chainlit_config.run.host)) is not None:
+    raise SystemExit(f"deskgraph ui: {_problem}")
+restrict_origins(chainlit_app, sio, _origins)
+chainlit_config.project.allow_origins = list(_origins)  # what Chainlit reports; the middleware is set above
+chainlit_app.add_middleware(LoginRateLimit, limiter=LoginLimiter(settings.ui_login_failures_per_minute, 60.0))
 
 
 # --- the runtime: opened once per process, lazily, on Chainlit's event loop ---------------------------
@@ -68,24 +96,56 @@ def _data_layer() -> SQLAlchemyDataLayer:
     return SQLAlchemyDataLayer(conninfo=database_url(_ui_db))
 
 
-# --- login (off by default for the local demo; thread history and resume need it on) -----------------
-if settings.ui_auth:
+# --- login: operators by password, customers by the shop's token (header auth); off for the local demo ----
+if password_login_on(settings) or customer_login_on(settings):
     os.environ["CHAINLIT_AUTH_SECRET"] = auth_secret(_ui_db.parent)
+
+if password_login_on(settings):
 
     @cl.password_auth_callback
     def _login(username: str, password: str) -> cl.User | None:
         expected = settings.ui_password.get_secret_value()
-        if not expected:
-            log.warning("DESKGRAPH_UI_AUTH is on but DESKGRAPH_UI_PASSWORD is empty: every login is refused")
-            return None
+        if username.startswith(CUSTOMER_PREFIX):
+            return None  # customer identities come only from a verified token
         if hmac.compare_digest(username, settings.ui_username) and hmac.compare_digest(password, expected):
-            return cl.User(identifier=username, metadata={"role": "agent-user", "provider": "credentials"})
+            return cl.User(identifier=username, metadata={"role": "operator", "provider": "credentials"})
         return None
+
+if customer_login_on(settings):
+
+    @cl.header_auth_callback
+    async def _customer_login(headers: Any) -> cl.User | None:
+        """A shop page embedding the chat sends ``Authorization: Bearer <customer token>``."""
+        customer_id = customer_from_headers(headers, settings.customer_token_secret.get_secret_value())
+        if customer_id is None or not (await holder.get()).store.user_exists(customer_id):
+            return None
+        return cl.User(identifier=customer_identifier(customer_id),
+                       metadata={"role": "customer", "provider": "customer-token"})
 
 
 # --- helpers -------------------------------------------------------------------------------------------
 def _thread_id() -> str:
     return cl.context.session.thread_id
+
+
+def _identifier() -> str | None:
+    user = cl.context.session.user
+    return user.identifier if user is not None else None
+
+
+def _customer_id() -> str | None:
+    """The signed-in customer's store user id; None for operators and the local demo (they reach any thread)."""
+    return customer_id_of(_identifier())
+
+
+async def _draw(events: AsyncIterator[Event]) -> None:
+    """Render a turn; a turn the runtime refuses becomes a notice. Customers never see raw tool results."""
+    try:
+        await render(events, details=role_of(_identifier()) != "customer")
+    except TurnRefusedError as exc:
+        key = ("thread_unavailable" if isinstance(exc, ThreadNotFoundError)
+               else "thread_busy" if isinstance(exc, ThreadBusyError) else "turn_refused")
+        await cl.Message(content=replies()[key], author="Notice").send()
 
 
 async def _send_settings(persona: str) -> None:
@@ -120,7 +180,8 @@ async def _settings_update(values: dict[str, Any]) -> None:
 async def _message(message: cl.Message) -> None:
     await clear_actions()  # a typed message answers a pending confirmation (the runtime treats it so)
     runtime = await holder.get()
-    await render(runtime.send(_thread_id(), message.content, persona=cl.user_session.get("persona")))
+    await _draw(runtime.send(_thread_id(), message.content, persona=cl.user_session.get("persona"),
+                             customer_id=_customer_id()))
 
 
 @cl.action_callback(CONFIRM_ACTION)
@@ -128,7 +189,8 @@ async def _confirm(action: cl.Action) -> None:
     if not await clear_actions():  # already answered (double click, or typed yes/no)
         return
     runtime = await holder.get()
-    await render(runtime.answer_confirmation(_thread_id(), action.payload.get("value") == "yes"))
+    await _draw(runtime.answer_confirmation(_thread_id(), action.payload.get("value") == "yes",
+                                            customer_id=_customer_id()))
 
 
 @cl.action_callback(RETRY_ACTION)
@@ -136,4 +198,4 @@ async def _retry(action: cl.Action) -> None:
     if not await clear_actions():  # already retried
         return
     runtime = await holder.get()
-    await render(runtime.retry(_thread_id()))
+    await _draw(runtime.retry(_thread_id(), customer_id=_customer_id()))

@@ -98,8 +98,19 @@ async def restore_actions(steps: list[dict], *, confirmation: bool, retry: bool)
     cl.user_session.set(ACTIONS_KEY, message)
 
 
-async def render(events: AsyncIterator[Event]) -> None:
-    """Draw one turn's events as they arrive."""
+def _tool_outcome(event: ToolResult, details: bool) -> tuple[str, str | None]:
+    """What a tool step shows: the result for operators, only ok or failed for customers."""
+    if details:
+        return _pretty(event.result)
+    return ("ok" if event.ok else "failed"), None
+
+
+async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
+    """Draw one turn's events as they arrive.
+
+    ``details=False`` (customers): tool steps carry the tool's name and ok/failed, never its arguments or raw
+    result (another customer's data must never reach a browser, even when a tool returned it by mistake).
+    """
     streaming: dict[str, cl.Message] = {}  # message id -> the message its tokens go to
     # Tool call id -> its step. Kept in the session: a write's result arrives in the turn after its confirmation.
     steps: dict[str, cl.Step] = cl.user_session.get(STEPS_KEY) or {}
@@ -120,8 +131,8 @@ async def render(events: AsyncIterator[Event]) -> None:
                     await cl.Message(content=event.text, author=stage_name(event.stage)).send()
             elif isinstance(event, ToolCalled):
                 step = cl.Step(name=event.name, type="tool", parent_id=_run_id(), default_open=False,
-                               show_input="json", language="json")
-                step.input = json.dumps(event.arguments, ensure_ascii=False, indent=1)
+                               show_input="json" if details else False, language="json")
+                step.input = json.dumps(event.arguments, ensure_ascii=False, indent=1) if details else ""
                 step.start = utc_now()
                 await step.send()
                 steps[event.call_id] = step
@@ -132,7 +143,7 @@ async def render(events: AsyncIterator[Event]) -> None:
                     step = cl.Step(name=event.name, type="tool", parent_id=_run_id(), default_open=False,
                                    language="json")
                     step.start = utc_now()
-                step.output, step.language = _pretty(event.result)
+                step.output, step.language = _tool_outcome(event, details)
                 step.is_error = not event.ok
                 step.end = utc_now()
                 await step.send() if step_is_new else await step.update()

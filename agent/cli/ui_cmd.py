@@ -36,7 +36,9 @@ def chainlit_env(settings, base_url: str) -> dict[str, str]:
         "DESKGRAPH_LLM_CONTEXT_TOKENS": str(settings.context_tokens),
         "PYTHONUNBUFFERED": "1",
     })
-    if settings.ui_auth and not env.get("CHAINLIT_AUTH_SECRET"):
+    from ui.access import customer_login_on, password_login_on
+
+    if (password_login_on(settings) or customer_login_on(settings)) and not env.get("CHAINLIT_AUTH_SECRET"):
         from ui.storage import auth_secret
 
         env["CHAINLIT_AUTH_SECRET"] = auth_secret(Path(env["DESKGRAPH_UI_DB"]).parent)
@@ -48,14 +50,22 @@ def ui(
     host: str | None = typer.Option(None, "--host", help="Interface to listen on (default: settings.ui_host)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default: settings.ui_port)."),
 ) -> None:
-    """Start the web chat (Chainlit). Login: DESKGRAPH_UI_AUTH=true and DESKGRAPH_UI_PASSWORD (needed for history)."""
+    """Start the web chat (Chainlit). Login: DESKGRAPH_UI_AUTH=true and DESKGRAPH_UI_PASSWORD (operators, history),
+    DESKGRAPH_CUSTOMER_TOKEN_SECRET (customers from the shop); required unless listening on loopback."""
     from agent.llm import model_server
+    from ui.access import startup_problem
+    from ui.origins import OriginError, parse_origins
 
     settings = get_settings()
     host = host or settings.ui_host
     port = port or settings.ui_port
-    if settings.ui_auth and not settings.ui_password.get_secret_value():
-        raise typer.BadParameter("DESKGRAPH_UI_AUTH is on: set DESKGRAPH_UI_PASSWORD too")
+    try:
+        parse_origins(settings.ui_allow_origins)
+    except OriginError as exc:
+        raise typer.BadParameter(f"DESKGRAPH_UI_ALLOW_ORIGINS: {exc}") from exc
+    if (problem := startup_problem(settings, host)) is not None:  # before the model starts: fail fast
+        typer.echo(f"deskgraph ui: {problem}", err=True)
+        raise typer.Exit(2)
     if settings.uses_embedded_model:
         typer.echo("Starting the embedded model (this may take a few seconds)…")
     code = 0

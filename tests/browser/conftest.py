@@ -72,8 +72,11 @@ class UIServer:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_ui(root: Path, extra_env: dict[str, str], *, startup_timeout: float = 90.0) -> UIServer:
-    """Start `deskgraph ui` on a free port with its files in ``root``; wait until it answers HTTP."""
+def start_ui(root: Path, extra_env: dict[str, str], *, startup_timeout: float = 90.0,
+             host: str = "127.0.0.1") -> UIServer:
+    """Start `deskgraph ui` on a free port with its files in ``root``; wait until it answers HTTP.
+
+    The browser always connects through 127.0.0.1 (``host`` is what the server binds, e.g. 0.0.0.0)."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DESKGRAPH_", "CHAINLIT_"))}
@@ -91,7 +94,7 @@ def start_ui(root: Path, extra_env: dict[str, str], *, startup_timeout: float = 
     log = root / "ui.log"
     with log.open("wb") as out:
         # cwd is the temp dir: no .env of the checkout leaks in; relative paths would resolve here.
-        proc = subprocess.Popen([deskgraph_exe(), "ui", "--host", "127.0.0.1", "--port", str(port)], cwd=root,
+        proc = subprocess.Popen([deskgraph_exe(), "ui", "--host", host, "--port", str(port)], cwd=root,
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     server = UIServer(url=f"http://127.0.0.1:{port}", root=root, proc=proc, log=log, env=env)
     deadline = time.monotonic() + startup_timeout
