@@ -302,7 +302,9 @@ class SupportRuntime:
             if persona:
                 payload["persona"] = persona
         self._unsent.pop(thread_id, None)
-        events, observer = self._run(thread_id, payload, self.config(thread_id), snapshot.values, step=step)
+        # A token thread's first input carries its stage (order desk); no node reports it, so start from there.
+        values = {**(snapshot.values or {}), **start}
+        events, observer = self._run(thread_id, payload, self.config(thread_id), values, step=step)
 
         async def keeping_unsent() -> AsyncIterator[Event]:
             async for event in events:

@@ -32,6 +32,7 @@ async def test_token_thread_starts_identified_at_the_order_desk(settings):
         events = await _collect(rt.send("c1", "where is #W1000002?", customer_id="lena_moreau_3307"))
         assert not any(isinstance(e, ToolCalled) and e.name.startswith("find_user") for e in events)
         assert [e.text for e in events if isinstance(e, Reply)] == ["Hello Lena, your order #W1000002 was delivered."]
+        assert {e.stage for e in events if isinstance(e, Reply | ToolCalled)} == {"order_desk"}  # the UI's badge
         view = await rt.view("c1")
         assert (view.customer_id, view.verified_by, view.stage, view.owner) == (
             "lena_moreau_3307", "token", "order_desk", "lena_moreau_3307")
