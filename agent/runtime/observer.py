@@ -68,7 +68,7 @@ class TurnObserver:
     def event(self, event: Event) -> None:
         """Count one event of the turn."""
         if isinstance(event, StageChanged):
-            self.left, self.stage = self.stage, event.target
+            self.left, self.stage = event.source, event.target
         elif isinstance(event, ToolCalled):
             TOOL_CALLS.labels(event.name, self.stage).inc()
         elif isinstance(event, ToolResult):

@@ -41,11 +41,12 @@ def customer_headers(user_id: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def client(settings: Settings, model: object) -> AsyncIterator[httpx.AsyncClient]:
+async def client(settings: Settings, model: object, *,
+                 raise_app_exceptions: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """The app in-process (lifespan included), addressed as 127.0.0.1."""
     app = create_app(settings, model=model)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=30) as c:
             c.app = app  # type: ignore[attr-defined]
             yield c
