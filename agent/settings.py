@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     today: dt.date | None = Field(None, description="Override today's date in prompts (tests, demos).")
     persona: str = Field("default", description="Default persona preset (a file under prompts/personas/).")
     dialogue: Literal["flows", "agent"] = Field(
-        "agent", description="How the conversation is driven: code task flows, or the model-led agent loop."
+        "flows", description="flows: code drives each task and the model reads messages; agent: the model's tool loop."
     )
 
     # --- web front end -----------------------------------------------------------------------

@@ -94,3 +94,49 @@ class ScriptedChatModel(BaseChatModel):
             chunks = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i,
                        "type": "tool_call_chunk"} for i, c in enumerate(reply.tool_calls)]
             yield ChatGenerationChunk(message=AIMessageChunk(content="", id=reply.id, tool_call_chunks=chunks))
+
+
+class PerfectUnderstandingModel(BaseChatModel):
+    """The "perfect understanding" double of the flows dialogue: it answers every understanding request
+    (a request with a ``response_format``) with the annotated understanding of the customer's message, and
+    every other request (an open question) with a fixed, fact-free sentence. With it, a scenario fails only
+    when the dialogue code is wrong."""
+
+    _understandings: dict[str, str] = PrivateAttr(default_factory=dict)
+    _misses: list[str] = PrivateAttr(default_factory=list)
+
+    def __init__(self, understandings: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._understandings = {_norm(text): json.dumps(value) for text, value in understandings.items()}
+
+    @property
+    def _llm_type(self) -> str:
+        return "perfect-understanding"
+
+    @property
+    def misses(self) -> list[str]:
+        """Customer messages that had no annotated understanding (answered with an empty one)."""
+        return self._misses
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        if kwargs.get("response_format"):
+            text = next((str(m.content) for m in reversed(messages) if m.type == "human"), "")
+            content = self._understandings.get(_norm(text))
+            if content is None:
+                self._misses.append(text)
+                content = "{}"
+        else:
+            content = "I can help with this store's orders and products: status, changes, returns and exchanges."
+        message = AIMessage(content=content, id=f"run-{uuid.uuid4()}",
+                            usage_metadata={"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).split()).strip().lower()
+
+
+def perfect_understanding_model(understandings: dict[str, Any]) -> PerfectUnderstandingModel:
+    """The perfect-understanding double for a scenario: customer message text -> its annotated understanding."""
+    return PerfectUnderstandingModel(understandings)

@@ -53,8 +53,8 @@ class GraphOptions:
     escalate_after_misunderstandings: int = 3
     max_model_calls_per_turn: int = 8
     default_persona: str = "default"
-    dialogue: str = "agent"
-    """``flows`` (code drives each task) or ``agent`` (the model-led loop); the evaluation compares both."""
+    dialogue: str = "flows"
+    """``flows``: code drives each task, the model reads messages; ``agent``: the model plans in a tool loop."""
 
 
 def _text(message: AnyMessage) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.channels.delta import DeltaChannel
@@ -53,6 +53,14 @@ class Ticket(TypedDict):
     status: str
 
 
+class TaskFrame(TypedDict):
+    """One customer task in the flows dialogue, with what the customer said for it so far."""
+
+    task: str
+    said: dict[str, Any]
+    fallback: NotRequired[str | None]
+
+
 class SupportState(TypedDict):
     """Everything the support graph knows about one conversation."""
 
@@ -86,6 +94,14 @@ class SupportState(TypedDict):
     """Consecutive tool calls that returned an error."""
     misunderstanding_streak: NotRequired[int]
     """Consecutive turns that ended without progress (failed identification, unusable model output)."""
+    tasks: NotRequired[list[TaskFrame]]
+    """Flows dialogue: the customer's tasks, the active one first."""
+    awaiting: NotRequired[str | None]
+    """Flows dialogue: the slot the last question asked for (order, items, variant:K, reason, payment, address)."""
+    understanding: NotRequired[dict[str, Any] | None]
+    """Flows dialogue: what the latest customer message was understood to say (for developers and tests)."""
+    reinterpret: NotRequired[str | None]
+    """Flows dialogue: a message typed instead of yes/no while a write waited, to be read as a new request."""
 
 
 def delta_channels() -> dict[str, DeltaChannel]:

@@ -39,6 +39,10 @@ def build_support_graph(
         graph.invoke({"messages": [HumanMessage("Hi")]}, {"configurable": {"thread_id": "t1"}})
     """
     options = options or GraphOptions()
+    if options.dialogue == "flows":
+        from graphs.flows import build_flows_graph
+
+        return build_flows_graph(model=model, store=store, checkpointer=checkpointer, options=options)
     nodes = SupportNodes(model, GuardedTools(store), TicketDesk(store), options)
     builder = StateGraph(SupportState)
     builder.add_node("begin_turn", nodes.begin_turn)

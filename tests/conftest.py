@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The scripted conversations of the graph, runtime, API and browser tests were written for the agent loop
+# (the model's tool calls are scripted); flows tests choose `flows` explicitly. Set before any Settings() is
+# read, and inherited by the servers the tests start.
+os.environ.setdefault("DESKGRAPH_DIALOGUE", "agent")
 
 _TIER_BY_FOLDER = {"unit": "fast", "graph": "fast", "integration": "model", "browser": "browser"}
 

@@ -411,6 +411,37 @@ class RetailStore:
                 t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("users", "orders", "products")
             }
 
+    def order_record(self, order_id: str) -> dict | None:
+        """The order as get_order_details returns it, as a dict (for code that reasons over it), or None."""
+        with self._read():
+            row = self._order_row(order_id)
+            return self._order_json(row) if row is not None else None
+
+    def user_record(self, user_id: str) -> dict | None:
+        """The user's profile as get_user_details returns it, as a dict, or None."""
+        with self._read():
+            return self._user_json(user_id)
+
+    def product_record(self, product_id: str) -> dict | None:
+        """The product with its variants as get_product_details returns it, as a dict, or None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT name FROM products WHERE product_id = ?", (product_id,)).fetchone()
+            if row is None:
+                return None
+            variants = {
+                iid: {"item_id": iid, "options": _loads(o), "available": bool(a), "price": p}
+                for iid, o, a, p in conn.execute(
+                    "SELECT item_id, options, available, price FROM variants WHERE product_id = ? ORDER BY pos",
+                    (product_id,),
+                )
+            }
+        return {"name": row[0], "product_id": product_id, "variants": variants}
+
+    def product_ids_by_name(self) -> dict[str, str]:
+        """Product type name -> product id."""
+        with self._lock:
+            return {name: pid for name, pid in self._conn.execute("SELECT name, product_id FROM products ORDER BY ord")}
+
     # ------------------------------------------------------------------ record readers
     def _order_row(self, order_id: str) -> tuple | None:
         return self._conn.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id = ?", (order_id,)).fetchone()
@@ -530,18 +561,10 @@ class RetailStore:
             return _dumps(self._order_json(row))
 
     def get_product_details(self, product_id: str) -> str:
-        with self._read() as conn:
-            row = conn.execute("SELECT name FROM products WHERE product_id = ?", (product_id,)).fetchone()
-            if row is None:
-                raise ToolError("product not found")
-            variants = {
-                iid: {"item_id": iid, "options": _loads(o), "available": bool(a), "price": p}
-                for iid, o, a, p in conn.execute(
-                    "SELECT item_id, options, available, price FROM variants WHERE product_id = ? ORDER BY pos",
-                    (product_id,),
-                )
-            }
-        return _dumps({"name": row[0], "product_id": product_id, "variants": variants})
+        record = self.product_record(product_id)
+        if record is None:
+            raise ToolError("product not found")
+        return _dumps(record)
 
     def get_user_details(self, user_id: str) -> str:
         with self._read():

@@ -22,7 +22,7 @@ class Harness:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.model = ScriptedChatModel()
-        self.options = GraphOptions(today=dt.date(2026, 11, 26), context_tokens=32768)
+        self.options = GraphOptions(today=dt.date(2026, 11, 26), context_tokens=32768, dialogue="agent")
         store = RetailStore.open(root / "store.db")
         store.load_json(small_dataset())
         store.close()

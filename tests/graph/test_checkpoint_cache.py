@@ -10,7 +10,7 @@ from langgraph.types import Command
 
 from agent.runtime.checkpoints import CachedSqliteSaver
 from agent.testing import ScriptedChatModel, tool_call
-from graphs import build_support_graph
+from graphs import GraphOptions, build_support_graph
 from graphs.state import delta_channels
 from tests.fixtures_data import small_dataset
 from tools import RetailStore
@@ -25,7 +25,7 @@ def test_cached_history_equals_uncached_history_at_every_checkpoint(tmp_path):
     store.load_json(small_dataset())
     model = ScriptedChatModel()
     saver = CachedSqliteSaver(sqlite3.connect(tmp_path / "cp.db", check_same_thread=False), delta_channels())
-    graph = build_support_graph(model=model, store=store, checkpointer=saver)
+    graph = build_support_graph(model=model, store=store, checkpointer=saver, options=GraphOptions(dialogue="agent"))
     config = {"configurable": {"thread_id": "t"}}
     model.extend(["hello"])
     graph.invoke({"messages": [HumanMessage("hi lena.moreau5521@example.com")]}, config)
@@ -38,7 +38,7 @@ def test_cached_history_equals_uncached_history_at_every_checkpoint(tmp_path):
     model.assert_complete()
     assert saver.cache.hits > 10
 
-    plain = build_support_graph(model=model, store=store,
+    plain = build_support_graph(model=model, store=store, options=GraphOptions(dialogue="agent"),
                                 checkpointer=SqliteSaver(sqlite3.connect(tmp_path / "cp.db", check_same_thread=False)))
     history = list(graph.get_state_history(config))
     assert len(history) > 40

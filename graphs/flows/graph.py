@@ -1,0 +1,125 @@
+"""build_flows_graph(): the flows dialogue, with one subgraph per customer task.
+
+    begin_turn → understand → plan ─┬─ <task flow subgraph> (step → confirm → execute) ─┬─ next task / END
+                                    ├─ question (free answer, never writes)               └─ understand (typed
+                                    ├─ escalate                                              instead of yes/no)
+                                    └─ welcome / idle
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graphs.flows.nodes import FlowNodes
+from graphs.flows.steps import FLOWS
+from graphs.nodes import GraphOptions
+from graphs.state import Stage, SupportState
+from graphs.tickets import TicketDesk
+from graphs.tool_layer import GuardedTools
+from graphs.understanding import Task
+from prompts import replies
+from tools import RetailStore
+
+FLOW_NODES = tuple(task.value for task in FLOWS)
+
+
+# --- routing (pure functions of the state) -----------------------------------------------------------
+def after_begin(state: SupportState) -> Literal["handover_note", "escalate", "understand"]:
+    """Handed-over threads only collect notes; otherwise read the message."""
+    if state.get("ticket"):
+        return "handover_note"
+    if state.get("stage") == Stage.ESCALATION:
+        return "escalate"
+    return "understand"
+
+
+def after_plan(state: SupportState) -> str:
+    """Escalate on request; run the active task's flow once identified; else answer or offer help."""
+    if state.get("stage") == Stage.ESCALATION:
+        return "escalate"
+    asked = (state.get("understanding") or {}).get("tasks", [])
+    if not state.get("customer_id"):
+        if state.get("awaiting") == "identity" and (state.get("tasks") or _replied(state)):
+            return END
+        return "question" if Task.QUESTION.value in asked else "welcome"
+    if state.get("tasks"):
+        return state["tasks"][0]["task"]
+    return "question" if Task.QUESTION.value in asked else "idle"
+
+
+def after_flow(state: SupportState) -> str:
+    """A typed answer is read again; a question waits for the customer; otherwise the next task runs."""
+    if state.get("reinterpret"):
+        return "understand"
+    if state.get("awaiting") or state.get("pending_confirmation"):
+        return END
+    if state.get("tasks"):
+        return state["tasks"][0]["task"]
+    return "idle"
+
+
+def _replied(state: SupportState) -> bool:
+    last = state["messages"][-1] if state.get("messages") else None
+    return isinstance(last, AIMessage) and not last.tool_calls
+
+
+def after_step(state: SupportState) -> Literal["confirm", "__end__"]:
+    """A resolved write waits for confirmation; anything else ends the flow's step."""
+    return "confirm" if state.get("pending_confirmation") else "__end__"
+
+
+def after_confirm(state: SupportState) -> Literal["execute", "__end__"]:
+    """Yes runs the write; no (or another request) ends the flow."""
+    return "execute" if state.get("pending_confirmation") else "__end__"
+
+
+# --- builders -----------------------------------------------------------------------------------------
+def build_task_flow(task: Task, nodes: FlowNodes) -> CompiledStateGraph:
+    """One task's flow: resolve the next step, confirm a write, execute it."""
+    builder = StateGraph(SupportState)
+    builder.add_node("step", nodes.flow_step)
+    builder.add_node("confirm", nodes.confirm)
+    builder.add_node("execute", nodes.execute)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", after_step, ["confirm", END])
+    builder.add_conditional_edges("confirm", after_confirm, ["execute", END])
+    builder.add_edge("execute", END)
+    return builder.compile(name=task.value)
+
+
+def _welcome(state: SupportState) -> dict[str, Any]:
+    return {"messages": [AIMessage(replies()["welcome"])]}
+
+
+def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer: BaseCheckpointSaver | None = None,
+                      options: GraphOptions | None = None) -> CompiledStateGraph:
+    """Compile the flows dialogue over a chat model (for understanding), a retail store and a checkpointer."""
+    options = options or GraphOptions()
+    nodes = FlowNodes(model, GuardedTools(store), TicketDesk(store), options)
+    builder = StateGraph(SupportState)
+    builder.add_node("begin_turn", nodes.begin_turn)
+    builder.add_node("understand", nodes.understand)
+    builder.add_node("plan", nodes.plan)
+    for task in FLOWS:
+        builder.add_node(task.value, build_task_flow(task, nodes))
+        builder.add_conditional_edges(task.value, after_flow, ["understand", "idle", END, *FLOW_NODES])
+    builder.add_node("question", nodes.question)
+    builder.add_node("welcome", _welcome)
+    builder.add_node("idle", nodes.idle)
+    builder.add_node("escalate", nodes.escalate)
+    builder.add_node("handover_note", nodes.handover_note)
+    builder.add_node("restore", nodes.restore)
+    builder.add_edge(START, "begin_turn")
+    builder.add_conditional_edges("begin_turn", after_begin, ["handover_note", "escalate", "understand"])
+    builder.add_edge("understand", "plan")
+    builder.add_conditional_edges("plan", after_plan,
+                                  ["escalate", "question", "welcome", "idle", END, *FLOW_NODES])
+    for name in ("question", "welcome", "idle", "escalate", "handover_note", "restore"):
+        builder.add_edge(name, END)
+    return builder.compile(checkpointer=checkpointer, name="support")

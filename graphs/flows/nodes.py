@@ -1,0 +1,242 @@
+"""Nodes of the flows dialogue: code drives the process; the model only reads messages (and answers questions).
+
+Every node is a small function of (state, config) returning a partial update. The task flows themselves
+(``flow_step``, ``confirm``, ``execute``) are compiled as one subgraph per task in ``graphs.flows.graph``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import interrupt
+
+from graphs.budget import recent_window
+from graphs.confirmations import parse_decision
+from graphs.flows.customer import CustomerView
+from graphs.flows.outcomes import done_text
+from graphs.flows.plan import fold
+from graphs.flows.render import say
+from graphs.flows.steps import next_step, product_info_text
+from graphs.flows.understand import understand
+from graphs.nodes import GraphOptions, _move, _text, _thread
+from graphs.prompting import persona_text
+from graphs.state import Stage, SupportState
+from graphs.tickets import TicketDesk
+from graphs.tool_layer import GuardedTools
+from graphs.understanding import Task
+from prompts import load_prompt, replies
+
+
+def _call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def _tool_pair(name: str, args: dict[str, Any], result: str, ok: bool = True) -> list[AnyMessage]:
+    call_id = _call_id()
+    return [AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}]),
+            ToolMessage(content=result, tool_call_id=call_id, name=name, status="success" if ok else "error")]
+
+
+def _last_customer_text(state: SupportState) -> str:
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            return _text(message)
+    return ""
+
+
+def _last_agent_reply(state: SupportState) -> str | None:
+    seen_customer = False
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            if seen_customer:
+                return None
+            seen_customer = True
+        elif seen_customer and isinstance(message, AIMessage) and not message.tool_calls and _text(message).strip():
+            return _text(message)
+    return None
+
+
+class FlowNodes:
+    """The flows dialogue's nodes, bound to the model, the guarded store and the ticket desk."""
+
+    def __init__(self, model: BaseChatModel, guarded: GuardedTools, desk: TicketDesk, options: GraphOptions):
+        self.model = model
+        self.guarded = guarded
+        self.desk = desk
+        self.options = options
+
+    # --- the turn ------------------------------------------------------------------------------------
+    def begin_turn(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Count the turn; a new thread starts at intake with the default persona."""
+        update: dict[str, Any] = {"turn": state.get("turn", 0) + 1, "turn_model_calls": 0, "reinterpret": None}
+        if "stage" not in state:
+            update |= {"stage": Stage.INTAKE.value, "stage_history": [], "orders_in_focus": [], "tasks": [],
+                       "persona": state.get("persona") or self.options.default_persona}
+        return update
+
+    def understand(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Read the customer's message into an Understanding (model under a JSON schema + code's reads)."""
+        text = state.get("reinterpret") or _last_customer_text(state)
+        context = None if state.get("reinterpret") else _last_agent_reply(state)
+        understood, asked_model = understand(self.model, text, context, config)
+        calls = state.get("turn_model_calls", 0) + (1 if asked_model else 0)
+        return {"understanding": understood.model_dump(mode="json", exclude_defaults=True),
+                "turn_model_calls": calls}
+
+    def plan(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Identify the customer when the message allows it, and queue the tasks and details it gave."""
+        from graphs.understanding import Understanding
+
+        u = Understanding.model_validate(state.get("understanding") or {})
+        text = state.get("reinterpret") or _last_customer_text(state)
+        update: dict[str, Any] = {"reinterpret": None}
+        messages: list[AnyMessage] = []
+        if not state.get("customer_id"):
+            messages += self._identify(state, u, update)
+        frames, _ = fold(state.get("tasks", []), state.get("awaiting"), u, text)
+        update["tasks"] = frames
+        if Task.HUMAN in u.tasks:
+            update |= {"escalation_reason": "the customer asked for a human",
+                       **_move(state, Stage.ESCALATION, "the customer asked for a human")}
+        elif not update.get("customer_id", state.get("customer_id")):
+            if not messages:
+                # Nothing to look up yet: ask for identification (any request stays queued).
+                if frames or u.tasks:
+                    messages.append(AIMessage(say("ask_identity")))
+                update["awaiting"] = "identity"
+        return update | {"messages": messages}
+
+    def _identify(self, state: SupportState, u: Any, update: dict[str, Any]) -> list[AnyMessage]:
+        """Look up the email, or name + zip, the customer gave; a failure is explained, the request kept."""
+        if u.email:
+            lookup, args, how = "find_user_id_by_email", {"email": u.email}, "email"
+        elif u.first_name and u.last_name and u.zip:
+            lookup, args, how = ("find_user_id_by_name_zip",
+                                 {"first_name": u.first_name, "last_name": u.last_name, "zip": u.zip}, "name_zip")
+        else:
+            return []
+        result = self.guarded.run_read(lookup, args, None)
+        if result.startswith("Error"):
+            key = "identity_email_not_found" if how == "email" else "identity_name_not_found"
+            update["awaiting"] = "identity"
+            return _tool_pair(lookup, args, result, ok=False) + [AIMessage(say(key, **args))]
+        update |= {"customer_id": result, "verified_by": how, "awaiting": None,
+                   **_move(state, Stage.ORDER_DESK, f"customer identified by {how.replace('_', ' + ')}")}
+        first_name = (self.guarded.store.user_record(result) or {}).get("name", {}).get("first_name", "")
+        return _tool_pair(lookup, args, result) + [AIMessage(say("identified", first_name=first_name))]
+
+    def idle(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Identified, nothing queued, no question: offer help (once per turn)."""
+        last = state["messages"][-1]
+        if isinstance(last, AIMessage) and not last.tool_calls:
+            return {"awaiting": None}
+        key = "anything_else" if state.get("turn", 0) > 1 else "greet_identified"
+        return {"messages": [AIMessage(say(key))], "awaiting": None}
+
+    def question(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """An open question: product facts from the catalogue by code, otherwise a short model answer."""
+        text = _last_customer_text(state)
+        known = product_info_text(self.guarded.store, text)
+        if known:
+            return {"messages": [AIMessage(known)]}
+        system = "\n\n".join([load_prompt("policy"), persona_text(state.get("persona")), load_prompt("question")])
+        window = recent_window(state["messages"], 1500)
+        reply = self.model.invoke([SystemMessage(system), *[m for m in window if not isinstance(m, ToolMessage)
+                                                            and not (isinstance(m, AIMessage) and m.tool_calls)]],
+                                  config)
+        answer = _text(reply).strip()
+        if not answer or answer.startswith(("{", "[", "<")):
+            answer = say("not_understood")
+        return {"messages": [AIMessage(answer)], "turn_model_calls": state.get("turn_model_calls", 0) + 1}
+
+    # --- one task flow ---------------------------------------------------------------------------------
+    def flow_step(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """The active task's next step: a question, an explanation, an answer, or a write to confirm."""
+        frame = state["tasks"][0]
+        view = CustomerView.load(self.guarded.store, state["customer_id"])
+        step = next_step(Task(frame["task"]), frame["said"], view)
+        if step.kind == "confirm":
+            return {"pending_confirmation": {"tool_call_id": _call_id(), "tool": step.tool, "arguments": step.args,
+                                             "summary": step.text}, "awaiting": "confirm"}
+        rest = state["tasks"][1:]
+        if step.kind == "ask":
+            return {"messages": [AIMessage(step.text)], "awaiting": step.slot}
+        if step.kind == "refuse" and frame.get("fallback"):
+            # "If that is not possible, then ...": the stated fallback takes the task's place.
+            fallback = {"task": frame["fallback"], "said": frame["said"], "fallback": None}
+            return {"messages": [AIMessage(step.text)], "tasks": [fallback, *rest], "awaiting": None}
+        return {"messages": [AIMessage(step.text)], "tasks": rest, "awaiting": None}
+
+    def confirm(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Pause for the customer's yes or no; a typed message that is neither is read as a new request."""
+        pending = state["pending_confirmation"]
+        answer = interrupt({"type": "confirmation", **pending})
+        decision = parse_decision(answer)
+        said = answer if isinstance(answer, str) else (decision or "")
+        messages: list[AnyMessage] = [HumanMessage(said)] if said else []
+        update: dict[str, Any] = {"awaiting": None}
+        if decision == "yes":
+            return update | {"messages": messages}
+        update |= {"pending_confirmation": None}
+        if decision == "no":
+            return update | {"messages": [*messages, AIMessage(say("declined_next"))], "tasks": state["tasks"][1:]}
+        return update | {"messages": messages, "reinterpret": said or None}
+
+    def execute(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Run the confirmed write once (ledger) and tell the customer what changed, from the outcome."""
+        pending = state["pending_confirmation"]
+        view = CustomerView.load(self.guarded.store, state["customer_id"])
+        before = {oid: dict(order) for oid, order in view.orders.items()}
+        result = self.guarded.run_write(tool_call_id=pending["tool_call_id"], thread=_thread(config),
+                                        name=pending["tool"], args=pending["arguments"],
+                                        customer_id=state.get("customer_id"))
+        ok = not result.startswith("Error")
+        call = AIMessage(content="", tool_calls=[{"name": pending["tool"], "args": pending["arguments"],
+                                                  "id": pending["tool_call_id"], "type": "tool_call"}])
+        outcome = ToolMessage(content=result, tool_call_id=pending["tool_call_id"], name=pending["tool"],
+                              status="success" if ok else "error")
+        text = done_text(view, before, pending["tool"], pending["arguments"]) if ok else \
+            say("write_failed", why=result.removeprefix("Error: "))
+        focus = [o for o in state.get("orders_in_focus", []) if o != pending["arguments"].get("order_id")]
+        if pending["arguments"].get("order_id"):
+            focus.append(pending["arguments"]["order_id"])
+        return {"messages": [call, outcome, AIMessage(text)], "pending_confirmation": None,
+                "tasks": state["tasks"][1:], "orders_in_focus": focus}
+
+    # --- hand-over ------------------------------------------------------------------------------------
+    def escalate(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Open the hand-over ticket with a summary built from the conversation, and tell the customer."""
+        if state.get("ticket"):
+            return {}
+        reason = state.get("escalation_reason") or "the customer asked for a human"
+        asked = [_text(m) for m in state["messages"] if isinstance(m, HumanMessage)][-3:]
+        open_tasks = ", ".join(f["task"] for f in state.get("tasks", [])) or "none"
+        summary = (f"Customer: {state.get('customer_id') or 'not identified'}. Reason: {reason}. "
+                   f"Open tasks: {open_tasks}. Last messages: " + " | ".join(asked))
+        self.guarded.run_read("transfer_to_human_agents", {"summary": summary}, state.get("customer_id"))
+        ticket_id = self.desk.open(key=f"{_thread(config)}:{state.get('turn', 0)}", thread=_thread(config),
+                                   customer=state.get("customer_id"), reason=reason, summary=summary)
+        messages: list[AnyMessage] = [*_tool_pair("transfer_to_human_agents", {"summary": summary},
+                                                   "Transfer successful"),
+                                      AIMessage(replies()["handed_over"].format(ticket_id=ticket_id))]
+        return {"messages": messages, "pending_confirmation": None, "tasks": [],
+                "ticket": {"id": ticket_id, "reason": reason, "summary": summary, "status": "open"},
+                **_move(state, Stage.ESCALATION, reason)}
+
+    def handover_note(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """After hand-over: append the customer's message to the ticket and acknowledge it."""
+        ticket = state["ticket"]
+        last = state["messages"][-1]
+        self.desk.add_note(ticket["id"], key=str(last.id), text=_text(last))
+        return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}
+
+    def restore(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Never routed to: the node a fork or an operator's state edit is attributed to."""
+        return {}
+
+

@@ -1,0 +1,104 @@
+"""Folding one message's understanding into the queue of task frames (pure functions, no I/O).
+
+A frame is one customer task with what the customer said for it so far. New tasks are queued in the order
+asked; details go to the task that asked for them (the active frame when it is waiting for an answer), and a
+short answer that the model could not place is taken as the answer to the question we asked.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from graphs.understanding import Task, Understanding
+
+#: Tasks that run as flows (the others are handled by the dialogue directly).
+FLOW_TASKS = frozenset(Task) - {Task.HUMAN, Task.QUESTION}
+_CHANGE_OF_MIND = re.compile(r"\b(instead|actually|rather|changed? my mind|never ?mind|forget)\b", re.I)
+_SLOT_KEYS = ("order_ids", "order_hint", "items", "all_items", "reason", "payment", "address")
+
+
+def said_of(u: Understanding) -> dict[str, Any]:
+    """The slot values a message gave (only those present)."""
+    data = u.model_dump(exclude_none=True)
+    said = {k: data[k] for k in _SLOT_KEYS if data.get(k) not in (None, [], False, "")}
+    if said.get("address"):
+        said["address"] = {k: v for k, v in said["address"].items() if v}
+    return said
+
+
+def _apply(frame_said: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(frame_said)
+    for key, value in update.items():
+        if key == "address":
+            merged["address"] = {**merged.get("address", {}), **value}
+        elif key == "order_ids":
+            merged.pop("order_hint", None)
+            merged[key] = value
+        elif key == "order_hint":
+            merged.pop("order_ids", None)
+            merged[key] = value
+        else:
+            merged[key] = value
+    return merged
+
+
+def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[str, Any], text: str,
+                       u: Understanding) -> dict[str, Any]:
+    """Place the message as the answer to the question asked, when the understanding did not fill that slot."""
+    update = dict(update)
+    if awaiting == "order" and not (update.get("order_ids") or update.get("order_hint")):
+        update["order_hint"] = " ".join([text] + [i["item"] for i in update.get("items", [])])
+        update.pop("items", None)
+    elif awaiting == "order" and update.get("items") and said.get("items"):
+        update.pop("items")  # items named to pick the order, not to replace the ones to change
+    elif awaiting == "items" and not update.get("items") and not update.get("all_items"):
+        update["items"] = [{"item": text, "wanted": None}]
+    elif awaiting and awaiting.startswith("variant:"):
+        k = int(awaiting.split(":")[1])
+        items = copy.deepcopy(said.get("items") or [])
+        while len(items) <= k:
+            items.append({"item": "", "wanted": None})
+        given = [i for i in update.get("items", []) if i.get("wanted")]
+        wanted = given[0]["wanted"] if given else " ".join([text] + [i.get("item", "") for i in update.get("items", [])])
+        items[k]["wanted"] = wanted
+        update["items"] = items
+    elif awaiting == "payment" and not update.get("payment"):
+        update["payment"] = text
+    elif awaiting == "address" and update.get("address") is None and u.zip:
+        update["address"] = {"zip": u.zip}
+    return update
+
+
+def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding,
+         text: str) -> tuple[list[dict[str, Any]], bool]:
+    """The new frame queue after a message, and whether the message was a change of mind on the active task."""
+    frames = copy.deepcopy(frames)
+    asked = [t for t in dict.fromkeys(u.tasks) if t in FLOW_TASKS]
+    update = said_of(u)
+    active = frames[0] if frames else None
+    new = [t for t in asked if not active or t != active["task"]]
+    if active and not new:
+        update = _answer_to_awaited(awaiting, active["said"], update, text, u)
+        active["said"] = _apply(active["said"], update)
+        if u.fallback and u.fallback in FLOW_TASKS:
+            active["fallback"] = u.fallback
+        return frames, False
+    if not new:
+        return frames, False
+    changed_mind = bool(active and active["task"] not in asked
+                        and (u.answer == "no" or _CHANGE_OF_MIND.search(text)))
+    base: dict[str, Any] = {}
+    if changed_mind:
+        # "Actually, return it instead": the new task keeps the order and items already named.
+        base = {k: v for k, v in frames.pop(0)["said"].items() if k in ("order_ids", "order_hint", "items", "all_items")}
+    order_ids = update.get("order_ids", [])
+    created = []
+    for k, task in enumerate(new):
+        said = _apply(base, update)
+        if len(new) > 1 and len(order_ids) == len(new):
+            said["order_ids"] = [order_ids[k]]  # "cancel #W1 and tell me about #W2"
+        created.append({"task": task.value, "said": said,
+                        "fallback": u.fallback.value if u.fallback and k == 0 else None})
+    return created + frames if changed_mind else frames + created, changed_mind

@@ -1,0 +1,215 @@
+"""Resolvers: what the customer said -> the ids a tool needs, or why that cannot be done.
+
+Each resolver returns a ``Resolution``: ``ok`` with a value, ``missing`` (nothing usable was said: ask),
+``ambiguous`` (several candidates: ask, listing them) or ``none`` (nothing matches: say so). They never guess
+between candidates: an ambiguous description is never resolved silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from graphs.flows.customer import CustomerView, options_text, payment_label
+from graphs.flows.text import phrase_in, tokens
+
+Status = Literal["ok", "missing", "ambiguous", "none"]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving one slot."""
+
+    status: Status
+    value: Any = None
+    candidates: list[tuple[str, str]] = field(default_factory=list)
+    """(id, label) pairs to list in a clarifying question."""
+    detail: str = ""
+    """Why nothing matched (a template key of the flow replies), for ``none``."""
+
+
+def ok(value: Any) -> Resolution:
+    """A resolved value."""
+    return Resolution("ok", value)
+
+
+_RECENT = {"last", "latest", "recent", "newest", "most"}
+_STATUS_WORDS = {"pending", "delivered", "processed", "cancelled"}
+
+
+def order_label(order: dict[str, Any]) -> str:
+    """'#W1234567 (pending: Desk Lamp, Yoga Mat)'."""
+    names = ", ".join(item["name"] for item in order.get("items", []))
+    return f"{order['order_id']} ({order['status']}: {names})"
+
+
+def _item_words(item: dict[str, Any]) -> set[str]:
+    words = tokens(item["name"])
+    for value in item.get("options", {}).values():
+        words |= tokens(value)
+    return words
+
+
+def _item_score(description: str, item: dict[str, Any]) -> int:
+    said = tokens(description)
+    if not said:
+        return 0
+    name = tokens(item["name"])
+    overlap = len(said & _item_words(item))
+    # The product name is the strongest signal; an option word alone ("the blue one") still counts.
+    return overlap + (2 if name and (name & said) else 0)
+
+
+def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str, ...] | None) -> Resolution:
+    """The order the customer means, among their own orders (an id, a description, or the only eligible one)."""
+    orders = view.orders
+    eligible = [o for o in orders.values() if not statuses or o["status"] in statuses]
+    if said.get("order_ids"):
+        mine = [orders[i] for i in said["order_ids"] if i in orders]
+        if not mine:
+            return Resolution("none", detail="order_not_yours", value=said["order_ids"][0])
+        if len(mine) > 1 and statuses:
+            mine = [o for o in mine if o["status"] in statuses] or mine
+        if len(mine) == 1:
+            return ok(mine[0]["order_id"])
+        return Resolution("ambiguous", candidates=[(o["order_id"], order_label(o)) for o in mine])
+    hint = " ".join([str(said.get("order_hint") or "")] + [i.get("item", "") for i in said.get("items", [])])
+    hint_words = tokens(hint)
+    pool = list(orders.values())
+    status_words = hint_words & _STATUS_WORDS
+    if status_words:
+        pool = [o for o in pool if o["status"] in status_words] or pool
+    scored = []
+    for order in pool:
+        score = max((_item_score(hint, item) for item in order.get("items", [])), default=0)
+        scored.append((score, order))
+    best = max((s for s, _ in scored), default=0)
+    matches = [o for s, o in scored if s == best and s > 0]
+    if not matches and hint_words & _RECENT and pool:
+        matches = [pool[-1]]
+    if not matches and status_words:
+        matches = pool
+    if not matches:
+        if hint_words - _RECENT - _STATUS_WORDS and said.get("items"):
+            return Resolution("none", detail="no_order_matches", value=hint.strip())
+        matches = eligible if eligible else list(orders.values())
+        if len(matches) == 1:
+            return ok(matches[0]["order_id"])
+        if not matches:
+            return Resolution("none", detail="no_eligible_order")
+        return Resolution("missing", candidates=[(o["order_id"], order_label(o)) for o in matches])
+    if len(matches) > 1 and statuses:
+        matches = [o for o in matches if o["status"] in statuses] or matches
+    if len(matches) == 1:
+        return ok(matches[0]["order_id"])
+    return Resolution("ambiguous", candidates=[(o["order_id"], order_label(o)) for o in matches])
+
+
+def item_label(item: dict[str, Any]) -> str:
+    """'Running Shoes (size 9, black)'."""
+    return f"{item['name']} ({options_text(item.get('options', {}))})"
+
+
+def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
+    """The order's item ids the customer means (one per described item; every item for 'all of it')."""
+    items = order.get("items", [])
+    if said.get("all_items"):
+        return ok([i["item_id"] for i in items])
+    described = [s.get("item", "") for s in said.get("items", []) if s.get("item")]
+    if not described:
+        if len(items) == 1:
+            return ok([items[0]["item_id"]])
+        return Resolution("missing", candidates=[(i["item_id"], item_label(i)) for i in items])
+    chosen: list[str] = []
+    for description in described:
+        scores = [(_item_score(description, item), item) for item in items]
+        best = max((s for s, _ in scores), default=0)
+        top = [item for s, item in scores if s == best and s > 0]
+        if not top:
+            return Resolution("none", detail="item_not_in_order", value=description)
+        distinct = {item["item_id"] for item in top}
+        if len(distinct) > 1:
+            return Resolution("ambiguous", candidates=[(i["item_id"], item_label(i)) for i in top],
+                              value=description)
+        # Several units of the same variant: take one more unit per mention.
+        free = [i for i in top if chosen.count(i["item_id"]) < sum(1 for t in items if t["item_id"] == i["item_id"])]
+        chosen.append((free or top)[0]["item_id"])
+    return ok(chosen)
+
+
+def resolve_variant(view: CustomerView, item: dict[str, Any], wanted: str | None) -> Resolution:
+    """The available variant of the same product with the options the customer asked for."""
+    product = view.product(item["product_id"]) or {"variants": {}}
+    variants = list(product["variants"].values())
+    said = tokens(wanted)
+    current = dict(item.get("options", {}))
+    changes: dict[str, str] = {}
+    for option in current:
+        values = {str(v["options"].get(option)) for v in variants if option in v["options"]}
+        hits = [v for v in values if phrase_in(v, said)]
+        if hits:
+            changes[option] = max(hits, key=len)  # "stainless steel" over "steel"
+    available = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]]
+    choices = [(v["item_id"], options_text(v["options"])) for v in available]
+    if not changes:
+        return Resolution("missing", candidates=choices)
+    target = current | changes
+    exact = [v for v in variants if v["options"] == target]
+    if not exact:
+        return Resolution("none", detail="no_such_variant", candidates=choices, value=options_text(target))
+    variant = exact[0]
+    if variant["item_id"] == item["item_id"]:
+        return Resolution("none", detail="same_variant", candidates=choices, value=options_text(target))
+    if not variant["available"]:
+        return Resolution("none", detail="variant_unavailable", candidates=choices, value=options_text(target))
+    return ok(variant["item_id"])
+
+
+_CARD_WORDS = {"card", "credit", "debit", "visa", "mastercard", "amex", "american", "discover"}
+
+
+def resolve_payment(view: CustomerView, words: str | None, order_id: str | None = None) -> Resolution:
+    """The payment method id the customer's words name ('my PayPal', 'the visa ending 1234', 'original')."""
+    said = tokens(words)
+    methods = list(view.payment_methods.values())
+    if not said:
+        return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
+    if said & {"original", "same", "back", "usual"} and order_id:
+        original = view.original_payment(order_id)
+        if original:
+            return ok(original)
+    if "gift" in said:
+        pool = [m for m in methods if m["source"] == "gift_card"]
+    elif "paypal" in said:
+        pool = [m for m in methods if m["source"] == "paypal"]
+    elif said & _CARD_WORDS or any(w.isdigit() and len(w) == 4 for w in said):
+        pool = [m for m in methods if m["source"] == "credit_card"]
+        brands = said & {"visa", "mastercard", "amex", "discover"}
+        if brands:
+            pool = [m for m in pool if str(m.get("brand", "")).lower() in brands]
+        digits = {w for w in said if w.isdigit() and len(w) == 4}
+        if digits:
+            pool = [m for m in pool if str(m.get("last_four")) in digits]
+    else:
+        return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
+    if len(pool) == 1:
+        return ok(pool[0]["id"])
+    if not pool:
+        return Resolution("none", detail="no_such_payment", value=words,
+                          candidates=[(m["id"], payment_label(m)) for m in methods])
+    return Resolution("ambiguous", candidates=[(m["id"], payment_label(m)) for m in pool])
+
+
+_ADDRESS_REQUIRED = ("address1", "city", "state", "zip")
+
+
+def resolve_address(said: dict[str, Any] | None) -> Resolution:
+    """A complete address (street, city, state, zip; country defaults to USA, second line to empty)."""
+    said = {k: v for k, v in (said or {}).items() if v}
+    missing = [k for k in _ADDRESS_REQUIRED if not said.get(k)]
+    if missing:
+        return Resolution("missing", value=missing)
+    state = str(said["state"]).strip()
+    return ok({"address1": str(said["address1"]).strip(), "address2": str(said.get("address2") or "").strip(),
+               "city": str(said["city"]).strip(), "state": state.upper() if len(state) == 2 else state,
+               "country": str(said.get("country") or "USA").strip(), "zip": str(said["zip"]).strip()})

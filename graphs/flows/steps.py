@@ -1,0 +1,240 @@
+"""Each task flow's next step, computed by code from what the customer said so far.
+
+``next_step(task, said, view)`` resolves the task's slots in order (order, items, variants, reason, payment,
+address); the first slot that is missing or ambiguous becomes a question, an impossible one an explanation, and
+when everything is resolved the write is tried in a rolled-back transaction (every precondition of the store,
+exactly) before the customer is asked to confirm it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from graphs.confirmations import summarize_write
+from graphs.flows.customer import CustomerView, options_text, payment_label
+from graphs.flows.render import money, say
+from graphs.flows.resolvers import Resolution, item_label, resolve_address, resolve_items, resolve_order, \
+    resolve_payment, resolve_variant
+from graphs.understanding import Task
+from tools import RetailStore, run_tool
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """One customer task: the write it ends in and the order statuses it applies to."""
+
+    task: Task
+    tool: str | None
+    statuses: tuple[str, ...] | None
+    action: str
+    """How a reply names the action ('cancelled', 'returned')."""
+
+
+FLOWS: dict[Task, FlowSpec] = {spec.task: spec for spec in (
+    FlowSpec(Task.ORDER_INFO, None, None, "looked up"),
+    FlowSpec(Task.CANCEL, "cancel_pending_order", ("pending",), "cancelled"),
+    FlowSpec(Task.MODIFY_ADDRESS, "modify_pending_order_address", ("pending",), "changed"),
+    FlowSpec(Task.MODIFY_PAYMENT, "modify_pending_order_payment", ("pending",), "changed"),
+    FlowSpec(Task.MODIFY_ITEMS, "modify_pending_order_items", ("pending",), "changed"),
+    FlowSpec(Task.RETURN, "return_delivered_order_items", ("delivered",), "returned"),
+    FlowSpec(Task.EXCHANGE, "exchange_delivered_order_items", ("delivered",), "exchanged"),
+    FlowSpec(Task.CHANGE_DEFAULT_ADDRESS, "modify_user_address", None, "changed"),
+)}
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """What the flow does next: ask for a slot, refuse, answer (reads), or ask to confirm a write."""
+
+    kind: Literal["ask", "refuse", "answer", "confirm"]
+    text: str = ""
+    slot: str | None = None
+    tool: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def _listing(candidates: list[tuple[str, str]]) -> str:
+    return "; ".join(label for _, label in candidates)
+
+
+def _slot_question(resolution: Resolution, slot: str, ask_key: str, ambiguous_key: str, **facts: Any) -> FlowStep:
+    if resolution.status == "ambiguous":
+        return FlowStep("ask", say(ambiguous_key, candidates=_listing(resolution.candidates),
+                                   value=resolution.value or "", **facts), slot=slot)
+    if resolution.status == "missing":
+        return FlowStep("ask", say(ask_key, candidates=_listing(resolution.candidates), **facts), slot=slot)
+    return FlowStep("refuse", say(resolution.detail, candidates=_listing(resolution.candidates),
+                                  value=resolution.value or "", **facts), slot=slot)
+
+
+def dry_run(store: RetailStore, tool: str, args: dict[str, Any]) -> str | None:
+    """Run the write in a transaction that is rolled back: the store's own refusal, or None when it would work."""
+
+    class _Rollback(Exception):
+        pass
+
+    outcome: list[str] = []
+    try:
+        with store.transaction():
+            outcome.append(run_tool(store, tool, dict(args)))
+            raise _Rollback
+    except _Rollback:
+        pass
+    result = outcome[0] if outcome else "Error: not run"
+    return result[len("Error: "):] if result.startswith("Error") else None
+
+
+def _order_step(spec: FlowSpec, said: dict[str, Any], view: CustomerView) -> FlowStep | dict[str, Any]:
+    resolution = resolve_order(view, said, spec.statuses)
+    if resolution.status != "ok":
+        statuses = " or ".join(spec.statuses or ())
+        return _slot_question(resolution, "order", "ask_order", "order_ambiguous", action=spec.action,
+                              statuses=statuses)
+    order = view.orders[resolution.value]
+    if spec.statuses and order["status"] not in spec.statuses:
+        alternative = {"pending": "alternative_pending", "delivered": "alternative_delivered"}.get(
+            order["status"], "alternative_none")
+        return FlowStep("refuse", say("wrong_status", order_id=order["order_id"], status=order["status"],
+                                      action=spec.action, statuses=" or ".join(spec.statuses),
+                                      alternative=say(alternative)).strip(), slot="order")
+    return order
+
+
+def _items_step(order: dict[str, Any], said: dict[str, Any]) -> FlowStep | list[str]:
+    resolution = resolve_items(order, said)
+    if resolution.status == "ok":
+        return list(resolution.value)
+    return _slot_question(resolution, "items", "ask_items", "item_ambiguous", order_id=order["order_id"])
+
+
+def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],
+                   said: dict[str, Any]) -> FlowStep | list[str]:
+    by_id = {item["item_id"]: item for item in order["items"]}
+    wanted_list = [s.get("wanted") for s in said.get("items", [])]
+    new_ids = []
+    for k, item_id in enumerate(item_ids):
+        item = by_id[item_id]
+        wanted = wanted_list[k] if k < len(wanted_list) else None
+        if wanted is None and len(item_ids) == 1:
+            wanted = said.get("wanted")
+        resolution = resolve_variant(view, item, wanted)
+        if resolution.status != "ok":
+            if resolution.status == "missing" and not resolution.candidates:
+                return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{k}")
+            key = "ask_variant" if resolution.status == "missing" else resolution.detail
+            return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
+                                       candidates=_listing(resolution.candidates)), slot=f"variant:{k}")
+        new_ids.append(resolution.value)
+    return new_ids
+
+
+def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None, *, refund: bool,
+                  exclude: str | None = None) -> FlowStep | str:
+    methods = [m for m in view.payment_methods.values() if m["id"] != exclude]
+    if not said.get("payment"):
+        if refund:
+            original = view.original_payment(order_id) if order_id else None
+            has_gift = any(m["source"] == "gift_card" and m["id"] != original for m in methods)
+            if original and not has_gift:
+                return original  # the only refund destination the policy allows
+            if original:
+                label = payment_label(view.payment_methods.get(original, {"id": original}))
+                return FlowStep("ask", say("ask_refund_method", original=label), slot="payment")
+        if len(methods) == 1 and not exclude:
+            return methods[0]["id"]
+        key = "ask_new_payment" if exclude else "ask_payment"
+        return FlowStep("ask", say(key, order_id=order_id or "", candidates="; ".join(payment_label(m) for m in methods)),
+                        slot="payment")
+    resolution = resolve_payment(view, said["payment"], order_id)
+    if resolution.status == "ok":
+        return str(resolution.value)
+    return _slot_question(resolution, "payment", "ask_payment", "payment_ambiguous", order_id=order_id or "")
+
+
+def _address_step(said: dict[str, Any]) -> FlowStep | dict[str, str]:
+    resolution = resolve_address(said.get("address"))
+    if resolution.status == "ok":
+        return dict(resolution.value)
+    return FlowStep("ask", say("ask_address"), slot="address")
+
+
+def order_info_text(view: CustomerView, order: dict[str, Any]) -> str:
+    """Status, items with prices, total, payment and tracking of an order, from the store's record."""
+    items = "; ".join(f"{item_label(i)} {money(i['price'])}" for i in order["items"])
+    total = sum(i["price"] for i in order["items"])
+    original = view.original_payment(order["order_id"])
+    payment = payment_label(view.payment_methods.get(original, {"id": original})) if original else "unknown"
+    tracking_ids = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
+    tracking = say("order_tracking", tracking=", ".join(tracking_ids)) if tracking_ids else ""
+    return say("order_info", order_id=order["order_id"], status=order["status"], items=items, total=money(total),
+               payment=payment, tracking=tracking)
+
+
+def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
+    """The next step of one task flow for what the customer has said so far."""
+    spec = FLOWS[task]
+    if task == Task.CHANGE_DEFAULT_ADDRESS:
+        address = _address_step(said)
+        if isinstance(address, FlowStep):
+            return address
+        return _confirm(view, spec, {"user_id": view.user_id, **address})
+    order = _order_step(spec, said, view)
+    if isinstance(order, FlowStep):
+        return order
+    order_id = order["order_id"]
+    if task == Task.ORDER_INFO:
+        return FlowStep("answer", order_info_text(view, order))
+    if task == Task.CANCEL:
+        if not said.get("reason"):
+            return FlowStep("ask", say("ask_reason", order_id=order_id), slot="reason")
+        return _confirm(view, spec, {"order_id": order_id, "reason": said["reason"]})
+    if task == Task.MODIFY_ADDRESS:
+        address = _address_step(said)
+        return address if isinstance(address, FlowStep) else _confirm(view, spec, {"order_id": order_id, **address})
+    if task == Task.MODIFY_PAYMENT:
+        current = view.original_payment(order_id)
+        payment = _payment_step(view, said, order_id, refund=False, exclude=current)
+        if isinstance(payment, FlowStep):
+            return payment
+        return _confirm(view, spec, {"order_id": order_id, "payment_method_id": payment})
+    items = _items_step(order, said)
+    if isinstance(items, FlowStep):
+        return items
+    if task == Task.RETURN:
+        payment = _payment_step(view, said, order_id, refund=True)
+        if isinstance(payment, FlowStep):
+            return payment
+        return _confirm(view, spec, {"order_id": order_id, "item_ids": items, "payment_method_id": payment})
+    new_ids = _variants_step(view, order, items, said)
+    if isinstance(new_ids, FlowStep):
+        return new_ids
+    payment = _payment_step(view, said, order_id, refund=False)
+    if isinstance(payment, FlowStep):
+        return payment
+    return _confirm(view, spec, {"order_id": order_id, "item_ids": items, "new_item_ids": new_ids,
+                                 "payment_method_id": payment})
+
+
+def _confirm(view: CustomerView, spec: FlowSpec, args: dict[str, Any]) -> FlowStep:
+    assert spec.tool is not None
+    why = dry_run(view.store, spec.tool, args)
+    if why:
+        return FlowStep("refuse", say("write_refused", why=why))
+    return FlowStep("confirm", summarize_write(view.store, spec.tool, args), tool=spec.tool, args=args)
+
+
+def product_info_text(store: RetailStore, text: str) -> str | None:
+    """Available variants of a product named in the text (e.g. 'which colours does the yoga mat come in?')."""
+    from graphs.flows.text import phrase_in, tokens
+
+    said = tokens(text)
+    for name, product_id in store.product_ids_by_name().items():
+        if phrase_in(name, said):
+            product = store.product_record(product_id) or {"variants": {}}
+            available = [v for v in product["variants"].values() if v["available"]]
+            if not available:
+                return say("product_none_available", product=name)
+            variants = "; ".join(f"{options_text(v['options'])} ({money(v['price'])})" for v in available)
+            return say("product_info", product=name, variants=variants)
+    return None

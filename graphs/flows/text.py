@@ -1,0 +1,64 @@
+"""Words to comparable tokens, and the facts code reads from a customer message without the model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graphs.confirmations import parse_decision
+from graphs.intents import cancel_reason
+from graphs.prefetch import find_email, find_order_ids
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
+#: Spellings customers use for the same catalogue words.
+_SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "shoe", "trainers": "shoe",
+             "headphone": "headphones", "earbuds": "headphones", "lamp": "lamp", "tee": "t-shirt",
+             "tshirt": "t-shirt", "laptop": "laptop", "notebook": "laptop", "watch": "watch", "bottle": "bottle",
+             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack", "mat": "mat"}
+#: Words that never tell items apart.
+_STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
+                  "would like get some those these them their from order item items also just".split())
+_ZIP = re.compile(r"(?<![\d#W])(\d{5})(?!\d)")
+
+
+def _stem(word: str) -> str:
+    word = _SYNONYMS.get(word, word)
+    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return _SYNONYMS.get(word, word)
+
+
+def tokens(text: Any) -> set[str]:
+    """Comparable word tokens: lower case, synonyms folded, plurals stripped, filler words dropped."""
+    return {_stem(w) for w in _WORD.findall(str(text or "").lower())} - _STOP
+
+
+def phrase_in(phrase: str, text_tokens: set[str]) -> bool:
+    """True when every token of a (possibly multi-word) catalogue value occurs in the text."""
+    wanted = tokens(phrase)
+    return bool(wanted) and wanted <= text_tokens
+
+
+def find_zip(text: str) -> str | None:
+    """A 5-digit zip code, when exactly one stands in the text (order ids and longer numbers excluded)."""
+    found = {m for m in _ZIP.findall(text)}
+    return found.pop() if len(found) == 1 else None
+
+
+def code_facts(text: str) -> dict[str, Any]:
+    """What code reads reliably: email, order ids, zip, yes/no, a cancellation reason (only what is present)."""
+    facts: dict[str, Any] = {}
+    if email := find_email(text):
+        facts["email"] = email
+    if order_ids := find_order_ids(text, limit=4):
+        facts["order_ids"] = order_ids
+    if zip_code := find_zip(text):
+        facts["zip"] = zip_code
+    # Only a short message is a bare yes/no ("cancel my order" must not read as "no").
+    if len(text.split()) <= 4 and (decision := parse_decision(text)):
+        facts["answer"] = decision
+    if reason := cancel_reason(text):
+        facts["reason"] = reason
+    return facts
