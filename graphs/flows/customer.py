@@ -5,24 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphs.flows.render import money
 from tools import RetailStore
 
 
-def payment_label(method: dict[str, Any]) -> str:
-    """How customers name a payment method: 'PayPal', 'Visa card ending 0417', 'gift card (balance 58)'."""
+def payment_label(method: dict[str, Any], *, balance: bool = True) -> str:
+    """How customers name a payment method: 'PayPal', 'Visa card ending 0417', 'gift card (balance $58.00)'."""
     source = method.get("source")
     if source == "credit_card":
         return f"{str(method.get('brand', 'credit')).title()} card ending {method.get('last_four')}"
     if source == "gift_card":
-        return f"gift card (balance {method.get('balance')})"
+        return f"gift card (balance {money(method.get('balance') or 0)})" if balance else "your gift card"
     if source == "paypal":
         return "PayPal"
     return str(method.get("id"))
 
 
 def options_text(options: dict[str, Any]) -> str:
-    """'size 9, black' style description of a variant's options."""
-    return ", ".join(str(v) for v in options.values())
+    """'size 9, color black' style description of a variant's options (names make 'yes'/'no' values clear)."""
+    return ", ".join(f"{k} {v}" for k, v in options.items())
 
 
 @dataclass
@@ -50,6 +51,23 @@ class CustomerView:
         """The customer's first name, for greetings."""
         return str(self.profile.get("name", {}).get("first_name", ""))
 
+    def account_text(self, question: str) -> str | None:
+        """An answer to a question about the customer's own account (payment methods, address, orders)."""
+        from graphs.flows.render import say
+        from graphs.flows.text import tokens
+
+        said = tokens(question)
+        methods = "; ".join(payment_label(m) for m in self.payment_methods.values())
+        address = ", ".join(str(v) for k, v in self.profile.get("address", {}).items() if v)
+        if said & {"payment", "pay", "card", "paypal", "balance", "gift"} and not said & {"order"}:
+            return say("account_payment_methods", methods=methods)
+        if "address" in said and not said & {"order", "ship", "shipping", "change"}:
+            return say("account_address", address=address)
+        if "order" in said and said & {"all", "list", "which", "what", "many"} and not said & {"status", "track"}:
+            orders = "; ".join(f"{oid} ({o['status']})" for oid, o in self.orders.items())
+            return say("account_orders", orders=orders)
+        return None
+
     @property
     def payment_methods(self) -> dict[str, dict[str, Any]]:
         """Payment method id -> method record."""
@@ -58,6 +76,14 @@ class CustomerView:
     def product(self, product_id: str) -> dict[str, Any] | None:
         """A product with its variants."""
         return self.store.product_record(product_id)
+
+    def paid_amount(self, order_id: str) -> float:
+        """What the customer paid for the order so far (payments minus refunds)."""
+        total = 0.0
+        for entry in self.orders.get(order_id, {}).get("payment_history", []):
+            sign = 1 if entry.get("transaction_type") == "payment" else -1
+            total += sign * float(entry.get("amount", 0))
+        return round(total, 2)
 
     def original_payment(self, order_id: str) -> str | None:
         """The payment method the order was paid with (its first payment)."""

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -93,6 +94,28 @@ def build_task_flow(task: Task, nodes: FlowNodes) -> CompiledStateGraph:
     return builder.compile(name=task.value)
 
 
+#: What a flow hands back to the conversation besides its new messages.
+_FLOW_OUTPUT = ("tasks", "awaiting", "pending_confirmation", "orders_in_focus", "reinterpret")
+
+
+def flow_node(flow: CompiledStateGraph) -> Any:
+    """Run a task flow's subgraph as a node that returns only what it changed.
+
+    A compiled subgraph added directly as a node hands its whole final state back, so the parent would re-write
+    (and the message history's DeltaChannel re-store) every earlier message at each flow step. Called from this
+    node it still checkpoints in its own namespace and resumes after a confirmation interrupt.
+    """
+
+    def run_flow(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        known = {message.id for message in state["messages"]}
+        final = flow.invoke(state, config)
+        update = {key: final.get(key) for key in _FLOW_OUTPUT if key in final}
+        return update | {"messages": [m for m in final["messages"] if m.id not in known]}
+
+    run_flow.__name__ = f"run_{flow.name}"
+    return run_flow
+
+
 def _welcome(state: SupportState) -> dict[str, Any]:
     return {"messages": [AIMessage(replies()["welcome"])]}
 
@@ -107,7 +130,7 @@ def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer:
     builder.add_node("understand", nodes.understand)
     builder.add_node("plan", nodes.plan)
     for task in FLOWS:
-        builder.add_node(task.value, build_task_flow(task, nodes))
+        builder.add_node(task.value, flow_node(build_task_flow(task, nodes)))
         builder.add_conditional_edges(task.value, after_flow, ["understand", "idle", END, *FLOW_NODES])
     builder.add_node("question", nodes.question)
     builder.add_node("welcome", _welcome)

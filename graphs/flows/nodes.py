@@ -6,12 +6,17 @@ Every node is a small function of (state, config) returning a partial update. Th
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
@@ -98,17 +103,20 @@ class FlowNodes:
         messages: list[AnyMessage] = []
         if not state.get("customer_id"):
             messages += self._identify(state, u, update)
-        frames, _ = fold(state.get("tasks", []), state.get("awaiting"), u, text)
-        update["tasks"] = frames
+        folded = fold(state.get("tasks", []), state.get("awaiting"), u, text)
+        update["tasks"] = folded.frames
+        frames = folded.frames
+        if folded.dropped:
+            messages.append(AIMessage(say("declined_next")))
+            update["awaiting"] = None
         if Task.HUMAN in u.tasks:
             update |= {"escalation_reason": "the customer asked for a human",
                        **_move(state, Stage.ESCALATION, "the customer asked for a human")}
-        elif not update.get("customer_id", state.get("customer_id")):
-            if not messages:
-                # Nothing to look up yet: ask for identification (any request stays queued).
-                if frames or u.tasks:
-                    messages.append(AIMessage(say("ask_identity")))
-                update["awaiting"] = "identity"
+        elif not update.get("customer_id", state.get("customer_id")) and not messages:
+            # Nothing to look up yet: ask for identification (any request stays queued).
+            if frames or u.tasks:
+                messages.append(AIMessage(say("ask_identity")))
+            update["awaiting"] = "identity"
         return update | {"messages": messages}
 
     def _identify(self, state: SupportState, u: Any, update: dict[str, Any]) -> list[AnyMessage]:
@@ -124,11 +132,11 @@ class FlowNodes:
         if result.startswith("Error"):
             key = "identity_email_not_found" if how == "email" else "identity_name_not_found"
             update["awaiting"] = "identity"
-            return _tool_pair(lookup, args, result, ok=False) + [AIMessage(say(key, **args))]
+            return [*_tool_pair(lookup, args, result, ok=False), AIMessage(say(key, **args))]
         update |= {"customer_id": result, "verified_by": how, "awaiting": None,
                    **_move(state, Stage.ORDER_DESK, f"customer identified by {how.replace('_', ' + ')}")}
         first_name = (self.guarded.store.user_record(result) or {}).get("name", {}).get("first_name", "")
-        return _tool_pair(lookup, args, result) + [AIMessage(say("identified", first_name=first_name))]
+        return [*_tool_pair(lookup, args, result), AIMessage(say("identified", first_name=first_name))]
 
     def idle(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Identified, nothing queued, no question: offer help (once per turn)."""
@@ -142,6 +150,8 @@ class FlowNodes:
         """An open question: product facts from the catalogue by code, otherwise a short model answer."""
         text = _last_customer_text(state)
         known = product_info_text(self.guarded.store, text)
+        if not known and state.get("customer_id"):
+            known = CustomerView.load(self.guarded.store, state["customer_id"]).account_text(text)
         if known:
             return {"messages": [AIMessage(known)]}
         system = "\n\n".join([load_prompt("policy"), persona_text(state.get("persona")), load_prompt("question")])

@@ -13,7 +13,7 @@ def _address(args: dict[str, Any]) -> str:
 
 
 def _payment(view: CustomerView, method_id: str) -> str:
-    return payment_label(view.payment_methods.get(method_id, {"id": method_id}))
+    return payment_label(view.payment_methods.get(method_id, {"id": method_id}), balance=False)
 
 
 def _variant(view: CustomerView, product_id: str, item_id: str) -> dict[str, Any]:
@@ -45,6 +45,13 @@ def done_text(view: CustomerView, before: dict[str, dict[str, Any]], tool: str, 
     facts: dict[str, Any] = {"order_id": args.get("order_id", ""), "address": _address(args)}
     if "payment_method_id" in args:
         facts["payment"] = _payment(view, args["payment_method_id"])
+    if tool == "cancel_pending_order":
+        original = view.original_payment(str(args["order_id"])) or ""
+        facts["payment"] = _payment(view, original)
+        before_view = CustomerView(view.store, view.user_id, view.profile, before)
+        facts["amount"] = money(before_view.paid_amount(str(args["order_id"])))
+        source = view.payment_methods.get(original, {}).get("source")
+        facts["refund_timing"] = say("refund_now" if source == "gift_card" else "refund_later")
     if tool == "return_delivered_order_items":
         by_id = {item["item_id"]: item for item in order["items"]}
         returned = [by_id[i] for i in args["item_ids"] if i in by_id]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from graphs.understanding import Task, Understanding
@@ -71,22 +72,35 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
     return update
 
 
-def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding,
-         text: str) -> tuple[list[dict[str, Any]], bool]:
-    """The new frame queue after a message, and whether the message was a change of mind on the active task."""
+@dataclass(frozen=True)
+class Folded:
+    """The frame queue after a message."""
+
+    frames: list[dict[str, Any]]
+    changed_mind: bool = False
+    """The active task was replaced by another ("return it instead")."""
+    dropped: bool = False
+    """The customer said no to our question: the active task is dropped, nothing is changed."""
+
+
+def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, text: str) -> Folded:
+    """The new frame queue after a message."""
     frames = copy.deepcopy(frames)
     asked = [t for t in dict.fromkeys(u.tasks) if t in FLOW_TASKS]
     update = said_of(u)
     active = frames[0] if frames else None
     new = [t for t in asked if not active or t != active["task"]]
+    declinable = awaiting in ("order", "items", "payment") or str(awaiting).startswith("variant:")
+    if active and not new and u.answer == "no" and declinable and not update:
+        return Folded(frames[1:], dropped=True)  # "No, then I'll keep them."
     if active and not new:
         update = _answer_to_awaited(awaiting, active["said"], update, text, u)
         active["said"] = _apply(active["said"], update)
         if u.fallback and u.fallback in FLOW_TASKS:
             active["fallback"] = u.fallback
-        return frames, False
+        return Folded(frames)
     if not new:
-        return frames, False
+        return Folded(frames)
     changed_mind = bool(active and active["task"] not in asked
                         and (u.answer == "no" or _CHANGE_OF_MIND.search(text)))
     base: dict[str, Any] = {}
@@ -94,11 +108,19 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding,
         # "Actually, return it instead": the new task keeps the order and items already named.
         base = {k: v for k, v in frames.pop(0)["said"].items() if k in ("order_ids", "order_hint", "items", "all_items")}
     order_ids = update.get("order_ids", [])
+    items = update.get("items", [])
     created = []
     for k, task in enumerate(new):
         said = _apply(base, update)
-        if len(new) > 1 and len(order_ids) == len(new):
-            said["order_ids"] = [order_ids[k]]  # "cancel #W1 and tell me about #W2"
+        if len(new) > 1:
+            # Several tasks in one message: ids and items are paired with the tasks in the order written
+            # ("cancel #W1 and tell me about #W2"); one order description belongs to the first task.
+            if len(order_ids) == len(new):
+                said["order_ids"] = [order_ids[k]]
+            if len(items) == len(new):
+                said["items"] = [items[k]]
+            if k > 0 and "order_hint" in said and len(items) == len(new):
+                said.pop("order_hint")
         created.append({"task": task.value, "said": said,
                         "fallback": u.fallback.value if u.fallback and k == 0 else None})
-    return created + frames if changed_mind else frames + created, changed_mind
+    return Folded(created + frames if changed_mind else frames + created, changed_mind=changed_mind)

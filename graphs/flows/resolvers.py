@@ -60,6 +60,14 @@ def _item_score(description: str, item: dict[str, Any]) -> int:
     return overlap + (2 if name and (name & said) else 0)
 
 
+def _best_orders(pool: list[dict[str, Any]], description: str) -> list[dict[str, Any]]:
+    """The orders whose items match the description best (none when nothing matches at all)."""
+    scored = [(max((_item_score(description, item) for item in order.get("items", [])), default=0), order)
+              for order in pool]
+    best = max((score for score, _ in scored), default=0)
+    return [order for score, order in scored if score == best and score > 0]
+
+
 def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str, ...] | None) -> Resolution:
     """The order the customer means, among their own orders (an id, a description, or the only eligible one)."""
     orders = view.orders
@@ -74,17 +82,17 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
             return ok(mine[0]["order_id"])
         return Resolution("ambiguous", candidates=[(o["order_id"], order_label(o)) for o in mine])
     hint = " ".join([str(said.get("order_hint") or "")] + [i.get("item", "") for i in said.get("items", [])])
+    if said.get("order_hint") and said.get("items"):
+        # The order's own description decides when it picks one order; the items then only narrow a tie.
+        own = _best_orders(list(orders.values()), str(said["order_hint"]))
+        if len(own) == 1:
+            return ok(own[0]["order_id"])
     hint_words = tokens(hint)
     pool = list(orders.values())
     status_words = hint_words & _STATUS_WORDS
     if status_words:
         pool = [o for o in pool if o["status"] in status_words] or pool
-    scored = []
-    for order in pool:
-        score = max((_item_score(hint, item) for item in order.get("items", [])), default=0)
-        scored.append((score, order))
-    best = max((s for s, _ in scored), default=0)
-    matches = [o for s, o in scored if s == best and s > 0]
+    matches = _best_orders(pool, hint)
     if not matches and hint_words & _RECENT and pool:
         matches = [pool[-1]]
     if not matches and status_words:
@@ -155,14 +163,25 @@ def resolve_variant(view: CustomerView, item: dict[str, Any], wanted: str | None
         return Resolution("missing", candidates=choices)
     target = current | changes
     exact = [v for v in variants if v["options"] == target]
-    if not exact:
-        return Resolution("none", detail="no_such_variant", candidates=choices, value=options_text(target))
-    variant = exact[0]
-    if variant["item_id"] == item["item_id"]:
+    if exact and exact[0]["item_id"] == item["item_id"]:
         return Resolution("none", detail="same_variant", candidates=choices, value=options_text(target))
-    if not variant["available"]:
-        return Resolution("none", detail="variant_unavailable", candidates=choices, value=options_text(target))
-    return ok(variant["item_id"])
+    if exact and exact[0]["available"]:
+        return ok(exact[0]["item_id"])
+    # The exact combination is not sold (or not in stock): what the customer named is binding, the options
+    # they did not mention may differ. One best match (most unmentioned options kept) is offered for
+    # confirmation; several equally good ones are listed.
+    named = [v for v in available if all(v["options"].get(k) == val for k, val in changes.items())]
+    if named:
+        def kept(v: dict[str, Any]) -> int:
+            return sum(v["options"].get(k) == val for k, val in current.items() if k not in changes)
+        best = max(kept(v) for v in named)
+        top = [v for v in named if kept(v) == best]
+        if len(top) == 1:
+            return ok(top[0]["item_id"])
+        return Resolution("ambiguous", candidates=[(v["item_id"], options_text(v["options"])) for v in top],
+                          value=options_text(changes))
+    detail = "variant_unavailable" if exact else "no_such_variant"
+    return Resolution("none", detail=detail, candidates=choices, value=options_text(target))
 
 
 _CARD_WORDS = {"card", "credit", "debit", "visa", "mastercard", "amex", "american", "discover"}

@@ -14,8 +14,15 @@ from typing import Any, Literal
 from graphs.confirmations import summarize_write
 from graphs.flows.customer import CustomerView, options_text, payment_label
 from graphs.flows.render import money, say
-from graphs.flows.resolvers import Resolution, item_label, resolve_address, resolve_items, resolve_order, \
-    resolve_payment, resolve_variant
+from graphs.flows.resolvers import (
+    Resolution,
+    item_label,
+    resolve_address,
+    resolve_items,
+    resolve_order,
+    resolve_payment,
+    resolve_variant,
+)
 from graphs.understanding import Task
 from tools import RetailStore, run_tool
 
@@ -122,7 +129,8 @@ def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str
         if resolution.status != "ok":
             if resolution.status == "missing" and not resolution.candidates:
                 return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{k}")
-            key = "ask_variant" if resolution.status == "missing" else resolution.detail
+            key = {"missing": "ask_variant", "ambiguous": "variant_ambiguous"}.get(resolution.status,
+                                                                                  resolution.detail)
             return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
                                        candidates=_listing(resolution.candidates)), slot=f"variant:{k}")
         new_ids.append(resolution.value)
@@ -216,11 +224,35 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
                                  "payment_method_id": payment})
 
 
+def _explain(view: CustomerView, args: dict[str, Any], why: str) -> str:
+    """The store's refusal in the customer's terms, with the facts behind it (a gift card's balance)."""
+    method = view.payment_methods.get(str(args.get("payment_method_id")), {})
+    if why.startswith("insufficient gift card balance") and method:
+        order = view.orders.get(str(args.get("order_id")), {"items": []})
+        if why.endswith("the order"):
+            what, amount = "the order total", sum(float(i["price"]) for i in order["items"])
+        else:
+            what, amount = "the price difference", _difference(view, order, args)
+        others = [payment_label(m) for m in view.payment_methods.values() if m["id"] != method["id"]]
+        return say("gift_card_too_low", balance=money(method.get("balance") or 0), what=what, amount=money(amount),
+                   candidates=say("other_methods", methods="; ".join(others)) if others else "")
+    return say("write_refused", why=why)
+
+
+def _difference(view: CustomerView, order: dict[str, Any], args: dict[str, Any]) -> float:
+    by_id = {item["item_id"]: item for item in order["items"]}
+    total = 0.0
+    for old, new in zip(args.get("item_ids", []), args.get("new_item_ids", []), strict=False):
+        product = view.product(by_id[old]["product_id"]) or {"variants": {}}
+        total += float(product["variants"].get(new, {}).get("price", 0)) - float(by_id[old]["price"])
+    return round(total, 2)
+
+
 def _confirm(view: CustomerView, spec: FlowSpec, args: dict[str, Any]) -> FlowStep:
     assert spec.tool is not None
     why = dry_run(view.store, spec.tool, args)
     if why:
-        return FlowStep("refuse", say("write_refused", why=why))
+        return FlowStep("refuse", _explain(view, args, why))
     return FlowStep("confirm", summarize_write(view.store, spec.tool, args), tool=spec.tool, args=args)
 
 
