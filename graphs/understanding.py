@@ -91,3 +91,27 @@ class Understanding(_Said):
         """The OpenAI ``response_format`` that constrains decoding to this schema (llama.cpp and vLLM honour it)."""
         return {"type": "json_schema",
                 "json_schema": {"name": "understanding", "schema": cls.model_json_schema(), "strict": True}}
+
+
+class MessageReading(_Said):
+    """What the model is asked to fill: the parts of an ``Understanding`` that need language understanding.
+
+    Emails, order ids, zip codes, a bare yes/no and "all of it" are read by code (exactly, and faster); a
+    smaller schema means a shorter, better-formed answer from a small model. ``tasks`` comes first so the model
+    commits to the request before the details.
+    """
+
+    tasks: list[Task] = Field(default_factory=list, max_length=3)
+    first_name: str | None = None
+    last_name: str | None = None
+    order_hint: str | None = None
+    items: list[ItemSaid] = Field(default_factory=list, max_length=6)
+    reason: Literal["no longer needed", "ordered by mistake"] | None = None
+    payment: str | None = None
+    address: AddressSaid | None = None
+
+    @classmethod
+    def response_format(cls) -> dict[str, Any]:
+        """The OpenAI ``response_format`` that constrains decoding to this schema."""
+        return {"type": "json_schema",
+                "json_schema": {"name": "message_reading", "schema": cls.model_json_schema(), "strict": True}}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from graphs.confirmations import parse_decision
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
 
@@ -18,6 +17,13 @@ _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "
 #: Words that never tell items apart.
 _STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
                   "would like get some those these them their from order item items also just".split())
+_ALL_ITEMS = re.compile(r"\b(everything|all (?:of )?(?:the )?(?:items|things|of it|of them)|(?:the )?(?:whole|entire) order)\b",
+                        re.I)
+_FALLBACK = re.compile(r"\bif (?:not|that'?s not possible|(?:you|it) can'?t|that doesn'?t work)\b[^.?!]*?\b"
+                       r"(return|exchange|cancel)", re.I)
+_YES_WORDS = {"yes", "yeah", "yep", "sure", "ok", "okay", "correct", "right"}
+_LEAD_ANSWER = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|correct|right|no|nope|nah)\b(?![\s-]+(?:one|longer|problem|need|more|idea)\b)",
+                          re.I)
 _ZIP = re.compile(r"(?<![\d#W])(\d{5})(?!\d)")
 
 
@@ -48,7 +54,8 @@ def find_zip(text: str) -> str | None:
 
 
 def code_facts(text: str) -> dict[str, Any]:
-    """What code reads reliably: email, order ids, zip, yes/no, a cancellation reason (only what is present)."""
+    """What code reads reliably: email, order ids, zip, yes/no, a cancellation reason, "all of it", a stated
+    fallback task (only what is present)."""
     facts: dict[str, Any] = {}
     if email := find_email(text):
         facts["email"] = email
@@ -56,9 +63,14 @@ def code_facts(text: str) -> dict[str, Any]:
         facts["order_ids"] = order_ids
     if zip_code := find_zip(text):
         facts["zip"] = zip_code
-    # Only a short message is a bare yes/no ("cancel my order" must not read as "no").
-    if len(text.split()) <= 4 and (decision := parse_decision(text)):
-        facts["answer"] = decision
+    # A message that starts with a plain yes or no answers our question ("cancel my order" and "no longer
+    # needed" are not answers).
+    if lead := _LEAD_ANSWER.match(text):
+        facts["answer"] = "yes" if lead.group(1).lower() in _YES_WORDS else "no"
     if reason := cancel_reason(text):
         facts["reason"] = reason
+    if _ALL_ITEMS.search(text):
+        facts["all_items"] = True
+    if fallback := _FALLBACK.search(text):
+        facts["fallback"] = fallback.group(1).lower()
     return facts

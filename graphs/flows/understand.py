@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import ValidationError
 
 from graphs.flows.text import code_facts
-from graphs.understanding import Understanding
+from graphs.understanding import MessageReading, Understanding
 from prompts import load_prompt
 
 log = logging.getLogger(__name__)
@@ -48,40 +48,44 @@ def understanding_request(text: str, last_agent_reply: str | None) -> list[Any]:
     return messages
 
 
-def parse_understanding(content: Any) -> Understanding | None:
-    """The model's JSON as an Understanding; None when it does not parse (never raises)."""
+def parse_reading(content: Any) -> dict[str, Any]:
+    """The model's JSON reading as a dict of valid fields; fields that do not validate are dropped (never raises)."""
     raw = content if isinstance(content, str) else json.dumps(content)
     raw = raw.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
     try:
-        return Understanding.model_validate_json(raw)
-    except ValidationError:
-        try:  # drop only the fields that failed, keep the rest
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        clean = {}
-        for key, value in data.items():
-            try:
-                Understanding.model_validate({key: value})
-                clean[key] = value
-            except ValidationError:
-                continue
-        return Understanding.model_validate(clean)
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    clean = {}
+    for key, value in data.items():
+        try:
+            MessageReading.model_validate({key: value})
+        except ValidationError:
+            continue
+        clean[key] = value
+    return clean
 
 
-def merge_with_code(text: str, understood: Understanding | None, facts: dict[str, Any]) -> Understanding:
-    """Combine the model's reading with code's: code's exact reads win; ids not in the text are dropped."""
-    data = understood.model_dump() if understood else {}
-    data["order_ids"] = [i for i in data.get("order_ids", []) if i.lstrip("#") in text] or []
-    for key in ("email", "zip", "reason", "answer"):
-        if facts.get(key):
-            data[key] = facts[key]
-    if facts.get("order_ids"):
-        data["order_ids"] = facts["order_ids"]
-    if data.get("email") and data["email"] not in text:
-        data["email"] = None
+def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -> Understanding:
+    """Combine the model's reading with code's exact reads into one Understanding.
+
+    Names are kept only when they occur in the text (a small model otherwise fills them from the examples it
+    has seen); an item description is kept only when one of its words occurs in the text.
+    """
+    data = {k: v for k, v in reading.items() if v not in (None, "", [])}
+    words = text.lower()
+    for key in ("first_name", "last_name", "order_hint", "payment"):
+        if data.get(key) and not any(w in words for w in str(data[key]).lower().split()):
+            data.pop(key)
+    if data.get("items"):
+        data["items"] = [i for i in data["items"]
+                         if any(w in words for w in str(i.get("item", "")).lower().split())
+                         or (i.get("wanted") and any(w in words for w in str(i["wanted"]).lower().split()))]
+    if isinstance(data.get("address"), dict):
+        data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
+    data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
     return Understanding.model_validate(data)
 
 
@@ -90,14 +94,14 @@ def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
     """The understanding of one message, and whether the model was asked."""
     facts = code_facts(text)
     if code_is_enough(text, facts):
-        return merge_with_code(text, None, facts), False
-    bound = model.bind(response_format=Understanding.response_format())
+        return merge_with_code(text, {}, facts), False
+    bound = model.bind(response_format=MessageReading.response_format())
     try:
         reply = bound.invoke(understanding_request(text, last_agent_reply), config)
-        understood = parse_understanding(reply.content)
+        reading = parse_reading(reply.content)
     except Exception as exc:  # noqa: BLE001 - a model failure is re-raised only if code read nothing either
         if not facts:
             raise
         log.warning("understanding failed, using code's reads: %r", exc)
-        understood = None
-    return merge_with_code(text, understood, facts), True
+        reading = {}
+    return merge_with_code(text, reading, facts), True
