@@ -83,12 +83,23 @@ class Folded:
     """The customer said no to our question: the active task is dropped, nothing is changed."""
 
 
+def _answers(awaiting: str | None, update: dict[str, Any]) -> bool:
+    """True when the message gives what our last question asked for."""
+    wanted = {"address": ("address",), "order": ("order_ids", "order_hint", "items"), "items": ("items", "all_items"),
+              "payment": ("payment",), "reason": ("reason",)}
+    if awaiting and awaiting.startswith("variant:"):
+        return bool(update.get("items"))
+    return any(update.get(key) for key in wanted.get(str(awaiting), ()))
+
+
 def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, text: str) -> Folded:
     """The new frame queue after a message."""
     frames = copy.deepcopy(frames)
     asked = [t for t in dict.fromkeys(u.tasks) if t in FLOW_TASKS]
     update = said_of(u)
     active = frames[0] if frames else None
+    if active and _answers(awaiting, update) and not _CHANGE_OF_MIND.search(text):
+        asked = []  # "18 Harbor View Road, ..." answers our question; it is not a new request
     new = [t for t in asked if not active or t != active["task"]]
     declinable = awaiting in ("order", "items", "payment") or str(awaiting).startswith("variant:")
     if active and not new and u.answer == "no" and declinable and not update:

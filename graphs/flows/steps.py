@@ -50,6 +50,9 @@ FLOWS: dict[Task, FlowSpec] = {spec.task: spec for spec in (
 )}
 
 
+_SIBLINGS = {Task.MODIFY_ITEMS: Task.EXCHANGE, Task.EXCHANGE: Task.MODIFY_ITEMS}
+
+
 @dataclass(frozen=True)
 class FlowStep:
     """What the flow does next: ask for a slot, refuse, answer (reads), or ask to confirm a write."""
@@ -181,6 +184,13 @@ def order_info_text(view: CustomerView, order: dict[str, Any]) -> str:
 
 def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
     """The next step of one task flow for what the customer has said so far."""
+    if task in _SIBLINGS:
+        # "Change the size of the shoes" means an exchange once delivered and a modification while pending:
+        # the order's status decides, not the customer's (or the model's) choice of words.
+        probe = resolve_order(view, said, None)
+        sibling = _SIBLINGS[task]
+        if probe.status == "ok" and view.orders[probe.value]["status"] in (FLOWS[sibling].statuses or ()):
+            task = sibling
     spec = FLOWS[task]
     if task == Task.CHANGE_DEFAULT_ADDRESS:
         address = _address_step(said)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
+from prompts import load_data
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 #: Spellings customers use for the same catalogue words.
@@ -74,3 +76,27 @@ def code_facts(text: str) -> dict[str, Any]:
     if fallback := _FALLBACK.search(text):
         facts["fallback"] = fallback.group(1).lower()
     return facts
+
+
+@lru_cache(maxsize=1)
+def _task_cues() -> dict[str, re.Pattern[str]]:
+    return {task: re.compile(pattern, re.I) for task, pattern in load_data("task_cues").items()
+            if not task.startswith("_")}
+
+
+_DEFAULT_ADDRESS = re.compile(r"\b(default|profile|account|on file|moved|moving|my address|home address)\b", re.I)
+_ORDER_WORDS = re.compile(r"\b(order|#?W\d{7}|shipment|package|deliver(y|ed)? to)\b", re.I)
+
+
+def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
+    """The model's tasks that the text gives a cue for, order address vs. profile address told apart by code."""
+    cues = _task_cues()
+    kept: list[str] = []
+    for task in tasks:
+        if task in ("modify_address", "change_default_address") and cues["modify_address"].search(text):
+            task = "change_default_address" if _DEFAULT_ADDRESS.search(text) and not _ORDER_WORDS.search(text) \
+                else "modify_address"
+        pattern = cues.get(task)
+        if pattern is not None and pattern.search(text) and task not in kept:
+            kept.append(task)
+    return kept

@@ -31,7 +31,10 @@ smoke: true
 
 
 def scripted_factory(scenario: Scenario, mode: str) -> ScriptedChatModel:
-    """The test hook named by DESKGRAPH_EVAL_MODEL_FACTORY: an agent that solves the scenario."""
+    """The test hook named by DESKGRAPH_EVAL_MODEL_FACTORY: a model that solves the scenario in either mode
+    (flows: it reads the two customer messages; agent: it calls the cancel tool and words the answer)."""
+    if mode == "flows":
+        return ScriptedChatModel(['{"tasks": ["cancel"]}', '{"reason": "no longer needed"}'])
     return ScriptedChatModel([tool_call("cancel_pending_order", order_id="#W4744902", reason="no longer needed"),
                               "Your order #W4744902 is cancelled."])
 

@@ -45,7 +45,7 @@ async def run(settings: Settings, out: Path, scenarios: list[Scenario], scripts:
     models: list[ScriptedChatModel] = []
 
     def factory(s: Scenario, mode: str) -> ScriptedChatModel:
-        models.append(ScriptedChatModel(scripts[s.id]))
+        models.append(ScriptedChatModel(scripts.get(f"{s.id}:{mode}", scripts.get(s.id, []))))
         return models[-1]
 
     results = await run_suite(scenarios, plan or EvalPlan(), settings, out, model_factory=factory,
@@ -105,7 +105,11 @@ async def test_out_is_resumable_and_modes_and_repeats_are_separate_runs(settings
     out = tmp_path / "out"
     plan = EvalPlan(modes=("flows", "agent"), repeat=2, concurrency=3)
     solved = [CANCEL, "Your order #W1000001 is cancelled."]
-    first = await run(settings, out, [scenario()], {"cancel-fan-order": solved * 1}, plan)
+    # The flows dialogue reads the messages (the opening gives no reason; the customer's answer does).
+    read = ['{"tasks": ["cancel"]}', '{"reason": "no longer needed"}']
+    no_reason = scenario(follow_ups=[{"when": "reason", "say": "I no longer need it."}])
+    first = await run(settings, out, [no_reason], {"cancel-fan-order:agent": solved,
+                                                   "cancel-fan-order:flows": read}, plan)
     assert {m: [(r.repeat, r.passed) for r in rs] for m, rs in first.items()} == {
         "flows": [(1, True), (2, True)], "agent": [(1, True), (2, True)]}
     # Finished runs are read back, not re-run: a factory that fails would show it.
@@ -116,7 +120,7 @@ async def test_out_is_resumable_and_modes_and_repeats_are_separate_runs(settings
         calls.append(mode)
         return ScriptedChatModel(solved)
 
-    again = await run_suite([scenario()], plan, settings, out, model_factory=factory, progress=False,
+    again = await run_suite([no_reason], plan, settings, out, model_factory=factory, progress=False,
                             seed=small_dataset())
     assert calls == ["agent"]
     assert [r.model_dump() for r in again["flows"]] == [r.model_dump() for r in first["flows"]]

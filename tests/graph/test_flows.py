@@ -1,0 +1,180 @@
+"""The flows dialogue end to end: the real graph, a real SQLite store (the generated demo data) and SQLite
+checkpoints, with the model replaced by exact readings of each customer message."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from agent.testing import PerfectUnderstandingModel, ScriptedChatModel
+from graphs import GraphOptions, build_support_graph
+from tools import RetailStore
+from tools.generator import generate_dataset
+
+# Customers of the default generated store (`deskgraph data seed`).
+LUCAS = {"first_name": "Lucas", "last_name": "Smith", "zip": "43221"}  # #W1194268 delivered, #W4744902 pending
+
+
+class Flows:
+    """One flows graph over files in a temp dir; every customer message is read from a table."""
+
+    def __init__(self, root: Path, readings: dict[str, dict[str, Any]]) -> None:
+        self.store = RetailStore.open(root / "store.db")
+        self.store.load_json(generate_dataset())
+        self.model = PerfectUnderstandingModel(readings)
+        self.conn = sqlite3.connect(root / "cp.db", check_same_thread=False)
+        self.graph = build_support_graph(model=self.model, store=self.store, checkpointer=SqliteSaver(self.conn),
+                                         options=GraphOptions(dialogue="flows"))
+        self.config = {"configurable": {"thread_id": "t"}}
+
+    def say(self, text: str) -> list[str]:
+        """The agent's replies to one customer message."""
+        before = len(self.graph.get_state(self.config).values.get("messages", []))
+        out = self.graph.invoke({"messages": [HumanMessage(text)]}, self.config)
+        return self._replies(out, before)
+
+    def answer(self, value: Any) -> list[str]:
+        """Resume a pending confirmation (a button's True/False or typed text)."""
+        before = len(self.graph.get_state(self.config).values.get("messages", []))
+        return self._replies(self.graph.invoke(Command(resume=value), self.config), before)
+
+    @staticmethod
+    def _replies(out: dict[str, Any], before: int) -> list[str]:
+        return [m.content for m in out["messages"][before:] if isinstance(m, AIMessage) and not m.tool_calls]
+
+    @property
+    def pending(self) -> dict[str, Any] | None:
+        """The confirmation the graph waits for, or None."""
+        for task in self.graph.get_state(self.config).tasks:
+            for item in task.interrupts:
+                return item.value
+        return None
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        return self.store.order_record(order_id) or {}
+
+    def close(self) -> None:
+        assert not self.model.misses, f"messages without a reading: {self.model.misses}"
+        self.store.close()
+        self.conn.close()
+
+
+@pytest.fixture
+def flows(tmp_path):
+    made: list[Flows] = []
+
+    def make(readings: dict[str, dict[str, Any]]) -> Flows:
+        root = tmp_path / str(len(made))
+        root.mkdir()
+        made.append(Flows(root, readings))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()
+
+
+def test_identified_by_name_and_zip_in_the_first_message_and_the_request_is_kept(flows):
+    text = "Hi, Lucas Smith, zip 43221. I'd like to return the jigsaw puzzle."
+    f = flows({text: {"tasks": ["return"], **LUCAS, "items": [{"item": "jigsaw puzzle"}]}})
+    replies = f.say(text)
+    assert replies[0] == "Thank you, Lucas, I found your account."
+    pending = f.pending
+    assert pending["tool"] == "return_delivered_order_items"
+    assert pending["arguments"] == {"order_id": "#W1194268", "item_ids": ["5660479901"],
+                                    "payment_method_id": "paypal_3004290"}
+    assert f.order("#W1194268")["status"] == "delivered"  # nothing before yes
+    done = f.answer(True)
+    assert "$77.30" in done[-1] and "PayPal" in done[-1]
+    assert f.order("#W1194268")["status"] == "return requested"
+    assert f.pending is None
+
+
+def test_a_request_before_identification_is_carried_out_after_it(flows):
+    ask, email = "Please cancel my order with the dumbbells, I ordered it by mistake.", "lucas.smith7750@example.com"
+    f = flows({ask: {"tasks": ["cancel"], "items": [{"item": "dumbbells"}], "reason": "ordered by mistake"}})
+    assert "email" in f.say(ask)[0]
+    assert f.say(email)[0] == "Thank you, Lucas, I found your account."  # read by code, no model call
+    assert f.pending["arguments"] == {"order_id": "#W4744902", "reason": "ordered by mistake"}
+
+
+def test_a_policy_refusal_is_explained_before_any_confirmation(flows):
+    text = "Lucas Smith 43221: cancel the order with the smart watch please, I no longer need it."
+    f = flows({text: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "smart watch"}], "reason": "no longer needed"}})
+    replies = f.say(text)
+    assert f.pending is None
+    assert "#W1194268 is delivered, so it can't be cancelled" in replies[-1]
+    assert "returned or exchanged instead" in replies[-1]
+    assert f.order("#W1194268")["status"] == "delivered"
+
+
+def test_a_stated_fallback_replaces_an_impossible_task(flows):
+    text = "Lucas Smith 43221. Cancel the smart watch order, if not possible then return the watch."
+    f = flows({text: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "watch"}], "reason": "no longer needed"}})
+    replies = f.say(text)
+    assert "can't be cancelled" in replies[1]
+    assert f.pending["tool"] == "return_delivered_order_items"
+    assert f.pending["arguments"]["item_ids"] == ["2005800019"]
+
+
+def test_an_ambiguous_order_gets_one_question_listing_the_candidates(flows):
+    opening, which = "Lucas Smith 43221, what's the status of my order?", "The one with the charger."
+    f = flows({opening: {"tasks": ["order_info"], **LUCAS}, which: {"order_hint": "the one with the charger"}})
+    question = f.say(opening)[-1]
+    assert question.startswith("Which order do you mean?") and "#W1194268" in question and "#W4744902" in question
+    answer = f.say(which)[-1]
+    assert answer.startswith("Order #W4744902 is pending.") and "Portable Charger" in answer
+
+
+def test_a_declined_confirmation_changes_nothing_and_the_next_task_runs(flows):
+    text = "Lucas Smith 43221. Cancel the dumbbell order, I ordered it by mistake, and tell me the status of the watch order."
+    f = flows({text: {"tasks": ["cancel", "order_info"], **LUCAS, "items": [{"item": "dumbbell"}, {"item": "watch"}],
+                      "reason": "ordered by mistake"}})
+    f.say(text)
+    assert f.pending["tool"] == "cancel_pending_order"
+    replies = f.answer(False)
+    assert replies[0] == "Okay, I have not made that change. Nothing was modified."
+    assert replies[1].startswith("Order #W1194268 is delivered.")
+    assert f.order("#W4744902")["status"] == "pending"
+
+
+def test_a_change_of_mind_typed_instead_of_yes_is_read_as_the_new_request(flows):
+    opening, change = "Lucas Smith 43221: return the jigsaw puzzle.", "Actually, exchange it instead for the 500 pieces one."
+    f = flows({opening: {"tasks": ["return"], **LUCAS, "items": [{"item": "jigsaw puzzle"}]},
+               change: {"tasks": ["exchange"], "items": [{"item": "jigsaw puzzle", "wanted": "500 pieces"}]}})
+    f.say(opening)
+    assert f.pending["tool"] == "return_delivered_order_items"
+    replies = f.answer(change)
+    pending = f.pending
+    assert pending is not None and pending["tool"] == "exchange_delivered_order_items", replies
+    assert pending["arguments"]["item_ids"] == ["5660479901"]
+    assert f.order("#W1194268")["status"] == "delivered"
+
+
+def test_an_order_of_another_customer_is_not_found(flows):
+    text = "Lucas Smith 43221. What is the status of order #W0000001?"
+    f = flows({text: {"tasks": ["order_info"], **LUCAS, "order_ids": ["#W0000001"]}})
+    assert f.say(text)[-1] == "I can't find order #W0000001 among your orders. Please check the order number."
+
+
+def test_the_model_reading_is_checked_by_code(tmp_path):
+    """A reading that invents an order id and pads the tasks is corrected before any flow runs."""
+    store = RetailStore.open(tmp_path / "s.db")
+    store.load_json(generate_dataset())
+    model = ScriptedChatModel(['{"tasks": ["return", "cancel", "modify_items"], "first_name": "Lucas", '
+                               '"last_name": "Smith", "order_hint": "#W9999999", "items": [{"item": "puzzle"}]}'])
+    graph = build_support_graph(model=model, store=store, options=GraphOptions(dialogue="flows"),
+                                checkpointer=SqliteSaver(sqlite3.connect(tmp_path / "c.db", check_same_thread=False)))
+    config = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"messages": [HumanMessage("Lucas Smith, 43221, I want to return the puzzle")]}, config)
+    state = graph.get_state(config)
+    assert [t["task"] for t in state.values["tasks"]] == ["return"]
+    assert state.values["understanding"]["zip"] == "43221"
+    model.assert_complete()
+    store.close()

@@ -1,0 +1,132 @@
+"""Resolvers over generated stores: an unambiguous description always resolves to the intended id; an ambiguous
+one never resolves silently. Plus code's own reads of a message."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphs.flows.customer import CustomerView
+from graphs.flows.plan import fold
+from graphs.flows.resolvers import resolve_items, resolve_order, resolve_payment, resolve_variant
+from graphs.flows.text import code_facts, plausible_tasks
+from graphs.understanding import Understanding
+from tools import RetailStore
+from tools.generator import generate_dataset
+
+
+@lru_cache(maxsize=4)
+def _store(seed: int) -> RetailStore:
+    store = RetailStore.open()
+    store.load_json(generate_dataset(customers=40, seed=seed))
+    return store
+
+
+def _describe(item: dict) -> str:
+    return " ".join([item["name"], *map(str, item["options"].values())])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 3), pick=st.integers(0, 10_000))
+def test_an_unambiguous_item_description_resolves_to_that_item(seed, pick):
+    store = _store(seed)
+    users = [u for u, rec in store.dump_json()["users"].items() if rec["orders"]]
+    user_id = sorted(users)[pick % len(users)]
+    view = CustomerView.load(store, user_id)
+    orders = list(view.orders.values())
+    order = orders[pick % len(orders)]
+    item = order["items"][pick % len(order["items"])]
+    said = {"items": [{"item": _describe(item)}]}
+    same_variant_elsewhere = [o for o in orders for i in o["items"] if i["item_id"] == item["item_id"]]
+    resolved = resolve_order(view, said, None)
+    if len(same_variant_elsewhere) == 1:
+        assert resolved.status in ("ok", "ambiguous")
+        if resolved.status == "ok":
+            assert resolved.value == order["order_id"]
+        else:  # another order holds an item that matches the description as well: listed, never guessed
+            assert order["order_id"] in [c for c, _ in resolved.candidates]
+    items = resolve_items(order, said)
+    assert items.status == "ok" and items.value == [item["item_id"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 3), pick=st.integers(0, 10_000))
+def test_an_ambiguous_item_description_is_never_resolved_silently(seed, pick):
+    store = _store(seed)
+    cases = []
+    for order in (store.order_record(o) for o in sorted(store.dump_json()["orders"])):
+        names = [i["name"] for i in order["items"]]
+        twins = [i for i in order["items"] if names.count(i["name"]) > 1]
+        if len({i["item_id"] for i in twins}) > 1:
+            cases.append((order, twins))
+    assert cases, "the generated store should hold orders with two variants of one product"
+    order, twins = cases[pick % len(cases)]
+    result = resolve_items(order, {"items": [{"item": twins[0]["name"]}]})
+    assert result.status == "ambiguous"
+    assert {c for c, _ in result.candidates} >= {i["item_id"] for i in twins}
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 3), pick=st.integers(0, 10_000))
+def test_a_named_available_variant_resolves_and_the_same_one_is_refused(seed, pick):
+    store = _store(seed)
+    orders = [store.order_record(o) for o in sorted(store.dump_json()["orders"])]
+    order = orders[pick % len(orders)]
+    item = order["items"][pick % len(order["items"])]
+    view = CustomerView.load(store, order["user_id"])
+    product = store.product_record(item["product_id"])
+    others = [v for v in product["variants"].values() if v["available"] and v["item_id"] != item["item_id"]]
+    same = resolve_variant(view, item, ", ".join(map(str, item["options"].values())))
+    assert same.status != "ok" or same.value != item["item_id"]
+    if others:
+        target = others[pick % len(others)]
+        # Every option named: the exact variant, nothing else.
+        wanted = ", ".join(f"{k} {v}" for k, v in target["options"].items())
+        result = resolve_variant(view, item, wanted)
+        clash = [v for v in product["variants"].values() if v["options"] == target["options"]]
+        if len(clash) == 1:
+            assert result.status == "ok" and result.value == target["item_id"]
+
+
+def test_payment_words_resolve_to_the_customers_method():
+    store = _store(0)
+    for user_id in sorted(store.dump_json()["users"]):
+        view = CustomerView.load(store, user_id)
+        methods = list(view.payment_methods.values())
+        paypal = [m for m in methods if m["source"] == "paypal"]
+        result = resolve_payment(view, "my PayPal")
+        if len(paypal) == 1:
+            assert result.status == "ok" and result.value == paypal[0]["id"]
+        elif not paypal:
+            assert result.status == "none"
+        for card in (m for m in methods if m["source"] == "credit_card"):
+            by_digits = resolve_payment(view, f"the card ending {card['last_four']}")
+            assert by_digits.status == "ok" and by_digits.value == card["id"]
+
+
+def test_code_reads_ids_zip_answers_and_fallbacks_but_not_false_noes():
+    facts = code_facts("I'm at 43221, order W1234567 please; if not possible then return it")
+    assert facts["order_ids"] == ["#W1234567"] and facts["zip"] == "43221" and facts["fallback"] == "return"
+    assert code_facts("No, keep them.")["answer"] == "no"
+    assert "answer" not in code_facts("no longer needed") and "answer" not in code_facts("cancel my order")
+    assert code_facts("return the whole order")["all_items"] is True
+
+
+def test_tasks_need_a_cue_in_the_text():
+    text = "Please cancel the order with the lamp"
+    assert plausible_tasks(text, ["cancel", "return", "modify_items"]) == ["cancel"]
+    assert plausible_tasks("I moved, update my address on file", ["modify_address"]) == ["change_default_address"]
+    assert plausible_tasks("ship order #W1234567 to my new address", ["change_default_address"]) == ["modify_address"]
+
+
+def test_an_answer_to_our_question_is_not_a_new_task():
+    frames = [{"task": "change_default_address", "said": {}, "fallback": None}]
+    reading = Understanding.model_validate({"tasks": ["modify_address"], "address": {"address1": "1 Main St",
+                                            "city": "Austin", "state": "TX", "zip": "78701"}})
+    folded = fold(frames, "address", reading, "1 Main St, Austin TX 78701")
+    assert [f["task"] for f in folded.frames] == ["change_default_address"]
+    assert folded.frames[0]["said"]["address"]["city"] == "Austin"
+    declined = fold(frames, "items", Understanding(answer="no"), "No, never mind.")
+    assert declined.dropped and declined.frames == []
