@@ -1,13 +1,19 @@
-"""`run_tool`: the harness of spec §2.0 (argument checks, one transaction, error texts) and LangChain views."""
+"""`run_tool`: the harness of spec §2.0 (argument checks, one transaction, error texts) and LangChain views.
+
+`call_tool` is the same call for code inside the process: a typed `ToolOutcome` (ok, the value as Python data, the
+error) instead of text; `ToolOutcome.text()` is the reference's exact text, for where a ToolMessage is written.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 from tools.calculate import calculate
-from tools.schemas import TOOL_ARGS, TOOL_DESCRIPTIONS, TOOL_NAMES
+from tools.catalog import BY_NAME, TOOL_ARGS, TOOL_DESCRIPTIONS, TOOL_NAMES
 from tools.store import RetailStore, ToolError
 
 
@@ -53,36 +59,80 @@ def _type_error(args: dict, name: str) -> str | None:
     return None
 
 
-def run_tool(store: RetailStore, name: str, arguments: dict | str) -> str:
-    """Run one tool call exactly like the reference harness; always returns a string."""
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What one tool call did, for code: success, the result as Python data, or why it failed."""
+
+    ok: bool
+    raw: str
+    """The reference harness's exact text of the result."""
+    error: str = ""
+    """Why the call failed, without the reference's ``Error: `` prefix."""
+    parse: bool = False
+    """The successful result is a JSON document (per the catalog's ``returns``)."""
+
+    @functools.cached_property
+    def value(self) -> Any:
+        """The result as Python data: the parsed document, or the text (a user id, a number, a notice)."""
+        return json.loads(self.raw) if self.ok and self.parse else (self.raw if self.ok else None)
+
+    def text(self) -> str:
+        """The result as the reference harness writes it (what a ToolMessage carries)."""
+        return self.raw
+
+    @classmethod
+    def failure(cls, error: str) -> ToolOutcome:
+        """A refused call, written as the reference writes errors."""
+        return cls(ok=False, raw=f"Error: {error}", error=error)
+
+    @classmethod
+    def from_text(cls, name: str, text: str) -> ToolOutcome:
+        """An outcome from a result held as reference text (``calculate``'s own result, the write ledger's rows)."""
+        if text.startswith("Unknown action"):
+            return cls(ok=False, raw=text, error=text)
+        if text.startswith("Error"):
+            return cls(ok=False, raw=text, error=text.removeprefix("Error: "))
+        spec = BY_NAME.get(name)
+        return cls(ok=True, raw=text, parse=spec is not None and spec.returns == "json")
+
+
+def call_tool(store: RetailStore, name: str, arguments: dict | str) -> ToolOutcome:
+    """Run one tool call exactly like the reference harness, as a typed outcome."""
     if name not in _CHECKERS:
-        return f"Unknown action {name}"
+        return ToolOutcome(ok=False, raw=f"Unknown action {name}", error=f"Unknown action {name}")
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments)
         except ValueError as e:
-            return f"Error: arguments are not valid JSON: {e}"
+            return ToolOutcome.failure(f"arguments are not valid JSON: {e}")
     if not isinstance(arguments, dict):
-        return f"Error: arguments must be a JSON object, got {type(arguments).__name__}"
+        return ToolOutcome.failure(f"arguments must be a JSON object, got {type(arguments).__name__}")
     try:
         _CHECKERS[name](data=None, **arguments)
     except TypeError as e:
-        return f"Error: {e}"
+        return ToolOutcome.failure(str(e))
     bad = _type_error(arguments, name)
     if bad:
-        return f"Error: {bad}"
+        return ToolOutcome.failure(bad)
     try:
         if name == "calculate":
-            return calculate(arguments["expression"])
+            return ToolOutcome.from_text(name, calculate(arguments["expression"]))
         if name == "think":
-            return ""
-        if name == "transfer_to_human_agents":
-            return "Transfer successful"
-        return getattr(store, name)(**arguments)
+            text = ""
+        elif name == "transfer_to_human_agents":
+            text = "Transfer successful"
+        else:
+            text = getattr(store, name)(**arguments)
     except ToolError as e:
-        return f"Error: {e}"
+        return ToolOutcome.failure(str(e))
     except Exception as e:  # any failure inside a tool: rolled back, reported as the reference does
-        return f"Error: {e}"
+        return ToolOutcome.failure(str(e))
+    return ToolOutcome(ok=True, raw=text, parse=BY_NAME[name].returns == "json")
+
+
+def run_tool(store: RetailStore, name: str, arguments: dict | str) -> str:
+    """Run one tool call exactly like the reference harness; always returns a string."""
+    return call_tool(store, name, arguments).text()
 
 
 def _tool_class():

@@ -1,4 +1,4 @@
-"""The 16 tools' names, argument models (the JSON schema the LLM sees) and descriptions.
+"""The argument models of the 16 tools (the JSON schema the LLM sees); ``tools.catalog`` declares the tools.
 
 Descriptions state formats, never concrete example ids or values: small models copy examples.
 """
@@ -8,38 +8,6 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-TOOL_NAMES: tuple[str, ...] = (
-    "calculate",
-    "cancel_pending_order",
-    "exchange_delivered_order_items",
-    "find_user_id_by_email",
-    "find_user_id_by_name_zip",
-    "get_order_details",
-    "get_product_details",
-    "get_user_details",
-    "list_all_product_types",
-    "modify_pending_order_address",
-    "modify_pending_order_items",
-    "modify_pending_order_payment",
-    "modify_user_address",
-    "return_delivered_order_items",
-    "think",
-    "transfer_to_human_agents",
-)
-
-WRITE_TOOLS: frozenset[str] = frozenset(
-    {
-        "cancel_pending_order",
-        "exchange_delivered_order_items",
-        "modify_pending_order_address",
-        "modify_pending_order_items",
-        "modify_pending_order_payment",
-        "modify_user_address",
-        "return_delivered_order_items",
-    }
-)
-READ_TOOLS: frozenset[str] = frozenset(TOOL_NAMES) - WRITE_TOOLS
 
 _ORDER_ID = "Order id: '#W' and 7 digits, as the customer or a lookup gave it."
 _USER_ID = "The customer's user id, as found by the identification lookup."
@@ -161,60 +129,3 @@ def _make_address_models():
 
 
 ModifyPendingOrderAddressArgs, ModifyUserAddressArgs = _make_address_models()
-
-TOOL_ARGS: dict[str, type[BaseModel]] = {
-    "calculate": CalculateArgs,
-    "cancel_pending_order": CancelPendingOrderArgs,
-    "exchange_delivered_order_items": ExchangeDeliveredOrderItemsArgs,
-    "find_user_id_by_email": FindUserIdByEmailArgs,
-    "find_user_id_by_name_zip": FindUserIdByNameZipArgs,
-    "get_order_details": GetOrderDetailsArgs,
-    "get_product_details": GetProductDetailsArgs,
-    "get_user_details": GetUserDetailsArgs,
-    "list_all_product_types": ListAllProductTypesArgs,
-    "modify_pending_order_address": ModifyPendingOrderAddressArgs,
-    "modify_pending_order_items": ModifyPendingOrderItemsArgs,
-    "modify_pending_order_payment": ModifyPendingOrderPaymentArgs,
-    "modify_user_address": ModifyUserAddressArgs,
-    "return_delivered_order_items": ReturnDeliveredOrderItemsArgs,
-    "think": ThinkArgs,
-    "transfer_to_human_agents": TransferToHumanAgentsArgs,
-}
-
-TOOL_DESCRIPTIONS: dict[str, str] = {
-    "calculate": "Calculate the result of an arithmetic expression; the result is rounded to 2 decimals.",
-    "cancel_pending_order": (
-        "Cancel a 'pending' order; its payments are refunded to the original methods. Call it as soon as the "
-        "customer gave the order id and reason; the system then asks them to confirm."
-    ),
-    "exchange_delivered_order_items": (
-        "Request an exchange of items of a 'delivered' order for other available variants of the same products. "
-        "Once per order: put every item in one call."
-    ),
-    "find_user_id_by_email": "Find the user id of a customer by email address.",
-    "find_user_id_by_name_zip": (
-        "Find the user id of a customer by first name, last name and ZIP code; use only if the email lookup failed."
-    ),
-    "get_order_details": "Get the status, items, address, fulfillments and payments of an order.",
-    "get_product_details": "Get a product's name and all its variants (item ids, options, availability, price).",
-    "get_user_details": (
-        "Get a user's profile: name, default address, email, payment methods and order ids. "
-        "Not needed for the identified customer: their profile is already listed in the instructions."
-    ),
-    "list_all_product_types": "List the names of all product types with their product ids.",
-    "modify_pending_order_address": "Change the shipping address of a 'pending' order.",
-    "modify_pending_order_items": (
-        "Swap items of a 'pending' order for available variants of the same products and settle the price "
-        "difference. Once per order: put every item in one call."
-    ),
-    "modify_pending_order_payment": "Pay a 'pending' order with another payment method of the customer.",
-    "modify_user_address": "Change the customer's default address.",
-    "return_delivered_order_items": (
-        "Request a return of items of a 'delivered' order; refund to the original payment method or a gift card."
-    ),
-    "think": "Think something through privately; changes nothing and returns nothing.",
-    "transfer_to_human_agents": (
-        "Transfer the customer to a human agent with a summary of the issue; only when the request cannot be "
-        "handled with the other tools or the customer explicitly asks for a human."
-    ),
-}

@@ -16,12 +16,12 @@ app.add_typer(tools_app, name="tools")
 @tools_app.command("list")
 def list_tools() -> None:
     """Print every tool with a one-line description; write tools are marked [write]."""
-    from tools import TOOL_DESCRIPTIONS, TOOL_NAMES, WRITE_TOOLS
+    from tools import CATALOG
 
-    width = max(map(len, TOOL_NAMES))
-    for name in TOOL_NAMES:
-        mark = "[write]" if name in WRITE_TOOLS else "[read] "
-        typer.echo(f"{name:<{width}}  {mark}  {TOOL_DESCRIPTIONS[name]}")
+    width = max(len(tool.name) for tool in CATALOG)
+    for tool in sorted(CATALOG, key=lambda t: t.name):
+        mark = "[write]" if tool.writes else "[read] "
+        typer.echo(f"{tool.name:<{width}}  {mark}  {tool.description}")
 
 
 @tools_app.command("call")
@@ -31,9 +31,9 @@ def call(
     db: Path | None = typer.Option(None, "--db", help="SQLite file of the store (default: settings store_db)."),
 ) -> None:
     """Run one tool call (one transaction) and print its result exactly."""
-    from tools import TOOL_NAMES, RetailStore, run_tool
+    from tools import RetailStore, run_tool, spec
 
-    if name not in TOOL_NAMES:
+    if spec(name) is None:
         typer.echo(f"Error: unknown tool {name!r}; see `deskgraph tools list`", err=True)
         raise typer.Exit(2)
     try:

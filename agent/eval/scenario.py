@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from graphs.understanding import Understanding
-from tools import TOOL_ARGS, WRITE_TOOLS
+from tools import WRITE_TOOLS, spec
 
 #: The default place of the scenario files (relative to the checkout).
 DEFAULT_SCENARIO_DIR = Path("evals/scenarios")
@@ -84,9 +84,10 @@ class ExpectedWrite(_Strict):
 
     @model_validator(mode="after")
     def _valid_call(self) -> ExpectedWrite:
-        if self.tool not in WRITE_TOOLS:
+        declared = spec(self.tool)
+        if declared is None or not declared.writes:
             raise ValueError(f"{self.tool!r} is not a write tool (one of {sorted(WRITE_TOOLS)})")
-        TOOL_ARGS[self.tool].model_validate(self.args)
+        declared.args.model_validate(self.args)
         return self
 
 
@@ -212,7 +213,7 @@ def load_scenarios(paths: Sequence[Path] = (DEFAULT_SCENARIO_DIR,)) -> list[Scen
 
 def check_against_store(scenario: Scenario, data: dict[str, Any]) -> list[str]:
     """Problems of a scenario against the seeded data (``tools.generator.generate_dataset()``); [] when fine."""
-    from tools import RetailStore, run_tool
+    from tools import RetailStore, call_tool
 
     problems = []
     if scenario.customer.user_id not in data["users"]:
@@ -220,7 +221,7 @@ def check_against_store(scenario: Scenario, data: dict[str, Any]) -> list[str]:
     with RetailStore.open(":memory:") as store:
         store.load_json(data)
         for write in scenario.expected_writes:
-            result = run_tool(store, write.tool, dict(write.args))
-            if result.startswith("Error"):
-                problems.append(f"expected write {write.tool}({write.args}) fails on the demo store: {result}")
+            outcome = call_tool(store, write.tool, dict(write.args))
+            if not outcome.ok:
+                problems.append(f"expected write {write.tool}({write.args}) fails on the demo store: {outcome.text()}")
     return problems

@@ -30,7 +30,7 @@ from typing import Any
 
 from agent.eval.records import FAILURE_PRECEDENCE, FailureBucket, WriteCall
 from agent.eval.scenario import Scenario, text_matches
-from tools import RetailStore, run_tool
+from tools import RetailStore, ToolOutcome, run_tool
 
 #: Categories whose scenarios can be done without identifying the customer (no ``not_identified`` bucket).
 NO_IDENTIFICATION_NEEDED = frozenset({"out_of_scope", "escalation"})
@@ -53,7 +53,7 @@ def ledger_writes(store: RetailStore) -> tuple[list[WriteCall], list[WriteCall]]
         "SELECT tool, arguments, result FROM write_ledger ORDER BY rowid"
     ):
         call = WriteCall(tool=tool, args=json.loads(arguments), result=result)
-        (refused if result.startswith("Error") else done).append(call)
+        (done if ToolOutcome.from_text(tool, result).ok else refused).append(call)
     return done, refused
 
 
