@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from prompts import load_texts
-from tools import RetailStore, run_tool
+from tools import RetailStore, call_tool, spec
 
 _YES = re.compile(r"^\s*(yes|y|yeah|yep|sure|ok|okay|confirm(ed)?|go ahead|please do|do it)\b", re.I)
 _NO = re.compile(r"^\s*(no|n|nope|cancel|don'?t|do not|stop|never ?mind|not now)\b", re.I)
@@ -28,11 +28,10 @@ def parse_decision(answer: Any) -> Literal["yes", "no"] | None:
     return None
 
 
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return None
+def _read(store: RetailStore, name: str, args: dict[str, Any]) -> Any:
+    """A lookup's data, or None when it failed."""
+    outcome = call_tool(store, name, args)
+    return outcome.value if outcome.ok else None
 
 
 def _options(options: Mapping[str, str]) -> str:
@@ -40,7 +39,7 @@ def _options(options: Mapping[str, str]) -> str:
 
 
 def _describe_items(store: RetailStore, order_id: str, old_ids: list[str], new_ids: list[str] | None) -> str:
-    order = _json(run_tool(store, "get_order_details", {"order_id": order_id})) or {}
+    order = _read(store, "get_order_details", {"order_id": order_id}) or {}
     by_id = {item["item_id"]: item for item in order.get("items", [])}
     parts = []
     for k, old in enumerate(old_ids):
@@ -51,7 +50,7 @@ def _describe_items(store: RetailStore, order_id: str, old_ids: list[str], new_i
             continue
         new_text = f"item {new_ids[k]}"
         if item:
-            product = _json(run_tool(store, "get_product_details", {"product_id": item["product_id"]})) or {}
+            product = _read(store, "get_product_details", {"product_id": item["product_id"]}) or {}
             variant = product.get("variants", {}).get(new_ids[k])
             if variant:
                 new_text = f"{item['name']} ({_options(variant['options'])}, {variant['price']})"
@@ -67,7 +66,7 @@ def _address(args: Mapping[str, Any]) -> str:
 
 def _payment_label(store: RetailStore, owner: str | None, method_id: str) -> str:
     """'PayPal', 'visa card ending 0417' or 'gift card (balance 58)' for a method of the owner; else the id."""
-    profile = _json(run_tool(store, "get_user_details", {"user_id": owner})) if owner else None
+    profile = _read(store, "get_user_details", {"user_id": owner}) if owner else None
     method = (profile or {}).get("payment_methods", {}).get(method_id)
     if not method:
         return method_id
@@ -79,8 +78,10 @@ def _payment_label(store: RetailStore, owner: str | None, method_id: str) -> str
 
 
 def summarize_write(store: RetailStore, tool: str, args: Mapping[str, Any]) -> str:
-    """One or two sentences a customer can say yes or no to."""
+    """One or two sentences a customer can say yes or no to (the template is the catalog's confirmation key)."""
     templates = load_texts("confirmations")
+    declared = spec(tool)
+    key = declared.confirmation if declared is not None and declared.confirmation else tool
     facts: dict[str, Any] = dict(args)
     if isinstance(args.get("payment_method_id"), str):
         owner = store.order_owner(str(args.get("order_id"))) if "order_id" in args else None
@@ -93,7 +94,7 @@ def summarize_write(store: RetailStore, tool: str, args: Mapping[str, Any]) -> s
         facts["changes"] = _describe_items(store, order_id, list(args["item_ids"]), list(new_ids or []))
         facts["items"] = _describe_items(store, order_id, list(args["item_ids"]), None)
     try:
-        body = templates[tool].format(**facts)
+        body = templates[key].format(**facts)
     except (KeyError, IndexError):
         body = f"Run {tool} with {json.dumps(dict(args))}."
     return f"{body} {templates['question']}"

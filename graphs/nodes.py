@@ -29,7 +29,6 @@ from graphs.prefetch import find_email, find_order_ids
 from graphs.prompting import system_prompt
 from graphs.stage_tools import (
     HANDOVER_TOOL,
-    IDENTIFY_TOOLS,
     STAGE_TOOLS,
     TRANSFER_TO_ESCALATION,
     TRANSFER_TO_ORDER_DESK,
@@ -37,8 +36,9 @@ from graphs.stage_tools import (
 from graphs.state import Stage, StageChange, SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools, stage_tool_specs, validate_call
+from graphs.understanding import Task
 from prompts import replies
-from tools import WRITE_TOOLS
+from tools import IDENTIFY_TOOLS, WRITE_TOOLS, for_task
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class GraphOptions:
     default_persona: str = "default"
     dialogue: str = "flows"
     """``flows``: code drives each task, the model reads messages; ``agent``: the model plans in a tool loop."""
+
+
+_CANCEL = for_task(Task.CANCEL).name
 
 
 def _text(message: AnyMessage) -> str:
@@ -187,7 +190,7 @@ class SupportNodes:
         reason = cancel_reason(text)
         if reason and len(mentioned) == 1 and self.store_owner(mentioned[0]) == customer_id:
             args = {"order_id": mentioned[0], "reason": reason}
-            messages.append(AIMessage(content="", tool_calls=[{"name": "cancel_pending_order", "args": args,
+            messages.append(AIMessage(content="", tool_calls=[{"name": _CANCEL, "args": args,
                                                                "id": _new_call_id(), "type": "tool_call"}]))
         return messages
 

@@ -1,8 +1,8 @@
 """Which tools each stage offers the model, plus the graph's own transfer tools.
 
-Few tools per stage keeps the prompt short for small models; the domain tools come from ``tools``
-(their schemas are what the model sees), the transfer tools are defined here because they move the
-conversation, not the store.
+Few tools per stage keeps the prompt short for small models; the domain tools and the stages offering them are
+declared in ``tools.catalog`` (their schemas are what the model sees), the transfer tools are defined here because
+they move the conversation, not the store.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from graphs.state import Stage
+from tools import offered_in
 
 TRANSFER_TO_ORDER_DESK = "transfer_to_order_desk"
 TRANSFER_TO_ESCALATION = "transfer_to_escalation"
@@ -43,31 +44,13 @@ TRANSFER_DESCRIPTIONS: dict[str, str] = {
     ),
 }
 
-IDENTIFY_TOOLS = frozenset({"find_user_id_by_email", "find_user_id_by_name_zip"})
+#: The graph's own transfer tools each stage adds after the catalog's tools.
+_TRANSFERS: dict[Stage, tuple[str, ...]] = {
+    Stage.INTAKE: (TRANSFER_TO_ORDER_DESK, TRANSFER_TO_ESCALATION),
+    Stage.ORDER_DESK: (TRANSFER_TO_ESCALATION,),
+    Stage.ESCALATION: (),
+}
 
 STAGE_TOOLS: dict[Stage, tuple[str, ...]] = {
-    Stage.INTAKE: (
-        "find_user_id_by_email",
-        "find_user_id_by_name_zip",
-        "list_all_product_types",
-        "get_product_details",
-        TRANSFER_TO_ORDER_DESK,
-        TRANSFER_TO_ESCALATION,
-    ),
-    Stage.ORDER_DESK: (
-        "get_user_details",
-        "get_order_details",
-        "get_product_details",
-        "list_all_product_types",
-        "cancel_pending_order",
-        "modify_pending_order_address",
-        "modify_pending_order_payment",
-        "modify_pending_order_items",
-        "return_delivered_order_items",
-        "exchange_delivered_order_items",
-        "modify_user_address",
-        "calculate",
-        TRANSFER_TO_ESCALATION,
-    ),
-    Stage.ESCALATION: (HANDOVER_TOOL,),
+    stage: (*offered_in(stage.value), *_TRANSFERS[stage]) for stage in Stage
 }

@@ -1,8 +1,9 @@
 """The graph's tool layer: schemas offered per stage, argument validation, ownership and write-once.
 
-``tools.run_tool`` is the raw domain operation with the specification's exact semantics and no notion of
+``tools.call_tool`` is the raw domain operation with the specification's exact semantics and no notion of
 who is asking. Everything about *this* conversation (is the order the authenticated customer's? was this
-write already done for this tool call?) is checked here, around it.
+write already done for this tool call?) is checked here, around it, from the catalog's declarations
+(``tools.catalog``: arguments model, scope, read or write).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from graphs.stage_tools import STAGE_TOOLS, TRANSFER_ARGS, TRANSFER_DESCRIPTIONS
 from graphs.state import Stage
-from tools import TOOL_ARGS, TOOL_DESCRIPTIONS, WRITE_TOOLS, RetailStore, run_tool
+from tools import RetailStore, ToolOutcome, call_tool, spec
 
 _LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS write_ledger (
@@ -30,12 +31,19 @@ CREATE TABLE IF NOT EXISTS write_ledger (
 """
 
 
+def _declared(name: str):
+    declared = spec(name)
+    if declared is None:
+        raise KeyError(f"unknown tool {name}")
+    return declared
+
+
 def _args_model(name: str) -> type[BaseModel]:
-    return TRANSFER_ARGS.get(name) or TOOL_ARGS[name]
+    return TRANSFER_ARGS.get(name) or _declared(name).args
 
 
 def _description(name: str) -> str:
-    return TRANSFER_DESCRIPTIONS.get(name) or TOOL_DESCRIPTIONS[name]
+    return TRANSFER_DESCRIPTIONS.get(name) or _declared(name).description
 
 
 def _strip_titles(schema: Any) -> Any:
@@ -90,8 +98,8 @@ class GuardedTools:
 
     def ownership_error(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> str | None:
         """Why this call must be refused for the current customer, or None when it may run."""
-        if name in {"find_user_id_by_email", "find_user_id_by_name_zip", "list_all_product_types",
-                    "get_product_details", "calculate", "think", "transfer_to_human_agents"}:
+        declared = spec(name)
+        if declared is not None and declared.scope == "public":
             return None
         if customer_id is None:
             return "Error: the customer is not identified yet. Ask for their email address first."
@@ -111,7 +119,7 @@ class GuardedTools:
         These are facts code establishes reliably; giving them to the model as short lines spares a small model
         a lookup per order and a long JSON profile (which measurably makes it refuse or ramble).
         """
-        profile = json.loads(run_tool(self.store, "get_user_details", {"user_id": customer_id}))
+        profile = call_tool(self.store, "get_user_details", {"user_id": customer_id}).value
         address = profile["address"]
         methods = []
         for method in profile["payment_methods"].values():
@@ -130,35 +138,46 @@ class GuardedTools:
             "Orders:",
         ]
         for order_id in self.store.user_order_ids(customer_id)[:limit]:
-            order = json.loads(run_tool(self.store, "get_order_details", {"order_id": order_id}))
+            order = call_tool(self.store, "get_order_details", {"order_id": order_id}).value
             items = ", ".join(item["name"] for item in order["items"])
             lines.append(f"- {order_id}: {order['status']} ({items})")
         return lines
 
-    def run_read(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> str:
+    def read(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> ToolOutcome:
         """A read-only tool (or an identification lookup), after the ownership check."""
         refusal = self.ownership_error(name, args, customer_id)
-        return refusal if refusal else run_tool(self.store, name, dict(args))
+        return ToolOutcome.from_text(name, refusal) if refusal else call_tool(self.store, name, dict(args))
 
-    def run_write(self, *, tool_call_id: str, thread: str, name: str, args: Mapping[str, Any],
-                  customer_id: str | None) -> str:
+    def run_read(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> str:
+        """``read`` as the text a ToolMessage carries."""
+        return self.read(name, args, customer_id).text()
+
+    def write(self, *, tool_call_id: str, thread: str, name: str, args: Mapping[str, Any],
+              customer_id: str | None) -> ToolOutcome:
         """A confirmed write, executed at most once per tool call id (the ledger row and the write commit together)."""
-        if name not in WRITE_TOOLS:
+        declared = spec(name)
+        if declared is None or not declared.writes:
             raise ValueError(f"{name} is not a write tool")
         refusal = self.ownership_error(name, args, customer_id)
         if refusal:
-            return refusal
+            return ToolOutcome.from_text(name, refusal)
         with self.store.transaction():
             row = self.store.db.execute(
                 "SELECT result FROM write_ledger WHERE tool_call_id = ?", [tool_call_id]
             ).fetchone()
             if row:
-                return str(row[0])
-            result = run_tool(self.store, name, dict(args))
+                return ToolOutcome.from_text(name, str(row[0]))
+            outcome = call_tool(self.store, name, dict(args))
             self.store.db.execute(
                 "INSERT INTO write_ledger (tool_call_id, thread, tool, arguments, result, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [tool_call_id, thread, name, json.dumps(dict(args), sort_keys=True), result,
+                [tool_call_id, thread, name, json.dumps(dict(args), sort_keys=True), outcome.text(),
                  dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
             )
-            return result
+            return outcome
+
+    def run_write(self, *, tool_call_id: str, thread: str, name: str, args: Mapping[str, Any],
+                  customer_id: str | None) -> str:
+        """``write`` as the text a ToolMessage carries."""
+        return self.write(tool_call_id=tool_call_id, thread=thread, name=name, args=args,
+                          customer_id=customer_id).text()

@@ -128,11 +128,12 @@ class FlowNodes:
                                  {"first_name": u.first_name, "last_name": u.last_name, "zip": u.zip}, "name_zip")
         else:
             return []
-        result = self.guarded.run_read(lookup, args, None)
-        if result.startswith("Error"):
+        outcome = self.guarded.read(lookup, args, None)
+        if not outcome.ok:
             key = "identity_email_not_found" if how == "email" else "identity_name_not_found"
             update["awaiting"] = "identity"
-            return [*_tool_pair(lookup, args, result, ok=False), AIMessage(say(key, **args))]
+            return [*_tool_pair(lookup, args, outcome.text(), ok=False), AIMessage(say(key, **args))]
+        result = str(outcome.value)
         update |= {"customer_id": result, "verified_by": how, "awaiting": None,
                    **_move(state, Stage.ORDER_DESK, f"customer identified by {how.replace('_', ' + ')}")}
         first_name = (self.guarded.store.user_record(result) or {}).get("name", {}).get("first_name", "")
@@ -202,16 +203,15 @@ class FlowNodes:
         pending = state["pending_confirmation"]
         view = CustomerView.load(self.guarded.store, state["customer_id"])
         before = {oid: dict(order) for oid, order in view.orders.items()}
-        result = self.guarded.run_write(tool_call_id=pending["tool_call_id"], thread=_thread(config),
-                                        name=pending["tool"], args=pending["arguments"],
-                                        customer_id=state.get("customer_id"))
-        ok = not result.startswith("Error")
+        result = self.guarded.write(tool_call_id=pending["tool_call_id"], thread=_thread(config),
+                                    name=pending["tool"], args=pending["arguments"],
+                                    customer_id=state.get("customer_id"))
         call = AIMessage(content="", tool_calls=[{"name": pending["tool"], "args": pending["arguments"],
                                                   "id": pending["tool_call_id"], "type": "tool_call"}])
-        outcome = ToolMessage(content=result, tool_call_id=pending["tool_call_id"], name=pending["tool"],
-                              status="success" if ok else "error")
-        text = done_text(view, before, pending["tool"], pending["arguments"]) if ok else \
-            say("write_failed", why=result.removeprefix("Error: "))
+        outcome = ToolMessage(content=result.text(), tool_call_id=pending["tool_call_id"], name=pending["tool"],
+                              status="success" if result.ok else "error")
+        text = done_text(view, before, pending["tool"], pending["arguments"]) if result.ok else \
+            say("write_failed", why=result.error)
         focus = [o for o in state.get("orders_in_focus", []) if o != pending["arguments"].get("order_id")]
         if pending["arguments"].get("order_id"):
             focus.append(pending["arguments"]["order_id"])

@@ -6,6 +6,8 @@ from typing import Any
 
 from graphs.flows.customer import CustomerView, options_text, payment_label
 from graphs.flows.render import money, say
+from graphs.understanding import Task
+from tools import spec
 
 
 def _address(args: dict[str, Any]) -> str:
@@ -41,23 +43,25 @@ def _difference(view: CustomerView, amount: float, method_id: str) -> str:
 
 def done_text(view: CustomerView, before: dict[str, dict[str, Any]], tool: str, args: dict[str, Any]) -> str:
     """The confirmation that a write was done, with its facts (amounts from the order as it was before)."""
+    declared = spec(tool)
+    task = declared.task if declared is not None else None
     order = before.get(str(args.get("order_id")), {"items": []})
     facts: dict[str, Any] = {"order_id": args.get("order_id", ""), "address": _address(args)}
     if "payment_method_id" in args:
         facts["payment"] = _payment(view, args["payment_method_id"])
-    if tool == "cancel_pending_order":
+    if task == Task.CANCEL:
         original = view.original_payment(str(args["order_id"])) or ""
         facts["payment"] = _payment(view, original)
         before_view = CustomerView(view.store, view.user_id, view.profile, before)
         facts["amount"] = money(before_view.paid_amount(str(args["order_id"])))
         source = view.payment_methods.get(original, {}).get("source")
         facts["refund_timing"] = say("refund_now" if source == "gift_card" else "refund_later")
-    if tool == "return_delivered_order_items":
+    if task == Task.RETURN:
         by_id = {item["item_id"]: item for item in order["items"]}
         returned = [by_id[i] for i in args["item_ids"] if i in by_id]
         facts["items"] = ", ".join(f"{i['name']} ({options_text(i['options'])})" for i in returned)
         facts["amount"] = money(sum(float(i["price"]) for i in returned))
-    if tool in ("modify_pending_order_items", "exchange_delivered_order_items"):
+    if task in (Task.MODIFY_ITEMS, Task.EXCHANGE):
         changes, amount = _changes(view, order, args)
         facts["changes"] = changes
         facts["difference"] = _difference(view, amount, args["payment_method_id"])

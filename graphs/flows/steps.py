@@ -8,6 +8,7 @@ exactly) before the customer is asked to confirm it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from graphs.flows.resolvers import (
     resolve_variant,
 )
 from graphs.understanding import Task
-from tools import RetailStore, run_tool
+from tools import RetailStore, call_tool, for_task
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,21 @@ class FlowSpec:
     """How a reply names the action ('cancelled', 'returned')."""
 
 
+def _write_flow(task: Task, action: str) -> FlowSpec:
+    """A task that ends in a write: the tool and the statuses it applies to come from the catalog."""
+    write = for_task(task.value)
+    return FlowSpec(task, write.name, write.statuses or None, action)
+
+
 FLOWS: dict[Task, FlowSpec] = {spec.task: spec for spec in (
     FlowSpec(Task.ORDER_INFO, None, None, "looked up"),
-    FlowSpec(Task.CANCEL, "cancel_pending_order", ("pending",), "cancelled"),
-    FlowSpec(Task.MODIFY_ADDRESS, "modify_pending_order_address", ("pending",), "changed"),
-    FlowSpec(Task.MODIFY_PAYMENT, "modify_pending_order_payment", ("pending",), "changed"),
-    FlowSpec(Task.MODIFY_ITEMS, "modify_pending_order_items", ("pending",), "changed"),
-    FlowSpec(Task.RETURN, "return_delivered_order_items", ("delivered",), "returned"),
-    FlowSpec(Task.EXCHANGE, "exchange_delivered_order_items", ("delivered",), "exchanged"),
-    FlowSpec(Task.CHANGE_DEFAULT_ADDRESS, "modify_user_address", None, "changed"),
+    _write_flow(Task.CANCEL, "cancelled"),
+    _write_flow(Task.MODIFY_ADDRESS, "changed"),
+    _write_flow(Task.MODIFY_PAYMENT, "changed"),
+    _write_flow(Task.MODIFY_ITEMS, "changed"),
+    _write_flow(Task.RETURN, "returned"),
+    _write_flow(Task.EXCHANGE, "exchanged"),
+    _write_flow(Task.CHANGE_DEFAULT_ADDRESS, "changed"),
 )}
 
 
@@ -84,15 +91,16 @@ def dry_run(store: RetailStore, tool: str, args: dict[str, Any]) -> str | None:
     class _Rollback(Exception):
         pass
 
-    outcome: list[str] = []
+    outcome = []
     try:
         with store.transaction():
-            outcome.append(run_tool(store, tool, dict(args)))
+            outcome.append(call_tool(store, tool, dict(args)))
             raise _Rollback
     except _Rollback:
         pass
-    result = outcome[0] if outcome else "Error: not run"
-    return result[len("Error: "):] if result.startswith("Error") else None
+    if not outcome:
+        return "not run"
+    return None if outcome[0].ok else outcome[0].error
 
 
 def _order_step(spec: FlowSpec, said: dict[str, Any], view: CustomerView) -> FlowStep | dict[str, Any]:
@@ -170,6 +178,29 @@ def _address_step(said: dict[str, Any]) -> FlowStep | dict[str, str]:
     return FlowStep("ask", say("ask_address"), slot="address")
 
 
+def _reason_step(said: dict[str, Any], order_id: str) -> Any:
+    if not said.get("reason"):
+        return FlowStep("ask", say("ask_reason", order_id=order_id), slot="reason")
+    return said["reason"]
+
+
+def _customer_step(view: CustomerView) -> str:
+    return view.user_id  # the identified customer: never taken from what was said
+
+
+#: The catalog's resolver names (``tools.catalog.Resolver``) -> the flow step that resolves such an argument
+#: (each calls its resolver in ``graphs.flows.resolvers``, or reads the slot directly).
+SLOT_STEPS: dict[str, Callable[..., Any]] = {
+    "order": _order_step,
+    "items": _items_step,
+    "variants": _variants_step,
+    "payment": _payment_step,
+    "address": _address_step,
+    "reason": _reason_step,
+    "customer": _customer_step,
+}
+
+
 def order_info_text(view: CustomerView, order: dict[str, Any]) -> str:
     """Status, items with prices, total, payment and tracking of an order, from the store's record."""
     items = "; ".join(f"{item_label(i)} {money(i['price'])}" for i in order["items"])
@@ -196,7 +227,7 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
         address = _address_step(said)
         if isinstance(address, FlowStep):
             return address
-        return _confirm(view, spec, {"user_id": view.user_id, **address})
+        return _confirm(view, spec, {"user_id": _customer_step(view), **address})
     order = _order_step(spec, said, view)
     if isinstance(order, FlowStep):
         return order
@@ -204,9 +235,10 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
     if task == Task.ORDER_INFO:
         return FlowStep("answer", order_info_text(view, order))
     if task == Task.CANCEL:
-        if not said.get("reason"):
-            return FlowStep("ask", say("ask_reason", order_id=order_id), slot="reason")
-        return _confirm(view, spec, {"order_id": order_id, "reason": said["reason"]})
+        reason = _reason_step(said, order_id)
+        if isinstance(reason, FlowStep):
+            return reason
+        return _confirm(view, spec, {"order_id": order_id, "reason": reason})
     if task == Task.MODIFY_ADDRESS:
         address = _address_step(said)
         return address if isinstance(address, FlowStep) else _confirm(view, spec, {"order_id": order_id, **address})

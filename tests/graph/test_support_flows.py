@@ -240,13 +240,13 @@ def test_rerun_turn_never_repeats_a_write(harness, monkeypatch):
     import graphs.tool_layer
 
     executed: list[str] = []
-    real_run_tool = graphs.tool_layer.run_tool
+    real_call_tool = graphs.tool_layer.call_tool
 
-    def counting_run_tool(store, name, args):
+    def counting_call_tool(store, name, args):
         executed.append(name)
-        return real_run_tool(store, name, args)
+        return real_call_tool(store, name, args)
 
-    monkeypatch.setattr(graphs.tool_layer, "run_tool", counting_run_tool)
+    monkeypatch.setattr(graphs.tool_layer, "call_tool", counting_call_tool)
     _authenticate(harness)
     harness.model.extend([tool_call("modify_pending_order_payment", order_id="#W1000001",
                                     payment_method_id="paypal_2290457")])
