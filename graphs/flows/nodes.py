@@ -27,6 +27,7 @@ from graphs.flows.outcomes import done_text
 from graphs.flows.plan import fold
 from graphs.flows.render import say
 from graphs.flows.steps import next_step, product_info_text
+from graphs.flows.truth import unsupported_claims
 from graphs.flows.understand import understand
 from graphs.nodes import GraphOptions, _move, _text, _thread
 from graphs.prompting import persona_text
@@ -161,7 +162,9 @@ class FlowNodes:
                                                             and not (isinstance(m, AIMessage) and m.tool_calls)]],
                                   config)
         answer = _text(reply).strip()
-        if not answer or answer.startswith(("{", "[", "<")):
+        facts = system + "\n" + "\n".join(_text(m) for m in window)
+        if not answer or answer.startswith(("{", "[", "<")) or unsupported_claims(answer, facts):
+            # Raw data, or a number / id / status the model made up: the fixed text instead.
             answer = say("not_understood")
         return {"messages": [AIMessage(answer)], "turn_model_calls": state.get("turn_model_calls", 0) + 1}
 

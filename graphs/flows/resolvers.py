@@ -7,11 +7,12 @@ between candidates: an ambiguous description is never resolved silently.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from graphs.flows.customer import CustomerView, options_text, payment_label
-from graphs.flows.text import phrase_in, tokens
+from graphs.flows.text import tokens
 
 Status = Literal["ok", "missing", "ambiguous", "none"]
 
@@ -145,18 +146,42 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     return ok(chosen)
 
 
+def _named_options(wanted: str | None, current: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, str]:
+    """Option values the customer named. A value shared by two options ("black" for a frame and a lens colour)
+    counts only in a phrase that names its own option ("black frame, brown lenses"); a value unique to one
+    option counts anywhere."""
+    clauses = [tokens(c) for c in re.split(r",|;|\band\b|\bwith\b", str(wanted or ""), flags=re.I)]
+    values = {o: {str(v["options"].get(o)) for v in variants if o in v["options"]} for o in current}
+    changes: dict[str, str] = {}
+    for option, option_values in values.items():
+        name = tokens(option)
+        others = set().union(*(tokens(n) for n in values if n != option)) if len(values) > 1 else set()
+        own_words = name - others
+        own_clauses = [c - name for c in clauses if name <= c or c & own_words]
+        # Words of an option's name are not its values ("bagged/bagless: bagless").
+        said = set().union(*clauses) - set().union(*(tokens(n) for n in values)) if clauses else set()
+        hits = []
+        for value in option_values:
+            value_words = tokens(value)
+            if not value_words or not (value_words <= said or any(value_words <= c for c in own_clauses)):
+                continue
+            shared = any(value_words <= tokens(v) for o, vs in values.items() if o != option for v in vs)
+            if any(value_words <= c for c in own_clauses) or not shared:
+                hits.append(value)
+        # "Wi-Fi + Cellular" also contains "Wi-Fi": the more specific value named wins.
+        hits = [h for h in hits if not any(tokens(h) < tokens(other) for other in hits)]
+        if hits:
+            # What the customer wants differs from what they have; then the longest ("stainless steel" over "steel").
+            changes[option] = max(hits, key=lambda v: (v != str(current[option]), len(v)))
+    return changes
+
+
 def resolve_variant(view: CustomerView, item: dict[str, Any], wanted: str | None) -> Resolution:
     """The available variant of the same product with the options the customer asked for."""
     product = view.product(item["product_id"]) or {"variants": {}}
     variants = list(product["variants"].values())
-    said = tokens(wanted)
     current = dict(item.get("options", {}))
-    changes: dict[str, str] = {}
-    for option in current:
-        values = {str(v["options"].get(option)) for v in variants if option in v["options"]}
-        hits = [v for v in values if phrase_in(v, said)]
-        if hits:
-            changes[option] = max(hits, key=len)  # "stainless steel" over "steel"
+    changes = _named_options(wanted, current, variants)
     available = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]]
     choices = [(v["item_id"], options_text(v["options"])) for v in available]
     if not changes:
