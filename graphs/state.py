@@ -100,6 +100,8 @@ class SupportState(TypedDict):
     """Flows dialogue: the slot the last question asked for (order, items, variant:K, reason, payment, address)."""
     understanding: NotRequired[dict[str, Any] | None]
     """Flows dialogue: what the latest customer message was understood to say (for developers and tests)."""
+    identity_said: NotRequired[dict[str, str]]
+    """Flows dialogue: name and zip said so far by a customer not identified yet."""
     reinterpret: NotRequired[str | None]
     """Flows dialogue: a message typed instead of yes/no while a write waited, to be read as a new request."""
 

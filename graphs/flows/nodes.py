@@ -114,19 +114,28 @@ class FlowNodes:
             update |= {"escalation_reason": "the customer asked for a human",
                        **_move(state, Stage.ESCALATION, "the customer asked for a human")}
         elif not update.get("customer_id", state.get("customer_id")) and not messages:
-            # Nothing to look up yet: ask for identification (any request stays queued).
-            if frames or u.tasks:
+            # Nothing to look up yet: ask for identification (any request stays queued), for what is missing.
+            known = update.get("identity_said", {})
+            if known.get("first_name") and not known.get("zip"):
+                messages.append(AIMessage(say("ask_zip")))
+            elif state.get("awaiting") == "identity":
+                messages.append(AIMessage(say("ask_identity_name_zip")))
+            elif frames or u.tasks:
                 messages.append(AIMessage(say("ask_identity")))
             update["awaiting"] = "identity"
         return update | {"messages": messages}
 
     def _identify(self, state: SupportState, u: Any, update: dict[str, Any]) -> list[AnyMessage]:
         """Look up the email, or name + zip, the customer gave; a failure is explained, the request kept."""
+        # Name and zip may come in separate messages: what was said is kept until the lookup can run.
+        said = {**state.get("identity_said", {}),
+                **{k: getattr(u, k) for k in ("first_name", "last_name", "zip") if getattr(u, k)}}
+        update["identity_said"] = said
         if u.email:
             lookup, args, how = "find_user_id_by_email", {"email": u.email}, "email"
-        elif u.first_name and u.last_name and u.zip:
-            lookup, args, how = ("find_user_id_by_name_zip",
-                                 {"first_name": u.first_name, "last_name": u.last_name, "zip": u.zip}, "name_zip")
+        elif said.get("first_name") and said.get("last_name") and said.get("zip"):
+            lookup, args, how = ("find_user_id_by_name_zip", {k: said[k] for k in ("first_name", "last_name", "zip")},
+                                 "name_zip")
         else:
             return []
         outcome = self.guarded.read(lookup, args, None)

@@ -23,6 +23,11 @@ _ALL_ITEMS = re.compile(r"\b(everything|all (?:of )?(?:the )?(?:items|things|of 
                         re.I)
 _FALLBACK = re.compile(r"\bif (?:not|that'?s not possible|(?:you|it) can'?t|that doesn'?t work)\b[^.?!]*?\b"
                        r"(return|exchange|cancel)", re.I)
+_NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s+([A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?)"
+_INTRODUCED = re.compile(r"\b(?:I'?m|I am|this is|my name is|my name's|name is|it'?s)\s+" + _NAME)
+_SIGNED = re.compile(r"^(?:(?:hi|hello|hey)(?: there)?[,!.]?\s+)?" + _NAME + r"(?:\s+here\b|,|\s+from\b|\s*[-:])",
+                     re.I)
+_NOT_NAMES = {"Hi", "Hello", "Hey", "There", "Please", "Thanks", "Thank", "Order", "My", "The", "I"}
 _YES_WORDS = {"yes", "yeah", "yep", "sure", "ok", "okay", "correct", "right"}
 _LEAD_ANSWER = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|correct|right|no|nope|nah)\b(?![\s-]+(?:one|longer|problem|need|more|idea)\b)",
                           re.I)
@@ -53,6 +58,16 @@ def find_zip(text: str) -> str | None:
     """A 5-digit zip code, when exactly one stands in the text (order ids and longer numbers excluded)."""
     found = {m for m in _ZIP.findall(text)}
     return found.pop() if len(found) == 1 else None
+
+
+def find_name(text: str) -> tuple[str, str] | None:
+    """A first and last name the customer introduced themselves with ("I'm Mason Johnson", "Mason Lee here")."""
+    for pattern in (_INTRODUCED, _SIGNED):
+        match = pattern.search(text)
+        if match and not {match.group(1).title(), match.group(2).title()} & _NOT_NAMES \
+                and match.group(1)[0].isupper() and match.group(2)[0].isupper():
+            return match.group(1), match.group(2)
+    return None
 
 
 def code_facts(text: str) -> dict[str, Any]:
