@@ -107,6 +107,7 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     if active and not new:
         update = _answer_to_awaited(awaiting, active["said"], update, text, u)
         active["said"] = _apply(active["said"], update)
+        active["said"]["texts"] = [*active["said"].get("texts", []), text]
         if u.fallback and u.fallback in FLOW_TASKS:
             active["fallback"] = u.fallback
         return Folded(frames)
@@ -117,7 +118,8 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     base: dict[str, Any] = {}
     if changed_mind:
         # "Actually, return it instead": the new task keeps the order and items already named.
-        base = {k: v for k, v in frames.pop(0)["said"].items() if k in ("order_ids", "order_hint", "items", "all_items")}
+        base = {k: v for k, v in frames.pop(0)["said"].items()
+                if k in ("order_ids", "order_hint", "items", "all_items", "texts")}
     order_ids = update.get("order_ids", [])
     items = update.get("items", [])
     created = []
@@ -132,6 +134,7 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
                 said["items"] = [items[k]]
             if k > 0 and "order_hint" in said and len(items) == len(new):
                 said.pop("order_hint")
+        said["texts"] = [*base.get("texts", []), text] if len(new) == 1 else [text]
         created.append({"task": task.value, "said": said,
                         "fallback": u.fallback.value if u.fallback and k == 0 else None})
     return Folded(created + frames if changed_mind else frames + created, changed_mind=changed_mind)

@@ -69,9 +69,22 @@ def _best_orders(pool: list[dict[str, Any]], description: str) -> list[dict[str,
     return [order for score, order in scored if score == best and score > 0]
 
 
+def named_in_texts(items: list[dict[str, Any]], said: dict[str, Any]) -> list[str]:
+    """Product names of ``items`` that the customer's own messages for this task contain, as descriptions.
+
+    The code-side safety net under the model's reading: "return the jigsaw puzzle" names the item even when the
+    model left ``items`` empty."""
+    words = tokens(" ".join(said.get("texts", [])))
+    return list(dict.fromkeys(i["name"] for i in items if tokens(i["name"]) and tokens(i["name"]) <= words))
+
+
 def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str, ...] | None) -> Resolution:
     """The order the customer means, among their own orders (an id, a description, or the only eligible one)."""
     orders = view.orders
+    if not (said.get("order_ids") or said.get("order_hint") or said.get("items")) and said.get("texts"):
+        named = named_in_texts([i for o in orders.values() for i in o["items"]], said)
+        if named:
+            said = {**said, "items": [{"item": name} for name in named]}
     eligible = [o for o in orders.values() if not statuses or o["status"] in statuses]
     if said.get("order_ids"):
         mine = [orders[i] for i in said["order_ids"] if i in orders]
@@ -125,6 +138,8 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     if said.get("all_items"):
         return ok([i["item_id"] for i in items])
     described = [s.get("item", "") for s in said.get("items", []) if s.get("item")]
+    if not described and said.get("texts"):
+        described = named_in_texts(items, said)
     if not described:
         if len(items) == 1:
             return ok([items[0]["item_id"]])

@@ -115,3 +115,21 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
         if pattern is not None and pattern.search(text) and task not in kept:
             kept.append(task)
     return kept
+
+
+#: Verbs that name one task beyond doubt, for when the model's reading names none.
+_STRONG_CUES = (
+    ("human", re.compile(r"\b(human|real person|representative|live agent|speak to (a|an|some)one)\b", re.I)),
+    ("cancel", re.compile(r"\bcancel", re.I)),
+    ("exchange", re.compile(r"\bexchange", re.I)),
+    ("return", re.compile(r"\breturn\b", re.I)),
+    ("order_info", re.compile(r"\b(status|track(ing)?|where is)\b", re.I)),
+)
+
+
+def cue_tasks(text: str) -> list[str]:
+    """Tasks the text names beyond doubt ("cancel", "exchange", "talk to a human"), at most one."""
+    for task, pattern in _STRONG_CUES:
+        if pattern.search(text) and not re.search(r"\b(don'?t|do not|not|never)\s+(want to\s+)?" + task[:5], text, re.I):
+            return [task]
+    return []

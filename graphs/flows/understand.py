@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import ValidationError
 
-from graphs.flows.text import code_facts, find_name, plausible_tasks
+from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks
 from graphs.understanding import MessageReading, Understanding
 from prompts import load_prompt
 
@@ -88,7 +88,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
-    data["tasks"] = plausible_tasks(text, [str(t) for t in data.get("tasks", [])])
+    data["tasks"] = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
     return Understanding.model_validate(data)
 
 

@@ -32,13 +32,14 @@ def smoke_subset(scenarios: list[Scenario], size: int = SMOKE_SIZE) -> list[Scen
 async def test_smoke_subset_on_the_embedded_model(settings, base_url, tmp_path):
     scenarios = smoke_subset(load_scenarios([DEFAULT_SCENARIO_DIR]))
     assert scenarios, "no scenario files under evals/scenarios"
-    run_settings = settings.model_copy(update={"llm_base_url": base_url})
-    plan = EvalPlan(modes=(settings.dialogue,))
+    # The product's default dialogue (tests elsewhere default to the scripted agent loop).
+    run_settings = settings.model_copy(update={"llm_base_url": base_url, "dialogue": "flows"})
+    plan = EvalPlan(modes=("flows",))
     runs = await run_suite(scenarios, plan, run_settings, tmp_path / "out", progress=False)
     results = write_outputs(tmp_path / "out", run_settings.effective_model, runs, plan.repeat)
     for name, cells in summary_rows(results):
         print(f"{name:36} {' '.join(cells)}")
-    for record in runs[settings.dialogue]:
+    for record in runs['flows']:
         print(f"{record.id:45} {'pass' if record.passed else record.failure}  {record.failure_detail[:120]}")
-    assert len(runs[settings.dialogue]) == len(scenarios)
-    assert not [r.id for r in runs[settings.dialogue] if r.failure == "error"], "runs ended in errors"
+    assert len(runs['flows']) == len(scenarios)
+    assert not [r.id for r in runs['flows'] if r.failure == "error"], "runs ended in errors"
