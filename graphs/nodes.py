@@ -291,8 +291,11 @@ class SupportNodes:
         pending = state["pending_confirmation"]
         last = state["messages"][-1]
         typed = isinstance(last, HumanMessage)
-        answer = _text(last) if typed else interrupt({"type": "confirmation", **pending})
-        decision = parse_decision(answer)
+        # A ledger row: the customer said yes and the write ran, but a crash cut this step short before its
+        # checkpoint. Do not ask again: a "no" now would tell them nothing changed.
+        done = self.guarded.executed(pending["tool_call_id"])
+        answer = _text(last) if typed else "yes" if done else interrupt({"type": "confirmation", **pending})
+        decision = "yes" if done else parse_decision(answer)
         said = answer if isinstance(answer, str) else (decision or json.dumps(answer))
         messages: list[AnyMessage] = [RemoveMessage(id=last.id)] if typed else []
         update: dict[str, Any] = {"pending_confirmation": None, "turn_model_calls": 0, "turn_invalid_calls": 0}

@@ -152,6 +152,11 @@ class GuardedTools:
         """``read`` as the text a ToolMessage carries."""
         return self.read(name, args, customer_id).text()
 
+    def executed(self, tool_call_id: str) -> bool:
+        """The write of this tool call already ran (it has its ledger row)."""
+        return self.store.db.execute("SELECT 1 FROM write_ledger WHERE tool_call_id = ?",
+                                     [tool_call_id]).fetchone() is not None
+
     def write(self, *, tool_call_id: str, thread: str, name: str, args: Mapping[str, Any],
               customer_id: str | None) -> ToolOutcome:
         """A confirmed write, executed at most once per tool call id (the ledger row and the write commit together)."""
