@@ -12,8 +12,18 @@ from typing import Literal
 
 _CANCEL = re.compile(r"\bcancel(?:l?ing|l?ed|lation)?\b", re.I)
 _NEGATED = re.compile(r"\b(?:don'?t|do not|not|never|no need to|won'?t)\s+(?:\w+\s+){0,2}cancel", re.I)
-_MISTAKE = re.compile(r"\b(?:by mistake|by accident|accidental(?:ly)?|mistaken(?:ly)?|wrong(?:ly)? ordered)\b", re.I)
-_NOT_NEEDED = re.compile(r"\b(?:no longer need(?:ed)?|(?:do not|don'?t) need|not needed|changed my mind)\b", re.I)
+_MISTAKE = re.compile(r"\b(?:by mistake|by accident|accidental(?:ly)?|mistaken(?:ly)?|wrong(?:ly)? ordered|"
+                      r"a mistake|didn'?t mean to)\b", re.I)
+_NOT_NEEDED = re.compile(r"\b(?:no longer need(?:ed)?|(?:do not|don'?t) need|not needed|changed my mind|"
+                         r"(?:do not|don'?t) want it|no need for it)\b", re.I)
+
+
+def stated_reason(text: str) -> Literal["no longer needed", "ordered by mistake"] | None:
+    """One of the two cancellation reasons when the text states exactly one of them ("I ordered it by mistake")."""
+    mistake, not_needed = bool(_MISTAKE.search(text)), bool(_NOT_NEEDED.search(text))
+    if mistake == not_needed:
+        return None
+    return "ordered by mistake" if mistake else "no longer needed"
 
 
 def cancel_reason(text: str) -> Literal["no longer needed", "ordered by mistake"] | None:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from graphs.intents import stated_reason
 from graphs.understanding import Task, Understanding
 
 #: Tasks that run as flows (the others are handled by the dialogue directly).
@@ -65,6 +66,8 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
         wanted = given[0]["wanted"] if given else " ".join([text] + [i.get("item", "") for i in update.get("items", [])])
         items[k]["wanted"] = wanted
         update["items"] = items
+    elif awaiting == "reason" and not update.get("reason") and (reason := stated_reason(text)):
+        update["reason"] = reason
     elif awaiting == "payment" and not update.get("payment"):
         update["payment"] = text
     elif awaiting == "address" and update.get("address") is None and u.zip:
