@@ -137,7 +137,15 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     items = order.get("items", [])
     if said.get("all_items"):
         return ok([i["item_id"] for i in items])
-    described = [s.get("item", "") for s in said.get("items", []) if s.get("item")]
+    said_items = [s for s in said.get("items", []) if s.get("item")]
+    if any(s.get("wanted") for s in said_items):
+        # "In the order with the hiking boots, exchange the thermostat for ...": the item with a wanted variant
+        # is the one to change; the others only described the order.
+        said_items = [s for s in said_items if s.get("wanted")]
+    elif len(said_items) > 1 and said.get("order_hint"):
+        hint = tokens(said["order_hint"])
+        said_items = [s for s in said_items if not tokens(s["item"]) <= hint] or said_items
+    described = [s["item"] for s in said_items]
     if not described and said.get("texts"):
         described = named_in_texts(items, said)
     if not described:

@@ -151,6 +151,11 @@ def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str
 def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None, *, refund: bool,
                   exclude: str | None = None) -> FlowStep | str:
     methods = [m for m in view.payment_methods.values() if m["id"] != exclude]
+    if not said.get("payment") and said.get("texts"):
+        # The customer's own words are a safety net under the model's reading ("... to my gift card").
+        named = resolve_payment(view, " ".join(said["texts"]), order_id)
+        if named.status == "ok" and named.value != exclude:
+            said = {**said, "payment": " ".join(said["texts"])}
     if not said.get("payment"):
         if refund:
             original = view.original_payment(order_id) if order_id else None
