@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -51,7 +51,9 @@ def after_plan(state: SupportState) -> str:
         return "question" if Task.QUESTION.value in asked else "welcome"
     if state.get("tasks"):
         return state["tasks"][0]["task"]
-    return "question" if Task.QUESTION.value in asked else "idle"
+    # A question the reading could not place still deserves an answer, not "anything else?".
+    open_question = Task.QUESTION.value in asked or _asks(state)
+    return "question" if open_question else "idle"
 
 
 def after_flow(state: SupportState) -> str:
@@ -63,6 +65,11 @@ def after_flow(state: SupportState) -> str:
     if state.get("tasks"):
         return state["tasks"][0]["task"]
     return "idle"
+
+
+def _asks(state: SupportState) -> bool:
+    last = state["messages"][-1] if state.get("messages") else None
+    return isinstance(last, HumanMessage) and str(last.content).rstrip().endswith("?")
 
 
 def _replied(state: SupportState) -> bool:

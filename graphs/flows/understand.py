@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
+from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
 from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks
@@ -102,6 +103,10 @@ def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
     try:
         reply = bound.invoke(understanding_request(text, last_agent_reply), config)
         reading = parse_reading(reply.content)
+    except LengthFinishReasonError as exc:
+        # The model answered but ran out of tokens mid-JSON: an unusable reading, not a failed turn.
+        log.warning("understanding cut at the token limit, using code's reads: %r", exc)
+        reading = {}
     except Exception as exc:  # noqa: BLE001 - a model failure is re-raised only if code read nothing either
         if not facts:
             raise
