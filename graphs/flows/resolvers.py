@@ -180,13 +180,16 @@ def _named_options(wanted: str | None, current: dict[str, Any], variants: list[d
         name = tokens(option)
         others = set().union(*(tokens(n) for n in values if n != option)) if len(values) > 1 else set()
         own_words = name - others
-        own_clauses = [c - name for c in clauses if name <= c or c & own_words]
-        # Words of an option's name are not its values ("bagged/bagless: bagless").
-        said = set().union(*clauses) - set().union(*(tokens(n) for n in values)) if clauses else set()
+        own_clauses = [c for c in clauses if name <= c or c & own_words]
+        said = set().union(*clauses) if clauses else set()
         hits = []
         for value in option_values:
             value_words = tokens(value)
-            if not value_words or not (value_words <= said or any(value_words <= c for c in own_clauses)):
+            if value_words and value_words <= name:
+                # A value spelled inside its option's name ("bagged/bagless: bagless") counts only outside it.
+                if not any(value_words <= c - name for c in clauses):
+                    continue
+            elif not value_words or not (value_words <= said or any(value_words <= c for c in own_clauses)):
                 continue
             shared = any(value_words <= tokens(v) for o, vs in values.items() if o != option for v in vs)
             if any(value_words <= c for c in own_clauses) or not shared:

@@ -85,6 +85,9 @@ def start_ui(root: Path, extra_env: dict[str, str], *, startup_timeout: float = 
         "DESKGRAPH_CHECKPOINT_DB": str(root / "checkpoints.db"),
         "DESKGRAPH_UI_DB": str(root / "chainlit.db"),
         "DESKGRAPH_TODAY": "2026-11-26",
+        # The scripted fake-model conversations here are written for the agent loop; a test of the flows
+        # dialogue passes DESKGRAPH_DIALOGUE=flows in its extra_env.
+        "DESKGRAPH_DIALOGUE": "agent",
         "DESKGRAPH_UI_AUTH": "true",
         "DESKGRAPH_UI_USERNAME": USERNAME,
         "DESKGRAPH_UI_PASSWORD": PASSWORD,

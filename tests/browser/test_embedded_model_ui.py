@@ -1,4 +1,5 @@
-"""Smoke test: `deskgraph ui` with no model server configured starts the embedded model and answers."""
+"""Smoke test: `deskgraph ui` with no model server configured starts the embedded model and answers, in the
+product's default (flows) dialogue: the model reads the message, code identifies the customer."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def embedded_ui(tmp_path_factory):
     server = start_ui(root, {
         "DESKGRAPH_EMBEDDED_THREADS": str(max(2, min(8, os.cpu_count() or 2))),
         "DESKGRAPH_LLM_TIMEOUT": "240",
+        "DESKGRAPH_DIALOGUE": "flows",
         "CHAINLIT_AUTH_SECRET": "browser-tests-secret-embedded-0123456789-abcdefghijklmnop",
     }, startup_timeout=300)
     yield server
@@ -52,7 +54,7 @@ def embedded_ui(tmp_path_factory):
 def test_hello_on_the_embedded_model(page, embedded_ui):
     assert "DESKGRAPH_LLM_BASE_URL" not in embedded_ui.env
     open_chat(page, embedded_ui.url, USERNAME, PASSWORD)
-    send(page, "Hello")
+    send(page, "Hi, I'm Omar Haddad, zip 10001. What's the status of my order?")
     reply = page.locator(ASSISTANT).filter(has_not_text=WELCOME).filter(has_text="a").last
     expect(reply).to_be_visible(timeout=240_000)
     # Wait for the streamed reply to finish (the copy button appears when the message is complete).
@@ -63,4 +65,6 @@ def test_hello_on_the_embedded_model(page, embedded_ui):
                          && !!last.querySelector('.lucide-copy'); }""", timeout=240_000)
     text = page.locator(ASSISTANT).last.inner_text().strip()
     assert text and "trouble answering" not in text, text
+    # Identified by name + zip, and the one order's status answered from the store.
+    page.get_by_text("Thank you, Omar, I found your account.").wait_for(timeout=10_000)
     shot(page, "11-embedded-model")
