@@ -113,7 +113,7 @@ async def test_five_at_once_through_two_processes_on_one_database(tmp_path):
         await asyncio.gather(*(_wait_healthy(url, p) for url, p in zip(urls, procs, strict=True)))
         async with httpx.AsyncClient(headers=headers, timeout=30) as c:
             async def post(i: int) -> tuple[int, object]:
-                r = await c.post(f"{urls[i % 2]}/threads/shared/messages", json={"text": f"message {i}"})
+                r = await c.post(f"{urls[i % 2]}/threads/two-procs/messages", json={"text": f"message {i}"})
                 return r.status_code, (r.json() if r.status_code != 200 else f"message {i}")
 
             results = await asyncio.gather(*(post(i) for i in range(5)))
@@ -121,7 +121,7 @@ async def test_five_at_once_through_two_processes_on_one_database(tmp_path):
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
-    _assert_one_accepted(results, await _history_is_linear(settings, "shared"))
+    _assert_one_accepted(results, await _history_is_linear(settings, "two-procs"))
 
 
 async def test_a_killed_process_blocks_a_thread_only_until_its_lease_expires(tmp_path):
