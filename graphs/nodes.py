@@ -86,13 +86,21 @@ def _move(state: SupportState, target: Stage, reason: str) -> dict[str, Any]:
     return {"stage": target.value, "stage_history": [*state.get("stage_history", []), change]}
 
 
-def _tool_pair(name: str, args: dict[str, Any], result: str) -> list[AnyMessage]:
+def _tool_pair(name: str, args: dict[str, Any], result: str, ok: bool = True) -> list[AnyMessage]:
     """A lookup the graph made itself, written as a call plus its result so the model sees both."""
     call_id = _new_call_id()
     return [
         AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}]),
-        ToolMessage(content=result, tool_call_id=call_id, name=name),
+        ToolMessage(content=result, tool_call_id=call_id, name=name, status="success" if ok else "error"),
     ]
+
+
+def acknowledge_note(desk: TicketDesk, state: SupportState) -> dict[str, Any]:
+    """After hand-over: append the customer's message to the ticket and acknowledge it (both dialogues)."""
+    ticket = state["ticket"]
+    last = state["messages"][-1]
+    desk.add_note(ticket["id"], key=str(last.id), text=_text(last))
+    return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}
 
 
 _RAW_MARKERS = re.compile(r'\{\s*"|</?tool_|```')
@@ -351,10 +359,7 @@ class SupportNodes:
 
     def handover_note(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """After hand-over: append the customer's message to the ticket and acknowledge it."""
-        ticket = state["ticket"]
-        last = state["messages"][-1]
-        self.desk.add_note(ticket["id"], key=str(last.id), text=_text(last))
-        return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}
+        return acknowledge_note(self.desk, state)
 
     def restore(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Never routed to: the node a fork or an operator's state edit is attributed to (it leads to the end)."""

@@ -6,7 +6,6 @@ Every node is a small function of (state, config) returning a partial update. Th
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -29,23 +28,13 @@ from graphs.flows.render import say
 from graphs.flows.steps import next_step, product_info_text
 from graphs.flows.truth import unsupported_claims
 from graphs.flows.understand import understand
-from graphs.nodes import GraphOptions, _move, _text, _thread
+from graphs.nodes import GraphOptions, _move, _new_call_id, _text, _thread, _tool_pair, acknowledge_note
 from graphs.prompting import persona_text
 from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools
 from graphs.understanding import Task
 from prompts import load_prompt, replies
-
-
-def _call_id() -> str:
-    return f"call_{uuid.uuid4().hex[:24]}"
-
-
-def _tool_pair(name: str, args: dict[str, Any], result: str, ok: bool = True) -> list[AnyMessage]:
-    call_id = _call_id()
-    return [AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}]),
-            ToolMessage(content=result, tool_call_id=call_id, name=name, status="success" if ok else "error")]
 
 
 def _last_customer_text(state: SupportState) -> str:
@@ -184,7 +173,7 @@ class FlowNodes:
         view = CustomerView.load(self.guarded.store, state["customer_id"])
         step = next_step(Task(frame["task"]), frame["said"], view)
         if step.kind == "confirm":
-            return {"pending_confirmation": {"tool_call_id": _call_id(), "tool": step.tool, "arguments": step.args,
+            return {"pending_confirmation": {"tool_call_id": _new_call_id(), "tool": step.tool, "arguments": step.args,
                                              "summary": step.text}, "awaiting": "confirm"}
         rest = state["tasks"][1:]
         if step.kind == "ask":
@@ -252,10 +241,7 @@ class FlowNodes:
 
     def handover_note(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """After hand-over: append the customer's message to the ticket and acknowledge it."""
-        ticket = state["ticket"]
-        last = state["messages"][-1]
-        self.desk.add_note(ticket["id"], key=str(last.id), text=_text(last))
-        return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}
+        return acknowledge_note(self.desk, state)
 
     def restore(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Never routed to: the node a fork or an operator's state edit is attributed to."""
