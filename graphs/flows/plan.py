@@ -12,12 +12,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from graphs.flows.segments import share_of, task_parts
 from graphs.intents import stated_reason
 from graphs.understanding import Task, Understanding
 
 #: Tasks that run as flows (the others are handled by the dialogue directly).
 FLOW_TASKS = frozenset(Task) - {Task.HUMAN, Task.QUESTION}
 _CHANGE_OF_MIND = re.compile(r"\b(instead|actually|rather|changed? my mind|never ?mind|forget)\b", re.I)
+#: Slots whose value answers a question; a "no" that gives none of them declines ("No, then I'll keep them").
+_ANSWERING = frozenset({"order_ids", "items", "all_items", "payment", "address"})
+_KEEP = re.compile(r"\b(keep (it|them|the|this|that|my|those)|never ?mind|forget (it|about it))\b", re.I)
 _SLOT_KEYS = ("order_ids", "order_hint", "items", "all_items", "reason", "payment", "address")
 
 
@@ -75,6 +79,20 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
     return update
 
 
+def _paired(update: dict[str, Any], count: int, k: int) -> dict[str, Any]:
+    """Several tasks whose parts code could not find: ids and items are paired with the tasks in the order
+    written ("cancel #W1 and tell me about #W2"); one order description belongs to the first task."""
+    said = dict(update)
+    order_ids, items = update.get("order_ids", []), update.get("items", [])
+    if len(order_ids) == count:
+        said["order_ids"] = [order_ids[k]]
+    if len(items) == count:
+        said["items"] = [items[k]]
+    if k > 0 and "order_hint" in said and len(items) == count:
+        said.pop("order_hint")
+    return said
+
+
 @dataclass(frozen=True)
 class Folded:
     """The frame queue after a message."""
@@ -105,7 +123,8 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
         asked = []  # "18 Harbor View Road, ..." answers our question; it is not a new request
     new = [t for t in asked if not active or t != active["task"]]
     declinable = awaiting in ("order", "items", "payment") or str(awaiting).startswith("variant:")
-    if active and not new and u.answer == "no" and declinable and not update:
+    declines = (u.answer == "no" and not update.keys() & _ANSWERING) or bool(_KEEP.search(text))
+    if active and not new and declines and declinable:
         return Folded(frames[1:], dropped=True)  # "No, then I'll keep them."
     if active and not new:
         update = _answer_to_awaited(awaiting, active["said"], update, text, u)
@@ -123,21 +142,17 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
         # "Actually, return it instead": the new task keeps the order and items already named.
         base = {k: v for k, v in frames.pop(0)["said"].items()
                 if k in ("order_ids", "order_hint", "items", "all_items", "texts")}
-    order_ids = update.get("order_ids", [])
-    items = update.get("items", [])
+    parts = task_parts(text, [t.value for t in new]) if len(new) > 1 else None
     created = []
     for k, task in enumerate(new):
-        said = _apply(base, update)
-        if len(new) > 1:
-            # Several tasks in one message: ids and items are paired with the tasks in the order written
-            # ("cancel #W1 and tell me about #W2"); one order description belongs to the first task.
-            if len(order_ids) == len(new):
-                said["order_ids"] = [order_ids[k]]
-            if len(items) == len(new):
-                said["items"] = [items[k]]
-            if k > 0 and "order_hint" in said and len(items) == len(new):
-                said.pop("order_hint")
-        said["texts"] = [*base.get("texts", []), text] if len(new) == 1 else [text]
+        if parts:
+            said = _apply(base, share_of(update, parts, k))
+            said["texts"] = [parts[k]]
+        else:
+            said = _apply(base, update if len(new) == 1 else _paired(update, len(new), k))
+            said["texts"] = [*base.get("texts", []), text] if len(new) == 1 else [text]
         created.append({"task": task.value, "said": said,
                         "fallback": u.fallback.value if u.fallback and k == 0 else None})
-    return Folded(created + frames if changed_mind else frames + created, changed_mind=changed_mind)
+    # A new request instead of an answer to our question goes first; the question comes back after it.
+    interrupts = bool(active and awaiting and awaiting not in ("confirm", "identity"))
+    return Folded(created + frames if changed_mind or interrupts else frames + created, changed_mind=changed_mind)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from graphs.flows.customer import CustomerView, options_text, payment_label
-from graphs.flows.text import tokens
+from graphs.flows.text import mentions, order_description_spans, tokens
 
 Status = Literal["ok", "missing", "ambiguous", "none"]
 
@@ -78,6 +78,56 @@ def named_in_texts(items: list[dict[str, Any]], said: dict[str, Any]) -> list[st
     return list(dict.fromkeys(i["name"] for i in items if tokens(i["name"]) and tokens(i["name"]) <= words))
 
 
+@dataclass(frozen=True)
+class NamedItem:
+    """An item of the order whose product name the customer wrote, and the words about it."""
+
+    item: dict[str, Any]
+    clause: str
+    """From its mention to the next other item's mention: where the wanted variant is said."""
+    describes_order: bool
+    """Every mention is inside an order description ("my order with the hiking boots")."""
+
+
+def named_items(items: list[dict[str, Any]], texts: list[str]) -> list[NamedItem]:
+    """The order's items named in the customer's messages, each with its own clause (code's reading, under the
+    model's): "the running shoes in size 9, and the tea kettle in 2 liters" gives each item its half."""
+    text = " \n ".join(texts)
+    spans = order_description_spans(text)
+    found: dict[str, tuple[dict[str, Any], list[tuple[int, int]]]] = {}
+    for item in items:
+        where = mentions(text, item["name"])
+        if where and item["name"] not in found:
+            found[item["name"]] = (item, where)
+    named = []
+    for name, (item, where) in found.items():
+        inside = [any(a <= start < b for a, b in spans) for start, _ in where]
+        outside = [w for w, ins in zip(where, inside, strict=True) if not ins]
+        start = (outside or where)[-1][0]
+        later = [s for other, (_, ws) in found.items() if other != name for s, _ in ws if s > start]
+        named.append(NamedItem(item, text[start:min(later, default=len(text))], all(inside)))
+    return named
+
+
+def wanted_texts(order: dict[str, Any], item_id: str, said: dict[str, Any]) -> list[str]:
+    """What the customer wants instead of one item, best source first: the model's reading for the description
+    that matches the item, then the item's own clause, then (one item only) all the customer said."""
+    items = order.get("items", [])
+    by_id = {i["item_id"]: i for i in items}
+    found = []
+    for s in said.get("items", []):
+        if s.get("wanted") and s.get("item"):
+            scores = {i["item_id"]: _item_score(s["item"], i) for i in items}
+            if scores.get(item_id) and scores[item_id] == max(scores.values()):
+                found.append(str(s["wanted"]))
+    named = named_items(items, said.get("texts", []))
+    found += [n.clause for n in named if n.item["item_id"] == item_id]
+    others = [n for n in named if n.item["item_id"] != item_id and not n.describes_order]
+    if by_id.get(item_id) and said.get("texts") and not others:
+        found.append(" ".join(said["texts"]))
+    return list(dict.fromkeys(found))
+
+
 def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str, ...] | None) -> Resolution:
     """The order the customer means, among their own orders (an id, a description, or the only eligible one)."""
     orders = view.orders
@@ -127,6 +177,19 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
     return Resolution("ambiguous", candidates=[(o["order_id"], order_label(o)) for o in matches])
 
 
+def _only_matches(description: str, items: list[dict[str, Any]], ids: set[str]) -> bool:
+    scores = [(_item_score(description, i), i["item_id"]) for i in items]
+    best = max((score for score, _ in scores), default=0)
+    return best > 0 and {i for score, i in scores if score == best} <= ids
+
+
+def also_named(order: dict[str, Any], said: dict[str, Any], chosen: list[str]) -> list[str]:
+    """Items the customer named outside an order description that the reading left out (candidates only: a
+    flow keeps those for which the customer also said what they want)."""
+    return [n.item["item_id"] for n in named_items(order.get("items", []), said.get("texts", []))
+            if not n.describes_order and n.item["item_id"] not in chosen]
+
+
 def item_label(item: dict[str, Any]) -> str:
     """'Running Shoes (size 9, black)'."""
     return f"{item['name']} ({options_text(item.get('options', {}))})"
@@ -138,6 +201,12 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     if said.get("all_items"):
         return ok([i["item_id"] for i in items])
     said_items = [s for s in said.get("items", []) if s.get("item")]
+    named = named_items(items, said.get("texts", []))
+    outside = [n.item["name"] for n in named if not n.describes_order]
+    if outside:
+        # "In the order with the hiking boots, exchange the thermostat": the boots only pick the order.
+        describers = {n.item["item_id"] for n in named if n.describes_order}
+        said_items = [s for s in said_items if not _only_matches(s["item"], items, describers)]
     if any(s.get("wanted") for s in said_items):
         # "In the order with the hiking boots, exchange the thermostat for ...": the item with a wanted variant
         # is the one to change; the others only described the order.
@@ -147,7 +216,7 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
         said_items = [s for s in said_items if not tokens(s["item"]) <= hint] or said_items
     described = [s["item"] for s in said_items]
     if not described and said.get("texts"):
-        described = named_in_texts(items, said)
+        described = outside or named_in_texts(items, said)
     if not described:
         if len(items) == 1:
             return ok([items[0]["item_id"]])
@@ -158,14 +227,16 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
         best = max((s for s, _ in scores), default=0)
         top = [item for s, item in scores if s == best and s > 0]
         if not top:
-            return Resolution("none", detail="item_not_in_order", value=description)
+            return Resolution("none", detail="item_not_in_order", value=description,
+                              candidates=[(i["item_id"], item_label(i)) for i in items])
         distinct = {item["item_id"] for item in top}
         if len(distinct) > 1:
             return Resolution("ambiguous", candidates=[(i["item_id"], item_label(i)) for i in top],
                               value=description)
         # Several units of the same variant: take one more unit per mention.
         free = [i for i in top if chosen.count(i["item_id"]) < sum(1 for t in items if t["item_id"] == i["item_id"])]
-        chosen.append((free or top)[0]["item_id"])
+        if free:  # otherwise the same item described twice ("the pet bed ... same grey fleece"), not a second unit
+            chosen.append(free[0]["item_id"])
     return ok(chosen)
 
 

@@ -17,12 +17,14 @@ from graphs.flows.customer import CustomerView, options_text, payment_label
 from graphs.flows.render import money, say
 from graphs.flows.resolvers import (
     Resolution,
+    also_named,
     item_label,
     resolve_address,
     resolve_items,
     resolve_order,
     resolve_payment,
     resolve_variant,
+    wanted_texts,
 )
 from graphs.understanding import Task
 from tools import RetailStore, call_tool, for_task
@@ -126,17 +128,23 @@ def _items_step(order: dict[str, Any], said: dict[str, Any]) -> FlowStep | list[
     return _slot_question(resolution, "items", "ask_items", "item_ambiguous", order_id=order["order_id"])
 
 
+def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any],
+                 said: dict[str, Any]) -> Resolution:
+    """The wanted variant of one item: the first of the customer's wordings that resolves, else what the best
+    wording said (unavailable, the same variant), else a question."""
+    results = [resolve_variant(view, item, wanted) for wanted in wanted_texts(order, item["item_id"], said)]
+    return next((r for r in results if r.status == "ok"), None) \
+        or next((r for r in results if r.status != "missing"), None) \
+        or resolve_variant(view, item, None)
+
+
 def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],
-                   said: dict[str, Any]) -> FlowStep | list[str]:
+                   said: dict[str, Any]) -> FlowStep | tuple[list[str], list[str]]:
     by_id = {item["item_id"]: item for item in order["items"]}
-    wanted_list = [s.get("wanted") for s in said.get("items", [])]
     new_ids = []
     for k, item_id in enumerate(item_ids):
         item = by_id[item_id]
-        wanted = wanted_list[k] if k < len(wanted_list) else None
-        if wanted is None and len(item_ids) == 1:
-            wanted = said.get("wanted")
-        resolution = resolve_variant(view, item, wanted)
+        resolution = _variant_for(view, order, item, said)
         if resolution.status != "ok":
             if resolution.status == "missing" and not resolution.candidates:
                 return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{k}")
@@ -145,12 +153,22 @@ def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str
             return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
                                        candidates=_listing(resolution.candidates)), slot=f"variant:{k}")
         new_ids.append(resolution.value)
-    return new_ids
+    # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
+    # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
+    item_ids = list(item_ids)
+    for extra in also_named(order, said, item_ids):
+        resolution = _variant_for(view, order, by_id[extra], said)
+        if resolution.status == "ok" and extra not in item_ids:
+            item_ids.append(extra)
+            new_ids.append(resolution.value)
+    return item_ids, new_ids
 
 
 def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None, *, refund: bool,
                   exclude: str | None = None) -> FlowStep | str:
     methods = [m for m in view.payment_methods.values() if m["id"] != exclude]
+    if exclude and not methods:
+        return FlowStep("refuse", say("no_other_payment", order_id=order_id or ""), slot="payment")
     if not said.get("payment") and said.get("texts"):
         # The customer's own words are a safety net under the model's reading ("... to my gift card").
         named = resolve_payment(view, " ".join(said["texts"]), order_id)
@@ -261,9 +279,10 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
         if isinstance(payment, FlowStep):
             return payment
         return _confirm(view, spec, {"order_id": order_id, "item_ids": items, "payment_method_id": payment})
-    new_ids = _variants_step(view, order, items, said)
-    if isinstance(new_ids, FlowStep):
-        return new_ids
+    variants = _variants_step(view, order, items, said)
+    if isinstance(variants, FlowStep):
+        return variants
+    items, new_ids = variants
     payment = _payment_step(view, said, order_id, refund=False)
     if isinstance(payment, FlowStep):
         return payment

@@ -36,7 +36,7 @@ _ZIP = re.compile(r"(?<![\d#W])(\d{5})(?!\d)")
 
 def _stem(word: str) -> str:
     word = _SYNONYMS.get(word, word)
-    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
+    if len(word) > 3 and (word.endswith(("ches", "shes")) or (word.endswith("es") and word[-3] in "sxz")):
         word = word[:-2]
     elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
@@ -46,6 +46,35 @@ def _stem(word: str) -> str:
 def tokens(text: Any) -> set[str]:
     """Comparable word tokens: lower case, synonyms folded, plurals stripped, filler words dropped."""
     return {_stem(w) for w in _WORD.findall(str(text or "").lower())} - _STOP
+
+
+def _stemmed_words(text: str) -> list[tuple[str, int, int]]:
+    """(stem, start, end) of every word, in order (filler words kept so positions stay exact)."""
+    return [(_stem(m.group()), m.start(), m.end()) for m in _WORD.finditer(text.lower())]
+
+
+def mentions(text: str, name: str) -> list[tuple[int, int]]:
+    """Where a (multi-word) product name occurs in the text, as (start, end) spans ("running shoes" also
+    matches "Running Shoe"); an empty list when it does not."""
+    wanted = [w for w in (_stem(w) for w in _WORD.findall(name.lower())) if w not in _STOP]
+    words = [w for w in _stemmed_words(text) if w[0] not in _STOP]
+    if not wanted:
+        return []
+    return [(words[k][1], words[k + len(wanted) - 1][2]) for k in range(len(words) - len(wanted) + 1)
+            if [w[0] for w in words[k:k + len(wanted)]] == wanted]
+
+
+#: "the order with the hiking boots", "the order where I bought the lamp": words that pick an order, not an item.
+_ORDER_DESCRIPTION = re.compile(
+    r"\b(?:order|purchase|package|delivery|shipment)\s+(?:with|where|that|which|containing|in which|from|including|of)"
+    r"(?:\s+(?:i|we)\s+(?:bought|got|ordered|received|purchased)|\s+(?:has|had|have|contains|contained|included))?"
+    r"(?:\s+(?!(?:i|i'd|i'm|can|could|would|should|will|please|want|and|but|is|was|were|to|for|in)\b)[\w'-]+){1,5}",
+    re.I)
+
+
+def order_description_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the text that describe an order by its contents ("my order with the running shoes")."""
+    return [m.span() for m in _ORDER_DESCRIPTION.finditer(text)]
 
 
 def phrase_in(phrase: str, text_tokens: set[str]) -> bool:
@@ -103,9 +132,23 @@ _DEFAULT_ADDRESS = re.compile(r"\b(default|profile|account|on file|moved|moving|
 _ORDER_WORDS = re.compile(r"\b(order|#?W\d{7}|shipment|package|deliver(y|ed)? to)\b", re.I)
 
 
+_PRODUCT_QUESTION = re.compile(r"\b(available|in stock|versions?|variants?|options|come in|do you (have|sell|carry)|"
+                               r"sell)\b", re.I)
+_ORDER_REFERENCE = re.compile(r"\b(orders?|#?W\d{7}|track(ing)?|ship(ped)?|deliver(ed|y)?|bought|purchased|got|"
+                              r"received)\b", re.I)
+_SETTLEMENT = re.compile(r"\b(difference|refund(ed)?)\b", re.I)
+
+
 def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
     """The model's tasks that the text gives a cue for, order address vs. profile address told apart by code."""
     cues = _task_cues()
+    if "order_info" in tasks and _PRODUCT_QUESTION.search(text) and not _ORDER_REFERENCE.search(text):
+        # "Which versions of the smart watch do you have?" asks about the catalogue, not an order.
+        tasks = [("question" if t == "order_info" else t) for t in tasks]
+    if "modify_payment" in tasks and {"exchange", "modify_items", "return"} & set(tasks) \
+            and _SETTLEMENT.search(text):
+        # "... charge the difference to my Visa" says how the change is paid, it is not a task of its own.
+        tasks = [t for t in tasks if t != "modify_payment"]
     kept: list[str] = []
     for task in tasks:
         if task in ("modify_address", "change_default_address") and cues["modify_address"].search(text):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -17,7 +18,7 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
-from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks
+from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
 from graphs.understanding import MessageReading, Understanding
 from prompts import load_prompt
 
@@ -77,13 +78,22 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     """
     data = {k: v for k, v in reading.items() if v not in (None, "", [])}
     words = text.lower()
-    for key in ("first_name", "last_name", "order_hint", "payment"):
+    for key in ("first_name", "last_name"):
         if data.get(key) and not any(w in words for w in str(data[key]).lower().split()):
             data.pop(key)
+    if data.get("order_hint") and not _mostly_said(data["order_hint"], text):
+        data.pop("order_hint")  # "my last order" read into a message that says nothing of the kind
+    if data.get("payment"):
+        # Only the payment words the customer wrote: a small model completes "visa" to the prompt's "visa ending 1234".
+        said = tokens(text)
+        data["payment"] = " ".join(w for w in str(data["payment"]).split() if tokens(w) <= said) or None
     if data.get("items"):
-        data["items"] = [i for i in data["items"]
-                         if any(w in words for w in str(i.get("item", "")).lower().split())
-                         or (i.get("wanted") and any(w in words for w in str(i["wanted"]).lower().split()))]
+        # "... difference on my Mastercard ending 8095" is a payment method, not an item of the order.
+        paying = [i for i in data["items"] if _PAYMENT_WORDS.search(str(i.get("item", "")))]
+        if paying and not data.get("payment") and _mostly_said(str(paying[0]["item"]), text):
+            data["payment"] = paying[0]["item"]
+        data["items"] = [_as_said(i, text) for i in data["items"] if i not in paying]
+        data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted")]
     if isinstance(data.get("address"), dict):
         data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
     data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
@@ -91,6 +101,25 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     data["tasks"] = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
     return Understanding.model_validate(data)
+
+
+_PAYMENT_WORDS = re.compile(r"\b(visa|mastercard|master card|amex|american express|discover|paypal|gift ?card|"
+                            r"credit card|debit card|card ending|ending (in )?\d{4})\b", re.I)
+
+
+def _mostly_said(value: str, text: str) -> bool:
+    """True when at least half of the value's words (filler aside) occur in the text."""
+    words = tokens(value)
+    return bool(words) and len(words & tokens(text)) * 2 >= len(words)
+
+
+def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:
+    """An item reading kept only as far as the customer said it: a description mostly in their words, a wanted
+    variant entirely in their words (else the flow reads the wanted variant from the text itself)."""
+    said = tokens(text)
+    wanted = tokens(item.get("wanted"))
+    return {"item": item.get("item") if _mostly_said(str(item.get("item") or ""), text) else "",
+            "wanted": item.get("wanted") if wanted and wanted <= said else None}
 
 
 def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,

@@ -1,0 +1,83 @@
+"""One message, several tasks: the part of the message that belongs to each task, and the details said in it.
+
+"Cancel the order with the air purifier. And the order with the dumbbell set should go to my office: 500 Market
+Street ..." asks for two tasks about two orders; each task gets its own part of the text, and each detail the
+model read (an order description, items, an address, payment words) goes to the task whose part contains it.
+Code finds the parts by each task's verb, cutting at the last sentence break or "and / also" before it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graphs.flows.text import tokens
+
+#: Words that start a request for each task (narrower than the plausibility cues: these mark where it begins).
+_TASK_VERBS = {
+    "order_info": r"\b(status|track|where is|when will|arriv|shipped|details|what did)",
+    "cancel": r"\bcancel",
+    "modify_address": r"\b(address|ship (it|them) to|send (it|them) to|deliver (it|them) to|go(es)? to|redirect|re-?route)",
+    "modify_payment": r"\b(pay (for )?(it|the order|this order) with|payment method|charge (it|the order)|switch .{0,30}"
+                      r"(card|paypal))",
+    "modify_items": r"\b(change|switch|swap|modify)",
+    "return": r"\b(return|(send|ship|bring|give|take) (\w+ ){0,3}back)",
+    "exchange": r"\b(exchange|swap|trade)",
+    "change_default_address": r"\b(default|profile|moved|moving|relocat|my address)",
+}
+_BREAK = re.compile(r"[.?!;]\s+|\s(?:and|also|plus|then)\s", re.I)
+
+
+def task_parts(text: str, tasks: list[str]) -> list[str] | None:
+    """The text split into one part per task (tasks in the order written), or None when code cannot tell where
+    each request starts (a verb missing, or two tasks starting at the same word)."""
+    starts = []
+    for task in tasks:
+        pattern = _TASK_VERBS.get(task)
+        match = re.search(pattern, text, re.I) if pattern else None
+        if not match:
+            return None
+        starts.append(match.start())
+    if len(set(starts)) < len(starts) or starts != sorted(starts):
+        return None
+    cuts = [0]
+    for previous, start in zip(starts, starts[1:], strict=False):
+        breaks = [m.end() for m in _BREAK.finditer(text, previous, start)]
+        cuts.append(breaks[-1] if breaks else start)
+    cuts.append(len(text))
+    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def _home(value: str, parts: list[str]) -> int | None:
+    """The part that says a value: the one sharing most of its words (None when no part does)."""
+    wanted = tokens(value)
+    overlaps = [len(wanted & tokens(part)) for part in parts]
+    best = max(overlaps, default=0)
+    return overlaps.index(best) if best else None
+
+
+def share_of(update: dict[str, Any], parts: list[str], k: int) -> dict[str, Any]:
+    """The details of a message that belong to task ``k``: those said in its part."""
+    share: dict[str, Any] = {}
+    for key, value in update.items():
+        if key == "order_ids":
+            mine = [i for i in value if i in parts[k] or i.lstrip("#") in parts[k]]
+            if mine:
+                share[key] = mine
+        elif key == "items":
+            mine = [i for i in value if _home(f"{i.get('item', '')} {i.get('wanted') or ''}", parts) == k]
+            if mine:
+                share[key] = mine
+        elif key == "address":
+            anchor = str(value.get("address1") or value.get("zip") or "")
+            if anchor and anchor.lower() in parts[k].lower():
+                share[key] = value
+        elif key in ("order_hint", "payment"):
+            if _home(str(value), parts) == k:
+                share[key] = value
+        elif key == "all_items":
+            if re.search(r"\b(everything|all|whole|entire)\b", parts[k], re.I):
+                share[key] = value
+        else:
+            share[key] = value  # a reason: only the cancellation reads it
+    return share
