@@ -9,6 +9,7 @@ Code finds the parts by each task's verb, cutting at the last sentence break or 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Any
 
 from graphs.flows.text import tokens
@@ -41,11 +42,11 @@ def task_parts(text: str, tasks: list[str]) -> list[str] | None:
     if len(set(starts)) < len(starts) or starts != sorted(starts):
         return None
     cuts = [0]
-    for previous, start in zip(starts, starts[1:], strict=False):
+    for previous, start in pairwise(starts):
         breaks = [m.end() for m in _BREAK.finditer(text, previous, start)]
         cuts.append(breaks[-1] if breaks else start)
     cuts.append(len(text))
-    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [text[a:b] for a, b in pairwise(cuts)]
 
 
 def _home(value: str, parts: list[str]) -> int | None:
