@@ -14,18 +14,10 @@ from typing import Any, Literal
 
 from graphs.confirmations import summarize_write
 from graphs.flows.customer import CustomerView, options_text, payment_label
+from graphs.flows.items import also_named, item_label, resolve_items, resolve_variant, wanted_texts
 from graphs.flows.render import money, say
-from graphs.flows.resolvers import (
-    Resolution,
-    also_named,
-    item_label,
-    resolve_address,
-    resolve_items,
-    resolve_order,
-    resolve_payment,
-    resolve_variant,
-    wanted_texts,
-)
+from graphs.flows.resolution import Resolution
+from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
 from graphs.understanding import Task
 from tools import RetailStore, call_tool, for_task
 
@@ -212,7 +204,7 @@ def _customer_step(view: CustomerView) -> str:
 
 
 #: The catalog's resolver names (``tools.catalog.Resolver``) -> the flow step that resolves such an argument
-#: (each calls its resolver in ``graphs.flows.resolvers``, or reads the slot directly).
+#: (each calls its resolver in ``graphs.flows.resolvers`` / ``items``, or reads the slot directly).
 SLOT_STEPS: dict[str, Callable[..., Any]] = {
     "order": _order_step,
     "items": _items_step,

@@ -10,8 +10,8 @@ from functools import lru_cache
 import pytest
 
 from graphs.flows.customer import CustomerView
+from graphs.flows.items import named_items, resolve_items
 from graphs.flows.plan import fold
-from graphs.flows.resolvers import named_items, resolve_items
 from graphs.flows.segments import task_parts
 from graphs.flows.steps import next_step
 from graphs.flows.text import order_description_spans, plausible_tasks

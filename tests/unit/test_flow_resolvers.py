@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphs.flows.customer import CustomerView
+from graphs.flows.items import resolve_items, resolve_variant
 from graphs.flows.plan import fold
-from graphs.flows.resolvers import resolve_items, resolve_order, resolve_payment, resolve_variant
+from graphs.flows.resolvers import resolve_order, resolve_payment
 from graphs.flows.text import code_facts, plausible_tasks, tokens
 from graphs.understanding import Understanding
 from tools import RetailStore

@@ -1,0 +1,221 @@
+"""Items of an order from the customer's words: which items they mean, and which variant they want instead.
+
+The model's reading of the items comes first; code's own reading of the text is the net under it: the product
+names the customer wrote, each with its own clause ("the running shoes in size 9, and the tea kettle in 2
+liters"), and the items that only describe the order ("my order with the hiking boots").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from graphs.flows.customer import CustomerView, options_text
+from graphs.flows.resolution import Resolution, ok
+from graphs.flows.text import mentions, order_description_spans, tokens
+
+
+def _item_words(item: dict[str, Any]) -> set[str]:
+    words = tokens(item["name"])
+    for value in item.get("options", {}).values():
+        words |= tokens(value)
+    return words
+
+
+def item_score(description: str, item: dict[str, Any]) -> int:
+    said = tokens(description)
+    if not said:
+        return 0
+    name = tokens(item["name"])
+    overlap = len(said & _item_words(item))
+    # The product name is the strongest signal; an option word alone ("the blue one") still counts.
+    return overlap + (2 if name and (name & said) else 0)
+
+
+def named_in_texts(items: list[dict[str, Any]], said: dict[str, Any]) -> list[str]:
+    """Product names of ``items`` that the customer's own messages for this task contain, as descriptions.
+
+    The code-side safety net under the model's reading: "return the jigsaw puzzle" names the item even when the
+    model left ``items`` empty."""
+    words = tokens(" ".join(said.get("texts", [])))
+    return list(dict.fromkeys(i["name"] for i in items if tokens(i["name"]) and tokens(i["name"]) <= words))
+
+
+@dataclass(frozen=True)
+class NamedItem:
+    """An item of the order whose product name the customer wrote, and the words about it."""
+
+    item: dict[str, Any]
+    clause: str
+    """From its mention to the next other item's mention: where the wanted variant is said."""
+    describes_order: bool
+    """Every mention is inside an order description ("my order with the hiking boots")."""
+
+
+def named_items(items: list[dict[str, Any]], texts: list[str]) -> list[NamedItem]:
+    """The order's items named in the customer's messages, each with its own clause (code's reading, under the
+    model's): "the running shoes in size 9, and the tea kettle in 2 liters" gives each item its half."""
+    text = " \n ".join(texts)
+    spans = order_description_spans(text)
+    found: dict[str, tuple[dict[str, Any], list[tuple[int, int]]]] = {}
+    for item in items:
+        where = mentions(text, item["name"])
+        if where and item["name"] not in found:
+            found[item["name"]] = (item, where)
+    named = []
+    for name, (item, where) in found.items():
+        inside = [any(a <= start < b for a, b in spans) for start, _ in where]
+        outside = [w for w, ins in zip(where, inside, strict=True) if not ins]
+        start = (outside or where)[-1][0]
+        later = [s for other, (_, ws) in found.items() if other != name for s, _ in ws if s > start]
+        named.append(NamedItem(item, text[start:min(later, default=len(text))], all(inside)))
+    return named
+
+
+def wanted_texts(order: dict[str, Any], item_id: str, said: dict[str, Any]) -> list[str]:
+    """What the customer wants instead of one item, best source first: the model's reading for the description
+    that matches the item, then the item's own clause, then (one item only) all the customer said."""
+    items = order.get("items", [])
+    by_id = {i["item_id"]: i for i in items}
+    found = []
+    for s in said.get("items", []):
+        if s.get("wanted") and s.get("item"):
+            scores = {i["item_id"]: item_score(s["item"], i) for i in items}
+            if scores.get(item_id) and scores[item_id] == max(scores.values()):
+                found.append(str(s["wanted"]))
+    named = named_items(items, said.get("texts", []))
+    found += [n.clause for n in named if n.item["item_id"] == item_id]
+    others = [n for n in named if n.item["item_id"] != item_id and not n.describes_order]
+    if by_id.get(item_id) and said.get("texts") and not others:
+        found.append(" ".join(said["texts"]))
+    return list(dict.fromkeys(found))
+
+
+def _only_matches(description: str, items: list[dict[str, Any]], ids: set[str]) -> bool:
+    scores = [(item_score(description, i), i["item_id"]) for i in items]
+    best = max((score for score, _ in scores), default=0)
+    return best > 0 and {i for score, i in scores if score == best} <= ids
+
+
+def also_named(order: dict[str, Any], said: dict[str, Any], chosen: list[str]) -> list[str]:
+    """Items the customer named outside an order description that the reading left out (candidates only: a
+    flow keeps those for which the customer also said what they want)."""
+    return [n.item["item_id"] for n in named_items(order.get("items", []), said.get("texts", []))
+            if not n.describes_order and n.item["item_id"] not in chosen]
+
+
+def item_label(item: dict[str, Any]) -> str:
+    """'Running Shoes (size 9, black)'."""
+    return f"{item['name']} ({options_text(item.get('options', {}))})"
+
+
+def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
+    """The order's item ids the customer means (one per described item; every item for 'all of it')."""
+    items = order.get("items", [])
+    if said.get("all_items"):
+        return ok([i["item_id"] for i in items])
+    said_items = [s for s in said.get("items", []) if s.get("item")]
+    named = named_items(items, said.get("texts", []))
+    outside = [n.item["name"] for n in named if not n.describes_order]
+    if outside:
+        # "In the order with the hiking boots, exchange the thermostat": the boots only pick the order.
+        describers = {n.item["item_id"] for n in named if n.describes_order}
+        said_items = [s for s in said_items if not _only_matches(s["item"], items, describers)]
+    if any(s.get("wanted") for s in said_items):
+        # "In the order with the hiking boots, exchange the thermostat for ...": the item with a wanted variant
+        # is the one to change; the others only described the order.
+        said_items = [s for s in said_items if s.get("wanted")]
+    elif len(said_items) > 1 and said.get("order_hint"):
+        hint = tokens(said["order_hint"])
+        said_items = [s for s in said_items if not tokens(s["item"]) <= hint] or said_items
+    described = [s["item"] for s in said_items]
+    if not described and said.get("texts"):
+        described = outside or named_in_texts(items, said)
+    if not described:
+        if len(items) == 1:
+            return ok([items[0]["item_id"]])
+        return Resolution("missing", candidates=[(i["item_id"], item_label(i)) for i in items])
+    chosen: list[str] = []
+    for description in described:
+        scores = [(item_score(description, item), item) for item in items]
+        best = max((s for s, _ in scores), default=0)
+        top = [item for s, item in scores if s == best and s > 0]
+        if not top:
+            return Resolution("none", detail="item_not_in_order", value=description,
+                              candidates=[(i["item_id"], item_label(i)) for i in items])
+        distinct = {item["item_id"] for item in top}
+        if len(distinct) > 1:
+            return Resolution("ambiguous", candidates=[(i["item_id"], item_label(i)) for i in top],
+                              value=description)
+        # Several units of the same variant: take one more unit per mention.
+        free = [i for i in top if chosen.count(i["item_id"]) < sum(1 for t in items if t["item_id"] == i["item_id"])]
+        if free:  # otherwise the same item described twice ("the pet bed ... same grey fleece"), not a second unit
+            chosen.append(free[0]["item_id"])
+    return ok(chosen)
+
+
+def _named_options(wanted: str | None, current: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, str]:
+    """Option values the customer named. A value shared by two options ("black" for a frame and a lens colour)
+    counts only in a phrase that names its own option ("black frame, brown lenses"); a value unique to one
+    option counts anywhere."""
+    clauses = [tokens(c) for c in re.split(r",|;|\band\b|\bwith\b", str(wanted or ""), flags=re.I)]
+    values = {o: {str(v["options"].get(o)) for v in variants if o in v["options"]} for o in current}
+    changes: dict[str, str] = {}
+    for option, option_values in values.items():
+        name = tokens(option)
+        others = set().union(*(tokens(n) for n in values if n != option)) if len(values) > 1 else set()
+        own_words = name - others
+        own_clauses = [c for c in clauses if name <= c or c & own_words]
+        said = set().union(*clauses) if clauses else set()
+        hits = []
+        for value in option_values:
+            value_words = tokens(value)
+            if value_words and value_words <= name:
+                # A value spelled inside its option's name ("bagged/bagless: bagless") counts only outside it.
+                if not any(value_words <= c - name for c in clauses):
+                    continue
+            elif not value_words or not (value_words <= said or any(value_words <= c for c in own_clauses)):
+                continue
+            shared = any(value_words <= tokens(v) for o, vs in values.items() if o != option for v in vs)
+            if any(value_words <= c for c in own_clauses) or not shared:
+                hits.append(value)
+        # "Wi-Fi + Cellular" also contains "Wi-Fi": the more specific value named wins.
+        hits = [h for h in hits if not any(tokens(h) < tokens(other) for other in hits)]
+        if hits:
+            # What the customer wants differs from what they have; then the longest ("stainless steel" over "steel").
+            changes[option] = max(hits, key=lambda v: (v != str(current[option]), len(v)))
+    return changes
+
+
+def resolve_variant(view: CustomerView, item: dict[str, Any], wanted: str | None) -> Resolution:
+    """The available variant of the same product with the options the customer asked for."""
+    product = view.product(item["product_id"]) or {"variants": {}}
+    variants = list(product["variants"].values())
+    current = dict(item.get("options", {}))
+    changes = _named_options(wanted, current, variants)
+    available = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]]
+    choices = [(v["item_id"], options_text(v["options"])) for v in available]
+    if not changes:
+        return Resolution("missing", candidates=choices)
+    target = current | changes
+    exact = [v for v in variants if v["options"] == target]
+    if exact and exact[0]["item_id"] == item["item_id"]:
+        return Resolution("none", detail="same_variant", candidates=choices, value=options_text(target))
+    if exact and exact[0]["available"]:
+        return ok(exact[0]["item_id"])
+    # The exact combination is not sold (or not in stock): what the customer named is binding, the options
+    # they did not mention may differ. One best match (most unmentioned options kept) is offered for
+    # confirmation; several equally good ones are listed.
+    named = [v for v in available if all(v["options"].get(k) == val for k, val in changes.items())]
+    if named:
+        def kept(v: dict[str, Any]) -> int:
+            return sum(v["options"].get(k) == val for k, val in current.items() if k not in changes)
+        best = max(kept(v) for v in named)
+        top = [v for v in named if kept(v) == best]
+        if len(top) == 1:
+            return ok(top[0]["item_id"])
+        return Resolution("ambiguous", candidates=[(v["item_id"], options_text(v["options"])) for v in top],
+                          value=options_text(changes))
+    detail = "variant_unavailable" if exact else "no_such_variant"
+    return Resolution("none", detail=detail, candidates=choices, value=options_text(target))
