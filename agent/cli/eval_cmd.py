@@ -33,10 +33,22 @@ def _modes(requested: list[str] | None, configured: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
+def _mode_repeats(values: list[str]) -> tuple[tuple[str, int], ...]:
+    pairs = []
+    for value in values:
+        mode, _, count = value.partition("=")
+        if mode not in MODES or not count.isdigit() or int(count) < 1:
+            _fail(f"--repeat-for takes MODE=K with MODE flows or agent and K >= 1, not {value!r}")
+        pairs.append((mode, int(count)))
+    return tuple(pairs)
+
+
 @app.command("eval")
 def eval_(
     paths: list[Path] | None = typer.Argument(None, help="Scenario files or folders (default: evals/scenarios/)."),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Runs per scenario and mode (pass^1..K)."),
+    repeat_for: list[str] | None = typer.Option(
+        None, "--repeat-for", metavar="MODE=K", help="Runs per scenario for one mode (e.g. agent=1); repeatable."),
     concurrency: int = typer.Option(1, "--concurrency", min=1, help="Conversations at a time (one model server)."),
     out: Path | None = typer.Option(None, "--out", help="Output folder; resumable (default: eval-runs/<time>/)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N scenarios."),
@@ -67,11 +79,13 @@ def eval_(
         _check(scenarios, check_against_store)
         return
     plan = EvalPlan(modes=_modes(dialogue, settings.dialogue), repeat=repeat, concurrency=concurrency,
+                    mode_repeat=_mode_repeats(repeat_for or []),
                     perfect_understanding=perfect_understanding, customer_model=customer_model,
                     customer_model_name=customer_model_name)
     out = out or Path("eval-runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     factory, model_name = _model_choice(settings, perfect_understanding)
-    typer.echo(f"{len(scenarios)} scenarios x {repeat} repeat(s) x {', '.join(plan.modes)} on {model_name} → {out}")
+    runs_per_mode = ", ".join(f"{m} x{plan.repeats(m)}" for m in plan.modes)
+    typer.echo(f"{len(scenarios)} scenarios, {runs_per_mode} on {model_name} → {out}")
     try:
         runs = asyncio.run(run_suite(scenarios, plan, settings, out, model_factory=factory))
     except EvalError as exc:

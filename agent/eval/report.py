@@ -28,11 +28,14 @@ def machine() -> str:
 
 
 def build_results(model: str, runs: Mapping[str, Sequence[RunRecord]], repeat: int) -> dict[str, Any]:
-    """The ``results.json`` document: per mode ``{summary, scenarios}``, the first mode's also at the top level."""
+    """The ``results.json`` document: per mode ``{repeat, summary, scenarios}``, the first mode's also at the top
+    level (``repeat`` there is the most runs per scenario of any mode)."""
     modes = {}
     for mode, records in runs.items():
         scenarios = [{**r.model_dump(mode="json"), "transcript_file": transcript_path(r)} for r in records]
-        modes[mode] = {"summary": summarize(records, repeat), "scenarios": scenarios}
+        mode_repeat = max((r.repeat for r in records), default=repeat)
+        modes[mode] = {"repeat": mode_repeat, "summary": summarize(records, mode_repeat), "scenarios": scenarios}
+    repeat = max((m["repeat"] for m in modes.values()), default=repeat)
     first = next(iter(modes.values()), {"summary": summarize([], repeat), "scenarios": []})
     return {"model": model, "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
             "repeat": repeat, "modes": modes, "summary": first["summary"], "scenarios": first["scenarios"]}
@@ -68,7 +71,8 @@ def summary_rows(results: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     sums = [m["summary"] for m in results["modes"].values()]
     rows = [
         ("pass rate", [f"{_pct(s['pass_rate'])} ({s['passed']}/{s['runs']})" for s in sums]),
-        *[(f"pass^{k}", [_pct(s["pass_hat_k"].get(k)) for s in sums]) for k in sums[0]["pass_hat_k"]],
+        *[(f"pass^{k}", [_pct(s["pass_hat_k"].get(k)) for s in sums])
+          for k in max((s["pass_hat_k"] for s in sums), key=len)],
         ("write precision / recall", [f"{_pct(s['write_precision'])} / {_pct(s['write_recall'])}" for s in sums]),
         ("turns per run (mean)", [_num(s["turns_mean"]) for s in sums]),
         ("model calls per run (mean)", [_num(s["model_calls_mean"]) for s in sums]),
@@ -82,6 +86,14 @@ def summary_rows(results: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     return rows if sums else []
 
 
+def _repeats(results: Mapping[str, Any]) -> str:
+    """'3 repeat(s)', or per mode when they differ ('flows 3, agent 1 repeat(s)')."""
+    per_mode = {m: v.get("repeat", results["repeat"]) for m, v in results["modes"].items()}
+    if len(set(per_mode.values())) <= 1:
+        return f"{results['repeat']} repeat(s)"
+    return ", ".join(f"{m} {k}" for m, k in per_mode.items()) + " repeat(s)"
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -93,7 +105,7 @@ def render_report(results: Mapping[str, Any], runs: Mapping[str, Sequence[RunRec
     sums = [results["modes"][m]["summary"] for m in modes]
     lines = ["# deskgraph evaluation", "",
              f"model `{results['model']}` · {results['date']} · {results['machine']} · "
-             f"{sums[0]['scenarios'] if sums else 0} scenarios x {results['repeat']} repeat(s) · "
+             f"{sums[0]['scenarios'] if sums else 0} scenarios x {_repeats(results)} · "
              f"dialogue modes: {', '.join(modes)}", "", "## Summary", ""]
     lines += _table(["", *modes], [(name, *cells) for name, cells in summary_rows(results)])
     lines += ["", "![pass rate per category, and turn latency](pass_rate.png)", "", "## Per category", ""]

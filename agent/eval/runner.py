@@ -49,6 +49,12 @@ class EvalPlan:
     customer_model: str | None = None
     """Base URL of an OpenAI-compatible server whose model plays the customer."""
     customer_model_name: str | None = None
+    mode_repeat: tuple[tuple[str, int], ...] = ()
+    """Per-mode overrides of ``repeat`` (e.g. the baseline dialogue once while the one under test runs 3 times)."""
+
+    def repeats(self, mode: str) -> int:
+        """Runs per scenario for one mode."""
+        return dict(self.mode_repeat).get(mode, self.repeat)
 
 
 def run_path(out: Path, mode: str, scenario_id: str, repeat: int) -> Path:
@@ -156,7 +162,7 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
     """
     from tqdm import tqdm
 
-    jobs = [(s, mode, r) for mode in plan.modes for s in scenarios for r in range(1, plan.repeat + 1)]
+    jobs = [(s, mode, r) for mode in plan.modes for s in scenarios for r in range(1, plan.repeats(mode) + 1)]
     results: dict[tuple[str, str, int], RunRecord] = {}
     todo = []
     for scenario, mode, repeat in jobs:
@@ -184,7 +190,7 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
                 await asyncio.gather(*(one(*job) for job in todo))
             finally:
                 bar.close()
-    return {mode: [results[(s.id, mode, r)] for s in scenarios for r in range(1, plan.repeat + 1)]
+    return {mode: [results[(s.id, mode, r)] for s in scenarios for r in range(1, plan.repeats(mode) + 1)]
             for mode in plan.modes}
 
 

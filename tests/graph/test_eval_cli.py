@@ -77,3 +77,23 @@ def test_bad_mode_and_missing_path_are_refused(tmp_path):
     (tmp_path / "ok.yaml").write_text(SCENARIO, encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", str(tmp_path), "--dialogue", "free"])
     assert result.exit_code == 2 and "unknown dialogue mode" in result.output
+
+
+def test_each_mode_can_have_its_own_repeats(tmp_path, monkeypatch):
+    """The baseline dialogue once, the one under test three times: pass^3 for flows, '–' for the agent."""
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "cancel.yaml").write_text(SCENARIO, encoding="utf-8")
+    monkeypatch.setenv("DESKGRAPH_EVAL_MODEL_FACTORY", f"{__name__}:scripted_factory")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["eval", str(folder), "--dialogue", "both", "--repeat", "3",
+                                      "--repeat-for", "agent=1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert (results["modes"]["flows"]["repeat"], results["modes"]["agent"]["repeat"], results["repeat"]) == (3, 1, 3)
+    assert len(results["modes"]["flows"]["scenarios"]) == 3 and len(results["modes"]["agent"]["scenarios"]) == 1
+    assert results["modes"]["agent"]["summary"]["pass_hat_k"] == {"1": 1.0}
+    report = (out / "report.md").read_text()
+    assert "flows 3, agent 1 repeat(s)" in report and "| pass^3 | 100% | – |" in report
+    bad = CliRunner().invoke(app, ["eval", str(folder), "--repeat-for", "agent=0", "--out", str(out)])
+    assert bad.exit_code == 2 and "--repeat-for takes MODE=K" in bad.output
