@@ -1,6 +1,6 @@
 """The support graph: stages, nodes, routing and the tool layer. Receives model, store and checkpointer."""
 
-from graphs.nodes import GraphOptions
+from graphs.dialogue import GraphOptions
 from graphs.state import Stage, SupportState
 from graphs.support import build_support_graph
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -24,6 +22,16 @@ from langgraph.types import interrupt
 from graphs.briefs import order_brief
 from graphs.budget import estimate_text_tokens, recent_window
 from graphs.confirmations import parse_decision, summarize_write
+from graphs.dialogue import (
+    GraphOptions,
+    acknowledge_note,
+    is_error,
+    message_text,
+    move_stage,
+    new_call_id,
+    thread_of,
+    tool_pair,
+)
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
 from graphs.prompting import system_prompt
@@ -33,74 +41,14 @@ from graphs.stage_tools import (
     TRANSFER_TO_ESCALATION,
     TRANSFER_TO_ORDER_DESK,
 )
-from graphs.state import Stage, StageChange, SupportState
+from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools, stage_tool_specs, validate_call
 from graphs.understanding import Task
 from prompts import replies
 from tools import IDENTIFY_TOOLS, WRITE_TOOLS, for_task
 
-
-@dataclass(frozen=True)
-class GraphOptions:
-    """Per-deployment knobs of the graph (the graph itself reads no settings)."""
-
-    today: dt.date | None = None
-    context_tokens: int = 32768
-    max_output_tokens: int = 512
-    tool_call_retries: int = 2
-    escalate_after_tool_errors: int = 3
-    escalate_after_misunderstandings: int = 3
-    max_model_calls_per_turn: int = 8
-    default_persona: str = "default"
-    dialogue: str = "flows"
-    """``flows``: code drives each task, the model reads messages; ``agent``: the model plans in a tool loop."""
-
-
 _CANCEL = for_task(Task.CANCEL).name
-
-
-def _text(message: AnyMessage) -> str:
-    return message.content if isinstance(message.content, str) else json.dumps(message.content)
-
-
-def _new_call_id() -> str:
-    return f"call_{uuid.uuid4().hex[:24]}"
-
-
-def _thread(config: RunnableConfig) -> str:
-    return str(config.get("configurable", {}).get("thread_id", "unknown"))
-
-
-def _is_error(result: str) -> bool:
-    return result.startswith("Error") or result.startswith("Unknown action")
-
-
-def _move(state: SupportState, target: Stage, reason: str) -> dict[str, Any]:
-    """A stage change, recorded with its reason."""
-    source = state.get("stage", Stage.INTAKE)
-    if source == target:
-        return {}
-    change = StageChange(source=str(source), target=str(target), reason=reason, turn=state.get("turn", 0))
-    # Stored as the plain string: checkpoints then hold only built-in types.
-    return {"stage": target.value, "stage_history": [*state.get("stage_history", []), change]}
-
-
-def _tool_pair(name: str, args: dict[str, Any], result: str, ok: bool = True) -> list[AnyMessage]:
-    """A lookup the graph made itself, written as a call plus its result so the model sees both."""
-    call_id = _new_call_id()
-    return [
-        AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}]),
-        ToolMessage(content=result, tool_call_id=call_id, name=name, status="success" if ok else "error"),
-    ]
-
-
-def acknowledge_note(desk: TicketDesk, state: SupportState) -> dict[str, Any]:
-    """After hand-over: append the customer's message to the ticket and acknowledge it (both dialogues)."""
-    ticket = state["ticket"]
-    last = state["messages"][-1]
-    desk.add_note(ticket["id"], key=str(last.id), text=_text(last))
-    return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}
 
 
 _RAW_MARKERS = re.compile(r'\{\s*"|</?tool_|```')
@@ -142,7 +90,7 @@ class SupportNodes:
             "customer_id": customer_id,
             "verified_by": verified_by,
             "misunderstanding_streak": 0,
-            **_move(state, Stage.ORDER_DESK, f"customer identified by {verified_by.replace('_', ' + ')}"),
+            **move_stage(state, Stage.ORDER_DESK, f"customer identified by {verified_by.replace('_', ' + ')}"),
         }
 
     def _model_input(self, state: SupportState, stage: Stage) -> list[AnyMessage]:
@@ -169,13 +117,13 @@ class SupportNodes:
                        "persona": state.get("persona") or self.options.default_persona}
         if state.get("ticket") or state.get("pending_confirmation") or not state["messages"]:
             return update
-        text = _text(state["messages"][-1])
+        text = message_text(state["messages"][-1])
         customer_id, messages = state.get("customer_id"), []
         email = find_email(text)
         if customer_id is None and email and state.get("stage", Stage.INTAKE) == Stage.INTAKE:
             result = self.guarded.run_read("find_user_id_by_email", {"email": email}, None)
-            messages += _tool_pair("find_user_id_by_email", {"email": email}, result)
-            if not _is_error(result):
+            messages += tool_pair("find_user_id_by_email", {"email": email}, result)
+            if not is_error(result):
                 update |= self._authenticated(state, result, "email")
                 customer_id = result
         if customer_id:
@@ -191,15 +139,15 @@ class SupportNodes:
         mentioned = find_order_ids(text)
         for order_id in mentioned:
             details = self.guarded.run_read("get_order_details", {"order_id": order_id}, customer_id)
-            messages += _tool_pair("get_order_details", {"order_id": order_id}, order_brief(details))
-            if not _is_error(details):
+            messages += tool_pair("get_order_details", {"order_id": order_id}, order_brief(details))
+            if not is_error(details):
                 focus = [o for o in focus if o != order_id] + [order_id]
         update["orders_in_focus"] = focus
         reason = cancel_reason(text)
         if reason and len(mentioned) == 1 and self.store_owner(mentioned[0]) == customer_id:
             args = {"order_id": mentioned[0], "reason": reason}
             messages.append(AIMessage(content="", tool_calls=[{"name": _CANCEL, "args": args,
-                                                               "id": _new_call_id(), "type": "tool_call"}]))
+                                                               "id": new_call_id(), "type": "tool_call"}]))
         return messages
 
     def store_owner(self, order_id: str) -> str | None:
@@ -214,10 +162,10 @@ class SupportNodes:
         calls = list(getattr(reply, "tool_calls", []) or [])
         invalid = list(getattr(reply, "invalid_tool_calls", []) or [])
         if not calls and not invalid:
-            text = _text(reply).strip()
+            text = message_text(reply).strip()
             if _looks_like_raw_data(text):
                 # Raw JSON or an empty reply must never reach the customer: ask the model again.
-                call_id = _new_call_id()
+                call_id = new_call_id()
                 return update | {
                     "messages": [AIMessage(content="", id=reply.id, tool_calls=[
                                      {"name": "reply_check", "args": {}, "id": call_id, "type": "tool_call"}]),
@@ -232,13 +180,13 @@ class SupportNodes:
             if error is None and (name, json.dumps(args, sort_keys=True)) in _calls_this_turn(state["messages"] + [reply]):
                 error = (f"Error: {name} was already called with these arguments; its result is above. "
                          "Answer the customer now in plain language.")
-            call_id = calls[0].get("id") or _new_call_id()
+            call_id = calls[0].get("id") or new_call_id()
         else:
             name = invalid[0].get("name") or "unknown_tool"
             args = {}
             error = invalid[0].get("error") or validate_call(name, invalid[0].get("args"), STAGE_TOOLS[stage]) \
                 or "Error: the tool call could not be read; write it again as valid JSON."
-            call_id = invalid[0].get("id") or _new_call_id()
+            call_id = invalid[0].get("id") or new_call_id()
         # A turn either calls a tool or replies: text beside a call is dropped (small models put a hallucinated
         # tool result there).
         stored = AIMessage(content="", id=reply.id,
@@ -256,16 +204,16 @@ class SupportNodes:
         customer_id = state.get("customer_id")
 
         def answer(text: str, **update: Any) -> dict[str, Any]:
-            status = "error" if _is_error(text) else "success"
+            status = "error" if is_error(text) else "success"
             return {"messages": [ToolMessage(content=text, tool_call_id=call_id, name=name, status=status)]} | update
 
         if name == TRANSFER_TO_ORDER_DESK:
             if customer_id is None:
                 return answer("Error: identify the customer first (email, or name and zip code).")
-            return answer("Transferred to the order desk.", **_move(state, Stage.ORDER_DESK, args["reason"]))
+            return answer("Transferred to the order desk.", **move_stage(state, Stage.ORDER_DESK, args["reason"]))
         if name == TRANSFER_TO_ESCALATION:
             return answer("Transferring the case to a human colleague.", escalation_reason=args["reason"],
-                          **_move(state, Stage.ESCALATION, args["reason"]))
+                          **move_stage(state, Stage.ESCALATION, args["reason"]))
         if name in WRITE_TOOLS:
             refusal = self.guarded.ownership_error(name, args, customer_id)
             if refusal:
@@ -274,7 +222,7 @@ class SupportNodes:
             return {"pending_confirmation": {"tool_call_id": call_id, "tool": name, "arguments": args,
                                              "summary": summary}}
         result = self.guarded.run_read(name, args, customer_id)
-        if _is_error(result):
+        if is_error(result):
             extra = {"misunderstanding_streak": state.get("misunderstanding_streak", 0) + 1} \
                 if name in IDENTIFY_TOOLS else {}
             return answer(result, **self._count_error(state), **extra)
@@ -291,7 +239,7 @@ class SupportNodes:
         streak = state.get("tool_error_streak", 0) + 1
         if streak >= self.options.escalate_after_tool_errors:
             return {"tool_error_streak": streak, "escalation_reason": "repeated tool errors",
-                    **_move(state, Stage.ESCALATION, "repeated tool errors")}
+                    **move_stage(state, Stage.ESCALATION, "repeated tool errors")}
         return {"tool_error_streak": streak}
 
     def confirm_write(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
@@ -302,16 +250,16 @@ class SupportNodes:
         # A ledger row: the customer said yes and the write ran, but a crash cut this step short before its
         # checkpoint. Do not ask again: a "no" now would tell them nothing changed.
         done = self.guarded.executed(pending["tool_call_id"])
-        answer = _text(last) if typed else "yes" if done else interrupt({"type": "confirmation", **pending})
+        answer = message_text(last) if typed else "yes" if done else interrupt({"type": "confirmation", **pending})
         decision = "yes" if done else parse_decision(answer)
         said = answer if isinstance(answer, str) else (decision or json.dumps(answer))
         messages: list[AnyMessage] = [RemoveMessage(id=last.id)] if typed else []
         update: dict[str, Any] = {"pending_confirmation": None, "turn_model_calls": 0, "turn_invalid_calls": 0}
         tool_call_id, tool = pending["tool_call_id"], pending["tool"]
         if decision == "yes":
-            result = self.guarded.run_write(tool_call_id=tool_call_id, thread=_thread(config), name=tool,
+            result = self.guarded.run_write(tool_call_id=tool_call_id, thread=thread_of(config), name=tool,
                                             args=pending["arguments"], customer_id=state.get("customer_id"))
-            status = "error" if _is_error(result) else "success"
+            status = "error" if is_error(result) else "success"
             messages += [ToolMessage(content=result, tool_call_id=tool_call_id, name=tool, status=status),
                          HumanMessage(content=said)]
             order_id = pending["arguments"].get("order_id")
@@ -332,12 +280,12 @@ class SupportNodes:
         reason = state.get("escalation_reason") or "the customer asked for a human"
         messages, summary = self._handover_summary(state, config)
         self.guarded.run_read(HANDOVER_TOOL, {"summary": summary}, state.get("customer_id"))
-        ticket_id = self.desk.open(key=f"{_thread(config)}:{state.get('turn', 0)}", thread=_thread(config),
+        ticket_id = self.desk.open(key=f"{thread_of(config)}:{state.get('turn', 0)}", thread=thread_of(config),
                                    customer=state.get("customer_id"), reason=reason, summary=summary)
         messages.append(AIMessage(content=replies()["handed_over"].format(ticket_id=ticket_id)))
         return {"messages": messages, "pending_confirmation": None,
                 "ticket": {"id": ticket_id, "reason": reason, "summary": summary, "status": "open"},
-                **_move(state, Stage.ESCALATION, reason)}
+                **move_stage(state, Stage.ESCALATION, reason)}
 
     def _handover_summary(self, state: SupportState, config: RunnableConfig) -> tuple[list[AnyMessage], str]:
         """Ask the escalation model for the ticket summary; fall back to one built from the transcript."""
@@ -346,13 +294,13 @@ class SupportNodes:
             call = next((c for c in getattr(reply, "tool_calls", []) if c["name"] == HANDOVER_TOOL), None)
             summary = call["args"].get("summary") if call else None
             if call and isinstance(summary, str) and summary.strip():
-                call_id = call.get("id") or _new_call_id()
+                call_id = call.get("id") or new_call_id()
                 return [AIMessage(content="", id=reply.id, tool_calls=[{"name": HANDOVER_TOOL, "args": {"summary": summary},
                                                                          "id": call_id, "type": "tool_call"}]),
                         ToolMessage(content="Transfer successful", tool_call_id=call_id, name=HANDOVER_TOOL)], summary
         except Exception:  # noqa: BLE001 - a broken model must never block the hand-over to a human
             pass
-        asked = [_text(m) for m in state["messages"] if isinstance(m, HumanMessage)][-3:]
+        asked = [message_text(m) for m in state["messages"] if isinstance(m, HumanMessage)][-3:]
         customer = state.get("customer_id") or "not identified"
         reason = state.get("escalation_reason") or "asked for a human"
         return [], f"Customer: {customer}. Reason: {reason}. Last messages: " + " | ".join(asked)
@@ -376,5 +324,5 @@ class SupportNodes:
         if streak >= self.options.escalate_after_misunderstandings:
             return {"messages": messages, "misunderstanding_streak": streak,
                     "escalation_reason": "repeated misunderstandings",
-                    **_move(state, Stage.ESCALATION, "repeated misunderstandings")}
+                    **move_stage(state, Stage.ESCALATION, "repeated misunderstandings")}
         return {"messages": [*messages, AIMessage(content=replies()["fallback"])], "misunderstanding_streak": streak}

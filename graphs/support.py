@@ -10,7 +10,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs import routing
-from graphs.nodes import GraphOptions, SupportNodes
+from graphs.dialogue import GraphOptions
+from graphs.nodes import SupportNodes
 from graphs.state import SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools

@@ -89,6 +89,25 @@ def validate_call(name: str, args: Any, offered: Iterable[str]) -> str | None:
     return None
 
 
+def dry_run(store: RetailStore, name: str, args: Mapping[str, Any]) -> str | None:
+    """Try a write in a transaction that is rolled back: the store's own refusal (every precondition, exactly),
+    or None when it would succeed. Both dialogues run it before a customer is asked to confirm."""
+
+    class _Rollback(Exception):
+        pass
+
+    outcome: list[ToolOutcome] = []
+    try:
+        with store.transaction():
+            outcome.append(call_tool(store, name, dict(args)))
+            raise _Rollback
+    except _Rollback:
+        pass
+    if not outcome:
+        return "not run"
+    return None if outcome[0].ok else outcome[0].error
+
+
 class GuardedTools:
     """Runs domain tools for one authenticated customer, refusing anything that is not theirs."""
 

@@ -17,9 +17,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from graphs.dialogue import GraphOptions
 from graphs.flows.nodes import FlowNodes
 from graphs.flows.steps import FLOWS
-from graphs.nodes import GraphOptions
 from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools

@@ -21,6 +21,15 @@ from langgraph.types import interrupt
 
 from graphs.budget import recent_window
 from graphs.confirmations import parse_decision
+from graphs.dialogue import (
+    GraphOptions,
+    acknowledge_note,
+    message_text,
+    move_stage,
+    new_call_id,
+    thread_of,
+    tool_pair,
+)
 from graphs.flows.customer import CustomerView
 from graphs.flows.outcomes import done_text
 from graphs.flows.plan import fold
@@ -28,7 +37,6 @@ from graphs.flows.render import say
 from graphs.flows.steps import next_step, product_info_text
 from graphs.flows.truth import unsupported_claims
 from graphs.flows.understand import understand
-from graphs.nodes import GraphOptions, _move, _new_call_id, _text, _thread, _tool_pair, acknowledge_note
 from graphs.prompting import persona_text
 from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
@@ -40,7 +48,7 @@ from prompts import load_prompt, replies
 def _last_customer_text(state: SupportState) -> str:
     for message in reversed(state["messages"]):
         if isinstance(message, HumanMessage):
-            return _text(message)
+            return message_text(message)
     return ""
 
 
@@ -51,8 +59,8 @@ def _last_agent_reply(state: SupportState) -> str | None:
             if seen_customer:
                 return None
             seen_customer = True
-        elif seen_customer and isinstance(message, AIMessage) and not message.tool_calls and _text(message).strip():
-            return _text(message)
+        elif seen_customer and isinstance(message, AIMessage) and not message.tool_calls and message_text(message).strip():
+            return message_text(message)
     return None
 
 
@@ -101,7 +109,7 @@ class FlowNodes:
             update["awaiting"] = None
         if Task.HUMAN in u.tasks:
             update |= {"escalation_reason": "the customer asked for a human",
-                       **_move(state, Stage.ESCALATION, "the customer asked for a human")}
+                       **move_stage(state, Stage.ESCALATION, "the customer asked for a human")}
         elif not update.get("customer_id", state.get("customer_id")) and not messages:
             # Nothing to look up yet: ask for identification (any request stays queued), for what is missing.
             known = update.get("identity_said", {})
@@ -131,12 +139,12 @@ class FlowNodes:
         if not outcome.ok:
             key = "identity_email_not_found" if how == "email" else "identity_name_not_found"
             update["awaiting"] = "identity"
-            return [*_tool_pair(lookup, args, outcome.text(), ok=False), AIMessage(say(key, **args))]
+            return [*tool_pair(lookup, args, outcome.text(), ok=False), AIMessage(say(key, **args))]
         result = str(outcome.value)
         update |= {"customer_id": result, "verified_by": how, "awaiting": None,
-                   **_move(state, Stage.ORDER_DESK, f"customer identified by {how.replace('_', ' + ')}")}
+                   **move_stage(state, Stage.ORDER_DESK, f"customer identified by {how.replace('_', ' + ')}")}
         first_name = (self.guarded.store.user_record(result) or {}).get("name", {}).get("first_name", "")
-        return [*_tool_pair(lookup, args, result), AIMessage(say("identified", first_name=first_name))]
+        return [*tool_pair(lookup, args, result), AIMessage(say("identified", first_name=first_name))]
 
     def idle(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Identified, nothing queued, no question: offer help (once per turn)."""
@@ -159,8 +167,8 @@ class FlowNodes:
         reply = self.model.invoke([SystemMessage(system), *[m for m in window if not isinstance(m, ToolMessage)
                                                             and not (isinstance(m, AIMessage) and m.tool_calls)]],
                                   config)
-        answer = _text(reply).strip()
-        facts = system + "\n" + "\n".join(_text(m) for m in window)
+        answer = message_text(reply).strip()
+        facts = system + "\n" + "\n".join(message_text(m) for m in window)
         if not answer or answer.startswith(("{", "[", "<")) or unsupported_claims(answer, facts):
             # Raw data, or a number / id / status the model made up: the fixed text instead.
             answer = say("not_understood")
@@ -173,7 +181,7 @@ class FlowNodes:
         view = CustomerView.load(self.guarded.store, state["customer_id"])
         step = next_step(Task(frame["task"]), frame["said"], view)
         if step.kind == "confirm":
-            return {"pending_confirmation": {"tool_call_id": _new_call_id(), "tool": step.tool, "arguments": step.args,
+            return {"pending_confirmation": {"tool_call_id": new_call_id(), "tool": step.tool, "arguments": step.args,
                                              "summary": step.text}, "awaiting": "confirm"}
         rest = state["tasks"][1:]
         if step.kind == "ask":
@@ -204,7 +212,7 @@ class FlowNodes:
         pending = state["pending_confirmation"]
         view = CustomerView.load(self.guarded.store, state["customer_id"])
         before = {oid: dict(order) for oid, order in view.orders.items()}
-        result = self.guarded.write(tool_call_id=pending["tool_call_id"], thread=_thread(config),
+        result = self.guarded.write(tool_call_id=pending["tool_call_id"], thread=thread_of(config),
                                     name=pending["tool"], args=pending["arguments"],
                                     customer_id=state.get("customer_id"))
         call = AIMessage(content="", tool_calls=[{"name": pending["tool"], "args": pending["arguments"],
@@ -225,19 +233,19 @@ class FlowNodes:
         if state.get("ticket"):
             return {}
         reason = state.get("escalation_reason") or "the customer asked for a human"
-        asked = [_text(m) for m in state["messages"] if isinstance(m, HumanMessage)][-3:]
+        asked = [message_text(m) for m in state["messages"] if isinstance(m, HumanMessage)][-3:]
         open_tasks = ", ".join(f["task"] for f in state.get("tasks", [])) or "none"
         summary = (f"Customer: {state.get('customer_id') or 'not identified'}. Reason: {reason}. "
                    f"Open tasks: {open_tasks}. Last messages: " + " | ".join(asked))
         self.guarded.run_read("transfer_to_human_agents", {"summary": summary}, state.get("customer_id"))
-        ticket_id = self.desk.open(key=f"{_thread(config)}:{state.get('turn', 0)}", thread=_thread(config),
+        ticket_id = self.desk.open(key=f"{thread_of(config)}:{state.get('turn', 0)}", thread=thread_of(config),
                                    customer=state.get("customer_id"), reason=reason, summary=summary)
-        messages: list[AnyMessage] = [*_tool_pair("transfer_to_human_agents", {"summary": summary},
+        messages: list[AnyMessage] = [*tool_pair("transfer_to_human_agents", {"summary": summary},
                                                    "Transfer successful"),
                                       AIMessage(replies()["handed_over"].format(ticket_id=ticket_id))]
         return {"messages": messages, "pending_confirmation": None, "tasks": [],
                 "ticket": {"id": ticket_id, "reason": reason, "summary": summary, "status": "open"},
-                **_move(state, Stage.ESCALATION, reason)}
+                **move_stage(state, Stage.ESCALATION, reason)}
 
     def handover_note(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """After hand-over: append the customer's message to the ticket and acknowledge it."""

@@ -18,8 +18,9 @@ from graphs.flows.items import also_named, item_label, resolve_items, resolve_va
 from graphs.flows.render import money, say
 from graphs.flows.resolution import Resolution
 from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
+from graphs.tool_layer import dry_run
 from graphs.understanding import Task
-from tools import RetailStore, call_tool, for_task
+from tools import RetailStore, for_task
 
 
 @dataclass(frozen=True)
@@ -77,24 +78,6 @@ def _slot_question(resolution: Resolution, slot: str, ask_key: str, ambiguous_ke
         return FlowStep("ask", say(ask_key, candidates=_listing(resolution.candidates), **facts), slot=slot)
     return FlowStep("refuse", say(resolution.detail, candidates=_listing(resolution.candidates),
                                   value=resolution.value or "", **facts), slot=slot)
-
-
-def dry_run(store: RetailStore, tool: str, args: dict[str, Any]) -> str | None:
-    """Run the write in a transaction that is rolled back: the store's own refusal, or None when it would work."""
-
-    class _Rollback(Exception):
-        pass
-
-    outcome = []
-    try:
-        with store.transaction():
-            outcome.append(call_tool(store, tool, dict(args)))
-            raise _Rollback
-    except _Rollback:
-        pass
-    if not outcome:
-        return "not run"
-    return None if outcome[0].ok else outcome[0].error
 
 
 def _order_step(spec: FlowSpec, said: dict[str, Any], view: CustomerView) -> FlowStep | dict[str, Any]:
