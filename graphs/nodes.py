@@ -43,7 +43,7 @@ from graphs.stage_tools import (
 )
 from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
-from graphs.tool_layer import GuardedTools, stage_tool_specs, validate_call
+from graphs.tool_layer import GuardedTools, dry_run, normalise_ids, stage_tool_specs, validate_call
 from graphs.understanding import Task
 from prompts import replies
 from tools import IDENTIFY_TOOLS, WRITE_TOOLS, for_task
@@ -175,7 +175,7 @@ class SupportNodes:
                     "turn_invalid_calls": state.get("turn_invalid_calls", 0) + 1}
             return update | {"messages": [AIMessage(content=text, id=reply.id)]}
         if calls:
-            name, args = calls[0]["name"], calls[0]["args"]
+            name, args = calls[0]["name"], normalise_ids(calls[0]["args"])
             error = validate_call(name, args, STAGE_TOOLS[stage])
             if error is None and (name, json.dumps(args, sort_keys=True)) in _calls_this_turn(state["messages"] + [reply]):
                 error = (f"Error: {name} was already called with these arguments; its result is above. "
@@ -218,6 +218,12 @@ class SupportNodes:
             refusal = self.guarded.ownership_error(name, args, customer_id)
             if refusal:
                 return answer(refusal, **self._count_error(state))
+            why = dry_run(self.guarded.store, name, args)
+            if why:
+                # A write the store would refuse (a delivered order, an item not in it, a low gift card) is
+                # explained now, never put to the customer for a "yes" that can only fail.
+                return answer(f"Error: {why}. Nothing was changed; tell the customer why, and what is possible.",
+                              **self._count_error(state))
             summary = summarize_write(self.guarded.store, name, args)
             return {"pending_confirmation": {"tool_call_id": call_id, "tool": name, "arguments": args,
                                              "summary": summary}}

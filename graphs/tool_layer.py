@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -87,6 +88,18 @@ def validate_call(name: str, args: Any, offered: Iterable[str]) -> str | None:
         where = ".".join(str(p) for p in first["loc"]) or "arguments"
         return f"Error: argument {where!r} of {name}: {first['msg']}."
     return None
+
+
+_LOOSE_ORDER_ID = re.compile(r"^\s*#?\s*W?\s*(\d{7})\s*$", re.I)
+
+
+def normalise_ids(args: Any) -> Any:
+    """A model's call with order ids in the store's ``#W1234567`` form ("W1234567", "1234567" and "#w1234567" are
+    how small models copy them)."""
+    if not isinstance(args, Mapping) or not isinstance(args.get("order_id"), str):
+        return args
+    match = _LOOSE_ORDER_ID.match(args["order_id"])
+    return {**args, "order_id": f"#W{match.group(1)}"} if match else args
 
 
 def dry_run(store: RetailStore, name: str, args: Mapping[str, Any]) -> str | None:

@@ -164,6 +164,23 @@ def test_another_customers_order_is_refused(harness):
     assert "#W2000001" not in result["orders_in_focus"]
 
 
+def test_a_write_the_store_would_refuse_is_explained_not_put_to_the_customer(harness):
+    """The agent loop tries every write in a rolled-back transaction first; the model's id without '#' is fixed."""
+    _authenticate(harness)
+    before = harness.store.dump_json()
+    harness.model.extend([tool_call("cancel_pending_order", order_id="W1000002", reason="no longer needed"),
+                          "Order #W1000002 is already delivered, so it can't be cancelled; I can start a return."])
+    result = harness.say("please cancel my second order, I no longer need it")
+    assert "__interrupt__" not in result and result.get("pending_confirmation") is None
+    refusal = _tool_results(result, "cancel_pending_order")[-1]
+    assert refusal.startswith("Error: non-pending order cannot be cancelled") and "Nothing was changed" in refusal
+    calls = [c for m in result["messages"] if isinstance(m, AIMessage) for c in m.tool_calls
+             if c["name"] == "cancel_pending_order"]
+    assert calls[-1]["args"]["order_id"] == "#W1000002"
+    assert harness.store.dump_json() == before
+    assert _last_reply(result).startswith("Order #W1000002 is already delivered")
+
+
 def test_clear_cancel_request_for_someone_elses_order_is_not_proposed(harness):
     _authenticate(harness)
     harness.model.extend(["Sorry, that order is not yours."])
@@ -261,7 +278,8 @@ def test_rerun_turn_never_repeats_a_write(harness, monkeypatch):
     harness.graph.invoke(__import__("langgraph.types", fromlist=["Command"]).Command(resume="yes"),
                          before_yes.config)
     assert harness.order("#W1000001")["payment_history"] == history
-    assert executed.count("modify_pending_order_payment") == 1
+    # one trial in a rolled-back transaction before asking, one write after the yes; the replay runs neither
+    assert executed.count("modify_pending_order_payment") == 2
     assert harness.store.db.execute("SELECT count(*) FROM write_ledger").fetchone()[0] == 1
 
 
