@@ -155,12 +155,29 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     return ok(chosen)
 
 
+#: Letter sizes and how customers say them ("a large" is size L where sizes are letters).
+_LETTER_SIZES = {"XS": r"extra[- ]?small|x-small", "S": r"small", "M": r"medium", "L": r"large",
+                 "XL": r"extra[- ]?large|x-large|xlarge", "XXL": r"xx-large|double extra large"}
+
+
+def _letter_sizes(text: str, taken: set[str]) -> str:
+    for size in ("XXL", "XL", "XS", "S", "M", "L"):  # the longer phrases first: "extra large" is not "large"
+        spoken = [p for p in _LETTER_SIZES[size].split("|") if not tokens(p) & taken]
+        if spoken:
+            text = re.sub(rf"\b(?:{'|'.join(spoken)})\b", f" {size} ", text, flags=re.I)
+    return text
+
+
 def _named_options(wanted: str | None, current: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, str]:
     """Option values the customer named. A value shared by two options ("black" for a frame and a lens colour)
     counts only in a phrase that names its own option ("black frame, brown lenses"); a value unique to one
     option counts anywhere."""
-    clauses = [tokens(c) for c in re.split(r",|;|\band\b|\bwith\b", str(wanted or ""), flags=re.I)]
     values = {o: {str(v["options"].get(o)) for v in variants if o in v["options"]} for o in current}
+    if any(vs and vs <= _LETTER_SIZES.keys() for vs in values.values()):
+        # Unless another option has that word as a value ("ventilation: medium" beside sizes S/M/L).
+        taken = {w for vs in values.values() if not vs <= _LETTER_SIZES.keys() for v in vs for w in tokens(v)}
+        wanted = _letter_sizes(str(wanted or ""), taken)
+    clauses = [tokens(c) for c in re.split(r",|;|\band\b|\bwith\b", str(wanted or ""), flags=re.I)]
     changes: dict[str, str] = {}
     for option, option_values in values.items():
         name = tokens(option)

@@ -32,7 +32,7 @@ from graphs.dialogue import (
 )
 from graphs.flows.customer import CustomerView
 from graphs.flows.outcomes import done_text
-from graphs.flows.plan import fold
+from graphs.flows.plan import fold, refers_back
 from graphs.flows.render import say
 from graphs.flows.steps import next_step, product_info_text
 from graphs.flows.truth import unsupported_claims
@@ -180,10 +180,18 @@ class FlowNodes:
         frame = state["tasks"][0]
         view = CustomerView.load(self.guarded.store, state["customer_id"])
         step = next_step(Task(frame["task"]), frame["said"], view)
+        focus = state.get("orders_in_focus", [])
+        if step.kind == "ask" and step.slot == "order" and focus and refers_back(frame["said"]):
+            # "Can you send it to my office instead?" right after we talked about an order: that order.
+            step = next_step(Task(frame["task"]), {**frame["said"], "order_ids": [focus[-1]]}, view)
+        if step.kind == "answer" and step.args.get("order_id"):
+            focus = [*[o for o in focus if o != step.args["order_id"]], step.args["order_id"]]
         if step.kind == "confirm":
             return {"pending_confirmation": {"tool_call_id": new_call_id(), "tool": step.tool, "arguments": step.args,
                                              "summary": step.text}, "awaiting": "confirm"}
         rest = state["tasks"][1:]
+        if focus != state.get("orders_in_focus", []):
+            return {"messages": [AIMessage(step.text)], "tasks": rest, "awaiting": None, "orders_in_focus": focus}
         if step.kind == "ask":
             return {"messages": [AIMessage(step.text)], "awaiting": step.slot}
         if step.kind == "refuse" and frame.get("fallback"):

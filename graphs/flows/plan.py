@@ -79,6 +79,16 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
     return update
 
 
+_BACK_REFERENCE = re.compile(r"\b(it|them|that|this|that one|this one|the same order|same one)\b", re.I)
+
+
+def refers_back(said: dict[str, Any]) -> bool:
+    """The customer names no order but points at one already talked about ("send it to my office")."""
+    if said.get("order_ids") or said.get("order_hint") or said.get("items"):
+        return False
+    return any(_BACK_REFERENCE.search(t) for t in said.get("texts", [])[-1:])
+
+
 def _paired(update: dict[str, Any], count: int, k: int) -> dict[str, Any]:
     """Several tasks whose parts code could not find: ids and items are paired with the tasks in the order
     written ("cancel #W1 and tell me about #W2"); one order description belongs to the first task."""

@@ -16,8 +16,9 @@ class _Facts(dict):
 def say(key: str, **facts: Any) -> str:
     """The template ``key`` of prompts/flow_replies.json filled with facts (a fact not given renders empty)."""
     template = load_texts("flow_replies")[key]
-    text = string.Formatter().vformat(template, (), _Facts(facts))
-    return " ".join(text.split())  # an empty optional fact leaves no double space
+    text = " ".join(string.Formatter().vformat(template, (), _Facts(facts)).split())  # no double space
+    # A fragment meant to follow other words (" within 5-7 business days") keeps its edge spaces.
+    return (" " if template[:1].isspace() else "") + text + (" " if template[-1:].isspace() else "")
 
 
 def money(amount: float | int) -> str:

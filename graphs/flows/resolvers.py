@@ -86,10 +86,9 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
     methods = list(view.payment_methods.values())
     if not said:
         return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
-    if said & {"original", "same", "back", "usual"} and order_id:
-        original = view.original_payment(order_id)
-        if original:
-            return ok(original)
+    original = view.original_payment(order_id) if order_id else None
+    # "the original card", "same as before" ("send it back" is a return, not a payment method).
+    means_original = bool(said & {"original", "same", "usual"}) and original is not None
     if "gift" in said:
         pool = [m for m in methods if m["source"] == "gift_card"]
     elif "paypal" in said:
@@ -102,6 +101,10 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
         digits = {w for w in said if w.isdigit() and len(w) == 4}
         if digits:
             pool = [m for m in pool if str(m.get("last_four")) in digits]
+        if means_original and len(pool) > 1 and original in {m["id"] for m in pool}:
+            return ok(original)  # "back on the original card" among two cards
+    elif means_original:
+        return ok(original)
     else:
         return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
     if len(pool) == 1:

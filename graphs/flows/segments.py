@@ -16,7 +16,7 @@ from graphs.flows.text import tokens
 
 #: Words that start a request for each task (narrower than the plausibility cues: these mark where it begins).
 _TASK_VERBS = {
-    "order_info": r"\b(status|track|where is|when will|arriv|shipped|details|what did)",
+    "order_info": r"\b(status|track|where is|when will|arriv|shipped|delivered\?|get delivered|details|what did)",
     "cancel": r"\bcancel",
     "modify_address": r"\b(address|ship (it|them) to|send (it|them) to|deliver (it|them) to|go(es)? to|redirect|re-?route)",
     "modify_payment": r"\b(pay (for )?(it|the order|this order) with|payment method|charge (it|the order)|switch .{0,30}"
@@ -47,6 +47,24 @@ def task_parts(text: str, tasks: list[str]) -> list[str] | None:
         cuts.append(breaks[-1] if breaks else start)
     cuts.append(len(text))
     return [text[a:b] for a, b in pairwise(cuts)]
+
+
+_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+_STATUS_QUESTION = re.compile(r"\b(delivered|shipped|arrived?|tracking|status|where is|where's)\b", re.I)
+
+
+def unread_questions(text: str, tasks: list[str]) -> list[str]:
+    """``tasks`` plus an order-status question asked in a sentence of its own that the reading left out ("...
+    can you cancel that order? And did the hiking boots ever get delivered?")."""
+    if "order_info" in tasks or not tasks:
+        return tasks
+    for sentence in _SENTENCE.findall(text):
+        if not sentence.rstrip().endswith("?") or not _STATUS_QUESTION.search(sentence) or "refund" in sentence.lower():
+            continue
+        if any(re.search(_TASK_VERBS[t], sentence, re.I) for t in tasks if t in _TASK_VERBS):
+            continue  # the question belongs to a task already read ("cancel it if it hasn't shipped?")
+        return [*tasks, "order_info"]
+    return tasks
 
 
 def _home(value: str, parts: list[str]) -> int | None:

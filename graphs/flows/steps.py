@@ -231,7 +231,7 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
         return order
     order_id = order["order_id"]
     if task == Task.ORDER_INFO:
-        return FlowStep("answer", order_info_text(view, order))
+        return FlowStep("answer", order_info_text(view, order), args={"order_id": order_id})
     if task == Task.CANCEL:
         reason = _reason_step(said, order_id)
         if isinstance(reason, FlowStep):

@@ -10,7 +10,8 @@ from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
 from prompts import load_data
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
+#: A word; "i'm" and "don't" stay one word (a lone "m" would read as size M).
+_WORD = re.compile(r"[a-z0-9]+(?:['\u2019.-][a-z0-9]+)*")
 #: Spellings customers use for the same catalogue words.
 _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "shoe", "trainers": "shoe",
              "headphone": "headphones", "earbuds": "headphones", "lamp": "lamp", "tee": "t-shirt",
@@ -25,9 +26,11 @@ _FALLBACK = re.compile(r"\bif (?:not|that'?s not possible|(?:you|it) can'?t|that
                        r"(return|exchange|cancel)", re.I)
 _NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s+([A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?)"
 _INTRODUCED = re.compile(r"\b(?:I'?m|I am|this is|my name is|my name's|name is|it'?s)\s+" + _NAME)
-_SIGNED = re.compile(r"^(?:(?:hi|hello|hey)(?: there)?[,!.]?\s+)?" + _NAME + r"(?:\s+here\b|,|\s+from\b|\s*[-:])",
+_SIGNED = re.compile(r"^(?:(?:hi|hiya|hello|hey|howdy|good (?:morning|afternoon|evening)|morning|evening)"
+                     r"(?: there)?[,!.]?\s+)?" + _NAME + r"(?:\s+here\b|,|\s+from\b|\s*[-:])",
                      re.I)
-_NOT_NAMES = {"Hi", "Hello", "Hey", "There", "Please", "Thanks", "Thank", "Order", "My", "The", "I"}
+_NOT_NAMES = {"Hi", "Hiya", "Hello", "Hey", "Howdy", "Good", "Morning", "Evening", "There", "Please", "Thanks", "Thank",
+              "Order", "My", "The", "I"}
 _YES_WORDS = {"yes", "yeah", "yep", "sure", "ok", "okay", "correct", "right"}
 _LEAD_ANSWER = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|correct|right|no|nope|nah)\b(?![\s-]+(?:one|longer|problem|need|more|idea)\b)",
                           re.I)
@@ -35,6 +38,7 @@ _ZIP = re.compile(r"(?<![\d#W])(\d{5})(?!\d)")
 
 
 def _stem(word: str) -> str:
+    word = re.sub(r"['\u2019]s$", "", word)  # "the kettle's lid": a possessive is the word itself
     word = _SYNONYMS.get(word, word)
     if len(word) > 3 and (word.endswith(("ches", "shes")) or (word.endswith("es") and word[-3] in "sxz")):
         word = word[:-2]
@@ -89,6 +93,24 @@ def find_zip(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+_STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace|"
+                 r"Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Loop|Alley|Plaza")
+_ADDRESS = re.compile(
+    r"(?P<address1>\b\d{1,6}\s+(?:[A-Z0-9][\w.'-]*\s+){0,4}(?:" + _STREET_TYPES + r")\b\.?)"
+    r"(?:,?\s+(?P<address2>(?:Suite|Ste|Apt|Apartment|Unit|Floor|Fl|#)\.?\s*[\w-]+))?"
+    r",?\s+(?P<city>[A-Z][a-zA-Z.'-]*(?:\s+[A-Z][a-zA-Z.'-]*){0,3}),?\s+(?P<state>[A-Z]{2})\.?,?\s+(?P<zip>\d{5})\b")
+
+
+def find_address(text: str) -> dict[str, str] | None:
+    """A complete US address written in the usual order ("500 Market Street, Suite 300, Philadelphia, PA 19106"),
+    read exactly; None when the text has none (or only parts of one: the model reads those)."""
+    match = _ADDRESS.search(text)
+    if not match:
+        return None
+    found = {k: v.strip().rstrip(".") for k, v in match.groupdict().items() if v}
+    return {**found, "address1": match.group("address1").strip()}
+
+
 def find_name(text: str) -> tuple[str, str] | None:
     """A first and last name the customer introduced themselves with ("I'm Mason Johnson", "Mason Lee here")."""
     for pattern in (_INTRODUCED, _SIGNED):
@@ -115,6 +137,8 @@ def code_facts(text: str) -> dict[str, Any]:
         facts["answer"] = "yes" if lead.group(1).lower() in _YES_WORDS else "no"
     if reason := cancel_reason(text):
         facts["reason"] = reason
+    if address := find_address(text):
+        facts["address"] = address
     if _ALL_ITEMS.search(text):
         facts["all_items"] = True
     if fallback := _FALLBACK.search(text):

@@ -18,6 +18,7 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
+from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
 from graphs.understanding import MessageReading, Understanding
 from prompts import load_prompt
@@ -34,7 +35,7 @@ def code_is_enough(text: str, facts: dict[str, Any]) -> bool:
     if not facts:
         return False
     rest = text
-    for value in [facts.get("email"), facts.get("zip"), *facts.get("order_ids", [])]:
+    for value in [facts.get("email"), facts.get("zip"), *facts.get("order_ids", []), *facts.get("address", {}).values()]:
         if value:
             rest = rest.replace(str(value), " ").replace(str(value).lstrip("#"), " ")
     words = [w.strip(".,!?:;'\"()").lower() for w in rest.split()]
@@ -99,7 +100,10 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
-    data["tasks"] = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
+    tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
+    if data.get("fallback") and str(data["fallback"]) in tasks[1:]:
+        tasks.remove(str(data["fallback"]))  # "cancel it; if that's not possible, return it": one task, one fallback
+    data["tasks"] = unread_questions(text, tasks)
     return Understanding.model_validate(data)
 
 

@@ -123,6 +123,19 @@ def test_a_stated_fallback_replaces_an_impossible_task(flows):
     assert f.pending["arguments"]["item_ids"] == ["2005800019"]
 
 
+def test_it_after_an_order_was_talked_about_means_that_order(flows):
+    """heldout-multi-desk-lamp-status-then-office-address: 'send it to my office' right after the lamp's status."""
+    status = "Has the desk lamp I ordered shipped yet? my email is daiki.hernandez4043@example.org"
+    move = "Oh ok. In that case can you send it to my office instead? 1500 Riverside Avenue, Suite 400, Jacksonville, FL 32207."
+    f = flows({status: {"tasks": ["order_info"], "items": [{"item": "desk lamp"}]},
+               move: {"tasks": ["modify_address"]}})  # the address is code's to read
+    assert "#W2461846 is pending" in f.say(status)[-1]
+    f.say(move)
+    assert f.pending["tool"] == "modify_pending_order_address"
+    assert f.pending["arguments"]["order_id"] == "#W2461846"  # not "which order?" among three pending ones
+    assert f.pending["arguments"]["address1"] == "1500 Riverside Avenue"
+
+
 def test_an_ambiguous_order_gets_one_question_listing_the_candidates(flows):
     opening, which = "Lucas Smith 43221, what's the status of my order?", "The one with the charger."
     f = flows({opening: {"tasks": ["order_info"], **LUCAS}, which: {"order_hint": "the one with the charger"}})

