@@ -97,7 +97,7 @@ class SupportState(TypedDict):
     tasks: NotRequired[list[TaskFrame]]
     """Flows dialogue: the customer's tasks, the active one first."""
     awaiting: NotRequired[str | None]
-    """Flows dialogue: the slot the last question asked for (order, items, variant:K, reason, payment, address)."""
+    """Flows dialogue: the slot the last question asked for (order, items, variant:<item id>, reason, payment, address)."""
     understanding: NotRequired[dict[str, Any] | None]
     """Flows dialogue: what the latest customer message was understood to say (for developers and tests)."""
     identity_said: NotRequired[dict[str, str]]

@@ -78,7 +78,7 @@ def wanted_texts(order: dict[str, Any], item_id: str, said: dict[str, Any]) -> l
     that matches the item, then the item's own clause, then (one item only) all the customer said."""
     items = order.get("items", [])
     by_id = {i["item_id"]: i for i in items}
-    found = []
+    found = [str(said["wanted_by_item"][item_id])] if item_id in said.get("wanted_by_item", {}) else []
     for s in said.get("items", []):
         if s.get("wanted") and s.get("item"):
             scores = {i["item_id"]: item_score(s["item"], i) for i in items}
@@ -96,6 +96,20 @@ def _only_matches(description: str, items: list[dict[str, Any]], ids: set[str]) 
     scores = [(item_score(description, i), i["item_id"]) for i in items]
     best = max((score for score, _ in scores), default=0)
     return best > 0 and {i for score, i in scores if score == best} <= ids
+
+
+_CHANGE_CUE = re.compile(r"\b(size|colou?r|bigger|smaller|larger|instead|different|another|swap|switch|change|bump|"
+                         r"too (small|big|large|tight|loose|short|long)|(up|down) a size)\b", re.I)
+
+
+def changed_only(order: dict[str, Any], item_ids: list[str], said: dict[str, Any]) -> list[str]:
+    """Of several items to change with no wanted variant read yet, those whose own clause asks for a change ("I
+    ordered sneakers and a tea kettle, the sneakers are too small, can you bump them up a size?": the sneakers)."""
+    if len(set(item_ids)) < 2 or any(s.get("wanted") for s in said.get("items", [])):
+        return item_ids
+    clauses = {n.item["item_id"]: n.clause for n in named_items(order.get("items", []), said.get("texts", []))}
+    asked = [i for i in item_ids if _CHANGE_CUE.search(clauses.get(i, ""))]
+    return asked if asked and all(i in clauses for i in item_ids) else item_ids
 
 
 def also_named(order: dict[str, Any], said: dict[str, Any], chosen: list[str]) -> list[str]:

