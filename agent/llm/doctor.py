@@ -1,9 +1,11 @@
-"""``deskgraph doctor``: is the model server usable by deskgraph? Four checks, each with a fix when it fails.
+"""``deskgraph doctor``: is the model server usable by deskgraph? Five checks, each with a fix when it fails.
 
 1. reachable  — ``GET {base}/models`` answers
 2. model      — the requested model name is served
 3. tool call  — one small tool is called with the right argument (structured, or recovered from text)
 4. streaming  — tokens arrive in several chunks
+5. structured output — the flows dialogue's understanding request, under ``response_format`` ``json_schema``,
+   comes back as JSON of that schema that reads the sample message right (what the default dialogue needs)
 """
 
 from __future__ import annotations
@@ -165,7 +167,38 @@ def _model_checks(loop: asyncio.AbstractEventLoop, chat: Any, tool: Any, message
         checks.append(Check("streaming", False, f"only {n} content chunk(s) arrived",
                             "A proxy between here and the server may buffer responses: disable buffering for "
                             "text/event-stream, or connect to the server directly."))
+    checks.append(_structured_check(loop, chat))
     return checks
+
+
+#: A message whose reading is beyond doubt: the check is of the server's structured output, not of the model.
+SAMPLE_MESSAGE = "Please cancel my order with the desk lamp, I ordered it by mistake."
+STRUCTURED_FIX = ("The server must honour response_format json_schema (the flows dialogue reads every message "
+                  "with it). vLLM does (structured outputs, on by default); llama.cpp's server does with a GBNF-"
+                  "capable build. Or run DESKGRAPH_DIALOGUE=agent, which needs tool calls only.")
+
+
+def _structured_check(loop: asyncio.AbstractEventLoop, chat: Any) -> Check:
+    """The flows understanding request, exactly as the dialogue sends it (same prompt, same schema)."""
+    from graphs.flows.understand import parse_reading, understanding_request
+    from graphs.understanding import MessageReading
+
+    started = time.monotonic()
+    try:
+        reply = loop.run_until_complete(chat.bind(response_format=MessageReading.response_format())
+                                        .ainvoke(understanding_request(SAMPLE_MESSAGE, None)))
+    except LLMError as exc:
+        return Check("structured output", False, str(exc), STRUCTURED_FIX)
+    took = time.monotonic() - started
+    content = str(reply.content)
+    reading = parse_reading(content)
+    if not reading:
+        return Check("structured output", False, f"not JSON of the understanding schema: {content[:120]!r}",
+                     STRUCTURED_FIX)
+    if "cancel" not in reading.get("tasks", []):
+        return Check("structured output", False, f"parsed, but the sample was read as {reading.get('tasks')}",
+                     "The model misreads a plain request: use Qwen2.5-7B-Instruct (or the embedded default).")
+    return Check("structured output", True, f"understanding read as {reading['tasks']}, {took:.1f} s")
 
 
 def doctor(settings: Any, *, base_url: str | None = None, model: str | None = None,

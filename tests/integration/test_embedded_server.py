@@ -71,3 +71,13 @@ def test_streaming_tokens(settings, base_url):
     chunks, first = asyncio.run(run())
     print(f"streamed {len(chunks)} chunks, first after {first:.2f} s: {''.join(chunks)!r}")
     assert len(chunks) >= 3
+
+
+def test_doctor_passes_every_check_on_the_embedded_server(base_url, settings):
+    """`deskgraph doctor`'s five checks, the flows dialogue's structured output among them, on the real model:
+    what a vLLM deployment is checked with too (by configuration alone)."""
+    from agent.llm.doctor import run_checks
+
+    checks = run_checks(base_url, EMBEDDED_MODEL_ALIAS, settings)
+    assert [c.name for c in checks][-1] == "structured output"
+    assert all(c.ok for c in checks), "\n".join(line for c in checks for line in c.lines())

@@ -13,17 +13,25 @@ def _settings(url: str) -> Settings:
 
 def test_all_pass_structured():
     with FakeOpenAI() as fake:
-        fake.push(tool_calls(("get_order_status", {"order_id": "A-1001"})), text("1, 2, 3, 4, 5"))
+        fake.push(tool_calls(("get_order_status", {"order_id": "A-1001"})), text("1, 2, 3, 4, 5"),
+                  text('{"tasks": ["cancel"], "reason": "ordered by mistake"}'))
         lines: list[str] = []
         assert doctor(_settings(fake.base_url), echo=lines.append)
     out = "\n".join(lines)
     assert "✓ server reachable" in out and "✓ model served" in out
     assert "structured tool_calls" in out and "✓ streaming" in out
+    assert "✓ structured output: understanding read as ['cancel']" in out
+    # the flows dialogue's own request: its prompt and the understanding schema, constrained
+    asked = fake.requests[-1]
+    assert asked["response_format"]["type"] == "json_schema"
+    assert asked["response_format"]["json_schema"]["name"] == "message_reading"
+    assert "desk lamp" in asked["messages"][-1]["content"]
 
 
 def test_recovered_call_is_reported():
     with FakeOpenAI() as fake:
-        fake.push(text('{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'), text("1, 2, 3, 4"))
+        fake.push(text('{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'), text("1, 2, 3, 4"),
+                  text('{"tasks": ["cancel"]}'))
         checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
     assert all(c.ok for c in checks)
     assert "recovered from text" in checks[2].detail
@@ -51,3 +59,13 @@ def test_unreachable_exit_message():
     lines: list[str] = []
     assert not doctor(_settings(url), echo=lines.append)
     assert lines[1].startswith("✗ server reachable") and any("vllm serve" in line for line in lines)
+
+
+def test_a_server_that_ignores_the_schema_is_told_how_to_fix_it():
+    with FakeOpenAI() as fake:
+        fake.push(tool_calls(("get_order_status", {"order_id": "A-1001"})), text("1, 2, 3, 4, 5"),
+                  text("Sure! I can cancel the desk lamp order for you."))
+        checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
+    assert [c.ok for c in checks] == [True, True, True, True, False]
+    assert checks[4].name == "structured output" and "not JSON" in checks[4].detail
+    assert "response_format json_schema" in checks[4].fix and "DESKGRAPH_DIALOGUE=agent" in checks[4].fix
