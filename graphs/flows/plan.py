@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from graphs.flows.segments import share_of, task_parts
+from graphs.flows.segments import share_of, states_task, task_parts
 from graphs.intents import stated_reason
 from graphs.understanding import Task, Understanding
 
@@ -22,6 +22,9 @@ _CHANGE_OF_MIND = re.compile(r"\b(instead|actually|rather|changed? my mind|never
 #: Slots whose value answers a question; a "no" that gives none of them declines ("No, then I'll keep them").
 _ANSWERING = frozenset({"order_ids", "items", "all_items", "payment", "address"})
 _KEEP = re.compile(r"\b(keep (it|them|the|this|that|my|those)|never ?mind|forget (it|about it))\b", re.I)
+#: Tasks a reading confuses with each other: one is never queued as a new request beside the other.
+_KIN = {"modify_items": ("exchange",), "exchange": ("modify_items",), "modify_address": ("change_default_address",),
+        "change_default_address": ("modify_address",)}
 _SLOT_KEYS = ("order_ids", "order_hint", "items", "all_items", "reason", "payment", "address")
 
 
@@ -127,8 +130,13 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     asked = [t for t in dict.fromkeys(u.tasks) if t in FLOW_TASKS]
     update = said_of(u)
     active = frames[0] if frames else None
+    also: list[Task] = []
     if active and _answers(awaiting, update) and not _CHANGE_OF_MIND.search(text):
-        asked = []  # "18 Harbor View Road, ..." answers our question; it is not a new request
+        # "18 Harbor View Road, ..." answers our question; it is not a new request. A further request made with
+        # its own verb in the same message ("PayPal, and please also cancel the lamp order") is queued after it.
+        kin = {active["task"], *_KIN.get(active["task"], ())}
+        also = [t for t in asked if t.value not in kin and states_task(t.value, text)]
+        asked = []
     new = [t for t in asked if not active or t != active["task"]]
     declinable = awaiting in ("order", "items", "payment") or str(awaiting).startswith("variant:")
     declines = (u.answer == "no" and not update.keys() & _ANSWERING) or bool(_KEEP.search(text))
@@ -140,7 +148,7 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
         active["said"]["texts"] = [*active["said"].get("texts", []), text]
         if u.fallback and u.fallback in FLOW_TASKS:
             active["fallback"] = u.fallback
-        return Folded(frames)
+        return Folded(frames + [{"task": t.value, "said": {"texts": [text]}, "fallback": None} for t in also])
     if not new:
         return Folded(frames)
     changed_mind = bool(active and active["task"] not in asked

@@ -29,6 +29,12 @@ _TASK_VERBS = {
 _BREAK = re.compile(r"[.?!;]\s+|\s(?:and|also|plus|then)\s", re.I)
 
 
+def states_task(task: str, text: str) -> bool:
+    """The text has the verb that starts a request for ``task`` ("cancel", "return", "exchange", ...)."""
+    pattern = _TASK_VERBS.get(task)
+    return bool(pattern and re.search(pattern, text, re.I))
+
+
 def task_parts(text: str, tasks: list[str]) -> list[str] | None:
     """The text split into one part per task (tasks in the order written), or None when code cannot tell where
     each request starts (a verb missing, or two tasks starting at the same word)."""

@@ -225,3 +225,17 @@ def test_only_the_item_asked_to_change_is_changed_and_the_answer_binds_to_it():
     step = next_step(Task.MODIFY_ITEMS, frames.frames[0]["said"], view)
     assert step.kind == "confirm" and (step.args["item_ids"], step.args["new_item_ids"]) == (["7597283079"],
                                                                                              ["6230577154"])
+
+
+def test_a_request_beside_an_answer_is_queued_not_lost():
+    frames = [{"task": "exchange", "said": {"items": [{"item": "pet bed", "wanted": "medium"}]}, "fallback": None}]
+    reading = Understanding.model_validate({"tasks": ["cancel", "modify_payment"], "payment": "PayPal"})
+    text = "PayPal for the difference, and please also cancel my order with the desk lamp."
+    folded = fold(frames, "payment", reading, text)
+    assert [f["task"] for f in folded.frames] == ["exchange", "cancel"]
+    assert folded.frames[0]["said"]["payment"] == "PayPal" and folded.frames[1]["said"]["texts"] == [text]
+    # an address that answers our question is not a new request, whatever the reading says
+    frames = [{"task": "change_default_address", "said": {}, "fallback": None}]
+    reading = Understanding.model_validate({"tasks": ["modify_address"], "address": {"address1": "18 Harbor View Road"}})
+    assert [f["task"] for f in fold(frames, "address", reading, "18 Harbor View Road, ship it there").frames] == \
+        ["change_default_address"]
