@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from graphs.labels import payment_label
 from prompts import load_texts
 from tools import RetailStore, call_tool, spec
 
@@ -65,16 +66,13 @@ def _address(args: Mapping[str, Any]) -> str:
 
 
 def _payment_label(store: RetailStore, owner: str | None, method_id: str) -> str:
-    """'PayPal', 'visa card ending 0417' or 'gift card (balance 58)' for a method of the owner; else the id."""
+    """'your PayPal account', 'your Visa card ending 0417' or 'your gift card (balance $58.00)'; else the id."""
     profile = _read(store, "get_user_details", {"user_id": owner}) if owner else None
     method = (profile or {}).get("payment_methods", {}).get(method_id)
     if not method:
         return method_id
-    if method["source"] == "credit_card":
-        return f"your {method['brand']} card ending {method['last_four']}"
-    if method["source"] == "gift_card":
-        return f"your gift card (balance {method['balance']})"
-    return "your PayPal account" if method["source"] == "paypal" else method_id
+    # The flows' replies name it the same way ("Visa card ending 0417"): one label everywhere.
+    return "your PayPal account" if method["source"] == "paypal" else f"your {payment_label({**method, 'id': method_id})}"
 
 
 def summarize_write(store: RetailStore, tool: str, args: Mapping[str, Any]) -> str:

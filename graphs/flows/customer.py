@@ -5,20 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphs.flows.render import money
+from graphs.labels import payment_label
 from tools import RetailStore
-
-
-def payment_label(method: dict[str, Any], *, balance: bool = True) -> str:
-    """How customers name a payment method: 'PayPal', 'Visa card ending 0417', 'gift card (balance $58.00)'."""
-    source = method.get("source")
-    if source == "credit_card":
-        return f"{str(method.get('brand', 'credit')).title()} card ending {method.get('last_four')}"
-    if source == "gift_card":
-        return f"gift card (balance {money(method.get('balance') or 0)})" if balance else "your gift card"
-    if source == "paypal":
-        return "PayPal"
-    return str(method.get("id"))
 
 
 def options_text(options: dict[str, Any]) -> str:

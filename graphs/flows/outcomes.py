@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.flows.customer import CustomerView, options_text, payment_label
-from graphs.flows.render import money, say
+from graphs.flows.customer import CustomerView, options_text
+from graphs.flows.render import say
+from graphs.labels import money, payment_label
 from graphs.understanding import Task
 from tools import spec
 

@@ -19,8 +19,3 @@ def say(key: str, **facts: Any) -> str:
     text = " ".join(string.Formatter().vformat(template, (), _Facts(facts)).split())  # no double space
     # A fragment meant to follow other words (" within 5-7 business days") keeps its edge spaces.
     return (" " if template[:1].isspace() else "") + text + (" " if template[-1:].isspace() else "")
-
-
-def money(amount: float | int) -> str:
-    """'$54.10' style amounts."""
-    return f"${float(amount):,.2f}".replace(",", "")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.flows.customer import CustomerView, payment_label
+from graphs.flows.customer import CustomerView
 from graphs.flows.items import item_score, named_in_texts
 from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import tokens
+from graphs.labels import payment_label
 
 _RECENT = {"last", "latest", "recent", "newest", "most"}
 _STATUS_WORDS = {"pending", "delivered", "processed", "cancelled"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from graphs.confirmations import summarize_write
-from graphs.flows.customer import CustomerView, options_text, payment_label
+from graphs.flows.customer import CustomerView, options_text
 from graphs.flows.items import (
     also_named,
     changed_only,
@@ -22,9 +22,10 @@ from graphs.flows.items import (
     resolve_variant,
     wanted_texts,
 )
-from graphs.flows.render import money, say
+from graphs.flows.render import say
 from graphs.flows.resolution import Resolution
 from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
+from graphs.labels import money, payment_label
 from graphs.tool_layer import dry_run
 from graphs.understanding import Task
 from tools import RetailStore, for_task
