@@ -80,7 +80,7 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
     return update
 
 
-_BACK_REFERENCE = re.compile(r"\b(it|them|that|this|that one|this one|the same order|same one)\b", re.I)
+_BACK_REFERENCE = re.compile(r"\b(it|them|that|this|the same)\b", re.I)
 
 
 def refers_back(said: dict[str, Any]) -> bool:

@@ -152,12 +152,18 @@ async def _confirm_then_kill(root: Path, headers: dict, trigger: str, reached: s
     return request["tool_call_id"]
 
 
-async def test_write_committed_before_a_kill_mid_reply_runs_once(tmp_path):
-    # Killed while the model words the answer to the executed write: the write's step was checkpointed.
+async def _killed_after_confirming(tmp_path, mode: str, marker: str):
+    """A cancel confirmed, the server killed at ``marker``; then the settings, headers, the write's call id and
+    the model that words the answer after the restart."""
     settings = _settings(tmp_path)
     headers = operator_headers(settings)
-    call_id = await _confirm_then_kill(tmp_path, headers, "slow", "thinking")
-    model = ScriptedChatModel(["Order #W1000001 is cancelled; the refund goes back to your card."])
+    call_id = await _confirm_then_kill(tmp_path, headers, mode, marker)
+    return settings, headers, call_id, ScriptedChatModel(["Order #W1000001 is cancelled; the refund goes back to your card."])
+
+
+async def test_write_committed_before_a_kill_mid_reply_runs_once(tmp_path):
+    # Killed while the model words the answer to the executed write: the write's step was checkpointed.
+    settings, headers, call_id, model = await _killed_after_confirming(tmp_path, "slow", "thinking")
     async with client(settings, model) as c:
         c.headers.update(headers)
         thread = (await c.get("/threads/t")).json()
@@ -175,10 +181,7 @@ async def test_write_committed_just_before_its_step_was_checkpointed_runs_once(t
     # thread still shows the confirmation (the step never finished), the step runs again when it is answered,
     # and the write ledger answers it with the first run's result instead of writing twice. A "no" now cannot
     # deny the write the customer already confirmed either.
-    settings = _settings(tmp_path)
-    headers = operator_headers(settings)
-    call_id = await _confirm_then_kill(tmp_path, headers, "hang_after_write", "wrote")
-    model = ScriptedChatModel(["Order #W1000001 is cancelled; the refund goes back to your card."])
+    settings, headers, call_id, model = await _killed_after_confirming(tmp_path, "hang_after_write", "wrote")
     async with client(settings, model) as c:
         c.headers.update(headers)
         thread = (await c.get("/threads/t")).json()

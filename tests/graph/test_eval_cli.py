@@ -39,12 +39,17 @@ def scripted_factory(scenario: Scenario, mode: str) -> ScriptedChatModel:
                               "Your order #W4744902 is cancelled."])
 
 
-def test_eval_writes_the_report_files_with_modes_side_by_side(tmp_path, monkeypatch):
+def _scripted_suite(tmp_path, monkeypatch):
+    """A one-scenario folder and an output folder, the agent scripted by ``scripted_factory``."""
     folder = tmp_path / "scenarios"
     folder.mkdir()
     (folder / "cancel.yaml").write_text(SCENARIO, encoding="utf-8")
     monkeypatch.setenv("DESKGRAPH_EVAL_MODEL_FACTORY", f"{__name__}:scripted_factory")
-    out = tmp_path / "out"
+    return folder, tmp_path / "out"
+
+
+def test_eval_writes_the_report_files_with_modes_side_by_side(tmp_path, monkeypatch):
+    folder, out = _scripted_suite(tmp_path, monkeypatch)
     result = CliRunner().invoke(app, ["eval", str(folder), "--dialogue", "both", "--repeat", "2",
                                       "--concurrency", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -81,11 +86,7 @@ def test_bad_mode_and_missing_path_are_refused(tmp_path):
 
 def test_each_mode_can_have_its_own_repeats(tmp_path, monkeypatch):
     """The baseline dialogue once, the one under test three times: pass^3 for flows, '–' for the agent."""
-    folder = tmp_path / "scenarios"
-    folder.mkdir()
-    (folder / "cancel.yaml").write_text(SCENARIO, encoding="utf-8")
-    monkeypatch.setenv("DESKGRAPH_EVAL_MODEL_FACTORY", f"{__name__}:scripted_factory")
-    out = tmp_path / "out"
+    folder, out = _scripted_suite(tmp_path, monkeypatch)
     result = CliRunner().invoke(app, ["eval", str(folder), "--dialogue", "both", "--repeat", "3",
                                       "--repeat-for", "agent=1", "--out", str(out)])
     assert result.exit_code == 0, result.output
