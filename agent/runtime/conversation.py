@@ -18,6 +18,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
 from agent.observability import metrics
+from agent.runtime.claims import claimant, may_enter
 from agent.runtime.durability import make_durable
 from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
 from agent.runtime.events import ErrorEvent, Event, TurnOutcome
@@ -30,6 +31,7 @@ from agent.runtime.screening import answer_screened
 from agent.runtime.storage import open_checkpointer, open_store
 from agent.runtime.stream import failure_event, run_graph
 from agent.runtime.turns import Turn, single
+from agent.runtime.unsent import UnsentMessage, UnsentMessages
 from agent.settings import Settings
 from graphs import GraphOptions, Stage, build_support_graph
 from graphs.guardrail import screen, strip_control_tokens
@@ -88,7 +90,7 @@ class SupportRuntime:
         self.default_persona = default_persona
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
-        self._unsent: dict[str, tuple[str, str | None, str | None]] = {}
+        self._unsent = UnsentMessages()
 
     @classmethod
     @asynccontextmanager
@@ -141,17 +143,20 @@ class SupportRuntime:
             return single(ErrorEvent(message="Please type a message.", detail="empty message", retryable=False))
 
         def keep() -> None:
-            self._unsent[thread_id] = (text, persona, customer_id)
+            self._unsent.keep(thread_id, UnsentMessage(text, persona, customer_id))
 
+        # A message claims a new thread for its sender, first of all (see runtime.claims).
         return await self._begin(thread_id, customer_id,
                                  lambda snapshot: self._message(thread_id, text, persona, customer_id, snapshot, step),
-                                 on_unavailable=keep)
+                                 on_unavailable=keep, claim=True)
 
     async def begin_confirmation(self, thread_id: str, approved: bool, *, customer_id: str | None = None) -> Turn:
         """Start the turn that answers the pending write with yes (True) or no (False)."""
         check_thread_id(thread_id)
 
         async def prepare(snapshot: StateSnapshot) -> _Prepared:
+            if not snapshot.values:
+                raise ThreadNotFoundError(f"no thread {thread_id!r}")
             if not _interrupted(snapshot):
                 raise NothingPendingError("no confirmation is pending in this thread")
             return self._run(thread_id, Command(resume="yes" if approved else "no"), self.config(thread_id),
@@ -160,19 +165,27 @@ class SupportRuntime:
         return await self._begin(thread_id, customer_id, prepare)
 
     async def begin_retry(self, thread_id: str, *, customer_id: str | None = None) -> Turn:
-        """Start re-running a turn that failed (model down, timeout, locked file) from where it stopped."""
+        """Start re-running a turn that failed (model down, timeout, locked file) from where it stopped.
+
+        A message that failed before any checkpoint is retried only for its own sender; for anyone else the
+        thread does not exist (``ThreadNotFoundError``), whoever may otherwise enter it.
+        """
         check_thread_id(thread_id)
+        if self._unsent.kept_for_another(thread_id, customer_id):
+            metrics.refused("not_found")
+            raise ThreadNotFoundError(f"no thread {thread_id!r}")
 
         async def prepare(snapshot: StateSnapshot) -> _Prepared:
             if (await self.view(thread_id)).failed_turn:
                 return self._run(thread_id, None, self.config(thread_id), snapshot.values)
-            if thread_id in self._unsent:
-                text, persona, owner = self._unsent.pop(thread_id)
-                return await self._message(thread_id, text, persona, owner, snapshot, False)
+            if (message := self._unsent.take(thread_id, customer_id)) is not None:
+                return await self._message(thread_id, message.text, message.persona, message.sender, snapshot,
+                                           False)
             return _events(ErrorEvent(message="There is nothing to retry.", detail="no failed turn",
                                       retryable=False)), None
 
-        return await self._begin(thread_id, customer_id, prepare)
+        # The kept message's sender claims the thread now if its first attempt could not.
+        return await self._begin(thread_id, customer_id, prepare, claim=thread_id in self._unsent)
 
     async def begin_step(self, thread_id: str) -> Turn:
         """Developer stepping: run the next node of a paused turn, then pause again."""
@@ -228,7 +241,7 @@ class SupportRuntime:
         """Raise ``ThreadNotFoundError`` when the thread is another customer's (operators: customer_id None)."""
         if customer_id is not None:
             snapshot = await self.graph.aget_state(self.config(thread_id))
-            if not may_access(snapshot.values, customer_id):
+            if not await self._may_enter(thread_id, snapshot.values, customer_id):
                 raise ThreadNotFoundError(f"no thread {thread_id!r}")
 
     # --- history, replay, fork (operators and developers) ---------------------------------------------
@@ -244,6 +257,9 @@ class SupportRuntime:
         """A new thread continuing from one checkpoint of another."""
         if new_thread_id is not None:
             check_thread_id(new_thread_id)
+            # A thread claimed by its first sender exists even before its first checkpoint.
+            if await self.leases.owner_of(new_thread_id) is not None:
+                raise ValueError(f"thread {new_thread_id} already exists")
         return await fork(self.graph, thread_id, checkpoint_id, new_thread_id)
 
     async def threads(self) -> list[str]:
@@ -261,13 +277,23 @@ class SupportRuntime:
     # --- turn machinery ---------------------------------------------------------------------------------
     async def _begin(self, thread_id: str, customer_id: str | None,
                      prepare: Callable[[StateSnapshot], Awaitable[_Prepared]],
-                     on_unavailable: Callable[[], None] | None = None) -> Turn:
-        """Take the lease, then read the thread (under the lease: no other turn can change it now) and prepare
-        the turn's events; on any refusal the lease is given back at once."""
+                     on_unavailable: Callable[[], None] | None = None, claim: bool = False) -> Turn:
+        """Take the lease (and with ``claim`` the thread, for its first sender), then read the thread (under the
+        lease: no other turn can change it now) and prepare the turn's events; on any refusal the lease is given
+        back at once."""
+        # A message kept for retry stands for its sender's claim in this process (its first attempt could not
+        # write one): nobody else claims the thread meanwhile.
+        claim = claim and not self._unsent.kept_for_another(thread_id, customer_id)
         release = AsyncExitStack()
         try:
-            await release.enter_async_context(self.leases.hold(thread_id))
+            await release.enter_async_context(
+                self.leases.hold(thread_id, claim_for=claimant(customer_id) if claim else None))
         except ThreadBusyError:
+            # Busy says a turn runs: only to someone who may enter the thread.
+            snapshot = await self.graph.aget_state(self.config(thread_id))
+            if not await self._may_enter(thread_id, snapshot.values, customer_id):
+                metrics.refused("not_found")
+                raise ThreadNotFoundError(f"no thread {thread_id!r}") from None
             metrics.refused("busy")
             raise
         except sqlite3.OperationalError as exc:  # the database itself is locked or down: a retryable failure
@@ -276,7 +302,7 @@ class SupportRuntime:
             return single(failure_event(exc, thread_id))
         try:
             snapshot = await self.graph.aget_state(self.config(thread_id))
-            if not may_access(snapshot.values, customer_id):
+            if not await self._may_enter(thread_id, snapshot.values, customer_id):
                 metrics.refused("not_found")
                 raise ThreadNotFoundError(f"no thread {thread_id!r}")
             events, observer = await prepare(snapshot)
@@ -284,6 +310,16 @@ class SupportRuntime:
             await release.aclose()
             raise
         return Turn(events, release=release, observer=observer)
+
+    async def _may_enter(self, thread_id: str, values: Any, customer_id: str | None) -> bool:
+        """Whether the caller may act on the thread. By its checkpointed state (operators reach every thread, a
+        customer their own); while it has none, by its claim (runtime.claims); while it has none either, by the
+        message kept for retry: a thread that is nothing but someone's kept message is theirs alone."""
+        if values:
+            return customer_id is None or may_access(values, customer_id)
+        if (owner := await self.leases.owner_of(thread_id)) is not None:
+            return may_enter(owner, customer_id)
+        return not self._unsent.kept_for_another(thread_id, customer_id)
 
     async def _message(self, thread_id: str, text: str, persona: str | None, customer_id: str | None,
                        snapshot: StateSnapshot, step: bool) -> _Prepared:
@@ -301,7 +337,7 @@ class SupportRuntime:
             payload = {"messages": [HumanMessage(text)], **start}
             if persona:
                 payload["persona"] = persona
-        self._unsent.pop(thread_id, None)
+        self._unsent.take(thread_id, customer_id)  # superseded by this message of the same sender
         # A token thread's first input carries its stage (order desk); no node reports it, so start from there.
         values = {**(snapshot.values or {}), **start}
         events, observer = self._run(thread_id, payload, self.config(thread_id), values, step=step)
@@ -310,7 +346,7 @@ class SupportRuntime:
             async for event in events:
                 if isinstance(event, ErrorEvent) and not (await self.view(thread_id)).failed_turn:
                     # Failed before the message reached a checkpoint (e.g. a locked file): keep it for retry().
-                    self._unsent[thread_id] = (text, persona, customer_id)
+                    self._unsent.keep(thread_id, UnsentMessage(text, persona, customer_id))
                 yield event
 
         return keeping_unsent(), observer

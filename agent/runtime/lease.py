@@ -5,6 +5,10 @@ one atomic statement (``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired``), s
 one database exactly one wins. A running turn renews its lease (heartbeat); a process killed with -9 stops
 renewing, and its lease is taken over once it has expired, so a crash never blocks a thread for long.
 
+A message turn also claims its thread for its sender in the same transaction (``claims``): the first thing a
+turn does, so nothing of the turn can fail before the thread is someone's. Whether a caller may enter the thread is
+the runtime's decision (the checkpointed state first, the claim while there is none).
+
 The interface (``acquire``, ``renew``, ``release``) and the SQL are what a PostgreSQL version needs too; only
 the connection differs. Times are the clock of the process, so replicas on several machines need synced clocks.
 """
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from agent.runtime import claims
 from agent.runtime.errors import ThreadBusyError
 
 log = logging.getLogger(__name__)
@@ -53,6 +58,9 @@ class TurnLeases:
         self.conn = conn
         self.ttl = ttl_seconds
         self._process = f"{socket.gethostname()}:{os.getpid()}"
+        # One connection serves every turn of the process: a transaction must not interleave with another
+        # coroutine's statements on it.
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path, *, ttl_seconds: float = 30.0, busy_timeout_ms: int = 5000) -> TurnLeases:
@@ -60,33 +68,55 @@ class TurnLeases:
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         await conn.execute(_SCHEMA)
+        await conn.execute(claims.SCHEMA)
         return cls(conn, ttl_seconds)
 
     async def close(self) -> None:
         """Close the connection (leases still held expire on their own)."""
         await self.conn.close()
 
-    async def acquire(self, thread_id: str) -> str | None:
-        """Take the thread's lease; its owner id, or None when a live turn holds it."""
+    async def acquire(self, thread_id: str, *, claim_for: str | None = None) -> str | None:
+        """Take the thread's lease; its owner id, or None when a live turn holds it.
+
+        With ``claim_for`` (a message turn: ``claims.claimant`` of its sender) an unclaimed thread is claimed in
+        the same transaction, whether or not the lease is free.
+        """
         owner = f"{self._process}:{uuid.uuid4().hex[:12]}"
         now = time.time()
-        cursor = await self.conn.execute(_ACQUIRE, (thread_id, owner, now + self.ttl, now))
-        return owner if cursor.rowcount == 1 else None
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                if claim_for is not None:
+                    await claims.claim(self.conn, thread_id, claim_for)
+                cursor = await self.conn.execute(_ACQUIRE, (thread_id, owner, now + self.ttl, now))
+                taken = cursor.rowcount == 1
+                await self.conn.commit()
+            except BaseException:
+                await self.conn.rollback()
+                raise
+        return owner if taken else None
+
+    async def owner_of(self, thread_id: str) -> str | None:
+        """The thread's claim (a customer id, ``claims.NO_CUSTOMER``), or None when unclaimed."""
+        async with self._lock:
+            return await claims.owner_of(self.conn, thread_id)
 
     async def renew(self, thread_id: str, owner: str) -> bool:
         """Push the expiry forward; False when the lease was lost (expired and taken over)."""
         now = time.time()
-        cursor = await self.conn.execute(_RENEW, (now + self.ttl, now, thread_id, owner))
+        async with self._lock:
+            cursor = await self.conn.execute(_RENEW, (now + self.ttl, now, thread_id, owner))
         return cursor.rowcount == 1
 
     async def release(self, thread_id: str, owner: str) -> None:
         """Give the lease back (only our own: a taken-over lease belongs to someone else now)."""
-        await self.conn.execute(_RELEASE, (thread_id, owner))
+        async with self._lock:
+            await self.conn.execute(_RELEASE, (thread_id, owner))
 
     @asynccontextmanager
-    async def hold(self, thread_id: str) -> AsyncIterator[str]:
+    async def hold(self, thread_id: str, *, claim_for: str | None = None) -> AsyncIterator[str]:
         """The lease for the duration of the block, renewed in the background; ``ThreadBusyError`` if taken."""
-        owner = await self.acquire(thread_id)
+        owner = await self.acquire(thread_id, claim_for=claim_for)
         if owner is None:
             raise ThreadBusyError(thread_id)
         heartbeat = asyncio.create_task(self._heartbeat(thread_id, owner))

@@ -1,0 +1,56 @@
+"""Who a thread belongs to before it has a checkpoint: a claim row written by its first sender.
+
+A thread's owner is normally read from its checkpointed state (``identity.thread_owner``). A first message that
+fails before anything is checkpointed (a locked file, the model down) leaves no state, and a thread without state
+would be anyone's: another customer could retry it, or post into it, and read what the first one asked. So the
+first sender claims the thread in the same transaction that takes its turn lease, before anything else of the
+turn can fail. Once the thread has a checkpoint, the state decides (its first checkpoint was written by the
+claimant, so both agree; a thread checkpointed before claims existed may carry a stale claim, which is why the
+state comes first).
+
+Claims live with the leases and checkpoints: every process serving the thread sees them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiosqlite
+
+#: The claim of a thread started without a customer token (an operator, or the anonymous web front end):
+#: no customer principal may take it over.
+NO_CUSTOMER = ""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS thread_claims (
+    thread_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    claimed_at REAL NOT NULL
+)
+"""
+_CLAIM = "INSERT INTO thread_claims (thread_id, owner, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_OWNER = "SELECT owner FROM thread_claims WHERE thread_id = ?"
+
+
+def claimant(customer_id: str | None) -> str:
+    """The claim a sender writes: their customer id, or ``NO_CUSTOMER`` for operators and anonymous callers."""
+    return customer_id if customer_id is not None else NO_CUSTOMER
+
+
+def may_enter(owner: str | None, customer_id: str | None) -> bool:
+    """Whether a caller may act on a thread with this claim (None: unclaimed). Operators and anonymous front
+    ends (customer_id None) reach every thread; a customer only an unclaimed thread or one they claimed."""
+    return customer_id is None or owner is None or owner == customer_id
+
+
+async def claim(conn: aiosqlite.Connection, thread_id: str, owner: str) -> None:
+    """Claim the thread for ``owner`` (``claimant(...)``) unless it is claimed already (inside the caller's
+    transaction)."""
+    await conn.execute(_CLAIM, (thread_id, owner, time.time()))
+
+
+async def owner_of(conn: aiosqlite.Connection, thread_id: str) -> str | None:
+    """The thread's claim, or None when nobody has claimed it."""
+    async with conn.execute(_OWNER, (thread_id,)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else str(row[0])
