@@ -9,6 +9,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def transcript_lines(messages: list[AnyMessage], *, tool_details: bool = True) -
 async def thread_view(graph: CompiledStateGraph, thread_id: str, checkpoint_id: str | None = None) -> ThreadView:
     """The thread's state (now, or at one checkpoint)."""
     configurable = {"thread_id": thread_id} | ({"checkpoint_id": checkpoint_id} if checkpoint_id else {})
-    snap = await graph.aget_state({"configurable": configurable})
+    # With the subgraphs: a task flow keeps its pending write in its own state until the customer answers.
+    snap = await graph.aget_state({"configurable": configurable}, subgraphs=True)
     values = snap.values or {}
     return ThreadView(
         thread_id=thread_id,
@@ -82,13 +84,30 @@ async def thread_view(graph: CompiledStateGraph, thread_id: str, checkpoint_id: 
         stage=str(values.get("stage", "intake")),
         customer_id=values.get("customer_id"),
         verified_by=values.get("verified_by"),
-        pending_confirmation=values.get("pending_confirmation"),
+        pending_confirmation=pending_write(snap),
         ticket=values.get("ticket"),
         persona=values.get("persona"),
         next_nodes=tuple(snap.next),
         interrupted=any(t.interrupts for t in snap.tasks),
         messages=list(values.get("messages", [])),
     )
+
+
+_PENDING_KEYS = ("tool_call_id", "tool", "arguments", "summary")
+
+
+def pending_write(snap: StateSnapshot) -> dict[str, Any] | None:
+    """The write waiting for the customer's yes or no: in the graph's state (agent dialogue), in the interrupt
+    that asks for it, or in the state of the task subgraph that is about to ask (flows, stepping)."""
+    if pending := (snap.values or {}).get("pending_confirmation"):
+        return pending
+    for task in snap.tasks:
+        for asked in task.interrupts:
+            if isinstance(asked.value, dict) and asked.value.get("type") == "confirmation":
+                return {key: asked.value[key] for key in _PENDING_KEYS if key in asked.value}
+        if isinstance(task.state, StateSnapshot) and (inner := pending_write(task.state)):
+            return inner
+    return None
 
 
 async def checkpoints(graph: CompiledStateGraph, thread_id: str, limit: int = 200) -> list[CheckpointInfo]:
