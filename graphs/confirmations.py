@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from graphs.answers import confirmation_answer
 from graphs.labels import payment_label
 from prompts import load_texts
 from tools import RetailStore, call_tool, spec
 
-_YES = re.compile(r"^\s*(yes|y|yeah|yep|sure|ok|okay|confirm(ed)?|go ahead|please do|do it)\b", re.I)
-_NO = re.compile(r"^\s*(no|n|nope|cancel|don'?t|do not|stop|never ?mind|not now)\b", re.I)
 
-
-def parse_decision(answer: Any) -> Literal["yes", "no"] | None:
-    """Read a confirmation answer: a bool, a ``{"value": ...}`` payload or the customer's text."""
+def parse_decision(answer: Any, tool: str | None = None) -> Literal["yes", "no"] | None:
+    """Read a confirmation answer: a bool, a ``{"value": ...}`` payload or the customer's text (``tool``: the
+    pending write, whose own verb is a yes to it)."""
     if isinstance(answer, bool):
         return "yes" if answer else "no"
     if isinstance(answer, Mapping):
         answer = answer.get("value", answer.get("answer", ""))
-    text = str(answer or "")
-    if _YES.match(text):
-        return "yes"
-    if _NO.match(text):
-        return "no"
-    return None
+    return confirmation_answer(str(answer or ""), tool)
 
 
 def _read(store: RetailStore, name: str, args: dict[str, Any]) -> Any:

@@ -257,7 +257,7 @@ class SupportNodes:
         # checkpoint. Do not ask again: a "no" now would tell them nothing changed.
         done = self.guarded.executed(pending["tool_call_id"])
         answer = message_text(last) if typed else "yes" if done else interrupt({"type": "confirmation", **pending})
-        decision = "yes" if done else parse_decision(answer)
+        decision = "yes" if done else parse_decision(answer, pending["tool"])
         said = answer if isinstance(answer, str) else (decision or json.dumps(answer))
         messages: list[AnyMessage] = [RemoveMessage(id=last.id)] if typed else []
         update: dict[str, Any] = {"pending_confirmation": None, "turn_model_calls": 0, "turn_invalid_calls": 0}

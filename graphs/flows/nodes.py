@@ -204,7 +204,7 @@ class FlowNodes:
         """Pause for the customer's yes or no; a typed message that is neither is read as a new request."""
         pending = state["pending_confirmation"]
         answer = interrupt({"type": "confirmation", **pending})
-        decision = parse_decision(answer)
+        decision = parse_decision(answer, pending["tool"])
         said = answer if isinstance(answer, str) else (decision or "")
         messages: list[AnyMessage] = [HumanMessage(said)] if said else []
         update: dict[str, Any] = {"awaiting": None}

@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from graphs.answers import plain_answer
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
 from prompts import load_data
@@ -31,9 +32,6 @@ _SIGNED = re.compile(r"^(?:(?:hi|hiya|hello|hey|howdy|good (?:morning|afternoon|
                      re.I)
 _NOT_NAMES = {"Hi", "Hiya", "Hello", "Hey", "Howdy", "Good", "Morning", "Evening", "There", "Please", "Thanks", "Thank",
               "Order", "My", "The", "I"}
-_YES_WORDS = {"yes", "yeah", "yep", "sure", "ok", "okay", "correct", "right"}
-_LEAD_ANSWER = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|correct|right|no|nope|nah)\b(?![\s-]+(?:one|longer|problem|need|more|idea)\b)",
-                          re.I)
 _ZIP = re.compile(r"(?<![\d#W])(\d{5})(?!\d)")
 
 
@@ -133,8 +131,8 @@ def code_facts(text: str) -> dict[str, Any]:
         facts["zip"] = zip_code
     # A message that starts with a plain yes or no answers our question ("cancel my order" and "no longer
     # needed" are not answers).
-    if lead := _LEAD_ANSWER.match(text):
-        facts["answer"] = "yes" if lead.group(1).lower() in _YES_WORDS else "no"
+    if answer := plain_answer(text):
+        facts["answer"] = answer
     if reason := cancel_reason(text):
         facts["reason"] = reason
     if address := find_address(text):

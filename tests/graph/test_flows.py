@@ -191,3 +191,13 @@ def test_the_model_reading_is_checked_by_code(tmp_path):
     assert state.values["understanding"]["zip"] == "43221"
     model.assert_complete()
     store.close()
+
+
+@pytest.mark.parametrize("typed", ["cancel it please", "absolutely", "yup"])
+def test_naming_the_pending_action_or_a_casual_yes_confirms_it(flows, typed):
+    ask = "Hi, Lucas Smith, zip 43221. Please cancel my order with the dumbbells, I ordered it by mistake."
+    f = flows({ask: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "dumbbells"}], "reason": "ordered by mistake"}})
+    f.say(ask)
+    assert f.pending["arguments"] == {"order_id": "#W4744902", "reason": "ordered by mistake"}
+    f.answer(typed)
+    assert f.order("#W4744902")["status"] == "cancelled" and f.pending is None
