@@ -1,12 +1,16 @@
-"""Personal data masked in log text by its shape: emails, cards, card secrets, street addresses."""
+"""Personal data masked in log text by its shape: emails, cards, card secrets, addresses, request query strings."""
 
 from __future__ import annotations
 
 import re
 
 # Personal data is masked by its shape, not by a list of its spellings: a list misses the next spelling (a
-# lower-case address, a card written with dots, an email in another script). Each rule below states the shape it
-# masks and the look-alikes it keeps, because logs full of masks are as useless as logs full of secrets.
+# lower-case address, a card written with dots, an email in another script, a query parameter). Each rule below
+# states the shape it masks and the look-alikes it keeps: logs full of masks are as useless as logs of secrets.
+
+# An access-log request line ('"GET /threads/x?email=a%40b.com HTTP/1.1" 200'): the path stays for debugging,
+# the whole query string goes, since any parameter may carry personal data.
+_QUERY = re.compile(r"(?P<line>\b[A-Z]+ [^\s?]*)\?\S*(?= HTTP/\d)")
 
 # An email is recognised by its @ (or its URL encoding %40) alone: word characters of any script and . + - or
 # percent escapes around it, with a domain of one or more labels ("root@localhost", "用户@例子.广告").
@@ -76,7 +80,8 @@ def _mask_card(match: re.Match[str]) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """The text with emails, street addresses, and payment details replaced by placeholders."""
+    """The text with emails, street addresses, payment details and request query strings replaced by placeholders."""
+    text = _QUERY.sub(r"\g<line>?[masked]", text)
     text = _EMAIL.sub("<email>", text)  # first: an email's digits are no card, its words no street
     text = _DIGIT_RUN.sub(_mask_card, text)  # before addresses: a card's last group is no house number
     text = _CARD_TAIL.sub(r"\g<head>****", text)

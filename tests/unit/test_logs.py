@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from uvicorn.protocols.utils import get_path_with_query_string
 
 from agent.observability import JsonFormatter, configure_logging, mask_pii
 
@@ -81,6 +82,9 @@ LEAKS = [
     ("root@localhost", ["root", "localhost"], []),
     # A zip is masked where it is named, not as a bare number (see the look-alikes).
     ("zip code 10001", ["10001"], ["zip code"]),
+    # Access-log request lines: the whole query string.
+    ('"GET /threads/x?email=a%40b.com&card=4111%201111%201111%201111 HTTP/1.1" 200',
+     ["email", "a%40b", "4111"], ['"GET /threads/x?[masked] HTTP/1.1" 200']),
 ]
 
 # Look-alikes that must reach the log exactly as written.
@@ -95,6 +99,7 @@ KEPT = [
     "period 2024-05-01/2024-06-01",
     "price 1234.56, refund $58.00, total $1,234.56",
     "prices 12.50 13.75 20.00 5.99",
+    '"GET /threads/x HTTP/1.1" 200',
     "HTTP 404 after 1532 ms",
     "took 0.12345678901234567 s",
     "at 1714564800.1234567",
@@ -173,3 +178,12 @@ def test_the_service_log_masks_every_case(service_log: io.StringIO):
     failure = lines[-1]
     assert "chestnut" not in failure["exception"] and failure["path"] == "/customers/<email>"
 
+
+def test_the_access_log_masks_the_whole_query_string(service_log: io.StringIO):
+    access = logging.getLogger("uvicorn.access")
+    for query in (b"email=a%40b.com&card=4111%201111%201111%201111", b"q=852+chestnut+street", b""):
+        target = get_path_with_query_string({"path": "/threads/x", "query_string": query})  # type: ignore[typeddict-item]
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:51234", "GET", target, "1.1", 200)  # as uvicorn does
+    messages = [line["message"] for line in _lines(service_log)]
+    assert messages == ['127.0.0.1:51234 - "GET /threads/x?[masked] HTTP/1.1" 200'] * 2 + [
+        '127.0.0.1:51234 - "GET /threads/x HTTP/1.1" 200']
