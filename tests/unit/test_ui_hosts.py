@@ -8,6 +8,7 @@ websocket upgrade) and the auth routes must answer 400 without a CORS header nam
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,11 @@ def ui_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     Chainlit's shutdown ends the process)."""
     saved = dict(os.environ)
     root = tmp_path_factory.mktemp("ui-hosts")
+    # Chainlit writes translations and an upload folder under its app root: a copy keeps them out of ui/.
+    app_root = root / "ui"
+    shutil.copytree(UI_DIR, app_root, ignore=shutil.ignore_patterns("*.py", "__pycache__", ".files", "translations"))
     os.environ.update({
-        "CHAINLIT_APP_ROOT": str(UI_DIR),  # read when chainlit is first imported
+        "CHAINLIT_APP_ROOT": str(app_root),  # read when chainlit is first imported
         "CHAINLIT_AUTH_SECRET": "ui-hosts-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
         "DESKGRAPH_STORE_DB": str(root / "store.db"),
         "DESKGRAPH_CHECKPOINT_DB": str(root / "checkpoints.db"),
