@@ -92,7 +92,12 @@ class Settings(BaseSettings):
         "on", description="Bearer tokens on the HTTP API. off: everyone is an operator; loopback binds only."
     )
     api_allowed_hosts: str = Field(
-        "", description="Comma-separated Host names the API answers besides loopback and the bind host; * for any."
+        "", description="Comma-separated Host names the API and the web UI answer besides loopback and the bind "
+        "host; * for any."
+    )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Host/-Proto are "
+        "believed (API and web UI). Empty: no proxy, those headers are ignored."
     )
     api_max_body_bytes: int = Field(65536, description="Largest request body the API reads (413 beyond).")
 

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from langchain_core.language_models import BaseChatModel
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from agent.api import errors
 from agent.api.limits import BodyLimitMiddleware
@@ -33,12 +32,13 @@ from agent.api.schemas import (
     TicketOut,
     TicketRef,
 )
-from agent.api.security import Caller, Operator, allowed_hosts, check_auth_mode
+from agent.api.security import Caller, Operator, check_auth_mode
 from agent.api.sse import EventStreamResponse, TurnStreams
 from agent.auth import OperatorTokens, Principal
 from agent.observability.metrics import metrics_text
 from agent.runtime import SupportRuntime, ThreadView, transcript_lines
 from agent.settings import Settings
+from agent.web import guard
 
 log = logging.getLogger("agent.api")
 
@@ -61,9 +61,8 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
     app = FastAPI(title="deskgraph", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.operator_tokens = OperatorTokens(settings.store_db, settings.sqlite_busy_timeout_ms)
-    hosts = allowed_hosts(settings, bind_host)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["*"] if "*" in hosts else hosts)
+    guard(app, settings, bind_host)  # Host allowlist and trusted proxies, shared with the web UI; last = first to run
     errors.install(app)
 
     def rt(request: Request) -> SupportRuntime:
