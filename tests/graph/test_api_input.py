@@ -83,7 +83,7 @@ async def test_persona_is_a_preset_name_never_text(settings):
 async def test_control_characters_never_reach_the_model_or_the_checkpoints(settings):
     model = ScriptedChatModel(["Hello."])
     async with SupportRuntime.open(settings, model=model) as rt:
-        await rt.turn("t", "hi\x00 there\x1b[2J\x07\r\nsecond\tline\u0085")
+        await rt.turn("t", "hi\x00 the\u200bre\x1b[2J\x07\r\n\u202esecond\tline\u0085\ufeff")
         stored = (await rt.view("t")).messages[0].content
         assert stored == "hi there[2J\nsecond\tline"
         assert model.requests[0][0][-1].content == stored
