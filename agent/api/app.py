@@ -14,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Query, Request, Response
 from langchain_core.language_models import BaseChatModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from agent.api import errors
+from agent.api import docs, errors
 from agent.api.limits import BodyLimitMiddleware
 from agent.api.schemas import (
     EVENT_STREAM,
@@ -58,13 +58,14 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
             yield
             await streams.drain(timeout=settings.llm_timeout)
 
-    app = FastAPI(title="deskgraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="deskgraph", version="0.1.0", lifespan=lifespan, **docs.NO_PUBLIC_DOCS)
     app.state.settings = settings
     app.state.operator_tokens = OperatorTokens(settings.store_db, settings.sqlite_busy_timeout_ms)
     hosts = allowed_hosts(settings, bind_host)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=["*"] if "*" in hosts else hosts)
     errors.install(app)
+    docs.install(app)
 
     def rt(request: Request) -> SupportRuntime:
         return request.app.state.runtime
