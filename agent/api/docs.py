@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from agent.api import openapi as document
 from agent.api.security import Operator
 
 OPENAPI_URL = "/openapi.json"
@@ -23,6 +24,7 @@ NO_PUBLIC_DOCS: dict[str, Any] = {"openapi_url": None, "docs_url": None, "redoc_
 
 def install(app: FastAPI) -> None:
     """Add ``/openapi.json``, ``/docs`` and ``/redoc`` (not part of the document they serve)."""
+    document.install(app)
 
     @app.get(OPENAPI_URL, include_in_schema=False)
     async def openapi(caller: Operator) -> JSONResponse:

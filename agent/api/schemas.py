@@ -66,8 +66,22 @@ class HealthOut(BaseModel):
 class ErrorOut(BaseModel):
     """Every refusal and failure: a short message, and for server errors the id of the log line."""
 
-    detail: str | list[dict[str, Any]]
+    detail: str
     error_id: str | None = None
+
+
+class ValidationIssue(BaseModel):
+    """One reason a request was invalid (FastAPI's ``ValidationError`` without the rejected input)."""
+
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A request that failed validation (FastAPI's ``HTTPValidationError``, as errors.py trims it)."""
+
+    detail: list[ValidationIssue]
 
 
 class PendingOut(BaseModel):
@@ -132,11 +146,3 @@ class TicketOut(BaseModel):
     created: str
     status: str
     notes: list[str]
-
-
-#: The OpenAPI description of a server-sent-events answer.
-EVENT_STREAM = {
-    "description": "Server-sent events, one per runtime event (`event: <kind>`, `data: <json>`), then `done`. "
-                   "Customers get tool name and ok/failed only; operators get arguments, results and error details.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
-}
