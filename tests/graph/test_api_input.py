@@ -20,7 +20,7 @@ def settings(tmp_path):
 async def test_bodies_are_bounded_before_they_are_read(settings):
     async with client(settings, ScriptedChatModel()) as c:
         c.headers.update(operator_headers(settings))
-        big = json.dumps({"text": "x" * 70_000})
+        big = json.dumps({"text": "x" * settings.api_max_body_bytes})
         r = await c.post("/threads/t/messages", content=big, headers={"Content-Type": "application/json"})
         assert r.status_code == 413 and "x" * 100 not in r.text
         sent = []
@@ -32,10 +32,23 @@ async def test_bodies_are_bounded_before_they_are_read(settings):
 
         r = await c.post("/threads/t/messages", content=hundred_megabytes(),
                          headers={"Content-Type": "application/json"})
-        assert r.status_code == 413 and len(sent) <= 3  # stopped after the first 64 KB, not 100 MB
+        assert r.status_code == 413 and len(sent) <= 3  # stopped just past the limit (128 KB), not at 100 MB
         persona = json.dumps({"text": "hi", "persona": "p" * 5_000_000})
         assert (await c.post("/threads/t/messages", content=persona,
                              headers={"Content-Type": "application/json"})).status_code == 413
+
+
+async def test_the_largest_valid_message_fits_in_the_body_limit(settings):
+    # 8000 characters is the documented maximum; a client that escapes JSON to ASCII (Python's json, requests)
+    # sends a character outside the BMP as a surrogate pair, 12 bytes: the default limit must hold 96 KB.
+    model = ScriptedChatModel(["Noted."])
+    async with client(settings, model) as c:
+        body = json.dumps({"text": "\U0001f600" * 8000, "persona": "concise"})
+        assert len(body) > 96_000
+        r = await c.post("/threads/big/messages", content=body, headers={"Content-Type": "application/json",
+                                                                          **operator_headers(settings)})
+        assert r.status_code == 200, r.text
+    model.assert_complete()
 
 
 async def test_validation_errors_never_echo_the_input(settings):
