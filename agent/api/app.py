@@ -30,6 +30,7 @@ from agent.api.schemas import (
     ReplayIn,
     ThreadId,
     ThreadOut,
+    TicketId,
     TicketOut,
     TicketRef,
 )
@@ -141,7 +142,7 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
         return [TicketOut(**{**t.__dict__, "notes": list(t.notes)}) for t in rt(request).tickets(status)]
 
     @app.get("/tickets/{ticket_id}", responses=refusals(404))
-    async def ticket(ticket_id: int, request: Request, caller: Operator) -> TicketOut:
+    async def ticket(ticket_id: TicketId, request: Request, caller: Operator) -> TicketOut:
         found = rt(request).ticket(ticket_id)
         if found is None:
             raise HTTPException(404, "ticket not found")

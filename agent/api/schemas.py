@@ -23,6 +23,8 @@ def _encodable(text: str) -> str:
 Text = Annotated[str, AfterValidator(_encodable)]
 ThreadId = Annotated[str, Path(pattern=THREAD_ID_PATTERN, description="1-128 characters of A-Z a-z 0-9 . _ : -")]
 CheckpointId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+#: Ticket ids are SQLite row ids: a larger integer would fail in the database (a 500), not be looked up.
+TicketId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 #: The persona presets (files under prompts/personas/), as an enum in the schema.
 Persona = Literal[tuple(list_personas())]  # type: ignore[valid-type]
 

@@ -78,6 +78,15 @@ async def test_invalid_unicode_and_thread_ids_are_422(settings):
         assert (await c.get("/threads")).json() == []  # nothing was stored
 
 
+async def test_ticket_ids_outside_sqlite_integers_are_422(settings):
+    # Found by schemathesis: a ticket id past 2**63 - 1 reached SQLite and came back as a 500.
+    async with client(settings, ScriptedChatModel(), raise_app_exceptions=False) as c:
+        c.headers.update(operator_headers(settings))
+        for ticket in (2**63, 10**20, -(2**63) - 1, 0):
+            assert (await c.get(f"/tickets/{ticket}")).status_code == 422, ticket
+        assert (await c.get(f"/tickets/{2**63 - 1}")).status_code == 404
+
+
 async def test_persona_is_a_preset_name_never_text(settings):
     async with client(settings, ScriptedChatModel(["Hello."])) as c:
         c.headers.update(operator_headers(settings))
