@@ -26,6 +26,7 @@ DEFAULT_SCENARIO_DIR = Path("evals/scenarios")
 Category = Literal[
     "cancel", "modify_address", "modify_payment", "modify_items", "return", "exchange", "change_default_address",
     "order_info", "identification", "policy", "multi_task", "escalation", "out_of_scope", "security",
+    "exclusion", "quantifiers", "ranking", "conditions", "restatements", "circles",
 ]
 
 

@@ -25,6 +25,7 @@ SCENARIO_DIR = REPO / "evals" / "scenarios"
 CATEGORIES = (
     "cancel", "modify_address", "modify_payment", "modify_items", "return", "exchange", "change_default_address",
     "order_info", "identification", "policy", "multi_task", "escalation", "out_of_scope", "security",
+    "exclusion", "quantifiers", "ranking", "conditions", "restatements", "circles",
 )
 #: Written out in every file, even when empty or the default, so each scenario states its intent.
 EXPLICIT_KEYS = {"id", "category", "description", "customer", "opening", "confirmations", "expected_writes",
