@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.eval.checks import missing_understandings
 from agent.eval.conversation import converse
 from agent.eval.customer import Customer, RuleCustomer, SimulatedCustomer
 from agent.eval.metrics import UsageCounter
@@ -86,12 +87,15 @@ class Suite:
     """The shared inputs of every run: the seeded data, the expected stores, the factories."""
 
     def __init__(self, settings: Settings, make_model: ModelFactory, make_customer: CustomerFactory,
-                 seed: dict[str, Any] | None = None) -> None:
+                 seed: dict[str, Any] | None = None, *, require_understanding: bool = False) -> None:
         from tools.generator import generate_dataset
 
         self.settings = settings
         self.make_model = make_model
         self.make_customer = make_customer
+        # --perfect-understanding: a message without an annotation would be read as saying nothing, and the
+        # run would fail (or pass) for a reason that is not the dialogue code's.
+        self.require_understanding = require_understanding
         # The same data as `deskgraph data seed` with its defaults: scenarios name customers and orders in it.
         self.seed = seed if seed is not None else generate_dataset()
         self._expected: dict[str, dict[str, Any]] = {}
@@ -105,16 +109,16 @@ class Suite:
     async def run_one(self, scenario: Scenario, mode: str, repeat: int) -> RunRecord:
         """One conversation in fresh files, scored; any failure becomes an ``error`` record, never an exception."""
         started = time.perf_counter()
-        try:
-            with tempfile.TemporaryDirectory(prefix="deskgraph-eval-") as tmp:
-                record = await self._converse(scenario, mode, repeat, Path(tmp))
-        except Exception as exc:  # noqa: BLE001 - one broken run must not stop the suite
-            log.warning("run %s/%s/%d failed: %r", scenario.id, mode, repeat, exc)
-            record = RunRecord(id=scenario.id, category=scenario.category, mode=mode, repeat=repeat, passed=False,
-                               failure="error", failure_detail=f"{type(exc).__name__}: {exc}",
-                               error=f"{type(exc).__name__}: {exc}",
-                               expected_writes=[WriteCall(tool=w.tool, args=dict(w.args))
-                                                for w in scenario.expected_writes])
+        missing = missing_understandings(scenario) if self.require_understanding else []
+        if missing:
+            record = _error_record(scenario, mode, repeat, f"{UNANNOTATED}: " + "; ".join(missing))
+        else:
+            try:
+                with tempfile.TemporaryDirectory(prefix="deskgraph-eval-") as tmp:
+                    record = await self._converse(scenario, mode, repeat, Path(tmp))
+            except Exception as exc:  # noqa: BLE001 - one broken run must not stop the suite
+                log.warning("run %s/%s/%d failed: %r", scenario.id, mode, repeat, exc)
+                record = _error_record(scenario, mode, repeat, f"{type(exc).__name__}: {exc}")
         record.seconds = round(time.perf_counter() - started, 3)
         return record
 
@@ -132,6 +136,11 @@ class Suite:
             view = await runtime.view(thread)
             writes, refused = ledger_writes(runtime.store)
             final = runtime.store.dump_json()
+        # The perfect-understanding double answers an unannotated message with an empty reading; that run
+        # says nothing about the dialogue code (e.g. a simulated customer's own words), so it is an error.
+        misses = list(getattr(model, "misses", None) or [])
+        if misses and not convo.error:
+            convo.error = f"{UNANNOTATED}: " + "; ".join(f"none for {m!r}" for m in dict.fromkeys(misses))
         stages = convo.stages or [view.stage]
         seen = Observed(agent_texts=convo.agent_texts, writes=writes, final_store=final,
                         identified=view.customer_id == scenario.customer.user_id,
@@ -153,6 +162,17 @@ class Suite:
         )
 
 
+#: The start of the error of a run that met a customer message without an ``understanding`` annotation.
+UNANNOTATED = "--perfect-understanding needs an `understanding` on every customer message"
+
+
+def _error_record(scenario: Scenario, mode: str, repeat: int, detail: str) -> RunRecord:
+    """A run that could not be judged: failure bucket ``error`` with the reason."""
+    return RunRecord(id=scenario.id, category=scenario.category, mode=mode, repeat=repeat, passed=False,
+                     failure="error", failure_detail=detail, error=detail,
+                     expected_writes=[WriteCall(tool=w.tool, args=dict(w.args)) for w in scenario.expected_writes])
+
+
 async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Settings, out: Path, *,
                     model_factory: ModelFactory | None = None, progress: bool = True,
                     seed: dict[str, Any] | None = None) -> dict[str, list[RunRecord]]:
@@ -162,6 +182,9 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
     """
     from tqdm import tqdm
 
+    if plan.perfect_understanding and plan.customer_model:
+        raise EvalError("--perfect-understanding reads only the scenarios' annotated messages, and a simulated "
+                        "customer (--customer-model) writes its own: use one or the other.")
     jobs = [(s, mode, r) for mode in plan.modes for s in scenarios for r in range(1, plan.repeats(mode) + 1)]
     results: dict[tuple[str, str, int], RunRecord] = {}
     todo = []
@@ -173,7 +196,8 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
             results[done.key] = done
     if todo:
         async with _models(plan, settings, model_factory) as (make_model, make_customer):
-            suite = Suite(settings, make_model, make_customer, seed)
+            suite = Suite(settings, make_model, make_customer, seed,
+                          require_understanding=plan.perfect_understanding)
             limit = asyncio.Semaphore(max(plan.concurrency, 1))
             bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="eval", unit="run",
                        disable=not progress)

@@ -133,3 +133,52 @@ async def test_perfect_understanding_without_the_double_fails_clearly(settings, 
     with pytest.raises(EvalError, match="perfect_understanding_model"):
         await run_suite([scenario()], EvalPlan(perfect_understanding=True), settings, tmp_path / "out",
                         progress=False, seed=small_dataset())
+
+
+def annotated(**changes: Any) -> Scenario:
+    """The cancellation with every message annotated, as --perfect-understanding needs."""
+    return scenario(**{
+        "opening": {"say": "Hi, lena.moreau5521@example.com here. Please cancel #W1000001.",
+                    "understanding": {"tasks": ["cancel"], "email": "lena.moreau5521@example.com",
+                                      "order_ids": ["#W1000001"]}},
+        "follow_ups": [{"when": "reason", "say": "I no longer need it.",
+                        "understanding": {"reason": "no longer needed"}}],
+        **changes})
+
+
+async def test_perfect_understanding_passes_an_annotated_scenario(settings, tmp_path):
+    plan = EvalPlan(modes=("flows",), perfect_understanding=True)
+    (record,) = (await run_suite([annotated()], plan, settings, tmp_path / "out", progress=False,
+                                 seed=small_dataset()))["flows"]
+    assert record.passed, record.failure_detail
+
+
+async def test_perfect_understanding_refuses_a_message_without_annotation(settings, tmp_path):
+    """Counted as an error before anything runs, naming the message: not read as saying nothing."""
+    bare = annotated(follow_ups=[{"when": "reason", "say": "I no longer need it."}])
+    plan = EvalPlan(modes=("flows",), perfect_understanding=True)
+    (record,) = (await run(settings, tmp_path / "out", [bare], {}, plan))["flows"]  # the empty script stays unused
+    assert not record.passed and record.failure == "error" and record.turns == 0
+    assert record.failure_detail == ("--perfect-understanding needs an `understanding` on every customer message: "
+                                     "follow_ups[0] (when 'reason') has no `understanding`: 'I no longer need it.'")
+
+
+async def test_perfect_understanding_fails_a_run_that_met_an_unannotated_message(settings, tmp_path):
+    """A message the double had no reading for (here: left out of its table) makes the run an error."""
+    from agent.testing import perfect_understanding_model
+
+    def factory(s: Scenario, mode: str) -> Any:
+        return perfect_understanding_model({s.opening.say: s.opening.understanding.model_dump(mode="json")})
+
+    plan = EvalPlan(modes=("flows",), perfect_understanding=True)
+    (record,) = (await run_suite([annotated()], plan, settings, tmp_path / "out", model_factory=factory,
+                                 progress=False, seed=small_dataset()))["flows"]
+    assert not record.passed and record.failure == "error", record.failure_detail
+    assert record.failure_detail.endswith("none for 'I no longer need it.'")
+    assert record.transcript  # the conversation is kept to read
+
+
+async def test_perfect_understanding_and_a_simulated_customer_do_not_mix(settings, tmp_path):
+    plan = EvalPlan(perfect_understanding=True, customer_model="http://127.0.0.1:9/v1")
+    with pytest.raises(EvalError, match="one or the other"):
+        await run_suite([annotated()], plan, settings, tmp_path / "out", progress=False, seed=small_dataset())
