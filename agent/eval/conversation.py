@@ -39,11 +39,16 @@ class Conversation:
     handed_over: bool = False
     error: str | None = None
     turn_limit: bool = False
+    reply_ids: set[str] = field(default_factory=set)
+    """Ids of the agent messages already shown: a node update that carries earlier messages again (a subgraph
+    returns its whole message list) must not make them part of a later reply."""
 
 
 @dataclass
 class _Turn:
     reply: str = ""
+    """The agent's last reply: the text of its messages since the customer's last message, and nothing earlier.
+    Follow-up rules and the simulated customer answer this, never an earlier question."""
     confirmation: ConfirmationRequested | None = None
 
 
@@ -92,6 +97,10 @@ async def _consume(stream: AsyncIterator[Event], convo: Conversation) -> _Turn:
                 first_token = time.perf_counter() - start
             continue
         if isinstance(event, Reply):
+            if event.message_id is not None:
+                if event.message_id in convo.reply_ids:
+                    continue
+                convo.reply_ids.add(event.message_id)
             replies.append(event.text)
             convo.agent_texts.append(event.text)
             convo.transcript.append({"turn": n, "role": "agent", "stage": event.stage, "text": event.text})
