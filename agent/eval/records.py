@@ -24,10 +24,31 @@ class WriteCall(BaseModel):
     result: str = ""
 
     def key(self) -> tuple[str, str]:
-        """Identity for precision and recall: tool and exact arguments (key order does not matter)."""
+        """Identity for precision and recall: tool and exact arguments, up to key order and the order of list
+        arguments (``normalized_args``)."""
         import json
 
-        return self.tool, json.dumps(self.args, sort_keys=True)
+        return self.tool, json.dumps(normalized_args(self.args), sort_keys=True)
+
+
+def normalized_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with their list values in a canonical order, pairs kept together.
+
+    Returning items [a, b] is the same write as returning [b, a], and the store ends up the same; but in an
+    exchange ``item_ids[i]`` becomes ``new_item_ids[i]``, so the lists of one call are parallel and are sorted
+    as pairs: [a, b] -> [x, y] equals [b, a] -> [y, x], not [b, a] -> [x, y]. Lists of different lengths
+    (not parallel: an invalid call anyway) are sorted each on its own.
+    """
+    lists = sorted(k for k, v in args.items() if isinstance(v, list))
+    if not lists:
+        return args
+    out = dict(args)
+    if len({len(args[k]) for k in lists}) == 1:
+        rows = sorted(zip(*(args[k] for k in lists), strict=True), key=repr)
+        out.update({k: [row[i] for row in rows] for i, k in enumerate(lists)})
+    else:
+        out.update({k: sorted(args[k], key=repr) for k in lists})
+    return out
 
 
 class RunRecord(BaseModel):
