@@ -64,7 +64,7 @@ async def converse(runtime: SupportRuntime, thread: str, customer: Customer, max
         if convo.error or convo.handed_over:
             return convo
         if turn.confirmation is not None:
-            approved = customer.confirm()
+            approved = customer.confirm("\n".join(t for t in (turn.reply, turn.confirmation.summary) if t))
             answer: str | None = "yes" if approved else "no"
         else:
             answer = await customer.next_message(turn.reply)
