@@ -10,6 +10,9 @@ FailureBucket = Literal[
     "error", "forbidden", "wrong_write", "not_identified", "turn_limit", "missing_write", "wrong_or_missing_fact",
 ]
 
+#: What ended a conversation: the customer had nothing more to say, the turn limit, a hand-over, an error.
+EndedBy = Literal["customer", "turn_limit", "hand_over", "error"]
+
 #: The order in which a failed run's bucket is chosen: the first that applies wins (see ``scoring``).
 FAILURE_PRECEDENCE: tuple[FailureBucket, ...] = (
     "error", "forbidden", "wrong_write", "not_identified", "turn_limit", "missing_write", "wrong_or_missing_fact",
@@ -86,6 +89,11 @@ class RunRecord(BaseModel):
     """Seconds from a customer message to the first streamed reply token (turns that streamed one)."""
     seconds: float = 0.0
     error: str | None = None
+    ended_by: EndedBy | None = None
+    """What ended the conversation (None: a run that did not converse, or a record from before this field)."""
+    customer_caused: str | None = None
+    """Why this failure is the simulated customer's doing (it ended the chat while asked, never said who it is,
+    went off-script, talked past its goal), or None: the failure is the agent's (see ``blame``)."""
     transcript: list[dict[str, Any]] = Field(default_factory=list)
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.eval.blame import customer_caused
 from agent.eval.checks import missing_understandings
 from agent.eval.conversation import converse
 from agent.eval.customer import Customer, RuleCustomer, SimulatedCustomer
@@ -131,8 +132,9 @@ class Suite:
         model = self.make_model(scenario, mode)
         model.callbacks = [usage]
         thread = f"eval-{scenario.id}-{mode}-r{repeat}"
+        customer = self.make_customer(scenario)
         async with SupportRuntime.open(settings, model=model) as runtime:
-            convo = await converse(runtime, thread, self.make_customer(scenario), scenario.max_turns)
+            convo = await converse(runtime, thread, customer, scenario.max_turns)
             view = await runtime.view(thread)
             writes, refused = ledger_writes(runtime.store)
             final = runtime.store.dump_json()
@@ -140,6 +142,7 @@ class Suite:
         # says nothing about the dialogue code (e.g. a simulated customer's own words), so it is an error.
         misses = list(getattr(model, "misses", None) or [])
         if misses and not convo.error:
+            convo.ended_by = "error"
             convo.error = f"{UNANNOTATED}: " + "; ".join(f"none for {m!r}" for m in dict.fromkeys(misses))
         stages = convo.stages or [view.stage]
         seen = Observed(agent_texts=convo.agent_texts, writes=writes, final_store=final,
@@ -148,7 +151,7 @@ class Suite:
                         error=convo.error, turn_limit=convo.turn_limit)
         verdict = judge(scenario, seen, expected=self.expected(scenario),
                         others=others_data(self.seed, scenario.customer.user_id))
-        return RunRecord(
+        record = RunRecord(
             id=scenario.id, category=scenario.category, mode=mode, repeat=repeat, passed=verdict.passed,
             failure=verdict.failure, failure_detail=verdict.detail, turns=convo.turns, writes=writes,
             failed_writes=refused,
@@ -158,8 +161,13 @@ class Suite:
             escalated=seen.escalated, stages=stages, model_calls=usage.calls, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, turn_latencies=[round(x, 4) for x in convo.turn_latencies],
             first_token_latencies=[round(x, 4) for x in convo.first_token_latencies], error=convo.error,
-            transcript=convo.transcript,
+            ended_by=convo.ended_by, transcript=convo.transcript,
         )
+        if customer.simulated:
+            # The rule-based customer says only what the scenario says: its failures are the agent's (or the
+            # scenario's), never told apart.
+            record.customer_caused = customer_caused(scenario, record)
+        return record
 
 
 #: The start of the error of a run that met a customer message without an ``understanding`` annotation.
@@ -174,11 +182,12 @@ def _error_record(scenario: Scenario, mode: str, repeat: int, detail: str) -> Ru
 
 
 async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Settings, out: Path, *,
-                    model_factory: ModelFactory | None = None, progress: bool = True,
-                    seed: dict[str, Any] | None = None) -> dict[str, list[RunRecord]]:
+                    model_factory: ModelFactory | None = None, customer_factory: CustomerFactory | None = None,
+                    progress: bool = True, seed: dict[str, Any] | None = None) -> dict[str, list[RunRecord]]:
     """Every (mode, scenario, repeat) of the plan, stored under ``out``; returns the records per mode.
 
-    ``model_factory`` replaces the configured model (tests script the agent with it).
+    ``model_factory`` replaces the configured model and ``customer_factory`` the plan's customer (tests script
+    the agent and the simulated customer with them).
     """
     from tqdm import tqdm
 
@@ -195,7 +204,7 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
         else:
             results[done.key] = done
     if todo:
-        async with _models(plan, settings, model_factory) as (make_model, make_customer):
+        async with _models(plan, settings, model_factory, customer_factory) as (make_model, make_customer):
             suite = Suite(settings, make_model, make_customer, seed,
                           require_understanding=plan.perfect_understanding)
             limit = asyncio.Semaphore(max(plan.concurrency, 1))
@@ -219,8 +228,8 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
 
 
 @asynccontextmanager
-async def _models(plan: EvalPlan, settings: Settings,
-                  model_factory: ModelFactory | None) -> AsyncIterator[tuple[ModelFactory, CustomerFactory]]:
+async def _models(plan: EvalPlan, settings: Settings, model_factory: ModelFactory | None,
+                  customer_factory: CustomerFactory | None) -> AsyncIterator[tuple[ModelFactory, CustomerFactory]]:
     """The agent's model factory (one server for all runs) and the customer factory, for the suite's lifetime."""
     async with AsyncExitStack() as stack:
         from agent.llm import build_chat_model, model_server
@@ -236,8 +245,8 @@ async def _models(plan: EvalPlan, settings: Settings,
             def model_factory(scenario: Scenario, mode: str) -> BaseChatModel:
                 return build_chat_model(settings, base_url=base_url)
 
-        make_customer: CustomerFactory = RuleCustomer
-        if plan.customer_model:
+        make_customer: CustomerFactory = customer_factory or RuleCustomer
+        if plan.customer_model and customer_factory is None:
             customer_settings = settings.model_copy(update={"llm_base_url": plan.customer_model,
                                                             "llm_model": plan.customer_model_name or ""})
 

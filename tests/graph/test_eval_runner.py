@@ -182,3 +182,34 @@ async def test_perfect_understanding_and_a_simulated_customer_do_not_mix(setting
     plan = EvalPlan(perfect_understanding=True, customer_model="http://127.0.0.1:9/v1")
     with pytest.raises(EvalError, match="one or the other"):
         await run_suite([annotated()], plan, settings, tmp_path / "out", progress=False, seed=small_dataset())
+
+
+async def test_a_simulated_customer_that_walks_away_is_reported_apart(settings, tmp_path):
+    """The customer model ends the chat at the agent's question (and again when told it is waiting), with no
+    fact to answer it from: the run fails, marked customer-caused, and the report counts it per category."""
+    from agent.eval.customer import STOP_TOKEN, SimulatedCustomer
+    from agent.eval.report import build_results, render_report
+
+    walks_away = scenario(id="walks-away", opening={"say": "Please cancel my fan order."},
+                          customer={"user_id": "lena_moreau_3307", "knows": {}})
+    customers: list[ScriptedChatModel] = []
+
+    def simulated(s: Scenario) -> SimulatedCustomer:
+        # Asked, it stops twice (told the second time the agent waits); done, it stops once.
+        customers.append(ScriptedChatModel([STOP_TOKEN, STOP_TOKEN] if s.id == "walks-away" else [STOP_TOKEN]))
+        return SimulatedCustomer(s, customers[-1])
+
+    results = await run_suite([walks_away, scenario()], EvalPlan(), settings, tmp_path / "out",
+                              model_factory=lambda s, mode: ScriptedChatModel(
+                                  ["Sure, which order do you mean?"] if s.id == "walks-away" else
+                                  [CANCEL, "Your order #W1000001 is cancelled."]),
+                              customer_factory=simulated, progress=False, seed=small_dataset())
+    walked, solved = results["agent"]
+    assert not walked.passed and walked.ended_by == "customer"
+    assert walked.customer_caused == "ended the chat while the agent asked: 'Sure, which order do you mean?'"
+    assert solved.passed and solved.customer_caused is None
+    for model in customers:
+        model.assert_complete()
+    report = render_report(build_results("scripted", results, 1), results)
+    assert "| category | agent | customer-caused (agent) |" in report and "| cancel | 1/2 (50%) | 1 |" in report
+    assert "| failures caused by the simulated customer | 1 |" in report and "❌ not_identified (customer)" in report
