@@ -18,6 +18,7 @@ from graphs.flows.items import (
     also_named,
     changed_only,
     item_label,
+    item_score,
     resolve_items,
     resolve_variant,
     wanted_texts,
@@ -25,6 +26,7 @@ from graphs.flows.items import (
 from graphs.flows.render import say
 from graphs.flows.resolution import Resolution
 from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
+from graphs.flows.selection import all_except, ranked_variant
 from graphs.labels import money, payment_label
 from graphs.tool_layer import dry_run
 from graphs.understanding import Task
@@ -72,19 +74,26 @@ class FlowStep:
     slot: str | None = None
     tool: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
+    choices: tuple[tuple[str, str], ...] = ()
+    """The (id, label) candidates a question listed, numbered: the customer may answer with a number."""
 
 
-def _listing(candidates: list[tuple[str, str]]) -> str:
-    return "; ".join(label for _, label in candidates)
+def listing(candidates: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
+    """Candidates as the customer can answer them: '1. X; 2. Y' (one alone is not numbered)."""
+    if len(candidates) == 1:
+        return candidates[0][1]
+    return "; ".join(f"{k}. {label}" for k, (_, label) in enumerate(candidates, 1))
 
 
 def _slot_question(resolution: Resolution, slot: str, ask_key: str, ambiguous_key: str, **facts: Any) -> FlowStep:
     if resolution.status == "ambiguous":
-        return FlowStep("ask", say(ambiguous_key, candidates=_listing(resolution.candidates),
-                                   value=resolution.value or "", **facts), slot=slot)
+        return FlowStep("ask", say(ambiguous_key, candidates=listing(resolution.candidates),
+                                   value=resolution.value or "", **facts), slot=slot,
+                        choices=tuple(resolution.candidates))
     if resolution.status == "missing":
-        return FlowStep("ask", say(ask_key, candidates=_listing(resolution.candidates), **facts), slot=slot)
-    return FlowStep("refuse", say(resolution.detail, candidates=_listing(resolution.candidates),
+        return FlowStep("ask", say(ask_key, candidates=listing(resolution.candidates), **facts), slot=slot,
+                        choices=tuple(resolution.candidates))
+    return FlowStep("refuse", say(resolution.detail, candidates=listing(resolution.candidates),
                                   value=resolution.value or "", **facts), slot=slot)
 
 
@@ -105,7 +114,8 @@ def _order_step(spec: FlowSpec, said: dict[str, Any], view: CustomerView) -> Flo
 
 
 def _items_step(order: dict[str, Any], said: dict[str, Any]) -> FlowStep | list[str]:
-    resolution = resolve_items(order, said)
+    # "Everything except the X": the exclusions are the selector, evaluated against the order's items.
+    resolution = all_except(order, said["except_items"]) if said.get("except_items") else resolve_items(order, said)
     if resolution.status == "ok":
         return list(resolution.value)
     return _slot_question(resolution, "items", "ask_items", "item_ambiguous", order_id=order["order_id"])
@@ -115,10 +125,35 @@ def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any]
                  said: dict[str, Any]) -> Resolution:
     """The wanted variant of one item: the first of the customer's wordings that resolves, else what the best
     wording said (unavailable, the same variant), else a question."""
+    ranked = _ranking_for(order, item, said)
+    if ranked is not None:
+        return ranked_variant(view, item, ranked.get("wanted"), ranked["rank"])
     results = [resolve_variant(view, item, wanted) for wanted in wanted_texts(order, item["item_id"], said)]
-    return next((r for r in results if r.status == "ok"), None) \
+    found = next((r for r in results if r.status == "ok"), None) \
         or next((r for r in results if r.status != "missing"), None) \
         or resolve_variant(view, item, None)
+    if found.status == "none":
+        # "If that's gone, the black one": the alternatives, in the order said, when the first wish cannot be met.
+        for alternative in said.get("alternatives", []):
+            if alternative.get("condition") == "not_possible" and alternative.get("wanted"):
+                other = resolve_variant(view, item, alternative["wanted"])
+                if other.status == "ok":
+                    return other
+    return found
+
+
+def _ranking_for(order: dict[str, Any], item: dict[str, Any], said: dict[str, Any]) -> dict[str, Any] | None:
+    """The described item with a ranking ("the cheapest one") that means this item, if any."""
+    ranked = [s for s in said.get("items", []) if s.get("rank")]
+    if not ranked:
+        return None
+    if len(ranked) == 1 and (len(said.get("items", [])) == 1 or not ranked[0].get("item")):
+        return ranked[0]
+    for s in ranked:
+        scores = {i["item_id"]: item_score(s.get("item") or "", i) for i in order.get("items", [])}
+        if scores.get(item["item_id"]) and scores[item["item_id"]] == max(scores.values()):
+            return s
+    return None
 
 
 def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],
@@ -134,7 +169,8 @@ def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str
             key = {"missing": "ask_variant", "ambiguous": "variant_ambiguous"}.get(resolution.status,
                                                                                   resolution.detail)
             return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
-                                       candidates=_listing(resolution.candidates)), slot=f"variant:{item_id}")
+                                       candidates=listing(resolution.candidates)), slot=f"variant:{item_id}",
+                            choices=tuple(resolution.candidates))
         new_ids.append(resolution.value)
     # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
     # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
@@ -169,8 +205,9 @@ def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None
         if len(methods) == 1 and not exclude:
             return methods[0]["id"]
         key = "ask_new_payment" if exclude else "ask_payment"
-        return FlowStep("ask", say(key, order_id=order_id or "", candidates="; ".join(payment_label(m) for m in methods)),
-                        slot="payment")
+        choices = tuple((m["id"], payment_label(m)) for m in methods)
+        return FlowStep("ask", say(key, order_id=order_id or "", candidates=listing(choices)), slot="payment",
+                        choices=choices)
     resolution = resolve_payment(view, said["payment"], order_id)
     if resolution.status == "ok":
         return str(resolution.value)
