@@ -117,9 +117,9 @@ def flow_node(flow: CompiledStateGraph) -> Any:
     node it still checkpoints in its own namespace and resumes after a confirmation interrupt.
     """
 
-    def run_flow(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def run_flow(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         known = {message.id for message in state["messages"]}
-        final = flow.invoke(state, config)
+        final = await flow.ainvoke(state, config)
         update = {key: final.get(key) for key in _FLOW_OUTPUT if key in final}
         return update | {"messages": [m for m in final["messages"] if m.id not in known]}
 

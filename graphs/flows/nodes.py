@@ -99,7 +99,7 @@ class FlowNodes:
                        "persona": state.get("persona") or self.options.default_persona}
         return update
 
-    def understand(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def understand(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Read the customer's message into an Understanding (model under a JSON schema + code's reads)."""
         text = state.get("reinterpret") or _last_customer_text(state)
         if not state.get("reinterpret") and state.get("awaiting") and (picked := chosen(text, state.get("choices", []))):
@@ -109,7 +109,8 @@ class FlowNodes:
                 return {"understanding": {"order_ids": [choice_id]}, "reinterpret": None}
             return {"understanding": {}, "reinterpret": label}
         last_reply = None if state.get("reinterpret") else _last_agent_reply(state)
-        understood, asked_model = understand(self.model, text, last_reply, config, context=dialogue_context(state))
+        understood, asked_model = await understand(self.model, text, last_reply, config,
+                                                   context=dialogue_context(state))
         calls = state.get("turn_model_calls", 0) + (1 if asked_model else 0)
         return {"understanding": understood.model_dump(mode="json", exclude_defaults=True),
                 "turn_model_calls": calls}
@@ -177,7 +178,7 @@ class FlowNodes:
         key = "anything_else" if state.get("turn", 0) > 1 else "greet_identified"
         return {"messages": [AIMessage(say(key))], "awaiting": None}
 
-    def question(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def question(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """An open question: product facts from the catalogue by code, otherwise a short model answer."""
         text = _last_customer_text(state)
         known = product_info_text(self.guarded.store, text)
@@ -187,7 +188,7 @@ class FlowNodes:
             return {"messages": [AIMessage(known)]}
         system = "\n\n".join([load_prompt("policy"), persona_text(state.get("persona")), load_prompt("question")])
         window = recent_window(state["messages"], 1500)
-        reply = self.model.invoke([SystemMessage(system), *[m for m in window if not isinstance(m, ToolMessage)
+        reply = await self.model.ainvoke([SystemMessage(system), *[m for m in window if not isinstance(m, ToolMessage)
                                                             and not (isinstance(m, AIMessage) and m.tool_calls)]],
                                   config)
         answer = message_text(reply).strip()

@@ -182,7 +182,7 @@ def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:
             "wanted": item.get("wanted") if wanted and wanted <= said else None, "rank": item.get("rank")}
 
 
-def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
+async def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
                config: RunnableConfig | None = None, context: str | None = None) -> tuple[Understanding, bool]:
     """The understanding of one message, and whether the model was asked."""
     facts = code_facts(text)
@@ -190,7 +190,7 @@ def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
         return merge_with_code(text, {}, facts), False
     bound = model.bind(response_format=MessageReading.response_format())
     try:
-        reply = bound.invoke(understanding_request(text, last_agent_reply, context), config)
+        reply = await bound.ainvoke(understanding_request(text, last_agent_reply, context), config)
         reading = parse_reading(reply.content)
     except LengthFinishReasonError as exc:
         # The model answered but ran out of tokens mid-JSON: an unusable reading, not a failed turn.

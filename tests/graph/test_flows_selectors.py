@@ -157,7 +157,7 @@ def test_a_question_is_not_asked_twice_the_same_way_and_the_third_time_a_person_
     assert second != first and "number" in second and "agent" in second
     third = f.say("whatever")
     assert any("ticket" in r.lower() or "#" in r for r in third)
-    state = f.graph.get_state(f.config).values
+    state = f.state().values
     assert state["stage"] == "escalation" and "which order you mean" in state["ticket"]["reason"]
     assert f.order("#W2163447")["address"]["address1"] != "12 Elm Street"
 
