@@ -92,9 +92,16 @@ class Settings(BaseSettings):
         "on", description="Bearer tokens on the HTTP API. off: everyone is an operator; loopback binds only."
     )
     api_allowed_hosts: str = Field(
-        "", description="Comma-separated Host names the API answers besides loopback and the bind host; * for any."
+        "", description="Comma-separated Host names the API and the web UI answer besides loopback and the bind "
+        "host; * for any."
     )
-    api_max_body_bytes: int = Field(65536, description="Largest request body the API reads (413 beyond).")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Host/-Proto are "
+        "believed (API and web UI). Empty: no proxy, those headers are ignored."
+    )
+    # 128 KiB: the largest valid message (8000 characters outside the BMP, JSON-escaped to ASCII as surrogate
+    # pairs of 12 bytes each) is 96 KB, and a request the OpenAPI document allows must not get 413.
+    api_max_body_bytes: int = Field(131072, description="Largest request body the API reads (413 beyond).")
 
     @property
     def uses_embedded_model(self) -> bool:

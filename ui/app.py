@@ -25,6 +25,8 @@ from chainlit.types import ThreadDict
 
 from agent.runtime import Event, SupportRuntime, ThreadBusyError, ThreadNotFoundError, TurnRefusedError
 from agent.settings import get_settings
+from agent.web import guard
+from agent.web.proxies import ProxyError
 from prompts import list_personas, replies
 from ui.access import (
     CUSTOMER_PREFIX,
@@ -44,7 +46,7 @@ from ui.storage import auth_secret, database_url, ensure_schema
 log = logging.getLogger("deskgraph.ui")
 settings = get_settings()
 
-# --- exposure: no login beyond loopback, named origins only, login attempts limited ---------------------
+# --- exposure: no login beyond loopback, allowed Host names and named origins only, login attempts limited --
 # `deskgraph ui` checks the same before it starts anything; this covers `chainlit run ui/app.py`.
 try:
     _origins = parse_origins(settings.ui_allow_origins)
@@ -55,6 +57,16 @@ if (_problem := startup_problem(settings, chainlit_config.run.host)) is not None
 restrict_origins(chainlit_app, sio, _origins)
 chainlit_config.project.allow_origins = list(_origins)  # what Chainlit reports; the middleware is set above
 chainlit_app.add_middleware(LoginRateLimit, limiter=LoginLimiter(settings.ui_login_failures_per_minute, 60.0))
+try:  # last: the Host check and the proxy headers run before CORS and the login limit (agent/web/guard.py)
+    guard(chainlit_app, settings, chainlit_config.run.host)
+except ProxyError as exc:
+    raise SystemExit(f"deskgraph ui: {exc}") from exc
+# Chainlit's CLI starts uvicorn with proxy headers on, believed from FORWARDED_ALLOW_IPS (default 127.0.0.1
+# and ::1): uvicorn would rewrite the client address from X-Forwarded-For before the guard sees the real
+# peer, and any local process or rebound page could pick the address the login limit counts. uvicorn trusts
+# no one here (an empty list); DESKGRAPH_TRUSTED_PROXIES decides, in the guard. Chainlit builds uvicorn's
+# Config, which reads this, after importing this module.
+os.environ["FORWARDED_ALLOW_IPS"] = ""
 
 
 # --- the runtime: opened once per process, lazily, on Chainlit's event loop ---------------------------

@@ -123,7 +123,12 @@ class LoginRateLimit:
 
 
 def _client_ip(scope: Scope) -> str:
-    """The peer address (behind a reverse proxy this is the proxy: every client shares its budget)."""
+    """The client address: the peer, or the client a trusted proxy names.
+
+    Never read from X-Forwarded-For here: agent/web's guard runs first and has already put the address a
+    trusted proxy vouches for into the scope, or dropped the header of an untrusted peer (who could pick any
+    address).
+    """
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 

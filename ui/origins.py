@@ -51,9 +51,9 @@ def socket_origin_check(allowed: tuple[str, ...]) -> Callable[[str, dict[str, An
     """The ``cors_allowed_origins`` callable for python-engineio: configured origins and the page's own host."""
 
     def check(origin: str, environ: dict[str, Any]) -> bool:
-        # Behind a reverse proxy the Host header may be the upstream's; the proxy names the public one.
-        hosts = (environ.get("HTTP_HOST"), environ.get("HTTP_X_FORWARDED_HOST"))
-        return origin in allowed or any(same_host(origin, host) for host in hosts)
+        # The Host is already settled and allowed (agent/web): from a trusted proxy it is the X-Forwarded-Host,
+        # and X-Forwarded-Host from anyone else never gets this far.
+        return origin in allowed or same_host(origin, environ.get("HTTP_HOST"))
 
     return check
 

@@ -12,16 +12,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from langchain_core.language_models import BaseChatModel
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from agent.api import errors
+from agent.api import docs, errors
+from agent.api.event_docs import event_stream_response
 from agent.api.limits import BodyLimitMiddleware
+from agent.api.openapi import refusals
 from agent.api.schemas import (
-    EVENT_STREAM,
     CheckpointId,
     CheckpointOut,
     ConfirmationIn,
-    ErrorOut,
     ForkIn,
     ForkOut,
     HealthOut,
@@ -30,20 +29,22 @@ from agent.api.schemas import (
     ReplayIn,
     ThreadId,
     ThreadOut,
+    TicketId,
     TicketOut,
     TicketRef,
 )
-from agent.api.security import Caller, Operator, allowed_hosts, check_auth_mode
+from agent.api.security import Caller, Operator, check_auth_mode
 from agent.api.sse import EventStreamResponse, TurnStreams
 from agent.auth import OperatorTokens, Principal
 from agent.observability.metrics import metrics_text
 from agent.runtime import SupportRuntime, ThreadView, transcript_lines
 from agent.settings import Settings
+from agent.web import guard
 
 log = logging.getLogger("agent.api")
 
-_REFUSED = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-_SSE = {"response_class": EventStreamResponse, "responses": {200: EVENT_STREAM, **_REFUSED}}
+# Handlers' own refusals; the answers every route shares (400, 401, 403, 413, 422, 500) are added by openapi.py.
+_SSE = {"response_class": EventStreamResponse, "responses": {200: event_stream_response(), **refusals(404, 409)}}
 
 
 def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_host: str = "127.0.0.1") -> FastAPI:
@@ -58,13 +59,13 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
             yield
             await streams.drain(timeout=settings.llm_timeout)
 
-    app = FastAPI(title="deskgraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="deskgraph", version="0.1.0", lifespan=lifespan, **docs.NO_PUBLIC_DOCS)
     app.state.settings = settings
     app.state.operator_tokens = OperatorTokens(settings.store_db, settings.sqlite_busy_timeout_ms)
-    hosts = allowed_hosts(settings, bind_host)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["*"] if "*" in hosts else hosts)
+    guard(app, settings, bind_host)  # Host allowlist and trusted proxies, shared with the web UI; last = first to run
     errors.install(app)
+    docs.install(app)
 
     def rt(request: Request) -> SupportRuntime:
         return request.app.state.runtime
@@ -73,7 +74,8 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
     async def health() -> HealthOut:
         return HealthOut()
 
-    @app.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **_REFUSED})
+    @app.get("/metrics", response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics(caller: Operator) -> Response:
         body, content_type = metrics_text()
         return Response(body, media_type=content_type)
@@ -101,11 +103,11 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
             raise HTTPException(404, "checkpoint not found")
         return streams.response(await rt(request).begin_replay(thread_id, body.checkpoint_id), caller.role)
 
-    @app.get("/threads", responses={403: {"model": ErrorOut}, **_REFUSED})
+    @app.get("/threads")
     async def threads(request: Request, caller: Operator) -> list[str]:
         return await rt(request).threads()
 
-    @app.get("/threads/{thread_id}", responses=_REFUSED)
+    @app.get("/threads/{thread_id}", responses=refusals(404))
     async def show(thread_id: ThreadId, request: Request, caller: Caller,
                    checkpoint_id: CheckpointId | None = None) -> ThreadOut:
         await rt(request).check_access(thread_id, caller.customer_id)
@@ -114,7 +116,7 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
             raise HTTPException(404, "thread not found")
         return _thread_out(view, caller)
 
-    @app.get("/threads/{thread_id}/checkpoints", responses={403: {"model": ErrorOut}, **_REFUSED})
+    @app.get("/threads/{thread_id}/checkpoints", responses=refusals(404))
     async def list_checkpoints(thread_id: ThreadId, request: Request, caller: Operator,
                                limit: int = Query(100, ge=1, le=1000)) -> list[CheckpointOut]:
         rows = await rt(request).checkpoints(thread_id, limit)
@@ -123,7 +125,7 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
         return [CheckpointOut(**{**row.__dict__, "wrote": list(row.wrote), "next_nodes": list(row.next_nodes)})
                 for row in rows]
 
-    @app.post("/threads/{thread_id}/fork", responses={403: {"model": ErrorOut}, **_REFUSED})
+    @app.post("/threads/{thread_id}/fork", responses=refusals(404, 409))
     async def fork(thread_id: ThreadId, body: ForkIn, request: Request, caller: Operator) -> ForkOut:
         try:
             new_id = await rt(request).fork(thread_id, body.checkpoint_id, body.new_thread_id)
@@ -133,13 +135,13 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
             raise HTTPException(409, str(exc)) from exc
         return ForkOut(thread_id=new_id)
 
-    @app.get("/tickets", responses={403: {"model": ErrorOut}, **_REFUSED})
+    @app.get("/tickets")
     async def tickets(request: Request, caller: Operator, status: str | None = Query(None, max_length=32)
                       ) -> list[TicketOut]:
         return [TicketOut(**{**t.__dict__, "notes": list(t.notes)}) for t in rt(request).tickets(status)]
 
-    @app.get("/tickets/{ticket_id}", responses={403: {"model": ErrorOut}, **_REFUSED})
-    async def ticket(ticket_id: int, request: Request, caller: Operator) -> TicketOut:
+    @app.get("/tickets/{ticket_id}", responses=refusals(404))
+    async def ticket(ticket_id: TicketId, request: Request, caller: Operator) -> TicketOut:
         found = rt(request).ticket(ticket_id)
         if found is None:
             raise HTTPException(404, "ticket not found")

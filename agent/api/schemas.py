@@ -23,6 +23,8 @@ def _encodable(text: str) -> str:
 Text = Annotated[str, AfterValidator(_encodable)]
 ThreadId = Annotated[str, Path(pattern=THREAD_ID_PATTERN, description="1-128 characters of A-Z a-z 0-9 . _ : -")]
 CheckpointId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+#: Ticket ids are SQLite row ids: a larger integer would fail in the database (a 500), not be looked up.
+TicketId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 #: The persona presets (files under prompts/personas/), as an enum in the schema.
 Persona = Literal[tuple(list_personas())]  # type: ignore[valid-type]
 
@@ -66,8 +68,22 @@ class HealthOut(BaseModel):
 class ErrorOut(BaseModel):
     """Every refusal and failure: a short message, and for server errors the id of the log line."""
 
-    detail: str | list[dict[str, Any]]
+    detail: str
     error_id: str | None = None
+
+
+class ValidationIssue(BaseModel):
+    """One reason a request was invalid (FastAPI's ``ValidationError`` without the rejected input)."""
+
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A request that failed validation (FastAPI's ``HTTPValidationError``, as errors.py trims it)."""
+
+    detail: list[ValidationIssue]
 
 
 class PendingOut(BaseModel):
@@ -132,11 +148,3 @@ class TicketOut(BaseModel):
     created: str
     status: str
     notes: list[str]
-
-
-#: The OpenAPI description of a server-sent-events answer.
-EVENT_STREAM = {
-    "description": "Server-sent events, one per runtime event (`event: <kind>`, `data: <json>`), then `done`. "
-                   "Customers get tool name and ok/failed only; operators get arguments, results and error details.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
-}

@@ -1,4 +1,7 @@
-"""Who is calling: bearer tokens to principals, role checks, and where the service may listen."""
+"""Who is calling: bearer tokens to principals, role checks, and where the service may listen.
+
+Which Host names it answers and which proxies it believes: agent/web (shared with the web UI).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ _bearer = HTTPBearer(auto_error=False, description="An operator token (deskgraph
                                                    "customer token signed with DESKGRAPH_CUSTOMER_TOKEN_SECRET.")
 #: With DESKGRAPH_API_AUTH=off (loopback only) every caller is this operator.
 LOCAL_OPERATOR = Principal.operator("local")
-_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def is_loopback(host: str) -> bool:
@@ -35,15 +37,6 @@ def check_auth_mode(settings: Settings, bind_host: str) -> None:
     if settings.api_auth == "off" and not is_loopback(bind_host):
         raise SystemExit(f"refusing to serve {bind_host} with DESKGRAPH_API_AUTH=off: without authentication the "
                          "API may only listen on a loopback address (127.0.0.1, ::1, localhost)")
-
-
-def allowed_hosts(settings: Settings, bind_host: str) -> list[str]:
-    """Host header values the service answers: loopback names, the bind host, and configured names."""
-    extra = [h.strip() for h in settings.api_allowed_hosts.split(",") if h.strip()]
-    hosts = [*_LOOPBACK_NAMES, *extra]
-    if bind_host not in {"0.0.0.0", "::", ""}:  # a wildcard bind is no name a client sends
-        hosts.append(bind_host)
-    return list(dict.fromkeys(hosts))
 
 
 async def principal(request: Request,

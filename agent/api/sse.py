@@ -16,6 +16,9 @@ from fastapi.responses import StreamingResponse
 from agent.runtime import Turn, event_dict
 from agent.runtime.events import Audience
 
+#: The last event of every stream (``data: {}``): the turn is over.
+DONE = "done"
+
 
 class EventStreamResponse(StreamingResponse):
     """``text/event-stream`` (also what the OpenAPI document names)."""
@@ -48,7 +51,7 @@ class TurnStreams:
         async def body() -> AsyncIterator[bytes]:
             while (chunk := await queue.get()) is not None:
                 yield chunk
-            yield b"event: done\ndata: {}\n\n"
+            yield f"event: {DONE}\ndata: {{}}\n\n".encode()
 
         return EventStreamResponse(body(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from typing import Any
 
 import jwt
 
@@ -10,6 +12,8 @@ import jwt
 ALGORITHM = "HS256"
 #: HS256 with a short key is brute-forceable offline; the shop's secret must be at least this long.
 MIN_SECRET_BYTES = 32
+#: The dates a token must carry; ``nbf`` is optional and honoured when present.
+_REQUIRED_DATES = ("iat", "exp")
 
 
 class CustomerTokenError(ValueError):
@@ -39,12 +43,24 @@ def verify_customer_token(token: str, secret: str) -> str:
     """The user id the token was minted for; raises ``CustomerTokenError`` for anything else."""
     key = _key(secret)
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", *_REQUIRED_DATES]})
     except jwt.ExpiredSignatureError as exc:
         raise CustomerTokenError("customer token expired") from exc
     except jwt.InvalidTokenError as exc:
         raise CustomerTokenError(f"invalid customer token: {exc}") from exc
+    for name in (*_REQUIRED_DATES, "nbf"):
+        if name in claims and not _numeric_date(claims[name]):
+            raise CustomerTokenError(f"invalid customer token: {name} is not a NumericDate")
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise CustomerTokenError("invalid customer token: no subject")
     return sub
+
+
+def _numeric_date(value: Any) -> bool:
+    """RFC 7519 NumericDate: a JSON number of seconds.
+
+    PyJWT checks the dates through ``int(value)``, which also takes the string "9999999999" (a token that never
+    expires) and ``true``; only a finite number is a date the shop could have minted.
+    """
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -64,9 +64,12 @@ def eval_(
     """Run customer scenarios through the real runtime and score them like τ-bench (see README, Evaluation)."""
     from agent.eval.report import summary_rows, write_outputs
     from agent.eval.runner import EvalError, EvalPlan, run_suite
-    from agent.eval.scenario import DEFAULT_SCENARIO_DIR, ScenarioError, check_against_store, load_scenarios
+    from agent.eval.scenario import DEFAULT_SCENARIO_DIR, ScenarioError, load_scenarios
     from agent.settings import get_settings
 
+    if check:
+        _check(paths, limit)
+        return
     settings = get_settings()
     try:
         scenarios = load_scenarios(paths or [DEFAULT_SCENARIO_DIR])
@@ -75,9 +78,6 @@ def eval_(
     scenarios = scenarios[:limit] if limit else scenarios
     if not scenarios:
         _fail("no scenario files found")
-    if check:
-        _check(scenarios, check_against_store)
-        return
     plan = EvalPlan(modes=_modes(dialogue, settings.dialogue), repeat=repeat, concurrency=concurrency,
                     mode_repeat=_mode_repeats(repeat_for or []),
                     perfect_understanding=perfect_understanding, customer_model=customer_model,
@@ -108,15 +108,27 @@ def _model_choice(settings, perfect_understanding: bool):  # noqa: ANN202 - (fac
     return None, settings.effective_model
 
 
-def _check(scenarios, check_against_store) -> None:  # noqa: ANN001 - local helper
+def _check(paths: list[Path] | None, limit: int | None) -> None:
+    """``--check``: every problem of every file, grouped by file; exit 1 when there is any."""
+    from agent.eval.checks import check_files
+    from agent.eval.scenario import DEFAULT_SCENARIO_DIR, ScenarioError, scenario_files
     from tools.generator import generate_dataset
 
-    data = generate_dataset()
-    bad = 0
-    for scenario in scenarios:
-        for problem in check_against_store(scenario, data):
-            bad += 1
-            typer.echo(f"{scenario.source}: {problem}", err=True)
-    typer.echo(f"{len(scenarios)} scenarios checked, {bad} problem(s)")
-    if bad:
+    try:
+        files = scenario_files(paths or [DEFAULT_SCENARIO_DIR])
+    except ScenarioError as exc:
+        _fail(str(exc))
+    files = files[:limit] if limit else files
+    if not files:
+        _fail("no scenario files found")
+    # Coverage (size, categories, smoke subset) is a property of the whole suite, not of a few files.
+    found = check_files(files, generate_dataset(), whole_suite=not paths and not limit)
+    for where, problems in found.items():
+        typer.echo(f"{where}:", err=True)
+        for problem in problems:
+            typer.echo("  - " + problem.replace("\n", "\n    "), err=True)
+    count = sum(len(p) for p in found.values())
+    typer.echo(f"{len(files)} scenarios checked, {count} problem(s)"
+               + (f" in {len(found)} place(s)" if found else ""))
+    if found:
         raise typer.Exit(1)

@@ -53,7 +53,9 @@ def ui(
     """Start the web chat (Chainlit). Login: DESKGRAPH_UI_AUTH=true and DESKGRAPH_UI_PASSWORD (operators, history),
     DESKGRAPH_CUSTOMER_TOKEN_SECRET (customers from the shop); required unless listening on loopback."""
     from agent.llm import model_server
-    from ui.access import startup_problem
+    from agent.web.hosts import allowed_hosts
+    from agent.web.proxies import ProxyError, parse_proxies
+    from ui.access import is_loopback, startup_problem
     from ui.origins import OriginError, parse_origins
 
     settings = get_settings()
@@ -63,9 +65,18 @@ def ui(
         parse_origins(settings.ui_allow_origins)
     except OriginError as exc:
         raise typer.BadParameter(f"DESKGRAPH_UI_ALLOW_ORIGINS: {exc}") from exc
+    try:
+        parse_proxies(settings.trusted_proxies)
+    except ProxyError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if (problem := startup_problem(settings, host)) is not None:  # before the model starts: fail fast
         typer.echo(f"deskgraph ui: {problem}", err=True)
         raise typer.Exit(2)
+    if not is_loopback(host) and not settings.api_allowed_hosts.strip():
+        # A wildcard bind answers the loopback names only (agent/web): the LAN address or public name clients
+        # type must be listed, and a 400 in the browser says nothing about why.
+        typer.echo(f"note: only {', '.join(allowed_hosts(settings, host))} are answered as Host names; "
+                   "set DESKGRAPH_API_ALLOWED_HOSTS to the name clients use.", err=True)
     if settings.uses_embedded_model:
         typer.echo("Starting the embedded model (this may take a few seconds)…")
     code = 0

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.eval.customer import Customer
+from agent.eval.records import EndedBy
 from agent.runtime import (
     ConfirmationRequested,
     ErrorEvent,
@@ -39,11 +40,17 @@ class Conversation:
     handed_over: bool = False
     error: str | None = None
     turn_limit: bool = False
+    ended_by: EndedBy | None = None
+    reply_ids: set[str] = field(default_factory=set)
+    """Ids of the agent messages already shown: a node update that carries earlier messages again (a subgraph
+    returns its whole message list) must not make them part of a later reply."""
 
 
 @dataclass
 class _Turn:
     reply: str = ""
+    """The agent's last reply: the text of its messages since the customer's last message, and nothing earlier.
+    Follow-up rules and the simulated customer answer this, never an earlier question."""
     confirmation: ConfirmationRequested | None = None
 
 
@@ -57,18 +64,21 @@ async def converse(runtime: SupportRuntime, thread: str, customer: Customer, max
         convo.turns += 1
         turn = await _consume(stream, convo)
         if convo.error or convo.handed_over:
+            convo.ended_by = "error" if convo.error else "hand_over"
             return convo
         if turn.confirmation is not None:
-            approved = customer.confirm()
+            approved = customer.confirm("\n".join(t for t in (turn.reply, turn.confirmation.summary) if t))
             answer: str | None = "yes" if approved else "no"
         else:
             answer = await customer.next_message(turn.reply)
             approved = None
         if answer is None:
+            convo.ended_by = "customer"
             return convo
         if convo.turns >= max_turns:
             # The customer still had something to say: the agent did not finish in time.
             convo.turn_limit = True
+            convo.ended_by = "turn_limit"
             return convo
         entry: dict[str, Any] = {"turn": convo.turns + 1, "role": "customer", "text": answer}
         if approved is not None:
@@ -92,6 +102,10 @@ async def _consume(stream: AsyncIterator[Event], convo: Conversation) -> _Turn:
                 first_token = time.perf_counter() - start
             continue
         if isinstance(event, Reply):
+            if event.message_id is not None:
+                if event.message_id in convo.reply_ids:
+                    continue
+                convo.reply_ids.add(event.message_id)
             replies.append(event.text)
             convo.agent_texts.append(event.text)
             convo.transcript.append({"turn": n, "role": "agent", "stage": event.stage, "text": event.text})

@@ -87,7 +87,8 @@ def summarize(records: Sequence[RunRecord], repeat: int) -> dict[str, Any]:
     for cat in sorted({r.category for r in records}):
         mine = [r for r in records if r.category == cat]
         categories[cat] = {"runs": len(mine), "passed": sum(r.passed for r in mine),
-                           "pass_rate": _ratio(sum(r.passed for r in mine), len(mine))}
+                           "pass_rate": _ratio(sum(r.passed for r in mine), len(mine)),
+                           "customer_caused": sum(r.customer_caused is not None for r in mine)}
     failures = Counter(r.failure for r in records if r.failure)
     return {
         "scenarios": len(outcomes),
@@ -108,5 +109,6 @@ def summarize(records: Sequence[RunRecord], repeat: int) -> dict[str, Any]:
         "first_token_latency_p95": percentile(first_lat, 95),
         "escalation_rate": _ratio(sum(r.escalated for r in records), runs),
         "failures": {bucket: failures.get(bucket, 0) for bucket in FAILURE_PRECEDENCE},
+        "customer_caused": sum(r.customer_caused is not None for r in records),
         "categories": categories,
     }

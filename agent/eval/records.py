@@ -10,6 +10,9 @@ FailureBucket = Literal[
     "error", "forbidden", "wrong_write", "not_identified", "turn_limit", "missing_write", "wrong_or_missing_fact",
 ]
 
+#: What ended a conversation: the customer had nothing more to say, the turn limit, a hand-over, an error.
+EndedBy = Literal["customer", "turn_limit", "hand_over", "error"]
+
 #: The order in which a failed run's bucket is chosen: the first that applies wins (see ``scoring``).
 FAILURE_PRECEDENCE: tuple[FailureBucket, ...] = (
     "error", "forbidden", "wrong_write", "not_identified", "turn_limit", "missing_write", "wrong_or_missing_fact",
@@ -24,10 +27,31 @@ class WriteCall(BaseModel):
     result: str = ""
 
     def key(self) -> tuple[str, str]:
-        """Identity for precision and recall: tool and exact arguments (key order does not matter)."""
+        """Identity for precision and recall: tool and exact arguments, up to key order and the order of list
+        arguments (``normalized_args``)."""
         import json
 
-        return self.tool, json.dumps(self.args, sort_keys=True)
+        return self.tool, json.dumps(normalized_args(self.args), sort_keys=True)
+
+
+def normalized_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with their list values in a canonical order, pairs kept together.
+
+    Returning items [a, b] is the same write as returning [b, a], and the store ends up the same; but in an
+    exchange ``item_ids[i]`` becomes ``new_item_ids[i]``, so the lists of one call are parallel and are sorted
+    as pairs: [a, b] -> [x, y] equals [b, a] -> [y, x], not [b, a] -> [x, y]. Lists of different lengths
+    (not parallel: an invalid call anyway) are sorted each on its own.
+    """
+    lists = sorted(k for k, v in args.items() if isinstance(v, list))
+    if not lists:
+        return args
+    out = dict(args)
+    if len({len(args[k]) for k in lists}) == 1:
+        rows = sorted(zip(*(args[k] for k in lists), strict=True), key=repr)
+        out.update({k: [row[i] for row in rows] for i, k in enumerate(lists)})
+    else:
+        out.update({k: sorted(args[k], key=repr) for k in lists})
+    return out
 
 
 class RunRecord(BaseModel):
@@ -65,6 +89,11 @@ class RunRecord(BaseModel):
     """Seconds from a customer message to the first streamed reply token (turns that streamed one)."""
     seconds: float = 0.0
     error: str | None = None
+    ended_by: EndedBy | None = None
+    """What ended the conversation (None: a run that did not converse, or a record from before this field)."""
+    customer_caused: str | None = None
+    """Why this failure is the simulated customer's doing (it ended the chat while asked, never said who it is,
+    went off-script, talked past its goal), or None: the failure is the agent's (see ``blame``)."""
     transcript: list[dict[str, Any]] = Field(default_factory=list)
 
     @property

@@ -82,6 +82,7 @@ def summary_rows(results: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
         ("first-token latency p50 / p95 (s)",
          [f"{_num(s['first_token_latency_p50'])} / {_num(s['first_token_latency_p95'])}" for s in sums]),
         ("escalation rate", [_pct(s["escalation_rate"]) for s in sums]),
+        ("failures caused by the simulated customer", [str(s.get("customer_caused", 0)) for s in sums]),
     ]
     return rows if sums else []
 
@@ -115,7 +116,16 @@ def render_report(results: Mapping[str, Any], runs: Mapping[str, Sequence[RunRec
         c = s["categories"].get(cat)
         return f"{c['passed']}/{c['runs']} ({_pct(c['pass_rate'])})" if c else "–"
 
-    lines += _table(["category", *modes], [(cat, *[cell(s, cat) for s in sums]) for cat in categories])
+    def by_customer(s: Mapping[str, Any], cat: str) -> str:
+        c = s["categories"].get(cat)
+        return str(c.get("customer_caused", 0)) if c else "–"
+
+    lines += _table(["category", *modes, *[f"customer-caused ({m})" for m in modes]],
+                    [(cat, *[cell(s, cat) for s in sums], *[by_customer(s, cat) for s in sums])
+                     for cat in categories])
+    lines += ["", "Customer-caused: failed runs in which the simulated customer (`--customer-model`) ended the chat "
+              "while asked, never said who it is, went off-script or talked past its goal (`agent/eval/blame.py`); "
+              "they count as failures above too."]
     lines += ["", "## Failure buckets", "",
               "One bucket per failed run, the first that applies in this order (see `agent/eval/scoring.py`).", ""]
     lines += _table(["bucket", *modes], [(b, *[str(s["failures"][b]) for s in sums]) for b in FAILURE_PRECEDENCE])
@@ -134,13 +144,15 @@ def render_report(results: Mapping[str, Any], runs: Mapping[str, Sequence[RunRec
 
 
 def _run_cell(record: RunRecord) -> str:
-    mark = "✅" if record.passed else f"❌ {record.failure}"
+    mark = "✅" if record.passed else f"❌ {record.failure}" + (" (customer)" if record.customer_caused else "")
     return f"[{mark}]({transcript_path(record)})"
 
 
 def render_transcript(record: RunRecord) -> str:
     """One run as a readable Markdown page: verdict, writes, then the conversation."""
     verdict = "passed" if record.passed else f"failed: **{record.failure}** — {record.failure_detail}"
+    if record.customer_caused:
+        verdict += f" · **customer-caused**: {record.customer_caused}"
     lines = [f"# {record.id} ({record.category}) · {record.mode} · repeat {record.repeat}", "", f"Verdict: {verdict}",
              "", f"Turns {record.turns} · model calls {record.model_calls} · tokens {record.prompt_tokens} + "
              f"{record.completion_tokens} · stages {' → '.join(record.stages)} · escalated {record.escalated}", "",

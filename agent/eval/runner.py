@@ -16,6 +16,8 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.eval.blame import customer_caused
+from agent.eval.checks import missing_understandings
 from agent.eval.conversation import converse
 from agent.eval.customer import Customer, RuleCustomer, SimulatedCustomer
 from agent.eval.metrics import UsageCounter
@@ -86,12 +88,15 @@ class Suite:
     """The shared inputs of every run: the seeded data, the expected stores, the factories."""
 
     def __init__(self, settings: Settings, make_model: ModelFactory, make_customer: CustomerFactory,
-                 seed: dict[str, Any] | None = None) -> None:
+                 seed: dict[str, Any] | None = None, *, require_understanding: bool = False) -> None:
         from tools.generator import generate_dataset
 
         self.settings = settings
         self.make_model = make_model
         self.make_customer = make_customer
+        # --perfect-understanding: a message without an annotation would be read as saying nothing, and the
+        # run would fail (or pass) for a reason that is not the dialogue code's.
+        self.require_understanding = require_understanding
         # The same data as `deskgraph data seed` with its defaults: scenarios name customers and orders in it.
         self.seed = seed if seed is not None else generate_dataset()
         self._expected: dict[str, dict[str, Any]] = {}
@@ -105,16 +110,16 @@ class Suite:
     async def run_one(self, scenario: Scenario, mode: str, repeat: int) -> RunRecord:
         """One conversation in fresh files, scored; any failure becomes an ``error`` record, never an exception."""
         started = time.perf_counter()
-        try:
-            with tempfile.TemporaryDirectory(prefix="deskgraph-eval-") as tmp:
-                record = await self._converse(scenario, mode, repeat, Path(tmp))
-        except Exception as exc:  # noqa: BLE001 - one broken run must not stop the suite
-            log.warning("run %s/%s/%d failed: %r", scenario.id, mode, repeat, exc)
-            record = RunRecord(id=scenario.id, category=scenario.category, mode=mode, repeat=repeat, passed=False,
-                               failure="error", failure_detail=f"{type(exc).__name__}: {exc}",
-                               error=f"{type(exc).__name__}: {exc}",
-                               expected_writes=[WriteCall(tool=w.tool, args=dict(w.args))
-                                                for w in scenario.expected_writes])
+        missing = missing_understandings(scenario) if self.require_understanding else []
+        if missing:
+            record = _error_record(scenario, mode, repeat, f"{UNANNOTATED}: " + "; ".join(missing))
+        else:
+            try:
+                with tempfile.TemporaryDirectory(prefix="deskgraph-eval-") as tmp:
+                    record = await self._converse(scenario, mode, repeat, Path(tmp))
+            except Exception as exc:  # noqa: BLE001 - one broken run must not stop the suite
+                log.warning("run %s/%s/%d failed: %r", scenario.id, mode, repeat, exc)
+                record = _error_record(scenario, mode, repeat, f"{type(exc).__name__}: {exc}")
         record.seconds = round(time.perf_counter() - started, 3)
         return record
 
@@ -127,11 +132,18 @@ class Suite:
         model = self.make_model(scenario, mode)
         model.callbacks = [usage]
         thread = f"eval-{scenario.id}-{mode}-r{repeat}"
+        customer = self.make_customer(scenario)
         async with SupportRuntime.open(settings, model=model) as runtime:
-            convo = await converse(runtime, thread, self.make_customer(scenario), scenario.max_turns)
+            convo = await converse(runtime, thread, customer, scenario.max_turns)
             view = await runtime.view(thread)
             writes, refused = ledger_writes(runtime.store)
             final = runtime.store.dump_json()
+        # The perfect-understanding double answers an unannotated message with an empty reading; that run
+        # says nothing about the dialogue code (e.g. a simulated customer's own words), so it is an error.
+        misses = list(getattr(model, "misses", None) or [])
+        if misses and not convo.error:
+            convo.ended_by = "error"
+            convo.error = f"{UNANNOTATED}: " + "; ".join(f"none for {m!r}" for m in dict.fromkeys(misses))
         stages = convo.stages or [view.stage]
         seen = Observed(agent_texts=convo.agent_texts, writes=writes, final_store=final,
                         identified=view.customer_id == scenario.customer.user_id,
@@ -139,7 +151,7 @@ class Suite:
                         error=convo.error, turn_limit=convo.turn_limit)
         verdict = judge(scenario, seen, expected=self.expected(scenario),
                         others=others_data(self.seed, scenario.customer.user_id))
-        return RunRecord(
+        record = RunRecord(
             id=scenario.id, category=scenario.category, mode=mode, repeat=repeat, passed=verdict.passed,
             failure=verdict.failure, failure_detail=verdict.detail, turns=convo.turns, writes=writes,
             failed_writes=refused,
@@ -149,19 +161,39 @@ class Suite:
             escalated=seen.escalated, stages=stages, model_calls=usage.calls, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, turn_latencies=[round(x, 4) for x in convo.turn_latencies],
             first_token_latencies=[round(x, 4) for x in convo.first_token_latencies], error=convo.error,
-            transcript=convo.transcript,
+            ended_by=convo.ended_by, transcript=convo.transcript,
         )
+        if customer.simulated:
+            # The rule-based customer says only what the scenario says: its failures are the agent's (or the
+            # scenario's), never told apart.
+            record.customer_caused = customer_caused(scenario, record)
+        return record
+
+
+#: The start of the error of a run that met a customer message without an ``understanding`` annotation.
+UNANNOTATED = "--perfect-understanding needs an `understanding` on every customer message"
+
+
+def _error_record(scenario: Scenario, mode: str, repeat: int, detail: str) -> RunRecord:
+    """A run that could not be judged: failure bucket ``error`` with the reason."""
+    return RunRecord(id=scenario.id, category=scenario.category, mode=mode, repeat=repeat, passed=False,
+                     failure="error", failure_detail=detail, error=detail,
+                     expected_writes=[WriteCall(tool=w.tool, args=dict(w.args)) for w in scenario.expected_writes])
 
 
 async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Settings, out: Path, *,
-                    model_factory: ModelFactory | None = None, progress: bool = True,
-                    seed: dict[str, Any] | None = None) -> dict[str, list[RunRecord]]:
+                    model_factory: ModelFactory | None = None, customer_factory: CustomerFactory | None = None,
+                    progress: bool = True, seed: dict[str, Any] | None = None) -> dict[str, list[RunRecord]]:
     """Every (mode, scenario, repeat) of the plan, stored under ``out``; returns the records per mode.
 
-    ``model_factory`` replaces the configured model (tests script the agent with it).
+    ``model_factory`` replaces the configured model and ``customer_factory`` the plan's customer (tests script
+    the agent and the simulated customer with them).
     """
     from tqdm import tqdm
 
+    if plan.perfect_understanding and plan.customer_model:
+        raise EvalError("--perfect-understanding reads only the scenarios' annotated messages, and a simulated "
+                        "customer (--customer-model) writes its own: use one or the other.")
     jobs = [(s, mode, r) for mode in plan.modes for s in scenarios for r in range(1, plan.repeats(mode) + 1)]
     results: dict[tuple[str, str, int], RunRecord] = {}
     todo = []
@@ -172,8 +204,9 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
         else:
             results[done.key] = done
     if todo:
-        async with _models(plan, settings, model_factory) as (make_model, make_customer):
-            suite = Suite(settings, make_model, make_customer, seed)
+        async with _models(plan, settings, model_factory, customer_factory) as (make_model, make_customer):
+            suite = Suite(settings, make_model, make_customer, seed,
+                          require_understanding=plan.perfect_understanding)
             limit = asyncio.Semaphore(max(plan.concurrency, 1))
             bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="eval", unit="run",
                        disable=not progress)
@@ -195,8 +228,8 @@ async def run_suite(scenarios: Sequence[Scenario], plan: EvalPlan, settings: Set
 
 
 @asynccontextmanager
-async def _models(plan: EvalPlan, settings: Settings,
-                  model_factory: ModelFactory | None) -> AsyncIterator[tuple[ModelFactory, CustomerFactory]]:
+async def _models(plan: EvalPlan, settings: Settings, model_factory: ModelFactory | None,
+                  customer_factory: CustomerFactory | None) -> AsyncIterator[tuple[ModelFactory, CustomerFactory]]:
     """The agent's model factory (one server for all runs) and the customer factory, for the suite's lifetime."""
     async with AsyncExitStack() as stack:
         from agent.llm import build_chat_model, model_server
@@ -212,8 +245,8 @@ async def _models(plan: EvalPlan, settings: Settings,
             def model_factory(scenario: Scenario, mode: str) -> BaseChatModel:
                 return build_chat_model(settings, base_url=base_url)
 
-        make_customer: CustomerFactory = RuleCustomer
-        if plan.customer_model:
+        make_customer: CustomerFactory = customer_factory or RuleCustomer
+        if plan.customer_model and customer_factory is None:
             customer_settings = settings.model_copy(update={"llm_base_url": plan.customer_model,
                                                             "llm_model": plan.customer_model_name or ""})
 

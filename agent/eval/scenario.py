@@ -3,8 +3,7 @@
 One YAML file holds one scenario. Loading validates everything that can be checked without a model: field
 names (unknown keys are errors, so typos do not silently weaken a scenario), regexes, the ``understanding``
 annotations against :class:`graphs.understanding.Understanding`, and the expected writes against the tools'
-argument models. ``check_against_store`` adds the checks that need the demo store (the customer exists, the
-expected writes apply cleanly).
+argument models. ``agent.eval.checks`` adds the checks that need the demo store or the whole suite.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ DEFAULT_SCENARIO_DIR = Path("evals/scenarios")
 Category = Literal[
     "cancel", "modify_address", "modify_payment", "modify_items", "return", "exchange", "change_default_address",
     "order_info", "identification", "policy", "multi_task", "escalation", "out_of_scope", "security",
+    "exclusion", "quantifiers", "ranking", "conditions", "restatements", "circles",
 ]
 
 
@@ -210,18 +210,3 @@ def load_scenarios(paths: Sequence[Path] = (DEFAULT_SCENARIO_DIR,)) -> list[Scen
         seen[s.id] = s.source
     return scenarios
 
-
-def check_against_store(scenario: Scenario, data: dict[str, Any]) -> list[str]:
-    """Problems of a scenario against the seeded data (``tools.generator.generate_dataset()``); [] when fine."""
-    from tools import RetailStore, call_tool
-
-    problems = []
-    if scenario.customer.user_id not in data["users"]:
-        problems.append(f"customer {scenario.customer.user_id!r} is not in the demo store")
-    with RetailStore.open(":memory:") as store:
-        store.load_json(data)
-        for write in scenario.expected_writes:
-            outcome = call_tool(store, write.tool, dict(write.args))
-            if not outcome.ok:
-                problems.append(f"expected write {write.tool}({write.args}) fails on the demo store: {outcome.text()}")
-    return problems

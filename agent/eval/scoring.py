@@ -11,7 +11,8 @@ A failed run gets exactly one bucket, the first of ``FAILURE_PRECEDENCE`` that a
 
 1. ``error``: an error event ended the run (a model or runtime failure; the dialogue was not judged).
 2. ``forbidden``: leaked customer data, forbidden escalation or text, wrong stage path: the worst outcomes.
-3. ``wrong_write``: a write not expected (other tool or other arguments), or the writes left another state.
+3. ``wrong_write``: a write not expected (other tool or other arguments, list arguments compared in any order
+   with ``item_ids``/``new_item_ids`` as pairs: ``records.normalized_args``), or the writes left another state.
 4. ``not_identified``: the customer was never identified, in a scenario that needs it: the root cause of
    the missing writes and facts that follow from it.
 5. ``turn_limit``: the customer still had something to say after ``max_turns`` messages.

@@ -1,41 +1,18 @@
-"""JSON-lines logs with personal data masked, and the error ids that link a client's error to its log line."""
+"""JSON-lines logs, personal data masked (``masking``), and the error ids linking a client's error to its line."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
-import re
 import sys
 import uuid
 from typing import Any
 
+from agent.observability.masking import mask_pii
+
 #: Fields a log record may carry (``extra=``) that belong in the JSON line.
 CONTEXT_FIELDS = ("thread_id", "stage", "latency_ms", "outcome", "error_id", "principal", "method", "path", "status")
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# A street address: a house number, one to four words, a street type ("42 Quarry Lane", "9 Elm Street").
-_STREET = re.compile(
-    r"\b\d{1,6}(?:\s+[A-Z][A-Za-z.'-]*){1,4}\s+(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|"
-    r"Way|Court|Ct|Place|Pl|Terrace|Circle|Parkway|Square|Trail)\b\.?(?:,?\s+(?:Apt|Suite|Unit)\s*\w+)?"
-)
-# Address fields in JSON-ish text: "address1": "...", "zip": "74103".
-_ADDRESS_FIELD = re.compile(r'("(?:address1|address2|zip|postal_code)"\s*:\s*)"[^"]*"')
-_CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-_LAST_FOUR_FIELD = re.compile(r'("last_four"\s*:\s*)"\d{4}"')
-_LAST_FOUR_TEXT = re.compile(r"\b(last four(?: digits)?:?|ending in)\s*\d{4}\b", re.I)
-_PAYMENT_ID = re.compile(r"\b(credit_card|gift_card|paypal)_\d+\b")
-
-
-def mask_pii(text: str) -> str:
-    """The text with emails, street addresses and payment details replaced by placeholders."""
-    text = _EMAIL.sub("<email>", text)
-    text = _ADDRESS_FIELD.sub(r'\1"<address>"', text)
-    text = _STREET.sub("<address>", text)
-    text = _CARD_NUMBER.sub("<card>", text)
-    text = _LAST_FOUR_FIELD.sub(r'\1"****"', text)
-    text = _LAST_FOUR_TEXT.sub(r"\1 ****", text)
-    return _PAYMENT_ID.sub(r"\1_<id>", text)
 
 
 def new_error_id() -> str:

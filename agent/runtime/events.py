@@ -120,10 +120,15 @@ _CUSTOMER_FIELDS: dict[str, tuple[str, ...] | None] = {
 }
 
 
+def customer_fields(kind: str) -> tuple[str, ...] | None:
+    """The fields of an event kind a customer's stream keeps (None: all of them)."""
+    return _CUSTOMER_FIELDS.get(kind)
+
+
 def event_dict(event: Event, audience: Audience = "operator") -> dict[str, Any]:
     """A JSON-ready dict (for server-sent events and logs): everything for operators, a safe view for customers."""
     data = asdict(event)
-    keep = _CUSTOMER_FIELDS.get(data["kind"]) if audience == "customer" else None
+    keep = customer_fields(data["kind"]) if audience == "customer" else None
     return data if keep is None else {name: data[name] for name in keep}
 
 

@@ -20,7 +20,7 @@ def settings(tmp_path):
 async def test_bodies_are_bounded_before_they_are_read(settings):
     async with client(settings, ScriptedChatModel()) as c:
         c.headers.update(operator_headers(settings))
-        big = json.dumps({"text": "x" * 70_000})
+        big = json.dumps({"text": "x" * settings.api_max_body_bytes})
         r = await c.post("/threads/t/messages", content=big, headers={"Content-Type": "application/json"})
         assert r.status_code == 413 and "x" * 100 not in r.text
         sent = []
@@ -32,10 +32,23 @@ async def test_bodies_are_bounded_before_they_are_read(settings):
 
         r = await c.post("/threads/t/messages", content=hundred_megabytes(),
                          headers={"Content-Type": "application/json"})
-        assert r.status_code == 413 and len(sent) <= 3  # stopped after the first 64 KB, not 100 MB
+        assert r.status_code == 413 and len(sent) <= 3  # stopped just past the limit (128 KB), not at 100 MB
         persona = json.dumps({"text": "hi", "persona": "p" * 5_000_000})
         assert (await c.post("/threads/t/messages", content=persona,
                              headers={"Content-Type": "application/json"})).status_code == 413
+
+
+async def test_the_largest_valid_message_fits_in_the_body_limit(settings):
+    # 8000 characters is the documented maximum; a client that escapes JSON to ASCII (Python's json, requests)
+    # sends a character outside the BMP as a surrogate pair, 12 bytes: the default limit must hold 96 KB.
+    model = ScriptedChatModel(["Noted."])
+    async with client(settings, model) as c:
+        body = json.dumps({"text": "\U0001f600" * 8000, "persona": "concise"})
+        assert len(body) > 96_000
+        r = await c.post("/threads/big/messages", content=body, headers={"Content-Type": "application/json",
+                                                                          **operator_headers(settings)})
+        assert r.status_code == 200, r.text
+    model.assert_complete()
 
 
 async def test_validation_errors_never_echo_the_input(settings):
@@ -65,6 +78,15 @@ async def test_invalid_unicode_and_thread_ids_are_422(settings):
         assert (await c.get("/threads")).json() == []  # nothing was stored
 
 
+async def test_ticket_ids_outside_sqlite_integers_are_422(settings):
+    # Found by schemathesis: a ticket id past 2**63 - 1 reached SQLite and came back as a 500.
+    async with client(settings, ScriptedChatModel(), raise_app_exceptions=False) as c:
+        c.headers.update(operator_headers(settings))
+        for ticket in (2**63, 10**20, -(2**63) - 1, 0):
+            assert (await c.get(f"/tickets/{ticket}")).status_code == 422, ticket
+        assert (await c.get(f"/tickets/{2**63 - 1}")).status_code == 404
+
+
 async def test_persona_is_a_preset_name_never_text(settings):
     async with client(settings, ScriptedChatModel(["Hello."])) as c:
         c.headers.update(operator_headers(settings))
@@ -83,7 +105,7 @@ async def test_persona_is_a_preset_name_never_text(settings):
 async def test_control_characters_never_reach_the_model_or_the_checkpoints(settings):
     model = ScriptedChatModel(["Hello."])
     async with SupportRuntime.open(settings, model=model) as rt:
-        await rt.turn("t", "hi\x00 there\x1b[2J\x07\r\nsecond\tline\u0085")
+        await rt.turn("t", "hi\x00 the\u200bre\x1b[2J\x07\r\n\u202esecond\tline\u0085\ufeff")
         stored = (await rt.view("t")).messages[0].content
         assert stored == "hi there[2J\nsecond\tline"
         assert model.requests[0][0][-1].content == stored

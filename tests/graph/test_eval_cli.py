@@ -18,9 +18,10 @@ id: cancel-charger
 category: cancel
 description: You are Lucas Smith; cancel your pending order with the portable charger.
 customer: {user_id: lucas_smith_3214, knows: {email: lucas.smith7750@example.com}}
-opening: {say: "Hello, this is lucas.smith7750@example.com. Please cancel order #W4744902."}
+opening: {say: "Hello, this is lucas.smith7750@example.com. Please cancel order #W4744902.",
+          understanding: {tasks: [cancel], email: lucas.smith7750@example.com, order_ids: ["#W4744902"]}}
 follow_ups:
-  - {when: "reason", say: "I no longer need it."}
+  - {when: "reason", say: "I no longer need it.", understanding: {reason: no longer needed}}
 confirmations: approve
 expected_writes:
   - {tool: cancel_pending_order, args: {order_id: "#W4744902", reason: no longer needed}}
@@ -68,12 +69,32 @@ def test_eval_writes_the_report_files_with_modes_side_by_side(tmp_path, monkeypa
 
 
 def test_check_validates_against_the_demo_store(tmp_path):
-    (tmp_path / "ok.yaml").write_text(SCENARIO, encoding="utf-8")
+    path = tmp_path / "cancel" / "cancel-charger.yaml"
+    path.parent.mkdir()
+    path.write_text(SCENARIO, encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", str(tmp_path), "--check"])
-    assert result.exit_code == 0 and "1 scenarios checked, 0 problem(s)" in result.output
-    (tmp_path / "ok.yaml").write_text(SCENARIO.replace("#W4744902", "#W1194268"), encoding="utf-8")  # delivered
+    assert result.exit_code == 0 and "1 scenarios checked, 0 problem(s)" in result.output, result.output
+    path.write_text(SCENARIO.replace("#W4744902", "#W1194268"), encoding="utf-8")  # delivered: cannot be cancelled
     result = CliRunner().invoke(app, ["eval", str(tmp_path), "--check"])
     assert result.exit_code == 1 and "fails on the demo store" in result.output
+
+
+def test_check_lists_every_problem_of_every_file(tmp_path):
+    """One bad file does not hide another, and each file's problems are listed under its name."""
+    (tmp_path / "cancel").mkdir()
+    unannotated = SCENARIO.replace(', understanding: {reason: no longer needed}', '')
+    (tmp_path / "cancel" / "misnamed.yaml").write_text(unannotated, encoding="utf-8")
+    (tmp_path / "cancel" / "broken.yaml").write_text(SCENARIO.replace("max_turns: 5", "max_turn: 5"),
+                                                     encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", str(tmp_path), "--check"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    misnamed = lines.index(f"{tmp_path / 'cancel' / 'misnamed.yaml'}:")
+    assert lines[misnamed + 1:misnamed + 3] == [
+        "  - id 'cancel-charger' is not the file name 'misnamed'",
+        "  - follow_ups[0] (when 'reason') has no `understanding`: 'I no longer need it.'"]
+    assert f"{tmp_path / 'cancel' / 'broken.yaml'}:" in lines and "max_turn" in result.output
+    assert "2 scenarios checked, 3 problem(s) in 2 place(s)" in result.output
 
 
 def test_bad_mode_and_missing_path_are_refused(tmp_path):

@@ -133,3 +133,83 @@ async def test_perfect_understanding_without_the_double_fails_clearly(settings, 
     with pytest.raises(EvalError, match="perfect_understanding_model"):
         await run_suite([scenario()], EvalPlan(perfect_understanding=True), settings, tmp_path / "out",
                         progress=False, seed=small_dataset())
+
+
+def annotated(**changes: Any) -> Scenario:
+    """The cancellation with every message annotated, as --perfect-understanding needs."""
+    return scenario(**{
+        "opening": {"say": "Hi, lena.moreau5521@example.com here. Please cancel #W1000001.",
+                    "understanding": {"tasks": ["cancel"], "email": "lena.moreau5521@example.com",
+                                      "order_ids": ["#W1000001"]}},
+        "follow_ups": [{"when": "reason", "say": "I no longer need it.",
+                        "understanding": {"reason": "no longer needed"}}],
+        **changes})
+
+
+async def test_perfect_understanding_passes_an_annotated_scenario(settings, tmp_path):
+    plan = EvalPlan(modes=("flows",), perfect_understanding=True)
+    (record,) = (await run_suite([annotated()], plan, settings, tmp_path / "out", progress=False,
+                                 seed=small_dataset()))["flows"]
+    assert record.passed, record.failure_detail
+
+
+async def test_perfect_understanding_refuses_a_message_without_annotation(settings, tmp_path):
+    """Counted as an error before anything runs, naming the message: not read as saying nothing."""
+    bare = annotated(follow_ups=[{"when": "reason", "say": "I no longer need it."}])
+    plan = EvalPlan(modes=("flows",), perfect_understanding=True)
+    (record,) = (await run(settings, tmp_path / "out", [bare], {}, plan))["flows"]  # the empty script stays unused
+    assert not record.passed and record.failure == "error" and record.turns == 0
+    assert record.failure_detail == ("--perfect-understanding needs an `understanding` on every customer message: "
+                                     "follow_ups[0] (when 'reason') has no `understanding`: 'I no longer need it.'")
+
+
+async def test_perfect_understanding_fails_a_run_that_met_an_unannotated_message(settings, tmp_path):
+    """A message the double had no reading for (here: left out of its table) makes the run an error."""
+    from agent.testing import perfect_understanding_model
+
+    def factory(s: Scenario, mode: str) -> Any:
+        return perfect_understanding_model({s.opening.say: s.opening.understanding.model_dump(mode="json")})
+
+    plan = EvalPlan(modes=("flows",), perfect_understanding=True)
+    (record,) = (await run_suite([annotated()], plan, settings, tmp_path / "out", model_factory=factory,
+                                 progress=False, seed=small_dataset()))["flows"]
+    assert not record.passed and record.failure == "error", record.failure_detail
+    assert record.failure_detail.endswith("none for 'I no longer need it.'")
+    assert record.transcript  # the conversation is kept to read
+
+
+async def test_perfect_understanding_and_a_simulated_customer_do_not_mix(settings, tmp_path):
+    plan = EvalPlan(perfect_understanding=True, customer_model="http://127.0.0.1:9/v1")
+    with pytest.raises(EvalError, match="one or the other"):
+        await run_suite([annotated()], plan, settings, tmp_path / "out", progress=False, seed=small_dataset())
+
+
+async def test_a_simulated_customer_that_walks_away_is_reported_apart(settings, tmp_path):
+    """The customer model ends the chat at the agent's question (and again when told it is waiting), with no
+    fact to answer it from: the run fails, marked customer-caused, and the report counts it per category."""
+    from agent.eval.customer import STOP_TOKEN, SimulatedCustomer
+    from agent.eval.report import build_results, render_report
+
+    walks_away = scenario(id="walks-away", opening={"say": "Please cancel my fan order."},
+                          customer={"user_id": "lena_moreau_3307", "knows": {}})
+    customers: list[ScriptedChatModel] = []
+
+    def simulated(s: Scenario) -> SimulatedCustomer:
+        # Asked, it stops twice (told the second time the agent waits); done, it stops once.
+        customers.append(ScriptedChatModel([STOP_TOKEN, STOP_TOKEN] if s.id == "walks-away" else [STOP_TOKEN]))
+        return SimulatedCustomer(s, customers[-1])
+
+    results = await run_suite([walks_away, scenario()], EvalPlan(), settings, tmp_path / "out",
+                              model_factory=lambda s, mode: ScriptedChatModel(
+                                  ["Sure, which order do you mean?"] if s.id == "walks-away" else
+                                  [CANCEL, "Your order #W1000001 is cancelled."]),
+                              customer_factory=simulated, progress=False, seed=small_dataset())
+    walked, solved = results["agent"]
+    assert not walked.passed and walked.ended_by == "customer"
+    assert walked.customer_caused == "ended the chat while the agent asked: 'Sure, which order do you mean?'"
+    assert solved.passed and solved.customer_caused is None
+    for model in customers:
+        model.assert_complete()
+    report = render_report(build_results("scripted", results, 1), results)
+    assert "| category | agent | customer-caused (agent) |" in report and "| cancel | 1/2 (50%) | 1 |" in report
+    assert "| failures caused by the simulated customer | 1 |" in report and "❌ not_identified (customer)" in report

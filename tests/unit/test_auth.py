@@ -30,7 +30,8 @@ def test_customer_token_round_trip_and_refusals():
         verify_customer_token(token, "t" * 32)  # another shop's secret
     with pytest.raises(CustomerTokenError, match="invalid"):
         verify_customer_token(token[:-2] + "xx", SECRET)  # tampered signature
-    expired = jwt.encode({"sub": "lena_moreau_3307", "exp": int(time.time()) - 5}, SECRET, algorithm="HS256")
+    expired = jwt.encode({"sub": "lena_moreau_3307", "iat": int(time.time()) - 65, "exp": int(time.time()) - 5},
+                         SECRET, algorithm="HS256")
     with pytest.raises(CustomerTokenError, match="expired"):
         verify_customer_token(expired, SECRET)
     unsigned = jwt.encode({"sub": "lena_moreau_3307", "exp": int(time.time()) + 60}, None, algorithm="none")
@@ -41,6 +42,41 @@ def test_customer_token_round_trip_and_refusals():
         verify_customer_token(no_exp, SECRET)  # a token that never expires is not one the shop mints
     with pytest.raises(CustomerTokenError, match="at least 32"):
         mint_customer_token("lena_moreau_3307", "short")
+
+
+def _signed(**claims: object) -> str:
+    return jwt.encode({"sub": "lena_moreau_3307", **claims}, SECRET, algorithm="HS256")
+
+
+def _accepted(token: str) -> bool:
+    try:
+        verify_customer_token(token, SECRET)
+    except CustomerTokenError:
+        return False
+    return True
+
+
+def test_customer_token_dates_are_numeric_dates():
+    # RFC 7519 NumericDate: a JSON number. PyJWT converts with int(), so a string "9999999999" was a token that
+    # lived for ever and a bool passed as 1; the shop mints numbers only, anything else is a forged or broken token.
+    now = int(time.time())
+    valid = {"iat": now, "exp": now + 60}
+    assert verify_customer_token(_signed(**valid), SECRET) == "lena_moreau_3307"
+    assert verify_customer_token(_signed(iat=now + 0.5 - 1, exp=now + 60.5), SECRET) == "lena_moreau_3307"
+    assert verify_customer_token(_signed(**valid, nbf=now - 30), SECRET) == "lena_moreau_3307"  # nbf passed: OK
+    near_misses = {
+        "string exp": {"iat": now, "exp": "9999999999"},
+        "string iat": {"iat": str(now), "exp": now + 60},
+        "bool exp": {"iat": now, "exp": True},
+        "bool iat": {"iat": True, "exp": now + 60},
+        "missing iat": {"exp": now + 60},
+        "null exp": {"iat": now, "exp": None},
+        "list exp": {"iat": now, "exp": [now + 60]},
+        "string nbf": {**valid, "nbf": "0"},
+        "bool nbf": {**valid, "nbf": False},
+        "nbf in the future": {**valid, "nbf": now + 3600},
+    }
+    assert [name for name, claims in near_misses.items() if _accepted(_signed(**claims))] == []
 
 
 def test_operator_tokens_are_stored_hashed_listed_and_revoked(tmp_path):

@@ -40,7 +40,8 @@ def test_summary_counts_writes_latency_and_buckets():
                 model_calls=2, prompt_tokens=100, completion_tokens=10),
         _record("a", False, "wrong_write", repeat=2, writes=[cancel, cancel], expected_writes=[cancel],
                 writes_matched=1, turn_latencies=[2.0], escalated=True),
-        _record("b", False, "missing_write", category="return", expected_writes=[cancel]),
+        _record("b", False, "missing_write", category="return", expected_writes=[cancel],
+                customer_caused="ended the chat while the agent asked: 'Which order?'"),
     ]
     s = summarize(records, repeat=2)
     assert (s["scenarios"], s["runs"], s["passed"]) == (2, 3, 1)
@@ -49,7 +50,8 @@ def test_summary_counts_writes_latency_and_buckets():
     assert s["write_precision"] == pytest.approx(2 / 3) and s["write_recall"] == pytest.approx(2 / 3)
     assert s["turn_latency_p50"] == 2.0 and s["escalation_rate"] == pytest.approx(1 / 3)
     assert s["failures"]["wrong_write"] == 1 and s["failures"]["missing_write"] == 1 and s["failures"]["error"] == 0
-    assert s["categories"]["cancel"] == {"runs": 2, "passed": 1, "pass_rate": 0.5}
+    assert s["categories"]["cancel"] == {"runs": 2, "passed": 1, "pass_rate": 0.5, "customer_caused": 0}
+    assert s["categories"]["return"]["customer_caused"] == 1 and s["customer_caused"] == 1
     assert (s["model_calls"], s["prompt_tokens"], s["completion_tokens"]) == (2, 100, 10)
 
 

@@ -43,7 +43,8 @@ def test_socket_origin_check_allows_the_page_itself_and_the_configured_origins()
     assert check(SHOP, {"HTTP_HOST": "chat.example.com"})
     assert check("https://chat.example.com", {"HTTP_HOST": "chat.example.com"})
     assert check("http://127.0.0.1:8000", {"HTTP_HOST": "127.0.0.1:8000"})
-    assert check("https://chat.example.com", {"HTTP_HOST": "10.0.0.5:8000", "HTTP_X_FORWARDED_HOST": "chat.example.com"})
+    # X-Forwarded-Host is agent/web's to apply (from a trusted proxy only): by here it is the Host or it is gone.
+    assert not check("https://evil.example", {"HTTP_HOST": "10.0.0.5:8000", "HTTP_X_FORWARDED_HOST": "evil.example"})
     assert not check("https://evil.example", {"HTTP_HOST": "chat.example.com"})
     assert not check("http://127.0.0.1:9999", {"HTTP_HOST": "127.0.0.1:8000"})
     assert not check("https://evil.example", {})
@@ -133,7 +134,8 @@ def test_deskgraph_ui_refuses_before_starting_anything(monkeypatch, tmp_path):
 
     monkeypatch.setattr(agent.llm, "model_server", no_model)
     monkeypatch.chdir(tmp_path)  # no .env of the checkout
-    for name in ("DESKGRAPH_UI_AUTH", "DESKGRAPH_UI_PASSWORD", "DESKGRAPH_CUSTOMER_TOKEN_SECRET"):
+    for name in ("DESKGRAPH_UI_AUTH", "DESKGRAPH_UI_PASSWORD", "DESKGRAPH_CUSTOMER_TOKEN_SECRET",
+                 "DESKGRAPH_API_ALLOWED_HOSTS", "DESKGRAPH_TRUSTED_PROXIES"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     _register()
@@ -145,6 +147,19 @@ def test_deskgraph_ui_refuses_before_starting_anything(monkeypatch, tmp_path):
         get_settings.cache_clear()
         result = CliRunner().invoke(app, ["ui"])
         assert result.exit_code != 0 and "DESKGRAPH_UI_ALLOW_ORIGINS" in result.output
+        monkeypatch.delenv("DESKGRAPH_UI_ALLOW_ORIGINS")
+        monkeypatch.setenv("DESKGRAPH_TRUSTED_PROXIES", "proxy.internal")
+        get_settings.cache_clear()
+        result = CliRunner().invoke(app, ["ui"])
+        assert result.exit_code != 0 and "DESKGRAPH_TRUSTED_PROXIES" in result.output
+        monkeypatch.delenv("DESKGRAPH_TRUSTED_PROXIES")
+        monkeypatch.setenv("DESKGRAPH_UI_AUTH", "true")
+        monkeypatch.setenv("DESKGRAPH_UI_PASSWORD", "pw")
+        get_settings.cache_clear()
+        result = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", "8765"])
+        assert isinstance(result.exception, AssertionError)  # it got as far as the model
+        assert "only localhost, 127.0.0.1, [::1] are answered" in result.output
+        assert "DESKGRAPH_API_ALLOWED_HOSTS" in result.output
     finally:
         get_settings.cache_clear()
 
