@@ -104,6 +104,9 @@ class Understanding(_Said):
     act: Act | None = None
     order_scope: OrderScope | None = None
     order_status: OrderStatus | None = None
+    except_orders: list[str] = Field(default_factory=list, max_length=4)
+    order_total_below: float | None = None
+    order_total_above: float | None = None
     except_items: list[str] = Field(default_factory=list, max_length=4)
     alternatives: list[Alternative] = Field(default_factory=list, max_length=2)
 
@@ -143,6 +146,10 @@ class MessageReading(_Said):
                                            "them'); most_recent = the latest one ('my last order'); else null.")
     order_status: OrderStatus | None = Field(None, description="The status of the orders meant, when said: pending "
                                              "(not shipped yet), processed, delivered, cancelled.")
+    except_orders: list[str] = Field(default_factory=list, max_length=4, description="Orders excluded from 'all "
+                                     "my orders' ('except the one with the X'): their descriptions.")
+    order_total_below: float | None = Field(None, description="Only orders whose total is under this amount.")
+    order_total_above: float | None = Field(None, description="Only orders whose total is over this amount.")
     items: list[ItemSaid] = Field(default_factory=list, max_length=6, description="Each item the customer means, "
                                   "as they describe it, with 'wanted' (the variant they want instead) or 'rank'.")
     all_items: bool | None = Field(None, description="true when they mean every item of the order ('all of it', "

@@ -26,7 +26,8 @@ _KEEP = re.compile(r"\b(keep (it|them|the|this|that|my|those)|never ?mind|forget
 _KIN = {"modify_items": ("exchange",), "exchange": ("modify_items",), "modify_address": ("change_default_address",),
         "change_default_address": ("modify_address",)}
 _SLOT_KEYS = ("order_ids", "order_hint", "items", "all_items", "reason", "payment", "address", "order_scope",
-              "order_status", "except_items", "alternatives")
+              "order_status", "except_orders", "order_total_below", "order_total_above", "except_items",
+              "alternatives")
 
 
 def said_of(u: Understanding) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from graphs.flows.customer import CustomerView, options_text
 from graphs.flows.items import item_label, item_score, named_options
 from graphs.flows.resolution import Resolution, ok
+from graphs.flows.text import tokens
 from graphs.selectors import Condition, OrderScope, Rank
 
 
@@ -29,9 +30,38 @@ def select_orders(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
         return None
     wanted = (said["order_status"],) if said.get("order_status") else statuses
     pool = [oid for oid, order in view.orders.items() if not wanted or order["status"] in wanted]
+    if said.get("order_total_below") is not None:
+        pool = [oid for oid in pool if order_total(view.orders[oid]) < float(said["order_total_below"])]
+    if said.get("order_total_above") is not None:
+        pool = [oid for oid in pool if order_total(view.orders[oid]) > float(said["order_total_above"])]
+    for description in said.get("except_orders", []):
+        # "All my pending orders except the one with the tablet (or going to LA)": the best match leaves.
+        scores = {oid: order_score(description, view.orders[oid]) for oid in pool}
+        best = max(scores.values(), default=0)
+        pool = [oid for oid in pool if best == 0 or scores[oid] < best]
     if scope == OrderScope.MOST_RECENT:
         return pool[-1:]
     return pool
+
+
+def order_total(order: dict[str, Any]) -> float:
+    """The sum of the order's item prices."""
+    return round(sum(float(item["price"]) for item in order.get("items", [])), 2)
+
+
+def order_score(description: str, order: dict[str, Any]) -> int:
+    """How well a description fits an order: by its items, or by where it is shipped ("the one going to LA")."""
+    by_items = max((item_score(description, item) for item in order.get("items", [])), default=0)
+    said = tokens(description)
+    place = {w for value in order.get("address", {}).values() for w in tokens(str(value))}
+    by_place = len(said & place) + (1 if said & _CITY_SHORT.get(str(order.get("address", {}).get("city")), set())
+                                    else 0)
+    return max(by_items, 2 * by_place)
+
+
+#: How customers shorten city names ("LA", "NYC", "SF").
+_CITY_SHORT = {"Los Angeles": {"la", "l.a"}, "New York": {"nyc", "ny"}, "San Francisco": {"sf"},
+               "Washington": {"dc"}, "Las Vegas": {"vegas"}, "Philadelphia": {"philly"}}
 
 
 # --- items ----------------------------------------------------------------------------------------------

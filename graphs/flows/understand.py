@@ -134,6 +134,15 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         data.pop("order_scope")
     if data.get("order_status") and not data.get("order_scope"):
         data.pop("order_status")  # a status only narrows a scope; one order is found by its description
+    if data.get("except_orders"):
+        kept = [e for e in data["except_orders"] if isinstance(e, str) and _mostly_said(e, text)]
+        if kept and checks["except_items"].search(text) and data.get("order_scope"):
+            data["except_orders"] = kept
+        else:
+            data.pop("except_orders")
+    for bound in ("order_total_below", "order_total_above"):
+        if data.get(bound) is not None and not (data.get("order_scope") and _amount_said(data[bound], text)):
+            data.pop(bound)
     if data.get("all_items") and not checks["all_items"].search(text):
         data.pop("all_items")
     if data.get("except_items"):
@@ -148,12 +157,21 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
             data.pop("alternatives")
 
 
+def _amount_said(amount: Any, text: str) -> bool:
+    """The amount (its whole dollars) is written in the text."""
+    try:
+        whole = int(float(amount))
+    except (TypeError, ValueError):
+        return False
+    return bool(re.search(rf"(?<![\d.]){whole}(?!\d)", text.replace(",", "")))
+
+
 def _as_alternative(alternative: dict[str, Any], text: str) -> dict[str, Any] | None:
     """An alternative kept as said: its amount written in the text, its variant and payment in the customer's
     words, and something to do instead."""
     said = tokens(text)
     kept = dict(alternative)
-    if kept.get("amount") is not None and not re.search(rf"\b{int(float(kept['amount']))}\b", text.replace(",", "")):
+    if kept.get("amount") is not None and not _amount_said(kept["amount"], text):
         return None
     for key in ("wanted", "payment"):
         if kept.get(key) and not tokens(kept[key]) <= said:
