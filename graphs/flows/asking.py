@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from graphs.flows.render import say
-from graphs.flows.steps import FlowStep, listing
+from graphs.flows.step import FlowStep, listing
 
 #: What each slot's question tries to find out, for the rephrased question and the ticket.
 _WHAT = {"order": "which order you mean", "items": "which items you mean", "variant": "which variant you want",

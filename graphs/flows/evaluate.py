@@ -13,7 +13,8 @@ from typing import Any
 from graphs.flows.customer import CustomerView
 from graphs.flows.render import say
 from graphs.flows.selection import holds, select_orders, write_facts
-from graphs.flows.steps import FLOWS, FlowStep, next_step
+from graphs.flows.step import FlowStep
+from graphs.flows.steps import FLOWS, next_step
 from graphs.labels import money, payment_label
 from graphs.understanding import Task
 

@@ -8,25 +8,24 @@ exactly) before the customer is asked to confirm it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from graphs.confirmations import summarize_write
 from graphs.flows.customer import CustomerView, options_text
 from graphs.flows.items import (
-    also_named,
     changed_only,
     item_label,
-    item_score,
     resolve_items,
-    resolve_variant,
-    wanted_texts,
 )
 from graphs.flows.render import say
 from graphs.flows.resolution import Resolution
 from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
-from graphs.flows.selection import all_except, ranked_variant
+from graphs.flows.selection import all_except
+from graphs.flows.step import FlowStep, listing
+from graphs.flows.variant_step import variants_step
 from graphs.labels import money, payment_label
 from graphs.tool_layer import dry_run
 from graphs.understanding import Task
@@ -65,26 +64,6 @@ FLOWS: dict[Task, FlowSpec] = {spec.task: spec for spec in (
 _SIBLINGS = {Task.MODIFY_ITEMS: Task.EXCHANGE, Task.EXCHANGE: Task.MODIFY_ITEMS}
 
 
-@dataclass(frozen=True)
-class FlowStep:
-    """What the flow does next: ask for a slot, refuse, answer (reads), or ask to confirm a write."""
-
-    kind: Literal["ask", "refuse", "answer", "confirm"]
-    text: str = ""
-    slot: str | None = None
-    tool: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
-    choices: tuple[tuple[str, str], ...] = ()
-    """The (id, label) candidates a question listed, numbered: the customer may answer with a number."""
-
-
-def listing(candidates: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
-    """Candidates as the customer can answer them: '1. X; 2. Y' (one alone is not numbered)."""
-    if len(candidates) == 1:
-        return candidates[0][1]
-    return "; ".join(f"{k}. {label}" for k, (_, label) in enumerate(candidates, 1))
-
-
 def _slot_question(resolution: Resolution, slot: str, ask_key: str, ambiguous_key: str, **facts: Any) -> FlowStep:
     if resolution.status == "ambiguous":
         return FlowStep("ask", say(ambiguous_key, candidates=listing(resolution.candidates),
@@ -121,78 +100,18 @@ def _items_step(order: dict[str, Any], said: dict[str, Any]) -> FlowStep | list[
     return _slot_question(resolution, "items", "ask_items", "item_ambiguous", order_id=order["order_id"])
 
 
-def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any],
-                 said: dict[str, Any]) -> Resolution:
-    """The wanted variant of one item: the first of the customer's wordings that resolves, else what the best
-    wording said (unavailable, the same variant), else a question."""
-    ranked = _ranking_for(order, item, said)
-    if ranked is not None:
-        return ranked_variant(view, item, ranked.get("wanted"), ranked["rank"])
-    results = [resolve_variant(view, item, wanted) for wanted in wanted_texts(order, item["item_id"], said)]
-    found = next((r for r in results if r.status == "ok"), None) \
-        or next((r for r in results if r.status != "missing"), None) \
-        or resolve_variant(view, item, None)
-    if found.status == "none":
-        # "If that's gone, the black one": the alternatives, in the order said, when the first wish cannot be met.
-        for alternative in said.get("alternatives", []):
-            if alternative.get("condition") == "not_possible" and alternative.get("wanted"):
-                other = resolve_variant(view, item, alternative["wanted"])
-                if other.status == "ok":
-                    return other
-    return found
-
-
-def _ranking_for(order: dict[str, Any], item: dict[str, Any], said: dict[str, Any]) -> dict[str, Any] | None:
-    """The described item with a ranking ("the cheapest one") that means this item, if any."""
-    ranked = [s for s in said.get("items", []) if s.get("rank")]
-    if not ranked:
-        return None
-    if len(ranked) == 1 and (len(said.get("items", [])) == 1 or not ranked[0].get("item")):
-        return ranked[0]
-    for s in ranked:
-        scores = {i["item_id"]: item_score(s.get("item") or "", i) for i in order.get("items", [])}
-        if scores.get(item["item_id"]) and scores[item["item_id"]] == max(scores.values()):
-            return s
-    return None
-
-
-def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],
-                   said: dict[str, Any]) -> FlowStep | tuple[list[str], list[str]]:
-    by_id = {item["item_id"]: item for item in order["items"]}
-    new_ids = []
-    for item_id in item_ids:
-        item = by_id[item_id]
-        resolution = _variant_for(view, order, item, said)
-        if resolution.status != "ok":
-            if resolution.status == "missing" and not resolution.candidates:
-                return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{item_id}")
-            key = {"missing": "ask_variant", "ambiguous": "variant_ambiguous"}.get(resolution.status,
-                                                                                  resolution.detail)
-            return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
-                                       candidates=listing(resolution.candidates)), slot=f"variant:{item_id}",
-                            choices=tuple(resolution.candidates))
-        new_ids.append(resolution.value)
-    # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
-    # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
-    item_ids = list(item_ids)
-    for extra in also_named(order, said, item_ids):
-        resolution = _variant_for(view, order, by_id[extra], said)
-        if resolution.status == "ok" and extra not in item_ids:
-            item_ids.append(extra)
-            new_ids.append(resolution.value)
-    return item_ids, new_ids
-
-
 def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None, *, refund: bool,
                   exclude: str | None = None) -> FlowStep | str:
     methods = [m for m in view.payment_methods.values() if m["id"] != exclude]
     if exclude and not methods:
         return FlowStep("refuse", say("no_other_payment", order_id=order_id or ""), slot="payment")
     if not said.get("payment") and said.get("texts"):
-        # The customer's own words are a safety net under the model's reading ("... to my gift card").
-        named = resolve_payment(view, " ".join(said["texts"]), order_id)
+        # The customer's own words are a safety net under the model's reading ("... to my gift card"), for a
+        # method they name: "same" or "original" there describe a variant ("same black frame"), not a payment.
+        words = re.sub(r"\b(same|original|usual)\b", " ", " ".join(said["texts"]), flags=re.I)
+        named = resolve_payment(view, words, order_id)
         if named.status == "ok" and named.value != exclude:
-            said = {**said, "payment": " ".join(said["texts"])}
+            said = {**said, "payment": words}
     if not said.get("payment"):
         if refund:
             original = view.original_payment(order_id) if order_id else None
@@ -236,7 +155,7 @@ def _customer_step(view: CustomerView) -> str:
 SLOT_STEPS: dict[str, Callable[..., Any]] = {
     "order": _order_step,
     "items": _items_step,
-    "variants": _variants_step,
+    "variants": variants_step,
     "payment": _payment_step,
     "address": _address_step,
     "reason": _reason_step,
@@ -299,7 +218,7 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
         if isinstance(payment, FlowStep):
             return payment
         return _confirm(view, spec, {"order_id": order_id, "item_ids": items, "payment_method_id": payment})
-    variants = _variants_step(view, order, changed_only(order, items, said), said)
+    variants = variants_step(view, order, changed_only(order, items, said), said)
     if isinstance(variants, FlowStep):
         return variants
     items, new_ids = variants

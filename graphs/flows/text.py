@@ -151,7 +151,7 @@ def _task_cues() -> dict[str, re.Pattern[str]]:
 
 
 _DEFAULT_ADDRESS = re.compile(r"\b(default|profile|account|on file|moved|moving|my address|home address)\b", re.I)
-_ORDER_WORDS = re.compile(r"\b(order|#?W\d{7}|shipment|package|deliver(y|ed)? to)\b", re.I)
+_ORDER_WORDS = re.compile(r"\b(orders?|#?W\d{7}|shipments?|packages?|deliver(y|ed)? to)\b", re.I)
 
 
 _PRODUCT_QUESTION = re.compile(r"\b(available|in stock|versions?|variants?|options|come in|do you (have|sell|carry)|"
@@ -177,9 +177,27 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
             task = "change_default_address" if _DEFAULT_ADDRESS.search(text) and not _ORDER_WORDS.search(text) \
                 else "modify_address"
         pattern = cues.get(task)
-        if pattern is not None and pattern.search(text) and task not in kept:
+        if pattern is not None and (pattern.search(text) or _misspelt(task, text)) and task not in kept:
             kept.append(task)
     return kept
+
+
+def _misspelt(task: str, text: str) -> bool:
+    """The text has the task's verb misspelt by one letter, or with two letters swapped ("cancle")."""
+    verbs = load_data("task_cues").get("_misspelt", {}).get(task, [])
+    return any(_one_off(word, verb) for word in re.findall(r"[a-z]+", text.lower()) for verb in verbs
+               if abs(len(word) - len(verb)) <= 1 and len(word) >= 5)
+
+
+def _one_off(word: str, verb: str) -> bool:
+    if word.startswith(verb) or word == verb:
+        return True
+    if len(word) == len(verb):
+        diff = [k for k in range(len(word)) if word[k] != verb[k]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and word[diff[0]] == verb[diff[1]] and word[diff[1]] == verb[diff[0]])
+    short, long_ = sorted((word, verb), key=len)
+    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
 
 
 #: Verbs that name one task beyond doubt, for when the model's reading names none.
