@@ -53,5 +53,8 @@ def repeated(step: FlowStep, task: str, asked: dict[str, int]) -> tuple[str, dic
 
 
 def choice_update(step: FlowStep) -> dict[str, Any]:
-    """What the state keeps of a question: its numbered choices (empty when it listed none)."""
-    return {"choices": [list(c) for c in step.choices]}
+    """What the state keeps of a question: its numbered choices (empty when it listed none), each label with
+    its id where two labels read the same."""
+    labels = [label for _, label in step.choices]
+    return {"choices": [[cid, f"{label} ({cid})" if labels.count(label) > 1 else label]
+                        for cid, label in step.choices]}

@@ -15,7 +15,7 @@ from graphs.flows.render import say
 from graphs.flows.selection import holds, select_orders, write_facts
 from graphs.flows.step import FlowStep
 from graphs.flows.steps import FLOWS, next_step
-from graphs.labels import money, payment_label
+from graphs.labels import money
 from graphs.understanding import Task
 
 _FACT_WORDS = {"price_above": ("price", "more than"), "price_below": ("price", "less than"),
@@ -46,7 +46,7 @@ def _probe(task: Task, said: dict[str, Any], step: FlowStep, view: CustomerView)
     if step.kind != "ask" or step.slot != "payment":
         return None
     for method in view.payment_methods.values():
-        trial = next_step(task, {**said, "payment": payment_label(method)}, view)
+        trial = next_step(task, {**said, "payment": method["id"]}, view)
         if trial.kind == "confirm":
             return trial
     return None

@@ -23,4 +23,7 @@ def listing(candidates: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> 
     """Candidates as the customer can answer them: '1. X; 2. Y' (one alone is not numbered)."""
     if len(candidates) == 1:
         return candidates[0][1]
-    return "; ".join(f"{k}. {label}" for k, (_, label) in enumerate(candidates, 1))
+    labels = [label for _, label in candidates]
+    # Two candidates that read the same (two PayPal accounts) are told apart by their ids.
+    shown = [f"{label} ({cid})" if labels.count(label) > 1 else label for cid, label in candidates]
+    return "; ".join(f"{k}. {label}" for k, label in enumerate(shown, 1))

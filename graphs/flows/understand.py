@@ -112,6 +112,10 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
+    if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
+        # "Just give me the most expensive 15-inch one": a variant the customer said (checked above) is an item
+        # change even without a change verb.
+        tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]
     if data.get("fallback") and str(data["fallback"]) in tasks[1:]:
         tasks.remove(str(data["fallback"]))  # "cancel it; if that's not possible, return it": one task, one fallback
     data["tasks"] = unread_questions(text, tasks)
@@ -132,8 +136,9 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         data.pop("order_scope")
     if scope == "one":
         data.pop("order_scope")
-    if data.get("order_status") and not data.get("order_scope"):
-        data.pop("order_status")  # a status only narrows a scope; one order is found by its description
+    status = data.get("order_status")
+    if status and not checks.get(f"order_status_{status}", re.compile("$^")).search(text):
+        data.pop("order_status")  # the status narrows which orders are meant: only when the text says it
     if data.get("except_orders"):
         kept = [e for e in data["except_orders"] if isinstance(e, str) and _mostly_said(e, text)]
         if kept and checks["except_items"].search(text) and data.get("order_scope"):

@@ -52,10 +52,15 @@ def _ranking_for(order: dict[str, Any], item: dict[str, Any], said: dict[str, An
 def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],
                    said: dict[str, Any]) -> FlowStep | tuple[list[str], list[str]]:
     by_id = {item["item_id"]: item for item in order["items"]}
+    sweeping = _sweeping_wish(order, said)
     new_ids = []
+    kept_ids = []
     for item_id in item_ids:
         item = by_id[item_id]
-        resolution = _variant_for(view, order, item, said)
+        resolution = resolve_variant(view, item, sweeping) if sweeping else _variant_for(view, order, item, said)
+        if sweeping and resolution.status in ("none", "missing"):
+            continue  # "everything in blue": an item with no blue version (or blue already) stays as it is
+        kept_ids.append(item_id)
         if resolution.status != "ok":
             if resolution.status == "missing" and not resolution.candidates:
                 return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{item_id}")
@@ -65,6 +70,10 @@ def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str]
                                        candidates=listing(resolution.candidates)), slot=f"variant:{item_id}",
                             choices=tuple(resolution.candidates))
         new_ids.append(resolution.value)
+    if sweeping:
+        if not kept_ids:
+            return FlowStep("refuse", say("no_variant_available", item=sweeping), slot="items")
+        return kept_ids, new_ids
     # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
     # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
     item_ids = list(item_ids)
@@ -74,3 +83,14 @@ def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str]
             item_ids.append(extra)
             new_ids.append(resolution.value)
     return item_ids, new_ids
+
+
+def _sweeping_wish(order: dict[str, Any], said: dict[str, Any]) -> str | None:
+    """One wish for every item meant ("switch everything to the blue version, except the fan"): a wanted
+    variant said of all the items rather than of one item of the order."""
+    if not (said.get("all_items") or said.get("except_items")):
+        return None
+    for s in said.get("items", []):
+        if s.get("wanted") and not any(item_score(s.get("item") or "", i) for i in order.get("items", [])):
+            return str(s["wanted"])
+    return None
