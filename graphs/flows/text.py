@@ -14,10 +14,11 @@ from prompts import load_data
 #: A word; "i'm" and "don't" stay one word (a lone "m" would read as size M).
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019.-][a-z0-9]+)*")
 #: Spellings customers use for the same catalogue words.
+#: Spellings and everyday names of a kind of product ("sneakers" are shoes: "the shoes" may mean either pair, and a
+#: tie is asked about, never guessed). Never a word for another product: a notebook is not a laptop.
 _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "shoe", "trainers": "shoe",
-             "headphone": "headphones", "earbuds": "headphones", "lamp": "lamp", "tee": "t-shirt",
-             "tshirt": "t-shirt", "laptop": "laptop", "notebook": "laptop", "watch": "watch", "bottle": "bottle",
-             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack", "mat": "mat"}
+             "headphone": "headphones", "earbuds": "headphones", "tee": "t-shirt", "tshirt": "t-shirt",
+             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack"}
 #: Words that never tell items apart.
 _STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
                   "would like get some those these them their from order item items also just".split())

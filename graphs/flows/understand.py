@@ -108,7 +108,11 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     _check_selectors(data, text)
     if isinstance(data.get("address"), dict):
         data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
+    model_address = data.get("address") or {}
     data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
+    if facts.get("address") and not facts["address"].get("address2") and model_address.get("address2"):
+        # Code read the street, city, state and zip exactly; the flat or suite line the model read stays.
+        data["address"] = {**facts["address"], "address2": model_address["address2"]}
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
