@@ -31,6 +31,8 @@ class GraphOptions:
     default_persona: str = "default"
     dialogue: str = "flows"
     """``flows``: code drives each task, the model reads messages; ``agent``: the model plans in a tool loop."""
+    agent_understand: bool = False
+    """Agent dialogue: one ``understand`` step (the flows' request plan) before the model's loop each turn."""
 
 
 def message_text(message: AnyMessage) -> str:
