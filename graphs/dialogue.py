@@ -39,6 +39,17 @@ def message_text(message: AnyMessage) -> str:
     return message.content if isinstance(message.content, str) else json.dumps(message.content)
 
 
+def times_asked(messages: list[AnyMessage], question: str) -> int:
+    """How often the agent already asked this question (case and spacing aside; a rephrased asking quotes it)."""
+    def norm(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    if not question.rstrip().endswith("?"):
+        return 0
+    return sum(1 for m in messages if isinstance(m, AIMessage) and not m.tool_calls
+               and norm(question) in norm(message_text(m)))
+
+
 def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 

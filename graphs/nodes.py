@@ -30,6 +30,7 @@ from graphs.dialogue import (
     move_stage,
     new_call_id,
     thread_of,
+    times_asked,
     tool_pair,
 )
 from graphs.intents import cancel_reason
@@ -192,6 +193,15 @@ class SupportNodes:
                                              "see it. Reply again with the answer in plain words, or call one tool.",
                                              tool_call_id=call_id, name="reply_check", status="error")],
                     "turn_invalid_calls": state.get("turn_invalid_calls", 0) + 1}
+            asked = times_asked(state["messages"], text)
+            if asked >= 2:
+                # The third time the same question: a person takes over, with the question in the ticket.
+                reason = f"could not resolve the customer's answer to: {text}"
+                return update | {"messages": [AIMessage(content="", id=reply.id, tool_calls=[
+                    {"name": TRANSFER_TO_ESCALATION, "args": {"reason": reason}, "id": new_call_id(),
+                     "type": "tool_call"}])]}
+            if asked == 1:
+                text = replies()["asked_again"].format(question=text)  # not word for word a second time
             return update | {"messages": [AIMessage(content=text, id=reply.id)]}
         if calls:
             name, args = calls[0]["name"], normalise_ids(calls[0]["args"])
