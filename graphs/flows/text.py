@@ -22,10 +22,6 @@ _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "
 #: Words that never tell items apart.
 _STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
                   "would like get some those these them their from order item items also just".split())
-_ALL_ITEMS = re.compile(r"\b(everything|all (?:of )?(?:the )?(?:items|things|of it|of them)|(?:the )?(?:whole|entire) order)\b",
-                        re.I)
-_FALLBACK = re.compile(r"\bif (?:not|that'?s not possible|(?:you|it) can'?t|that doesn'?t work)\b[^.?!]*?\b"
-                       r"(return|exchange|cancel)", re.I)
 _NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s+([A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?)"
 _INTRODUCED = re.compile(r"\b(?:I'?m|I am|this is|my name is|my name's|name is|it'?s)\s+" + _NAME)
 _SIGNED = re.compile(r"^(?:(?:hi|hiya|hello|hey|howdy|good (?:morning|afternoon|evening)|morning|evening)"
@@ -138,10 +134,6 @@ def code_facts(text: str) -> dict[str, Any]:
         facts["reason"] = reason
     if address := find_address(text):
         facts["address"] = address
-    if _ALL_ITEMS.search(text):
-        facts["all_items"] = True
-    if fallback := _FALLBACK.search(text):
-        facts["fallback"] = fallback.group(1).lower()
     return facts
 
 

@@ -71,6 +71,9 @@ def parse_reading(content: Any) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
+    if data.get("fallback") and not data.get("alternatives"):
+        # The older way to say "if not, then X" (scenario annotations): one not_possible alternative.
+        data["alternatives"] = [{"condition": "not_possible", "task": data.pop("fallback")}]
     clean = {}
     for key, value in data.items():
         try:

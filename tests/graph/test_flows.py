@@ -130,7 +130,9 @@ def test_a_policy_refusal_is_explained_before_any_confirmation(flows):
 
 def test_a_stated_fallback_replaces_an_impossible_task(flows):
     text = "Lucas Smith 43221. Cancel the smart watch order, if not possible then return the watch."
-    f = flows({text: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "watch"}], "reason": "no longer needed"}})
+    # The plan says the fallback (code no longer reads "if not possible, then ..." by a pattern).
+    f = flows({text: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "watch"}], "reason": "no longer needed",
+                      "alternatives": [{"condition": "not_possible", "task": "return"}]}})
     replies = f.say(text)
     assert "can't be cancelled" in replies[1]
     assert f.pending["tool"] == "return_delivered_order_items"
