@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     dialogue: Literal["flows", "agent"] = Field(
         "flows", description="flows: code drives each task and the model reads messages; agent: the model's tool loop."
     )
+    agent_understand: bool = Field(
+        False, description="agent dialogue: read each customer message into the flows' request plan first and put "
+                           "the reading before the model (compare both modes on one reading)."
+    )
 
     # --- web front end -----------------------------------------------------------------------
     ui_host: str = "127.0.0.1"

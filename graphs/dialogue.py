@@ -31,10 +31,23 @@ class GraphOptions:
     default_persona: str = "default"
     dialogue: str = "flows"
     """``flows``: code drives each task, the model reads messages; ``agent``: the model plans in a tool loop."""
+    agent_understand: bool = False
+    """Agent dialogue: one ``understand`` step (the flows' request plan) before the model's loop each turn."""
 
 
 def message_text(message: AnyMessage) -> str:
     return message.content if isinstance(message.content, str) else json.dumps(message.content)
+
+
+def times_asked(messages: list[AnyMessage], question: str) -> int:
+    """How often the agent already asked this question (case and spacing aside; a rephrased asking quotes it)."""
+    def norm(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    if not question.rstrip().endswith("?"):
+        return 0
+    return sum(1 for m in messages if isinstance(m, AIMessage) and not m.tool_calls
+               and norm(question) in norm(message_text(m)))
 
 
 def new_call_id() -> str:

@@ -30,6 +30,7 @@ from graphs.dialogue import (
     move_stage,
     new_call_id,
     thread_of,
+    times_asked,
     tool_pair,
 )
 from graphs.intents import cancel_reason
@@ -45,7 +46,7 @@ from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools, dry_run, normalise_ids, stage_tool_specs, validate_call
 from graphs.understanding import Task
-from prompts import replies
+from prompts import load_prompt, replies
 from tools import IDENTIFY_TOOLS, WRITE_TOOLS, for_task
 
 _CANCEL = for_task(Task.CANCEL).name
@@ -76,6 +77,7 @@ class SupportNodes:
     """Node functions bound to their dependencies (model, store, options)."""
 
     def __init__(self, model: BaseChatModel, guarded: GuardedTools, desk: TicketDesk, options: GraphOptions):
+        self.model = model  # unbound: the request-plan reading (agent_understand) asks it without tools
         self.guarded = guarded
         self.desk = desk
         self.options = options
@@ -106,7 +108,12 @@ class SupportNodes:
         )
         budget = (self.options.context_tokens - self.options.max_output_tokens
                   - estimate_text_tokens(system) - self.spec_tokens[stage])
-        return [SystemMessage(system), *recent_window(state["messages"], max(budget, 256))]
+        window = recent_window(state["messages"], max(budget, 256))
+        if self.options.agent_understand and state.get("understanding"):
+            # After the history, so the cached prefix (system prompt, earlier turns) stays the same.
+            reading = json.dumps(state["understanding"], ensure_ascii=False)
+            window = [*window, SystemMessage(load_prompt("agent_reading").replace("{reading}", reading))]
+        return [SystemMessage(system), *window]
 
     # --- nodes ----------------------------------------------------------------------------------------
     def begin_turn(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
@@ -150,6 +157,19 @@ class SupportNodes:
                                                                "id": new_call_id(), "type": "tool_call"}]))
         return messages
 
+    async def read_request(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """The customer's message read into the flows' request plan (model under the same JSON schema)."""
+        from graphs.flows.understand import understand
+
+        last = state["messages"][-1] if state.get("messages") else None
+        if not isinstance(last, HumanMessage):
+            return {"understanding": None}
+        replies = [m for m in state["messages"][:-1] if isinstance(m, AIMessage) and not m.tool_calls]
+        previous = message_text(replies[-1]) if replies else None
+        understood, asked = await understand(self.model, message_text(last), previous, config)
+        return {"understanding": understood.model_dump(mode="json", exclude_defaults=True),
+                "turn_model_calls": state.get("turn_model_calls", 0) + (1 if asked else 0)}
+
     def store_owner(self, order_id: str) -> str | None:
         """The owner of an order, or None when it does not exist."""
         return self.guarded.store.order_owner(order_id)
@@ -173,6 +193,15 @@ class SupportNodes:
                                              "see it. Reply again with the answer in plain words, or call one tool.",
                                              tool_call_id=call_id, name="reply_check", status="error")],
                     "turn_invalid_calls": state.get("turn_invalid_calls", 0) + 1}
+            asked = times_asked(state["messages"], text)
+            if asked >= 2:
+                # The third time the same question: a person takes over, with the question in the ticket.
+                reason = f"could not resolve the customer's answer to: {text}"
+                return update | {"messages": [AIMessage(content="", id=reply.id, tool_calls=[
+                    {"name": TRANSFER_TO_ESCALATION, "args": {"reason": reason}, "id": new_call_id(),
+                     "type": "tool_call"}])]}
+            if asked == 1:
+                text = replies()["asked_again"].format(question=text)  # not word for word a second time
             return update | {"messages": [AIMessage(content=text, id=reply.id)]}
         if calls:
             name, args = calls[0]["name"], normalise_ids(calls[0]["args"])

@@ -102,6 +102,10 @@ class SupportState(TypedDict):
     """Flows dialogue: what the latest customer message was understood to say (for developers and tests)."""
     identity_said: NotRequired[dict[str, str]]
     """Flows dialogue: name and zip said so far by a customer not identified yet."""
+    asked: NotRequired[dict[str, int]]
+    """Flows dialogue: how often each question ("<task>:<slot>") was asked for the active task."""
+    choices: NotRequired[list[list[str]]]
+    """Flows dialogue: the numbered (id, label) choices the last question listed."""
     reinterpret: NotRequired[str | None]
     """Flows dialogue: a message typed instead of yes/no while a write waited, to be read as a new request."""
 

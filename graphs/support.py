@@ -26,6 +26,11 @@ def _after_tools(state: SupportState, max_calls: int) -> str:
     return target
 
 
+def _via_reading(state: SupportState) -> str:
+    target = routing.after_begin_turn(state)
+    return "read_request" if target == "agent" else target
+
+
 def build_support_graph(
     *,
     model: BaseChatModel,
@@ -56,7 +61,14 @@ def build_support_graph(
     builder.add_node("restore", nodes.restore)
 
     builder.add_edge(START, "begin_turn")
-    builder.add_conditional_edges("begin_turn", routing.after_begin_turn)
+    if options.agent_understand:
+        # The request plan is read first, then the stage's model works with it in front of it.
+        builder.add_node("read_request", nodes.read_request)
+        builder.add_conditional_edges("begin_turn", _via_reading,
+                                      ["handover_note", "confirm_write", "escalate", "tools", "read_request"])
+        builder.add_edge("read_request", "agent")
+    else:
+        builder.add_conditional_edges("begin_turn", routing.after_begin_turn)
     builder.add_conditional_edges(
         "agent", partial(routing.after_agent, max_invalid=options.tool_call_retries),
         ["tools", "agent", "give_up", END],

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from graphs.selectors import Act, Condition, OrderScope, OrderStatus, Rank
+
 OrderId = Annotated[str, StringConstraints(pattern=r"^#W[0-9]{7}$")]
 
 
@@ -47,6 +49,9 @@ class ItemSaid(_Said):
     wanted: str | None = Field(
         None, description="For an exchange or change: the wanted variant as said, e.g. 'size 11, red'; else null."
     )
+    rank: Rank | None = Field(
+        None, description="A variant chosen by ranking: 'the cheapest one' -> cheapest, 'the biggest size' -> largest."
+    )
 
 
 class AddressSaid(_Said):
@@ -58,6 +63,17 @@ class AddressSaid(_Said):
     state: str | None = None
     zip: str | None = Field(None, pattern=r"^[0-9]{5}$")
     country: str | None = None
+
+
+class Alternative(_Said):
+    """'If <condition>, then <this> instead': another task, another variant or another payment (code evaluates the
+    condition against the store: ``graphs.flows.selection``)."""
+
+    condition: Condition = Field(description="When this alternative applies.")
+    amount: float | None = Field(None, description="The amount in dollars for price_/refund_ conditions.")
+    task: Task | None = Field(None, description="The task to do instead.")
+    wanted: str | None = Field(None, description="The variant wanted instead, in the customer's words.")
+    payment: str | None = Field(None, description="The payment method to use instead, in the customer's words.")
 
 
 class Understanding(_Said):
@@ -85,6 +101,14 @@ class Understanding(_Said):
     fallback: Task | None = Field(
         None, description="What the customer wants if the asked task is not possible ('if not, then return it')."
     )
+    act: Act | None = None
+    order_scope: OrderScope | None = None
+    order_status: OrderStatus | None = None
+    except_orders: list[str] = Field(default_factory=list, max_length=4)
+    order_total_below: float | None = None
+    order_total_above: float | None = None
+    except_items: list[str] = Field(default_factory=list, max_length=4)
+    alternatives: list[Alternative] = Field(default_factory=list, max_length=2)
 
     @classmethod
     def response_format(cls) -> dict[str, Any]:
@@ -93,25 +117,62 @@ class Understanding(_Said):
                 "json_schema": {"name": "understanding", "schema": cls.model_json_schema(), "strict": True}}
 
 
-class MessageReading(_Said):
-    """What the model is asked to fill: the parts of an ``Understanding`` that need language understanding.
+_TASKS = ("order_info = status, tracking, items, prices or payment of an order; cancel = cancel a pending order; "
+          "modify_address = change the shipping address of an order; modify_payment = pay an order with another "
+          "payment method; modify_items = change items of an order not yet shipped (other size, color...); "
+          "return = send back items of a delivered order for a refund; exchange = swap items of a delivered order "
+          "for another variant; change_default_address = change the address in their profile (not of an order); "
+          "human = wants a human agent; question = any other question. List a task only when this message asks "
+          "for it; [] when it only answers or gives details.")
 
-    Emails, order ids, zip codes, a bare yes/no and "all of it" are read by code (exactly, and faster); a
-    smaller schema means a shorter, better-formed answer from a small model. ``tasks`` comes first so the model
-    commits to the request before the details.
+
+class MessageReading(_Said):
+    """What the model is asked to fill for each customer message: the request as a small plan.
+
+    Emails, order ids, zip codes and a bare yes/no are read by code (exactly, and faster). The field
+    descriptions are the prompt's field list (``reading_fields``): schema and prompt cannot disagree. ``act`` and
+    ``tasks`` come first so the model commits to what the message does before the details.
     """
 
-    tasks: list[Task] = Field(default_factory=list, max_length=3)
-    first_name: str | None = None
-    last_name: str | None = None
-    order_hint: str | None = None
-    items: list[ItemSaid] = Field(default_factory=list, max_length=6)
-    reason: Literal["no longer needed", "ordered by mistake"] | None = None
-    payment: str | None = None
-    address: AddressSaid | None = None
+    act: Act | None = Field(None, description="What the message does: request (asks for something new), answer "
+                            "(answers our question), correct (corrects something said before), confirm, deny, ask "
+                            "(asks us a question), hand_over (wants a person), other.")
+    tasks: list[Task] = Field(default_factory=list, max_length=3, description=_TASKS)
+    first_name: str | None = Field(None, description="The customer's first name, when they give it.")
+    last_name: str | None = Field(None, description="The customer's last name, when they give it.")
+    order_hint: str | None = Field(None, description="Words that describe one order without its number, e.g. "
+                                   "'the one with the lamp'.")
+    order_scope: OrderScope | None = Field(None, description="all = every order meant ('all my orders', 'each of "
+                                           "them'); most_recent = the latest one ('my last order'); else null.")
+    order_status: OrderStatus | None = Field(None, description="The status of the orders meant, when said: pending "
+                                             "(not shipped yet), processed, delivered, cancelled.")
+    except_orders: list[str] = Field(default_factory=list, max_length=4, description="Orders excluded from 'all "
+                                     "my orders' ('except the one with the X'): their descriptions.")
+    order_total_below: float | None = Field(None, description="Only orders whose total is under this amount.")
+    order_total_above: float | None = Field(None, description="Only orders whose total is over this amount.")
+    items: list[ItemSaid] = Field(default_factory=list, max_length=6, description="Each item the customer means, "
+                                  "as they describe it, with 'wanted' (the variant they want instead) or 'rank'.")
+    all_items: bool | None = Field(None, description="true when they mean every item of the order ('all of it', "
+                                   "'everything').")
+    except_items: list[str] = Field(default_factory=list, max_length=4, description="Items excluded from "
+                                    "'everything' ('all but the X', 'except the X'): their descriptions.")
+    reason: Literal["no longer needed", "ordered by mistake"] | None = Field(
+        None, description="Cancellation reason: 'ordered by mistake' or 'no longer needed'.")
+    payment: str | None = Field(None, description="Payment method words as said ('PayPal', 'gift card', "
+                                "'original payment method').")
+    address: AddressSaid | None = Field(None, description="A new address: address1 (street), address2 "
+                                        "(apartment/suite), city, state, zip, country.")
+    alternatives: list[Alternative] = Field(default_factory=list, max_length=2, description="What to do instead "
+                                            "under a condition ('if not possible, X'; 'if it costs more than N, X'): "
+                                            "condition, amount, and task or wanted or payment.")
 
     @classmethod
     def response_format(cls) -> dict[str, Any]:
         """The OpenAI ``response_format`` that constrains decoding to this schema."""
         return {"type": "json_schema",
                 "json_schema": {"name": "message_reading", "schema": cls.model_json_schema(), "strict": True}}
+
+
+def reading_fields() -> str:
+    """The prompt's field list, from the schema's own descriptions (one line per field, in schema order)."""
+    return "\n".join(f"- {name}: {field.description}" for name, field in MessageReading.model_fields.items())

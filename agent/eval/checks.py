@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from agent.eval.scenario import Category, Message, Scenario, ScenarioError, load_scenario
-from tools import WRITE_TOOLS, RetailStore, call_tool
+from tools import WRITE_TOOLS, RetailStore, call_tool, for_task
 
 #: Written out in every file, even when empty or the default, so each scenario states its intent.
 EXPLICIT_KEYS = frozenset({"id", "category", "description", "customer", "opening", "confirmations",
@@ -156,7 +156,8 @@ def suite_problems(scenarios: Sequence[Scenario]) -> list[str]:
     writes = [w for s in scenarios for w in s.expected_writes]
     if unused := WRITE_TOOLS - {w.tool for w in writes}:
         problems.append(f"write tools no scenario expects: {sorted(unused)}")
-    reasons = {w.args.get("reason") for w in writes if w.tool == "cancel_pending_order"}
+    cancel = for_task("cancel").name
+    reasons = {w.args.get("reason") for w in writes if w.tool == cancel}
     if missing := CANCEL_REASONS - reasons:
         problems.append(f"cancellation reasons no scenario expects: {sorted(missing)}")
     if not any(s.must_fail for s in scenarios if s.category == "policy"):

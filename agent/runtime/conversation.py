@@ -69,6 +69,7 @@ def graph_options(settings: Settings) -> GraphOptions:
         escalate_after_misunderstandings=settings.escalate_after_misunderstandings,
         default_persona=settings.persona,
         dialogue=settings.dialogue,
+        agent_understand=settings.agent_understand,
     )
 
 

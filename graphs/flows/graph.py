@@ -57,7 +57,10 @@ def after_plan(state: SupportState) -> str:
 
 
 def after_flow(state: SupportState) -> str:
-    """A typed answer is read again; a question waits for the customer; otherwise the next task runs."""
+    """A typed answer is read again; a question waits for the customer; otherwise the next task runs. A flow that
+    could not resolve what it asked for (asked three times) hands the case over."""
+    if state.get("stage") == Stage.ESCALATION:
+        return "escalate"
     if state.get("reinterpret"):
         return "understand"
     if state.get("awaiting") or state.get("pending_confirmation"):
@@ -102,7 +105,8 @@ def build_task_flow(task: Task, nodes: FlowNodes) -> CompiledStateGraph:
 
 
 #: What a flow hands back to the conversation besides its new messages.
-_FLOW_OUTPUT = ("tasks", "awaiting", "pending_confirmation", "orders_in_focus", "reinterpret")
+_FLOW_OUTPUT = ("tasks", "awaiting", "pending_confirmation", "orders_in_focus", "reinterpret", "asked", "choices",
+                "escalation_reason", "stage", "stage_history")
 
 
 def flow_node(flow: CompiledStateGraph) -> Any:
@@ -113,9 +117,9 @@ def flow_node(flow: CompiledStateGraph) -> Any:
     node it still checkpoints in its own namespace and resumes after a confirmation interrupt.
     """
 
-    def run_flow(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def run_flow(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         known = {message.id for message in state["messages"]}
-        final = flow.invoke(state, config)
+        final = await flow.ainvoke(state, config)
         update = {key: final.get(key) for key in _FLOW_OUTPUT if key in final}
         return update | {"messages": [m for m in final["messages"] if m.id not in known]}
 
@@ -138,7 +142,7 @@ def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer:
     builder.add_node("plan", nodes.plan)
     for task in FLOWS:
         builder.add_node(task.value, flow_node(build_task_flow(task, nodes)))
-        builder.add_conditional_edges(task.value, after_flow, ["understand", "idle", END, *FLOW_NODES])
+        builder.add_conditional_edges(task.value, after_flow, ["understand", "idle", "escalate", END, *FLOW_NODES])
     builder.add_node("question", nodes.question)
     builder.add_node("welcome", _welcome)
     builder.add_node("idle", nodes.idle)

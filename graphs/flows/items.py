@@ -182,7 +182,7 @@ def _letter_sizes(text: str, taken: set[str]) -> str:
     return text
 
 
-def _named_options(wanted: str | None, current: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, str]:
+def named_options(wanted: str | None, current: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, str]:
     """Option values the customer named. A value shared by two options ("black" for a frame and a lens colour)
     counts only in a phrase that names its own option ("black frame, brown lenses"); a value unique to one
     option counts anywhere."""
@@ -224,7 +224,7 @@ def resolve_variant(view: CustomerView, item: dict[str, Any], wanted: str | None
     product = view.product(item["product_id"]) or {"variants": {}}
     variants = list(product["variants"].values())
     current = dict(item.get("options", {}))
-    changes = _named_options(wanted, current, variants)
+    changes = named_options(wanted, current, variants)
     available = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]]
     choices = [(v["item_id"], options_text(v["options"])) for v in available]
     if not changes:

@@ -6,6 +6,7 @@ Every node is a small function of (state, config) returning a partial update. Th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -30,13 +31,16 @@ from graphs.dialogue import (
     thread_of,
     tool_pair,
 )
+from graphs.flows.asking import choice_update, chosen, repeated, slot_kind
 from graphs.flows.customer import CustomerView
+from graphs.flows.evaluate import expand_scope, with_alternatives
 from graphs.flows.outcomes import done_text
 from graphs.flows.plan import fold, refers_back
 from graphs.flows.render import say
 from graphs.flows.steps import next_step, product_info_text
 from graphs.flows.truth import unsupported_claims
 from graphs.flows.understand import understand
+from graphs.prefetch import find_order_ids
 from graphs.prompting import persona_text
 from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
@@ -50,6 +54,19 @@ def _last_customer_text(state: SupportState) -> str:
         if isinstance(message, HumanMessage):
             return message_text(message)
     return ""
+
+
+def dialogue_context(state: SupportState) -> str | None:
+    """What the reading should know of the dialogue: the active request, what it has so far, our question."""
+    frames = state.get("tasks") or []
+    if not frames:
+        return None
+    said = frames[0]["said"]
+    known = [key for key in ("order_ids", "order_hint", "items", "reason", "payment", "address") if said.get(key)]
+    line = f"Active request: {frames[0]['task']}" + (f" (known: {', '.join(known)})" if known else "")
+    if state.get("awaiting"):
+        line += f"; we asked for: {slot_kind(state['awaiting'])}"
+    return line + "."
 
 
 def _last_agent_reply(state: SupportState) -> str | None:
@@ -82,11 +99,18 @@ class FlowNodes:
                        "persona": state.get("persona") or self.options.default_persona}
         return update
 
-    def understand(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def understand(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Read the customer's message into an Understanding (model under a JSON schema + code's reads)."""
         text = state.get("reinterpret") or _last_customer_text(state)
-        context = None if state.get("reinterpret") else _last_agent_reply(state)
-        understood, asked_model = understand(self.model, text, context, config)
+        if not state.get("reinterpret") and state.get("awaiting") and (picked := chosen(text, state.get("choices", []))):
+            # "2" or "the second one" answers a numbered question exactly: no model needed.
+            choice_id, label = picked
+            if find_order_ids(choice_id) == [choice_id]:
+                return {"understanding": {"order_ids": [choice_id]}, "reinterpret": None}
+            return {"understanding": {}, "reinterpret": label}
+        last_reply = None if state.get("reinterpret") else _last_agent_reply(state)
+        understood, asked_model = await understand(self.model, text, last_reply, config,
+                                                   context=dialogue_context(state))
         calls = state.get("turn_model_calls", 0) + (1 if asked_model else 0)
         return {"understanding": understood.model_dump(mode="json", exclude_defaults=True),
                 "turn_model_calls": calls}
@@ -154,7 +178,7 @@ class FlowNodes:
         key = "anything_else" if state.get("turn", 0) > 1 else "greet_identified"
         return {"messages": [AIMessage(say(key))], "awaiting": None}
 
-    def question(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def question(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """An open question: product facts from the catalogue by code, otherwise a short model answer."""
         text = _last_customer_text(state)
         known = product_info_text(self.guarded.store, text)
@@ -164,7 +188,7 @@ class FlowNodes:
             return {"messages": [AIMessage(known)]}
         system = "\n\n".join([load_prompt("policy"), persona_text(state.get("persona")), load_prompt("question")])
         window = recent_window(state["messages"], 1500)
-        reply = self.model.invoke([SystemMessage(system), *[m for m in window if not isinstance(m, ToolMessage)
+        reply = await self.model.ainvoke([SystemMessage(system), *[m for m in window if not isinstance(m, ToolMessage)
                                                             and not (isinstance(m, AIMessage) and m.tool_calls)]],
                                   config)
         answer = message_text(reply).strip()
@@ -176,29 +200,49 @@ class FlowNodes:
 
     # --- one task flow ---------------------------------------------------------------------------------
     def flow_step(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
-        """The active task's next step: a question, an explanation, an answer, or a write to confirm."""
-        frame = state["tasks"][0]
+        """The active task's next step: a question, an explanation, an answer, or a write to confirm.
+
+        The request's selectors are evaluated here against the store: a scope over several orders becomes one
+        task per order, and conditional alternatives replace the write they are about.
+        """
         view = CustomerView.load(self.guarded.store, state["customer_id"])
-        step = next_step(Task(frame["task"]), frame["said"], view)
+        queue, note, nothing = expand_scope(list(state["tasks"]), view)
+        if nothing is not None:
+            return {"messages": [AIMessage(nothing)], "tasks": queue, "awaiting": None, "asked": {}, "choices": []}
+        frame = queue[0]
+        task = Task(frame["task"])
+        step = next_step(task, frame["said"], view)
         focus = state.get("orders_in_focus", [])
         if step.kind == "ask" and step.slot == "order" and focus and refers_back(frame["said"]):
             # "Can you send it to my office instead?" right after we talked about an order: that order.
-            step = next_step(Task(frame["task"]), {**frame["said"], "order_ids": [focus[-1]]}, view)
+            step = next_step(task, {**frame["said"], "order_ids": [focus[-1]]}, view)
+        task, frame, step = with_alternatives(task, frame, step, view)
+        queue[0] = frame
+        step = replace(step, text=f"{note} {step.text}".strip()) if note else step
         if step.kind == "answer" and step.args.get("order_id"):
             focus = [*[o for o in focus if o != step.args["order_id"]], step.args["order_id"]]
         if step.kind == "confirm":
             return {"pending_confirmation": {"tool_call_id": new_call_id(), "tool": step.tool, "arguments": step.args,
-                                             "summary": step.text}, "awaiting": "confirm"}
-        rest = state["tasks"][1:]
+                                             "summary": step.text}, "awaiting": "confirm", "tasks": queue,
+                    "choices": []}
+        rest = queue[1:]
         if focus != state.get("orders_in_focus", []):
-            return {"messages": [AIMessage(step.text)], "tasks": rest, "awaiting": None, "orders_in_focus": focus}
+            return {"messages": [AIMessage(step.text)], "tasks": rest, "awaiting": None, "orders_in_focus": focus,
+                    "asked": {}, "choices": []}
         if step.kind == "ask":
-            return {"messages": [AIMessage(step.text)], "awaiting": step.slot}
+            text, asked, give_up = repeated(step, task.value, state.get("asked", {}))
+            if give_up:
+                # The third time: a person takes over, with a ticket that says what could not be resolved.
+                return {"tasks": queue, "awaiting": None, "choices": [], "asked": asked,
+                        "escalation_reason": give_up, **move_stage(state, Stage.ESCALATION, give_up)}
+            return {"messages": [AIMessage(text)], "awaiting": step.slot, "tasks": queue, "asked": asked,
+                    **choice_update(step)}
         if step.kind == "refuse" and frame.get("fallback"):
             # "If that is not possible, then ...": the stated fallback takes the task's place.
             fallback = {"task": frame["fallback"], "said": frame["said"], "fallback": None}
-            return {"messages": [AIMessage(step.text)], "tasks": [fallback, *rest], "awaiting": None}
-        return {"messages": [AIMessage(step.text)], "tasks": rest, "awaiting": None}
+            return {"messages": [AIMessage(step.text)], "tasks": [fallback, *rest], "awaiting": None,
+                    "asked": {}, "choices": []}
+        return {"messages": [AIMessage(step.text)], "tasks": rest, "awaiting": None, "asked": {}, "choices": []}
 
     def confirm(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Pause for the customer's yes or no; a typed message that is neither is read as a new request."""

@@ -25,12 +25,14 @@ _KEEP = re.compile(r"\b(keep (it|them|the|this|that|my|those)|never ?mind|forget
 #: Tasks a reading confuses with each other: one is never queued as a new request beside the other.
 _KIN = {"modify_items": ("exchange",), "exchange": ("modify_items",), "modify_address": ("change_default_address",),
         "change_default_address": ("modify_address",)}
-_SLOT_KEYS = ("order_ids", "order_hint", "items", "all_items", "reason", "payment", "address")
+_SLOT_KEYS = ("order_ids", "order_hint", "items", "all_items", "reason", "payment", "address", "order_scope",
+              "order_status", "except_orders", "order_total_below", "order_total_above", "except_items",
+              "alternatives")
 
 
 def said_of(u: Understanding) -> dict[str, Any]:
     """The slot values a message gave (only those present)."""
-    data = u.model_dump(exclude_none=True)
+    data = u.model_dump(mode="json", exclude_none=True)
     said = {k: data[k] for k in _SLOT_KEYS if data.get(k) not in (None, [], False, "")}
     if said.get("address"):
         said["address"] = {k: v for k, v in said["address"].items() if v}
@@ -124,9 +126,17 @@ def _answers(awaiting: str | None, update: dict[str, Any]) -> bool:
     return any(update.get(key) for key in wanted.get(str(awaiting), ()))
 
 
+def fallback_of(u: Understanding) -> Task | None:
+    """The task to do instead when the asked one is not possible ("if not, return it")."""
+    if u.fallback:
+        return u.fallback
+    return next((a.task for a in u.alternatives if a.condition == "not_possible" and a.task), None)
+
+
 def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, text: str) -> Folded:
     """The new frame queue after a message."""
     frames = copy.deepcopy(frames)
+    fallback = fallback_of(u)
     asked = [t for t in dict.fromkeys(u.tasks) if t in FLOW_TASKS]
     update = said_of(u)
     active = frames[0] if frames else None
@@ -146,8 +156,8 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
         update = _answer_to_awaited(awaiting, active["said"], update, text, u)
         active["said"] = _apply(active["said"], update)
         active["said"]["texts"] = [*active["said"].get("texts", []), text]
-        if u.fallback and u.fallback in FLOW_TASKS:
-            active["fallback"] = u.fallback
+        if fallback and fallback in FLOW_TASKS:
+            active["fallback"] = fallback
         return Folded(frames + [{"task": t.value, "said": {"texts": [text]}, "fallback": None} for t in also])
     if not new:
         return Folded(frames)
@@ -168,7 +178,7 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
             said = _apply(base, update if len(new) == 1 else _paired(update, len(new), k))
             said["texts"] = [*base.get("texts", []), text] if len(new) == 1 else [text]
         created.append({"task": task.value, "said": said,
-                        "fallback": u.fallback.value if u.fallback and k == 0 else None})
+                        "fallback": fallback.value if fallback and k == 0 else None})
     # A new request instead of an answer to our question goes first; the question comes back after it.
     interrupts = bool(active and awaiting and awaiting not in ("confirm", "identity"))
     return Folded(created + frames if changed_mind or interrupts else frames + created, changed_mind=changed_mind)

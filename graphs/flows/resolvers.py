@@ -3,6 +3,7 @@ that cannot be done (items and variants: ``graphs.flows.items``). Each returns a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from graphs.flows.customer import CustomerView
@@ -11,6 +12,8 @@ from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import tokens
 from graphs.labels import payment_label
 
+#: "However each one was paid", "whatever I paid with": the original method.
+_PAID_WITH = re.compile(r"\b(how(ever)?|what(ever)?|which(ever)?)\b[^.?!]{0,30}\b(paid|pay|used)\b", re.I)
 _RECENT = {"last", "latest", "recent", "newest", "most"}
 _STATUS_WORDS = {"pending", "delivered", "processed", "cancelled"}
 
@@ -36,6 +39,9 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
         named = named_in_texts([i for o in orders.values() for i in o["items"]], said)
         if named:
             said = {**said, "items": [{"item": name} for name in named]}
+    if said.get("order_status") and not said.get("order_ids"):
+        # "My order that hasn't shipped yet": the status said narrows the customer's orders first.
+        orders = {oid: o for oid, o in orders.items() if o["status"] == said["order_status"]} or orders
     eligible = [o for o in orders.values() if not statuses or o["status"] in statuses]
     if said.get("order_ids"):
         mine = [orders[i] for i in said["order_ids"] if i in orders]
@@ -63,8 +69,11 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
     if not matches and status_words:
         matches = pool
     if not matches:
+        if len(orders) == 1 and said.get("order_status"):
+            return ok(next(iter(orders)))
         if hint_words - _RECENT - _STATUS_WORDS and said.get("items"):
-            return Resolution("none", detail="no_order_matches", value=hint.strip())
+            return Resolution("none", detail="no_order_matches", value=hint.strip(),
+                              candidates=[(o["order_id"], order_label(o)) for o in view.orders.values()])
         matches = eligible if eligible else list(orders.values())
         if len(matches) == 1:
             return ok(matches[0]["order_id"])
@@ -85,11 +94,16 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
     """The payment method id the customer's words name ('my PayPal', 'the visa ending 1234', 'original')."""
     said = tokens(words)
     methods = list(view.payment_methods.values())
+    # A method named by its id (a numbered choice we listed with it, to tell two PayPal accounts apart).
+    by_id = [m["id"] for m in methods if m["id"] in str(words or "")]
+    if len(by_id) == 1:
+        return ok(by_id[0])
     if not said:
         return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
     original = view.original_payment(order_id) if order_id else None
     # "the original card", "same as before" ("send it back" is a return, not a payment method).
-    means_original = bool(said & {"original", "same", "usual"}) and original is not None
+    means_original = (bool(said & {"original", "same", "usual"}) or bool(_PAID_WITH.search(str(words))))\
+        and original is not None
     if "gift" in said:
         pool = [m for m in methods if m["source"] == "gift_card"]
     elif "paypal" in said:
@@ -102,14 +116,14 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
         digits = {w for w in said if w.isdigit() and len(w) == 4}
         if digits:
             pool = [m for m in pool if str(m.get("last_four")) in digits]
-        if means_original and len(pool) > 1 and original in {m["id"] for m in pool}:
-            return ok(original)  # "back on the original card" among two cards
     elif means_original:
         return ok(original)
     else:
         return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
     if len(pool) == 1:
         return ok(pool[0]["id"])
+    if means_original and original in {m["id"] for m in pool}:
+        return ok(original)  # "the same PayPal I paid with" among two PayPal accounts
     if not pool:
         return Resolution("none", detail="no_such_payment", value=words,
                           candidates=[(m["id"], payment_label(m)) for m in methods])

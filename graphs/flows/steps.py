@@ -8,23 +8,24 @@ exactly) before the customer is asked to confirm it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from graphs.confirmations import summarize_write
 from graphs.flows.customer import CustomerView, options_text
 from graphs.flows.items import (
-    also_named,
     changed_only,
     item_label,
     resolve_items,
-    resolve_variant,
-    wanted_texts,
 )
 from graphs.flows.render import say
 from graphs.flows.resolution import Resolution
 from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
+from graphs.flows.selection import all_except
+from graphs.flows.step import FlowStep, listing
+from graphs.flows.variant_step import variants_step
 from graphs.labels import money, payment_label
 from graphs.tool_layer import dry_run
 from graphs.understanding import Task
@@ -63,28 +64,15 @@ FLOWS: dict[Task, FlowSpec] = {spec.task: spec for spec in (
 _SIBLINGS = {Task.MODIFY_ITEMS: Task.EXCHANGE, Task.EXCHANGE: Task.MODIFY_ITEMS}
 
 
-@dataclass(frozen=True)
-class FlowStep:
-    """What the flow does next: ask for a slot, refuse, answer (reads), or ask to confirm a write."""
-
-    kind: Literal["ask", "refuse", "answer", "confirm"]
-    text: str = ""
-    slot: str | None = None
-    tool: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
-
-
-def _listing(candidates: list[tuple[str, str]]) -> str:
-    return "; ".join(label for _, label in candidates)
-
-
 def _slot_question(resolution: Resolution, slot: str, ask_key: str, ambiguous_key: str, **facts: Any) -> FlowStep:
     if resolution.status == "ambiguous":
-        return FlowStep("ask", say(ambiguous_key, candidates=_listing(resolution.candidates),
-                                   value=resolution.value or "", **facts), slot=slot)
+        return FlowStep("ask", say(ambiguous_key, candidates=listing(resolution.candidates),
+                                   value=resolution.value or "", **facts), slot=slot,
+                        choices=tuple(resolution.candidates))
     if resolution.status == "missing":
-        return FlowStep("ask", say(ask_key, candidates=_listing(resolution.candidates), **facts), slot=slot)
-    return FlowStep("refuse", say(resolution.detail, candidates=_listing(resolution.candidates),
+        return FlowStep("ask", say(ask_key, candidates=listing(resolution.candidates), **facts), slot=slot,
+                        choices=tuple(resolution.candidates))
+    return FlowStep("refuse", say(resolution.detail, candidates=listing(resolution.candidates),
                                   value=resolution.value or "", **facts), slot=slot)
 
 
@@ -105,46 +93,11 @@ def _order_step(spec: FlowSpec, said: dict[str, Any], view: CustomerView) -> Flo
 
 
 def _items_step(order: dict[str, Any], said: dict[str, Any]) -> FlowStep | list[str]:
-    resolution = resolve_items(order, said)
+    # "Everything except the X": the exclusions are the selector, evaluated against the order's items.
+    resolution = all_except(order, said["except_items"]) if said.get("except_items") else resolve_items(order, said)
     if resolution.status == "ok":
         return list(resolution.value)
     return _slot_question(resolution, "items", "ask_items", "item_ambiguous", order_id=order["order_id"])
-
-
-def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any],
-                 said: dict[str, Any]) -> Resolution:
-    """The wanted variant of one item: the first of the customer's wordings that resolves, else what the best
-    wording said (unavailable, the same variant), else a question."""
-    results = [resolve_variant(view, item, wanted) for wanted in wanted_texts(order, item["item_id"], said)]
-    return next((r for r in results if r.status == "ok"), None) \
-        or next((r for r in results if r.status != "missing"), None) \
-        or resolve_variant(view, item, None)
-
-
-def _variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],
-                   said: dict[str, Any]) -> FlowStep | tuple[list[str], list[str]]:
-    by_id = {item["item_id"]: item for item in order["items"]}
-    new_ids = []
-    for item_id in item_ids:
-        item = by_id[item_id]
-        resolution = _variant_for(view, order, item, said)
-        if resolution.status != "ok":
-            if resolution.status == "missing" and not resolution.candidates:
-                return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{item_id}")
-            key = {"missing": "ask_variant", "ambiguous": "variant_ambiguous"}.get(resolution.status,
-                                                                                  resolution.detail)
-            return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
-                                       candidates=_listing(resolution.candidates)), slot=f"variant:{item_id}")
-        new_ids.append(resolution.value)
-    # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
-    # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
-    item_ids = list(item_ids)
-    for extra in also_named(order, said, item_ids):
-        resolution = _variant_for(view, order, by_id[extra], said)
-        if resolution.status == "ok" and extra not in item_ids:
-            item_ids.append(extra)
-            new_ids.append(resolution.value)
-    return item_ids, new_ids
 
 
 def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None, *, refund: bool,
@@ -153,10 +106,12 @@ def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None
     if exclude and not methods:
         return FlowStep("refuse", say("no_other_payment", order_id=order_id or ""), slot="payment")
     if not said.get("payment") and said.get("texts"):
-        # The customer's own words are a safety net under the model's reading ("... to my gift card").
-        named = resolve_payment(view, " ".join(said["texts"]), order_id)
+        # The customer's own words are a safety net under the model's reading ("... to my gift card"), for a
+        # method they name: "same" or "original" there describe a variant ("same black frame"), not a payment.
+        words = re.sub(r"\b(same|original|usual)\b", " ", " ".join(said["texts"]), flags=re.I)
+        named = resolve_payment(view, words, order_id)
         if named.status == "ok" and named.value != exclude:
-            said = {**said, "payment": " ".join(said["texts"])}
+            said = {**said, "payment": words}
     if not said.get("payment"):
         if refund:
             original = view.original_payment(order_id) if order_id else None
@@ -169,8 +124,9 @@ def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None
         if len(methods) == 1 and not exclude:
             return methods[0]["id"]
         key = "ask_new_payment" if exclude else "ask_payment"
-        return FlowStep("ask", say(key, order_id=order_id or "", candidates="; ".join(payment_label(m) for m in methods)),
-                        slot="payment")
+        choices = tuple((m["id"], payment_label(m)) for m in methods)
+        return FlowStep("ask", say(key, order_id=order_id or "", candidates=listing(choices)), slot="payment",
+                        choices=choices)
     resolution = resolve_payment(view, said["payment"], order_id)
     if resolution.status == "ok":
         return str(resolution.value)
@@ -199,7 +155,7 @@ def _customer_step(view: CustomerView) -> str:
 SLOT_STEPS: dict[str, Callable[..., Any]] = {
     "order": _order_step,
     "items": _items_step,
-    "variants": _variants_step,
+    "variants": variants_step,
     "payment": _payment_step,
     "address": _address_step,
     "reason": _reason_step,
@@ -262,7 +218,7 @@ def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:
         if isinstance(payment, FlowStep):
             return payment
         return _confirm(view, spec, {"order_id": order_id, "item_ids": items, "payment_method_id": payment})
-    variants = _variants_step(view, order, changed_only(order, items, said), said)
+    variants = variants_step(view, order, changed_only(order, items, said), said)
     if isinstance(variants, FlowStep):
         return variants
     items, new_ids = variants

@@ -14,17 +14,14 @@ from prompts import load_data
 #: A word; "i'm" and "don't" stay one word (a lone "m" would read as size M).
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019.-][a-z0-9]+)*")
 #: Spellings customers use for the same catalogue words.
+#: Spellings and everyday names of a kind of product ("sneakers" are shoes: "the shoes" may mean either pair, and a
+#: tie is asked about, never guessed). Never a word for another product: a notebook is not a laptop.
 _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "shoe", "trainers": "shoe",
-             "headphone": "headphones", "earbuds": "headphones", "lamp": "lamp", "tee": "t-shirt",
-             "tshirt": "t-shirt", "laptop": "laptop", "notebook": "laptop", "watch": "watch", "bottle": "bottle",
-             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack", "mat": "mat"}
+             "headphone": "headphones", "earbuds": "headphones", "tee": "t-shirt", "tshirt": "t-shirt",
+             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack"}
 #: Words that never tell items apart.
 _STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
                   "would like get some those these them their from order item items also just".split())
-_ALL_ITEMS = re.compile(r"\b(everything|all (?:of )?(?:the )?(?:items|things|of it|of them)|(?:the )?(?:whole|entire) order)\b",
-                        re.I)
-_FALLBACK = re.compile(r"\bif (?:not|that'?s not possible|(?:you|it) can'?t|that doesn'?t work)\b[^.?!]*?\b"
-                       r"(return|exchange|cancel)", re.I)
 _NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s+([A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?)"
 _INTRODUCED = re.compile(r"\b(?:I'?m|I am|this is|my name is|my name's|name is|it'?s)\s+" + _NAME)
 _SIGNED = re.compile(r"^(?:(?:hi|hiya|hello|hey|howdy|good (?:morning|afternoon|evening)|morning|evening)"
@@ -137,10 +134,6 @@ def code_facts(text: str) -> dict[str, Any]:
         facts["reason"] = reason
     if address := find_address(text):
         facts["address"] = address
-    if _ALL_ITEMS.search(text):
-        facts["all_items"] = True
-    if fallback := _FALLBACK.search(text):
-        facts["fallback"] = fallback.group(1).lower()
     return facts
 
 
@@ -151,7 +144,7 @@ def _task_cues() -> dict[str, re.Pattern[str]]:
 
 
 _DEFAULT_ADDRESS = re.compile(r"\b(default|profile|account|on file|moved|moving|my address|home address)\b", re.I)
-_ORDER_WORDS = re.compile(r"\b(order|#?W\d{7}|shipment|package|deliver(y|ed)? to)\b", re.I)
+_ORDER_WORDS = re.compile(r"\b(orders?|#?W\d{7}|shipments?|packages?|deliver(y|ed)? to)\b", re.I)
 
 
 _PRODUCT_QUESTION = re.compile(r"\b(available|in stock|versions?|variants?|options|come in|do you (have|sell|carry)|"
@@ -177,9 +170,27 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
             task = "change_default_address" if _DEFAULT_ADDRESS.search(text) and not _ORDER_WORDS.search(text) \
                 else "modify_address"
         pattern = cues.get(task)
-        if pattern is not None and pattern.search(text) and task not in kept:
+        if pattern is not None and (pattern.search(text) or _misspelt(task, text)) and task not in kept:
             kept.append(task)
     return kept
+
+
+def _misspelt(task: str, text: str) -> bool:
+    """The text has the task's verb misspelt by one letter, or with two letters swapped ("cancle")."""
+    verbs = load_data("task_cues").get("_misspelt", {}).get(task, [])
+    return any(_one_off(word, verb) for word in re.findall(r"[a-z]+", text.lower()) for verb in verbs
+               if abs(len(word) - len(verb)) <= 1 and len(word) >= 5)
+
+
+def _one_off(word: str, verb: str) -> bool:
+    if word.startswith(verb) or word == verb:
+        return True
+    if len(word) == len(verb):
+        diff = [k for k in range(len(word)) if word[k] != verb[k]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and word[diff[0]] == verb[diff[1]] and word[diff[1]] == verb[diff[0]])
+    short, long_ = sorted((word, verb), key=len)
+    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
 
 
 #: Verbs that name one task beyond doubt, for when the model's reading names none.

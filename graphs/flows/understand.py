@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -20,8 +21,8 @@ from pydantic import ValidationError
 
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
-from graphs.understanding import MessageReading, Understanding
-from prompts import load_prompt
+from graphs.understanding import MessageReading, Understanding, reading_fields
+from prompts import load_data, load_prompt
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,18 @@ def code_is_enough(text: str, facts: dict[str, Any]) -> bool:
     return all(not w or w in _FILLER for w in words)
 
 
-def understanding_request(text: str, last_agent_reply: str | None) -> list[Any]:
-    """The messages of one understanding request: fixed instructions first (prefix-cached), then the context."""
-    messages: list[Any] = [SystemMessage(load_prompt("understand"))]
+@cache
+def reading_prompt() -> str:
+    """The fixed instructions of every understanding request: the prompt file with the schema's field list."""
+    return load_prompt("understand").replace("{fields}", reading_fields())
+
+
+def understanding_request(text: str, last_agent_reply: str | None, context: str | None = None) -> list[Any]:
+    """The messages of one understanding request: fixed instructions first (prefix-cached), then the context
+    (what the conversation is about, our last reply), then the message."""
+    messages: list[Any] = [SystemMessage(reading_prompt())]
+    if context:
+        messages.append(SystemMessage(context))
     if last_agent_reply:
         messages.append(AIMessage(last_agent_reply))
     messages.append(HumanMessage(text))
@@ -61,6 +71,9 @@ def parse_reading(content: Any) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
+    if data.get("fallback") and not data.get("alternatives"):
+        # The older way to say "if not, then X" (scenario annotations): one not_possible alternative.
+        data["alternatives"] = [{"condition": "not_possible", "task": data.pop("fallback")}]
     clean = {}
     for key, value in data.items():
         try:
@@ -94,17 +107,90 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         if paying and not data.get("payment") and _mostly_said(str(paying[0]["item"]), text):
             data["payment"] = paying[0]["item"]
         data["items"] = [_as_said(i, text) for i in data["items"] if i not in paying]
-        data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted")]
+        data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted") or i.get("rank")]
+    _check_selectors(data, text)
     if isinstance(data.get("address"), dict):
         data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
+    model_address = data.get("address") or {}
     data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
+    if facts.get("address") and not facts["address"].get("address2") and model_address.get("address2"):
+        # Code read the street, city, state and zip exactly; the flat or suite line the model read stays.
+        data["address"] = {**facts["address"], "address2": model_address["address2"]}
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
+    if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
+        # "Just give me the most expensive 15-inch one": a variant the customer said (checked above) is an item
+        # change even without a change verb.
+        tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]
     if data.get("fallback") and str(data["fallback"]) in tasks[1:]:
         tasks.remove(str(data["fallback"]))  # "cancel it; if that's not possible, return it": one task, one fallback
     data["tasks"] = unread_questions(text, tasks)
     return Understanding.model_validate(data)
+
+
+@cache
+def _selector_checks() -> dict[str, re.Pattern[str]]:
+    return {k: re.compile(v, re.I) for k, v in load_data("reading_checks").items() if not k.startswith("_")}
+
+
+def _check_selectors(data: dict[str, Any], text: str) -> None:
+    """Keep the plan's selectors only as far as the text says them (in place): a scope over several orders needs
+    a word like "all", exclusions and alternatives need their words and names, an amount needs its number."""
+    checks = _selector_checks()
+    scope = data.get("order_scope")
+    if scope and scope != "one" and not checks.get(f"order_scope_{scope}", re.compile("$^")).search(text):
+        data.pop("order_scope")
+    if scope == "one":
+        data.pop("order_scope")
+    status = data.get("order_status")
+    if status and not checks.get(f"order_status_{status}", re.compile("$^")).search(text):
+        data.pop("order_status")  # the status narrows which orders are meant: only when the text says it
+    if data.get("except_orders"):
+        kept = [e for e in data["except_orders"] if isinstance(e, str) and _mostly_said(e, text)]
+        if kept and checks["except_items"].search(text) and data.get("order_scope"):
+            data["except_orders"] = kept
+        else:
+            data.pop("except_orders")
+    for bound in ("order_total_below", "order_total_above"):
+        if data.get(bound) is not None and not (data.get("order_scope") and _amount_said(data[bound], text)):
+            data.pop(bound)
+    if data.get("all_items") and not checks["all_items"].search(text):
+        data.pop("all_items")
+    if data.get("except_items"):
+        kept = [e for e in data["except_items"] if isinstance(e, str) and _mostly_said(e, text)]
+        if kept and checks["except_items"].search(text):
+            data["except_items"] = kept
+        else:
+            data.pop("except_items")
+    if data.get("alternatives"):
+        data["alternatives"] = [a for a in (_as_alternative(a, text) for a in data["alternatives"]) if a]
+        if not data["alternatives"] or not checks["alternatives"].search(text):
+            data.pop("alternatives")
+
+
+def _amount_said(amount: Any, text: str) -> bool:
+    """The amount (its whole dollars) is written in the text."""
+    try:
+        whole = int(float(amount))
+    except (TypeError, ValueError):
+        return False
+    return bool(re.search(rf"(?<![\d.]){whole}(?!\d)", text.replace(",", "")))
+
+
+def _as_alternative(alternative: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """An alternative kept as said: its amount written in the text, its variant and payment in the customer's
+    words, and something to do instead."""
+    said = tokens(text)
+    kept = dict(alternative)
+    if kept.get("amount") is not None and not _amount_said(kept["amount"], text):
+        return None
+    for key in ("wanted", "payment"):
+        if kept.get(key) and not tokens(kept[key]) <= said:
+            kept.pop(key)
+    if not (kept.get("task") or kept.get("wanted") or kept.get("payment")):
+        return None
+    return kept
 
 
 _PAYMENT_WORDS = re.compile(r"\b(visa|mastercard|master card|amex|american express|discover|paypal|gift ?card|"
@@ -123,18 +209,18 @@ def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:
     said = tokens(text)
     wanted = tokens(item.get("wanted"))
     return {"item": item.get("item") if _mostly_said(str(item.get("item") or ""), text) else "",
-            "wanted": item.get("wanted") if wanted and wanted <= said else None}
+            "wanted": item.get("wanted") if wanted and wanted <= said else None, "rank": item.get("rank")}
 
 
-def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
-               config: RunnableConfig | None = None) -> tuple[Understanding, bool]:
+async def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
+               config: RunnableConfig | None = None, context: str | None = None) -> tuple[Understanding, bool]:
     """The understanding of one message, and whether the model was asked."""
     facts = code_facts(text)
     if code_is_enough(text, facts):
         return merge_with_code(text, {}, facts), False
     bound = model.bind(response_format=MessageReading.response_format())
     try:
-        reply = bound.invoke(understanding_request(text, last_agent_reply), config)
+        reply = await bound.ainvoke(understanding_request(text, last_agent_reply, context), config)
         reading = parse_reading(reply.content)
     except LengthFinishReasonError as exc:
         # The model answered but ran out of tokens mid-JSON: an unusable reading, not a failed turn.

@@ -3,13 +3,15 @@ checkpoints, with the model replaced by exact readings of each customer message.
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
 from agent.testing import PerfectUnderstandingModel, ScriptedChatModel
@@ -22,27 +24,38 @@ LUCAS = {"first_name": "Lucas", "last_name": "Smith", "zip": "43221"}  # #W11942
 
 
 class Flows:
-    """One flows graph over files in a temp dir; every customer message is read from a table."""
+    """One flows graph over files in a temp dir; every customer message is read from a table. The graph's nodes
+    are async (as the service runs them): one event loop per harness drives it."""
 
     def __init__(self, root: Path, readings: dict[str, dict[str, Any]]) -> None:
         self.store = RetailStore.open(root / "store.db")
         self.store.load_json(generate_dataset())
         self.model = PerfectUnderstandingModel(readings)
-        self.conn = sqlite3.connect(root / "cp.db", check_same_thread=False)
-        self.graph = build_support_graph(model=self.model, store=self.store, checkpointer=SqliteSaver(self.conn),
-                                         options=GraphOptions(dialogue="flows"))
+        self.loop = asyncio.Runner()
+        self.conn, self.graph = self.loop.run(self._open(root / "cp.db"))
         self.config = {"configurable": {"thread_id": "t"}}
+
+    async def _open(self, path: Path) -> tuple[aiosqlite.Connection, Any]:
+        # The async checkpointer binds to the running loop: made inside it.
+        conn = await aiosqlite.connect(path)
+        graph = build_support_graph(model=self.model, store=self.store, checkpointer=AsyncSqliteSaver(conn),
+                                    options=GraphOptions(dialogue="flows"))
+        return conn, graph
+
+    def state(self) -> Any:
+        """The thread's state snapshot now."""
+        return self.loop.run(self.graph.aget_state(self.config))
 
     def say(self, text: str) -> list[str]:
         """The agent's replies to one customer message."""
-        before = len(self.graph.get_state(self.config).values.get("messages", []))
-        out = self.graph.invoke({"messages": [HumanMessage(text)]}, self.config)
+        before = len(self.state().values.get("messages", []))
+        out = self.loop.run(self.graph.ainvoke({"messages": [HumanMessage(text)]}, self.config))
         return self._replies(out, before)
 
     def answer(self, value: Any) -> list[str]:
         """Resume a pending confirmation (a button's True/False or typed text)."""
-        before = len(self.graph.get_state(self.config).values.get("messages", []))
-        return self._replies(self.graph.invoke(Command(resume=value), self.config), before)
+        before = len(self.state().values.get("messages", []))
+        return self._replies(self.loop.run(self.graph.ainvoke(Command(resume=value), self.config)), before)
 
     @staticmethod
     def _replies(out: dict[str, Any], before: int) -> list[str]:
@@ -51,7 +64,7 @@ class Flows:
     @property
     def pending(self) -> dict[str, Any] | None:
         """The confirmation the graph waits for, or None."""
-        for task in self.graph.get_state(self.config).tasks:
+        for task in self.state().tasks:
             for item in task.interrupts:
                 return item.value
         return None
@@ -62,7 +75,8 @@ class Flows:
     def close(self) -> None:
         assert not self.model.misses, f"messages without a reading: {self.model.misses}"
         self.store.close()
-        self.conn.close()
+        self.loop.run(self.conn.close())
+        self.loop.close()
 
 
 @pytest.fixture
@@ -116,7 +130,9 @@ def test_a_policy_refusal_is_explained_before_any_confirmation(flows):
 
 def test_a_stated_fallback_replaces_an_impossible_task(flows):
     text = "Lucas Smith 43221. Cancel the smart watch order, if not possible then return the watch."
-    f = flows({text: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "watch"}], "reason": "no longer needed"}})
+    # The plan says the fallback (code no longer reads "if not possible, then ..." by a pattern).
+    f = flows({text: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "watch"}], "reason": "no longer needed",
+                      "alternatives": [{"condition": "not_possible", "task": "return"}]}})
     replies = f.say(text)
     assert "can't be cancelled" in replies[1]
     assert f.pending["tool"] == "return_delivered_order_items"
@@ -183,10 +199,11 @@ def test_the_model_reading_is_checked_by_code(tmp_path):
     model = ScriptedChatModel(['{"tasks": ["return", "cancel", "modify_items"], "first_name": "Lucas", '
                                '"last_name": "Smith", "order_hint": "#W9999999", "items": [{"item": "puzzle"}]}'])
     graph = build_support_graph(model=model, store=store, options=GraphOptions(dialogue="flows"),
-                                checkpointer=SqliteSaver(sqlite3.connect(tmp_path / "c.db", check_same_thread=False)))
+                                checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
-    graph.invoke({"messages": [HumanMessage("Lucas Smith, 43221, I want to return the puzzle")]}, config)
-    state = graph.get_state(config)
+    message = {"messages": [HumanMessage("Lucas Smith, 43221, I want to return the puzzle")]}
+    asyncio.run(graph.ainvoke(message, config))
+    state = asyncio.run(graph.aget_state(config))
     assert [t["task"] for t in state.values["tasks"]] == ["return"]
     assert state.values["understanding"]["zip"] == "43221"
     model.assert_complete()

@@ -290,3 +290,14 @@ def test_raw_json_reply_is_never_shown_and_the_model_is_asked_again(harness):
     result = harness.say("status of my pending order?")
     assert _last_reply(result) == "Your order #W1000001 is pending."
     assert "raw data" in _tool_results(result, "reply_check")[0]
+
+
+def test_the_agent_never_asks_the_same_question_three_times(harness):
+    question = "Could you tell me your email address?"
+    harness.model.extend([question, question, question,
+                          tool_call("transfer_to_human_agents", summary="Could not identify the customer.")])
+    assert _last_reply(harness.say("hi")) == question
+    second = _last_reply(harness.say("dunno"))
+    assert second != question and question in second and "agent" in second  # rephrased, a person offered
+    result = harness.say("whatever")
+    assert result["stage"] == "escalation" and question in result["ticket"]["reason"]

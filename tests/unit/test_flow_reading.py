@@ -239,3 +239,21 @@ def test_a_request_beside_an_answer_is_queued_not_lost():
     reading = Understanding.model_validate({"tasks": ["modify_address"], "address": {"address1": "18 Harbor View Road"}})
     assert [f["task"] for f in fold(frames, "address", reading, "18 Harbor View Road, ship it there").frames] == \
         ["change_default_address"]
+
+
+def test_a_notebook_is_not_a_laptop():
+    from graphs.flows.text import tokens
+
+    assert tokens("notebook") != tokens("laptop") and tokens("sneakers") == tokens("shoe")
+
+
+def test_code_s_address_keeps_the_flat_line_the_model_read():
+    from graphs.flows.text import code_facts
+    from graphs.flows.understand import merge_with_code
+
+    text = "Please ship it to 500 Market Street, Philadelphia, PA 19106, flat 4B."
+    facts = code_facts(text)
+    reading = {"tasks": ["modify_address"], "address": {"address1": "500 Market Street", "address2": "flat 4B",
+                                                        "city": "Philadelphia", "state": "PA", "zip": "19106"}}
+    address = merge_with_code(text, reading, facts).address
+    assert address is not None and address.address2 == "flat 4B" and address.address1 == "500 Market Street"

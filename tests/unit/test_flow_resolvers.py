@@ -110,12 +110,13 @@ def test_payment_words_resolve_to_the_customers_method():
             assert by_digits.status == "ok" and by_digits.value == card["id"]
 
 
-def test_code_reads_ids_zip_answers_and_fallbacks_but_not_false_noes():
+def test_code_reads_ids_zip_answers_but_not_false_noes_and_leaves_the_plan_to_the_reading():
     facts = code_facts("I'm at 43221, order W1234567 please; if not possible then return it")
-    assert facts["order_ids"] == ["#W1234567"] and facts["zip"] == "43221" and facts["fallback"] == "return"
+    assert facts["order_ids"] == ["#W1234567"] and facts["zip"] == "43221"
+    # "All of it" and "if not, then ..." are the request plan's (all_items, alternatives), not patterns.
+    assert "fallback" not in facts and "all_items" not in code_facts("return the whole order")
     assert code_facts("No, keep them.")["answer"] == "no"
     assert "answer" not in code_facts("no longer needed") and "answer" not in code_facts("cancel my order")
-    assert code_facts("return the whole order")["all_items"] is True
 
 
 def test_tasks_need_a_cue_in_the_text():

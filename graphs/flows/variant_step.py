@@ -1,0 +1,96 @@
+"""The variant step of item changes (modify items, exchange): for each item to change, the variant the customer
+wants, by their words, a ranking ("the cheapest one in stock") or an alternative ("if that's gone, the black one").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphs.flows.customer import CustomerView
+from graphs.flows.items import also_named, item_label, item_score, resolve_variant, wanted_texts
+from graphs.flows.render import say
+from graphs.flows.resolution import Resolution
+from graphs.flows.selection import ranked_variant
+from graphs.flows.step import FlowStep, listing
+
+
+def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any],
+                 said: dict[str, Any]) -> Resolution:
+    """The wanted variant of one item: the first of the customer's wordings that resolves, else what the best
+    wording said (unavailable, the same variant), else a question."""
+    ranked = _ranking_for(order, item, said)
+    if ranked is not None:
+        return ranked_variant(view, item, ranked.get("wanted"), ranked["rank"])
+    results = [resolve_variant(view, item, wanted) for wanted in wanted_texts(order, item["item_id"], said)]
+    found = next((r for r in results if r.status == "ok"), None) \
+        or next((r for r in results if r.status != "missing"), None) \
+        or resolve_variant(view, item, None)
+    if found.status == "none":
+        # "If that's gone, the black one": the alternatives, in the order said, when the first wish cannot be met.
+        for alternative in said.get("alternatives", []):
+            if alternative.get("condition") == "not_possible" and alternative.get("wanted"):
+                other = resolve_variant(view, item, alternative["wanted"])
+                if other.status == "ok":
+                    return other
+    return found
+
+
+def _ranking_for(order: dict[str, Any], item: dict[str, Any], said: dict[str, Any]) -> dict[str, Any] | None:
+    """The described item with a ranking ("the cheapest one") that means this item, if any."""
+    ranked = [s for s in said.get("items", []) if s.get("rank")]
+    if not ranked:
+        return None
+    if len(ranked) == 1 and (len(said.get("items", [])) == 1 or not ranked[0].get("item")):
+        return ranked[0]
+    for s in ranked:
+        scores = {i["item_id"]: item_score(s.get("item") or "", i) for i in order.get("items", [])}
+        if scores.get(item["item_id"]) and scores[item["item_id"]] == max(scores.values()):
+            return s
+    return None
+
+
+def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],
+                   said: dict[str, Any]) -> FlowStep | tuple[list[str], list[str]]:
+    by_id = {item["item_id"]: item for item in order["items"]}
+    sweeping = _sweeping_wish(order, said)
+    new_ids = []
+    kept_ids = []
+    for item_id in item_ids:
+        item = by_id[item_id]
+        resolution = resolve_variant(view, item, sweeping) if sweeping else _variant_for(view, order, item, said)
+        if sweeping and resolution.status in ("none", "missing"):
+            continue  # "everything in blue": an item with no blue version (or blue already) stays as it is
+        kept_ids.append(item_id)
+        if resolution.status != "ok":
+            if resolution.status == "missing" and not resolution.candidates:
+                return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{item_id}")
+            key = {"missing": "ask_variant", "ambiguous": "variant_ambiguous"}.get(resolution.status,
+                                                                                  resolution.detail)
+            return FlowStep("ask", say(key, item=item_label(item), value=resolution.value or "",
+                                       candidates=listing(resolution.candidates)), slot=f"variant:{item_id}",
+                            choices=tuple(resolution.candidates))
+        new_ids.append(resolution.value)
+    if sweeping:
+        if not kept_ids:
+            return FlowStep("refuse", say("no_variant_available", item=sweeping), slot="items")
+        return kept_ids, new_ids
+    # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
+    # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
+    item_ids = list(item_ids)
+    for extra in also_named(order, said, item_ids):
+        resolution = _variant_for(view, order, by_id[extra], said)
+        if resolution.status == "ok" and extra not in item_ids:
+            item_ids.append(extra)
+            new_ids.append(resolution.value)
+    return item_ids, new_ids
+
+
+def _sweeping_wish(order: dict[str, Any], said: dict[str, Any]) -> str | None:
+    """One wish for every item meant ("switch everything to the blue version, except the fan"): a wanted
+    variant said of all the items rather than of one item of the order."""
+    if not (said.get("all_items") or said.get("except_items")):
+        return None
+    for s in said.get("items", []):
+        if s.get("wanted") and not any(item_score(s.get("item") or "", i) for i in order.get("items", [])):
+            return str(s["wanted"])
+    return None
