@@ -23,6 +23,7 @@ from chainlit.server import app as chainlit_app
 from chainlit.server import sio
 from chainlit.types import ThreadDict
 
+from agent.observability import configure_logging
 from agent.runtime import Event, SupportRuntime, ThreadBusyError, ThreadNotFoundError, TurnRefusedError
 from agent.settings import get_settings
 from agent.web import guard
@@ -45,6 +46,9 @@ from ui.storage import auth_secret, database_url, ensure_schema
 
 log = logging.getLogger("deskgraph.ui")
 settings = get_settings()
+# The web process logs like the API: JSON lines with personal data masked (a failed turn's traceback can quote
+# the customer's message).
+configure_logging(os.environ.get("DESKGRAPH_LOG_LEVEL", "info"))
 
 # --- exposure: no login beyond loopback, allowed Host names and named origins only, login attempts limited --
 # `deskgraph ui` checks the same before it starts anything; this covers `chainlit run ui/app.py`.
