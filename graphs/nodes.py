@@ -77,7 +77,6 @@ class SupportNodes:
     """Node functions bound to their dependencies (model, store, options)."""
 
     def __init__(self, model: BaseChatModel, guarded: GuardedTools, desk: TicketDesk, options: GraphOptions):
-        self.model = model  # unbound: the request-plan reading (agent_understand) asks it without tools
         self.guarded = guarded
         self.desk = desk
         self.options = options
@@ -156,19 +155,6 @@ class SupportNodes:
             messages.append(AIMessage(content="", tool_calls=[{"name": _CANCEL, "args": args,
                                                                "id": new_call_id(), "type": "tool_call"}]))
         return messages
-
-    async def read_request(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
-        """The customer's message read into the flows' request plan (model under the same JSON schema)."""
-        from graphs.flows.understand import understand
-
-        last = state["messages"][-1] if state.get("messages") else None
-        if not isinstance(last, HumanMessage):
-            return {"understanding": None}
-        replies = [m for m in state["messages"][:-1] if isinstance(m, AIMessage) and not m.tool_calls]
-        previous = message_text(replies[-1]) if replies else None
-        understood, asked = await understand(self.model, message_text(last), previous, config)
-        return {"understanding": understood.model_dump(mode="json", exclude_defaults=True),
-                "turn_model_calls": state.get("turn_model_calls", 0) + (1 if asked else 0)}
 
     def store_owner(self, order_id: str) -> str | None:
         """The owner of an order, or None when it does not exist."""

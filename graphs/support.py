@@ -10,6 +10,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs import routing
+from graphs.agent_reading import read_request_node
 from graphs.dialogue import GraphOptions
 from graphs.nodes import SupportNodes
 from graphs.state import SupportState
@@ -63,7 +64,7 @@ def build_support_graph(
     builder.add_edge(START, "begin_turn")
     if options.agent_understand:
         # The request plan is read first, then the stage's model works with it in front of it.
-        builder.add_node("read_request", nodes.read_request)
+        builder.add_node("read_request", read_request_node(model))
         builder.add_conditional_edges("begin_turn", _via_reading,
                                       ["handover_note", "confirm_write", "escalate", "tools", "read_request"])
         builder.add_edge("read_request", "agent")

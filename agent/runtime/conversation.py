@@ -32,8 +32,9 @@ from agent.runtime.storage import open_checkpointer, open_store
 from agent.runtime.stream import failure_event, run_graph
 from agent.runtime.turns import Turn, single
 from agent.runtime.unsent import UnsentMessage, UnsentMessages
+from agent.runtime.wiring import NoModel, graph_options  # noqa: F401 - NoModel: public here too
 from agent.settings import Settings
-from graphs import GraphOptions, Stage, build_support_graph
+from graphs import Stage, build_support_graph
 from graphs.guardrail import screen, strip_control_tokens
 from graphs.tickets import TicketDesk, TicketRecord
 from tools import RetailStore
@@ -42,35 +43,6 @@ log = logging.getLogger(__name__)
 
 #: A turn ready to run: its events and the observer that counts them (None: nothing to count).
 _Prepared = tuple[AsyncIterator[Event], TurnObserver | None]
-
-
-class NoModel(BaseChatModel):
-    """Stands in for the model in commands that only read or copy threads (no server is started)."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "none"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> NoModel:  # noqa: D102 - nothing to bind
-        return self
-
-    def _generate(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("this command does not call the model")
-
-
-def graph_options(settings: Settings) -> GraphOptions:
-    """The graph's knobs from the deployment settings."""
-    return GraphOptions(
-        today=settings.today,
-        context_tokens=settings.context_tokens,
-        max_output_tokens=settings.llm_max_tokens,
-        tool_call_retries=settings.tool_call_retries,
-        escalate_after_tool_errors=settings.escalate_after_tool_errors,
-        escalate_after_misunderstandings=settings.escalate_after_misunderstandings,
-        default_persona=settings.persona,
-        dialogue=settings.dialogue,
-        agent_understand=settings.agent_understand,
-    )
 
 
 class SupportRuntime:
