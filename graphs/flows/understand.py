@@ -93,7 +93,9 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     data = {k: v for k, v in reading.items() if v not in (None, "", [])}
     words = text.lower()
     for key in ("first_name", "last_name"):
-        if data.get(key) and not any(w in words for w in str(data[key]).lower().split()):
+        # A name the customer wrote as a word, not part of a user id or an email ("fatima_lee_4299").
+        if data.get(key) and not any(re.search(rf"(?<![\w.@-]){re.escape(w)}(?![\w@])", words)
+                                     for w in str(data[key]).lower().split()):
             data.pop(key)
     if data.get("order_hint") and not _mostly_said(data["order_hint"], text):
         data.pop("order_hint")  # "my last order" read into a message that says nothing of the kind
@@ -155,6 +157,11 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
     for bound in ("order_total_below", "order_total_above"):
         if data.get(bound) is not None and not (data.get("order_scope") and _amount_said(data[bound], text)):
             data.pop(bound)
+    for item in data.get("items") or []:
+        # A ranking only as said: "the cheapest one" says cheapest; a plain "2 liter version" says none.
+        if isinstance(item, dict) and item.get("rank") and \
+                not checks.get(f"rank_{item['rank']}", re.compile("$^")).search(text):
+            item["rank"] = None
     if data.get("all_items") and not checks["all_items"].search(text):
         data.pop("all_items")
     if data.get("except_items"):

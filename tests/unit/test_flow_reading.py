@@ -257,3 +257,24 @@ def test_code_s_address_keeps_the_flat_line_the_model_read():
                                                         "city": "Philadelphia", "state": "PA", "zip": "19106"}}
     address = merge_with_code(text, reading, facts).address
     assert address is not None and address.address2 == "flat 4B" and address.address1 == "500 Market Street"
+
+
+def test_a_ranking_is_kept_only_as_said():
+    from graphs.flows.understand import merge_with_code
+
+    text = "the tea kettle in the 2 liter version please"
+    reading = {"tasks": ["modify_items"], "items": [{"item": "tea kettle", "wanted": "2 liter", "rank": "smallest"}]}
+    assert merge_with_code(text, reading, {}).items[0].rank is None
+    said = "swap it for the cheapest tea kettle you have"
+    reading = {"tasks": ["modify_items"], "items": [{"item": "tea kettle", "rank": "cheapest"}]}
+    assert merge_with_code(said, reading, {}).items[0].rank == "cheapest"
+
+
+def test_a_name_inside_a_user_id_is_not_an_introduction():
+    from graphs.flows.understand import merge_with_code
+
+    text = "Hi, my user id is fatima_lee_4299. What's the status of my laptop order?"
+    reading = {"tasks": ["order_info"], "first_name": "Fatima", "last_name": "Lee"}
+    understood = merge_with_code(text, reading, {})
+    assert understood.first_name is None and understood.last_name is None
+    assert merge_with_code("I'm Fatima Lee", reading, {}).first_name == "Fatima"
