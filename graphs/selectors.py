@@ -1,6 +1,6 @@
 """The composable parts of a customer's request, as the model reads them and code evaluates them.
 
-A flat bag of slots cannot say "everything except the blender", "all my pending orders", "the cheapest one in
+A flat bag of slots cannot say "everything but <an item>", "each of my <status> orders", "the cheapest one in
 stock" or "if it costs more than $500, cancel instead". These small selectors can; each is a value in the
 customer's words (code still resolves words to ids) or a closed choice that code evaluates against the store
 (``graphs.flows.selection``).
@@ -19,7 +19,7 @@ class OrderScope(StrEnum):
 
     ONE = "one"
     ALL = "all"
-    """Every order of the customer (of ``order_status`` when given): "all my orders that haven't shipped"."""
+    """Every order of the customer (of ``order_status`` when given): "every <status> order of mine"."""
     MOST_RECENT = "most_recent"
     """The latest order (of ``order_status`` when given): "my last order", "the last thing I got delivered"."""
 

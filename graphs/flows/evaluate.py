@@ -1,6 +1,6 @@
 """The request's selectors that reshape the task queue, evaluated against the store before a flow's step.
 
-- An order scope ("all my pending orders", "my last order") becomes one task per selected order.
+- An order scope (every order of a status, the latest one) becomes one task per selected order.
 - Alternatives guarded by facts ("if it costs more than $500, cancel the order instead", "if the refund is over
   $200, put it on a gift card"): the flow computes the write it would propose; code checks each condition against
   that write's facts (``selection.write_facts``) and, when one holds, proposes the alternative instead.

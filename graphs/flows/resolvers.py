@@ -12,7 +12,7 @@ from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import tokens
 from graphs.labels import payment_label
 
-#: "However each one was paid", "whatever I paid with": the original method.
+#: A payment described by how the order was paid ("the way I paid", "which card I used"): the original method.
 _PAID_WITH = re.compile(r"\b(how(ever)?|what(ever)?|which(ever)?)\b[^.?!]{0,30}\b(paid|pay|used)\b", re.I)
 _RECENT = {"last", "latest", "recent", "newest", "most"}
 _STATUS_WORDS = {"pending", "delivered", "processed", "cancelled"}
@@ -40,7 +40,7 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
         if named:
             said = {**said, "items": [{"item": name} for name in named]}
     if said.get("order_status") and not said.get("order_ids"):
-        # "My order that hasn't shipped yet": the status said narrows the customer's orders first.
+        # An order described by its status ("the one still pending"): the status narrows the orders first.
         orders = {oid: o for oid, o in orders.items() if o["status"] == said["order_status"]} or orders
     eligible = [o for o in orders.values() if not statuses or o["status"] in statuses]
     if said.get("order_ids"):

@@ -35,7 +35,7 @@ def select_orders(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
     if said.get("order_total_above") is not None:
         pool = [oid for oid in pool if order_total(view.orders[oid]) > float(said["order_total_above"])]
     for description in said.get("except_orders", []):
-        # "All my pending orders except the one with the tablet (or going to LA)": the best match leaves.
+        # "Every <status> order but the one with <an item> (or shipped to <a city>)": the best match leaves.
         scores = {oid: order_score(description, view.orders[oid]) for oid in pool}
         best = max(scores.values(), default=0)
         pool = [oid for oid in pool if best == 0 or scores[oid] < best]
@@ -50,7 +50,7 @@ def order_total(order: dict[str, Any]) -> float:
 
 
 def order_score(description: str, order: dict[str, Any]) -> int:
-    """How well a description fits an order: by its items, or by where it is shipped ("the one going to LA")."""
+    """How well a description fits an order: by its items, or by where it is shipped (its city, state or street)."""
     by_items = max((item_score(description, item) for item in order.get("items", [])), default=0)
     said = tokens(description)
     place = {w for value in order.get("address", {}).values() for w in tokens(str(value))}
