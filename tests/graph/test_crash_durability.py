@@ -12,7 +12,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +24,8 @@ from agent.settings import Settings
 from agent.testing import ScriptedChatModel
 from tests.graph.api_support import client, events, operator_headers, shop_settings
 from tests.graph.crash_server import LEASE_SECONDS
-from tests.graph.test_turn_lease import _free_port, _history_is_linear, _wait_healthy
+from tests.graph.server_process import free_ports, start_server, wait_healthy
+from tests.graph.test_turn_lease import _history_is_linear
 from tools import RetailStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,20 +37,18 @@ CANCEL = "please cancel order W1000001"
 @asynccontextmanager
 async def _server(root: Path, headers: dict) -> AsyncIterator[tuple[httpx.AsyncClient, subprocess.Popen]]:
     """The crash server on ``root`` and an operator's client for it; the process is gone on exit."""
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.graph.crash_server", str(root), str(port)], cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    [port] = free_ports(1)
+    log = root / f"server-{port}.log"
+    proc = start_server("tests.graph.crash_server", str(root), str(port), log=log)
     try:
         url = f"http://127.0.0.1:{port}"
-        await _wait_healthy(url, proc)
+        await wait_healthy(url, proc, log)
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as c:
             yield c, proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=20)
-        proc.stderr.close()
 
 
 async def _until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:

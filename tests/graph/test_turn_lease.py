@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from agent.runtime import SupportRuntime, ThreadBusyError
 from agent.runtime.lease import TurnLeases
 from agent.testing import ScriptedChatModel
 from tests.graph.api_support import client, events, operator_headers, shop_settings
+from tests.graph.server_process import free_ports, start_server, wait_healthy
 from tests.graph.slow_server import _slow_reply
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,41 +76,16 @@ async def test_confirmation_while_a_turn_runs_is_refused(tmp_path):
         await rt.begin_message("t", "")  # the lease was released: nothing refuses any more
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(root: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "tests.graph.slow_server", str(root), str(port), "2.0"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-
-
-async def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    async with httpx.AsyncClient() as c:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read().decode()[-2000:])
-            try:
-                if (await c.get(f"{url}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("server did not start")
-
-
 async def test_five_at_once_through_two_processes_on_one_database(tmp_path):
     settings = shop_settings(tmp_path)
     headers = operator_headers(settings)
-    ports = [_free_port(), _free_port()]
-    procs = [_start_server(tmp_path, port) for port in ports]
+    ports = free_ports(2)
+    logs = [tmp_path / f"server-{port}.log" for port in ports]
+    procs = [start_server("tests.graph.slow_server", str(tmp_path), str(port), "2.0", log=log)
+             for port, log in zip(ports, logs, strict=True)]
     try:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        await asyncio.gather(*(_wait_healthy(url, p) for url, p in zip(urls, procs, strict=True)))
+        await asyncio.gather(*(wait_healthy(url, p, log) for url, p, log in zip(urls, procs, logs, strict=True)))
         async with httpx.AsyncClient(headers=headers, timeout=30) as c:
             async def post(i: int) -> tuple[int, object]:
                 r = await c.post(f"{urls[i % 2]}/threads/two-procs/messages", json={"text": f"message {i}"})
