@@ -132,3 +132,40 @@ def _check(paths: list[Path] | None, limit: int | None) -> None:
                + (f" in {len(found)} place(s)" if found else ""))
     if found:
         raise typer.Exit(1)
+
+
+@app.command("eval-readings")
+def eval_readings(
+    paths: list[Path] | None = typer.Argument(None, help="Scenario files or folders (default: evals/scenarios/)."),
+    out: Path = typer.Option(Path("eval-runs/readings"), "--out", help="Output folder for readings.json."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N scenarios."),
+) -> None:
+    """The model's reading of each annotated opening message against the scenario's annotation, field by field
+    (one model call per scenario; which plan fields the model misreads, apart from what the dialogue does)."""
+    from agent.eval.readings import COMPARED, read_openings, write_readings
+    from agent.eval.scenario import DEFAULT_SCENARIO_DIR, ScenarioError, load_scenarios
+    from agent.llm import model_server
+    from agent.llm.client import build_chat_model
+    from agent.settings import get_settings
+
+    settings = get_settings()
+    try:
+        scenarios = load_scenarios(paths or [DEFAULT_SCENARIO_DIR])[:limit]
+    except ScenarioError as exc:
+        _fail(str(exc))
+
+    async def run() -> list:
+        if settings.llm_base_url:
+            return await read_openings(build_chat_model(settings), scenarios)
+        with model_server(settings) as base_url:
+            return await read_openings(build_chat_model(settings, base_url=base_url), scenarios)
+
+    results = asyncio.run(run())
+    summary = write_readings(out, results)
+    for r in results:
+        if r.wrong:
+            typer.echo(f"✗ {r.scenario}: " + "; ".join(f"{k} want {v['want']} got {v['got']}" for k, v in r.wrong.items()))
+    typer.echo(f"{summary['messages']} messages, all fields right {summary['all_right']:.0%}; latency p50 "
+               f"{summary['latency_p50']:.1f} s, p95 {summary['latency_p95']:.1f} s")
+    typer.echo("  ".join(f"{name} {summary['fields'][name]:.0%}" for name in COMPARED))
+    typer.echo(f"written: {out / 'readings.json'}")
