@@ -70,13 +70,18 @@ class ThreadDiff:
                 + (f" ({c.why})" if c.why else "") for c in self.changes]
         if self.added:
             out.append(f"messages added ({len(self.added)}):")
-            out += [f"  {entry_line(e)}" for e in self.added]
+            out += [_indented(e) for e in self.added]
         if self.removed:
             out.append(f"messages removed ({len(self.removed)}):")
-            out += [f"  {entry_line(e)}" for e in self.removed]
+            out += [_indented(e) for e in self.removed]
         if len(out) == 1:
             out.append("no changes")
         return out
+
+
+def _indented(entry: Entry) -> str:
+    """A message under its heading; the continuation lines of a multi-line text indented further."""
+    return "  " + entry_line(entry).replace("\n", "\n    ")
 
 
 def _show(field: str, value: Any) -> str:

@@ -42,7 +42,8 @@ class ThreadExport:
             if entry.step != step:
                 step = entry.step
                 lines += ["", f"## step {step}", ""]
-            lines.append(f"- {entry_line(entry)}")
+            # A multi-line text (an order's details) stays inside its list item.
+            lines.append("- " + entry_line(entry).replace("\n", "\n  "))
         return "\n".join(lines) + "\n"
 
 
