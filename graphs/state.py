@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.channels.delta import DeltaChannel
+from typing_extensions import TypedDict  # on 3.11 pydantic reads only this one: Studio's input form needs it
 
 from graphs.messages import messages_reducer
 

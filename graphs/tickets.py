@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     reason TEXT NOT NULL,
     summary TEXT NOT NULL,
     created TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open'
+    status TEXT NOT NULL DEFAULT 'open',
+    closed TEXT,                       -- when an operator closed it
+    close_note TEXT                    -- the operator's closing note
 );
 CREATE TABLE IF NOT EXISTS ticket_notes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,6 +41,8 @@ class TicketRecord:
     summary: str
     created: str
     status: str
+    closed: str | None = None
+    close_note: str | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -54,6 +58,11 @@ class TicketDesk:
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 store.db.execute(statement)
+        # Files made before tickets could be closed lack the two columns; add them in place.
+        have = {row[1] for row in store.db.execute("PRAGMA table_info(tickets)").fetchall()}
+        for column in ("closed", "close_note"):
+            if column not in have:
+                store.db.execute(f"ALTER TABLE tickets ADD COLUMN {column} TEXT")
 
     def open(self, *, key: str, thread: str, customer: str | None, reason: str, summary: str) -> int:
         """Open a ticket (or return the one already opened under ``key``) and give its id."""
@@ -76,10 +85,20 @@ class TicketDesk:
                 [ticket_id, key, text, _now()],
             )
 
+    def close(self, ticket_id: int, note: str | None = None) -> TicketRecord | None:
+        """Close an open ticket with an optional note; a closed one stays as it was. None: no such ticket."""
+        with self._store.transaction():
+            self._store.db.execute(
+                "UPDATE tickets SET status = 'closed', closed = ?, close_note = ? WHERE id = ? AND status != 'closed'",
+                [_now(), note, ticket_id],
+            )
+        return self.get(ticket_id)
+
     def get(self, ticket_id: int) -> TicketRecord | None:
         """The ticket with its notes, or None."""
         row = self._store.db.execute(
-            "SELECT id, thread, customer, reason, summary, created, status FROM tickets WHERE id = ?", [ticket_id]
+            "SELECT id, thread, customer, reason, summary, created, status, closed, close_note FROM tickets "
+            "WHERE id = ?", [ticket_id]
         ).fetchone()
         if not row:
             return None

@@ -8,6 +8,7 @@ import json
 import typer
 
 from agent.cli import app
+from agent.cli.errors import not_found
 from agent.cli.render import TerminalRenderer, stage_name
 from agent.runtime import SupportRuntime, transcript_lines
 from agent.runtime.conversation import NoModel
@@ -48,8 +49,7 @@ def show(thread: str = typer.Argument(..., help="Thread id."),
     async def body(rt: SupportRuntime) -> None:
         view = await rt.view(thread, checkpoint)
         if not view.exists:
-            typer.echo(f"error: no thread {thread!r}", err=True)
-            raise typer.Exit(1)
+            not_found(f"no thread {thread!r}" + (f" at checkpoint {checkpoint!r}" if checkpoint else ""))
         if as_json:
             typer.echo(json.dumps({"thread": thread, "stage": view.stage, "customer_id": view.customer_id,
                                    "pending_confirmation": view.pending_confirmation, "ticket": view.ticket,
@@ -73,8 +73,7 @@ def list_checkpoints(thread: str = typer.Argument(..., help="Thread id."),
     async def body(rt: SupportRuntime) -> None:
         rows = await rt.checkpoints(thread, limit)
         if not rows:
-            typer.echo(f"error: no thread {thread!r}", err=True)
-            raise typer.Exit(1)
+            not_found(f"no thread {thread!r}")
         for c in rows:
             typer.echo(f"{c.checkpoint_id}  step {c.step:>3}  {c.source:<6} wrote={','.join(c.wrote) or '-':<14} "
                        f"next={','.join(c.next_nodes) or '-':<14} {stage_name(c.stage):<11} {c.messages} msgs")
@@ -89,7 +88,9 @@ def fork_thread(thread: str = typer.Argument(..., help="Thread id."),
     async def body(rt: SupportRuntime) -> None:
         try:
             new_id = await rt.fork(thread, checkpoint, to)
-        except (LookupError, ValueError) as exc:
+        except LookupError as exc:
+            not_found(str(exc))
+        except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(new_id)
@@ -133,10 +134,11 @@ def show_ticket(ticket_id: int = typer.Argument(..., help="Ticket number.")) -> 
     try:
         ticket = TicketDesk(store).get(ticket_id)
         if ticket is None:
-            typer.echo(f"error: no ticket #{ticket_id}", err=True)
-            raise typer.Exit(1)
+            not_found(f"no ticket #{ticket_id}")
         typer.echo(f"ticket #{ticket.id} ({ticket.status}), thread {ticket.thread}, customer {ticket.customer or '-'}")
         typer.echo(f"reason: {ticket.reason}\nsummary: {ticket.summary}")
+        if ticket.closed:
+            typer.echo(f"closed: {ticket.closed}" + (f" ({ticket.close_note})" if ticket.close_note else ""))
         for note in ticket.notes:
             typer.echo(f"  + {note}")
     finally:
