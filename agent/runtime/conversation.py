@@ -27,6 +27,7 @@ from agent.runtime.identity import identified_start, may_access
 from agent.runtime.inputs import check_persona, check_thread_id, clean_text
 from agent.runtime.lease import TurnLeases
 from agent.runtime.observer import TurnObserver
+from agent.runtime.retention import delete_thread
 from agent.runtime.screening import answer_screened
 from agent.runtime.storage import open_checkpointer, open_store
 from agent.runtime.stream import failure_event, run_graph
@@ -238,6 +239,12 @@ class SupportRuntime:
     async def threads(self) -> list[str]:
         """All thread ids, most recently active first."""
         return await thread_ids(self.saver)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Delete a thread: checkpoints, writes, lease, claim (``runtime.retention``) and a message kept for
+        retry. ``ThreadNotFoundError`` for an unknown id, ``ThreadBusyError`` while a turn runs."""
+        await delete_thread(self.saver, self.leases, thread_id)
+        self._unsent.drop(thread_id)
 
     def tickets(self, status: str | None = None) -> list[TicketRecord]:
         """Hand-over tickets, newest first (optionally only those with one status)."""
