@@ -69,9 +69,14 @@ class Output:
                         "graphs": [lvl.as_json() for lvl in found]})
             return
         typer.echo(typer.style(f"  ⏸ paused before {', '.join(before)}", fg="blue"))
+        outer: dict[str, Any] = {}
         for lvl in found:
-            fields = " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in lvl.summary().items())
+            # A flow starts from a copy of the parent's state: show what differs from it.
+            summary = {k: v for k, v in lvl.summary().items() if outer.get(k, object()) != v}
+            outer = outer or lvl.summary()
+            fields = " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in summary.items())
             typer.echo(f"    [{lvl.graph}] next={','.join(lvl.next_nodes) or '-'} {fields}")
+        typer.echo(typer.style(f"    {_PAUSE_HELP}", dim=True))
 
     def state(self, found: list[GraphLevel]) -> None:
         if self.as_json:
