@@ -112,6 +112,30 @@ def ensure_schema(db_path: Path) -> Path:
     return db_path
 
 
+#: Chainlit's rows of one thread, dependents first: (table, the column naming the thread). Deleted explicitly:
+#: SQLite honours the schema's ON DELETE CASCADE only on connections that turned foreign keys on.
+_THREAD_ROWS = (("feedbacks", "threadId"), ("elements", "threadId"), ("steps", "threadId"), ("threads", "id"))
+
+
+def delete_thread_history(db_path: Path, thread_id: str) -> int:
+    """Delete the web UI's history of one thread (its Chainlit thread, steps, elements and feedback; the Chainlit
+    thread id is the LangGraph thread id); how many rows went. A missing file or table deletes nothing."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        return 0
+    conn = sqlite3.connect(db_path, timeout=5)
+    try:
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        deleted = 0
+        for table, column in _THREAD_ROWS:
+            if table in present:
+                deleted += conn.execute(f'DELETE FROM {table} WHERE "{column}" = ?', (thread_id,)).rowcount
+        conn.commit()
+    finally:
+        conn.close()
+    return deleted
+
+
 def database_url(db_path: Path) -> str:
     """The SQLAlchemy async URL of the SQLite file."""
     return f"sqlite+aiosqlite:///{Path(db_path).resolve()}"

@@ -16,7 +16,7 @@ app = typer.Typer(
 #: One module per capability; each adds its commands to `app` when imported.
 COMMAND_MODULES: list[str] = ["data_cmd", "tools_cmd", "chat_cmd", "threads_cmd", "model_cmd", "doctor_cmd", "ui_cmd",
                               "serve_cmd", "tokens_cmd", "eval_cmd", "graph_cmd", "threads_diff", "threads_export",
-                              "tickets_close"]
+                              "tickets_close", "retention_cmd", "db_cmd", "stepping"]
 
 
 def _register() -> None:

@@ -22,12 +22,20 @@ def chat(
     persona: str | None = typer.Option(None, "--persona", help="Tone preset: default, concise, formal, friendly."),
     tools: bool = typer.Option(True, "--tools/--no-tools", help="Show tool calls and results."),
     step: bool = typer.Option(False, "--step", help="Developers: pause after every graph node (Enter continues)."),
+    break_at: list[str] | None = typer.Option(None, "--break", help="Developers: pause before these nodes instead: "
+                                              "plan, cancel:confirm (subgraph:node); comma-separated or repeated."),
+    as_json: bool = typer.Option(False, "--json", help="With --step/--break: one JSON object per output line."),
 ) -> None:
     """Chat with the agent in the terminal. A pending confirmation is answered with yes or no."""
     if say is not None and not thread:
         raise typer.BadParameter("--say needs --thread so that the next call can continue the conversation")
     settings = get_settings()
     thread = thread or f"cli-{uuid.uuid4().hex[:8]}"
+    if step or break_at:
+        from agent.cli.stepping import run_stepping, split_names
+
+        raise typer.Exit(run_stepping(thread, breaks=split_names(break_at), as_json=as_json, say=say,
+                                      persona=persona, tools=tools))
     try:
         code = asyncio.run(_one_turn(settings, thread, say, persona, tools) if say is not None
                            else _interactive(settings, thread, persona, tools, step))

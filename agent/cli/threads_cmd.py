@@ -29,15 +29,20 @@ def _offline(coro_fn):  # noqa: ANN001, ANN202 - tiny adapter
 
 @threads_app.command("list")
 def list_threads() -> None:
-    """All threads, most recently active first, with stage and customer."""
+    """All threads, most recently active first, with stage, customer, and checkpoints and bytes on disk."""
+    from agent.runtime.retention import thread_usage
+
     async def body(rt: SupportRuntime) -> None:
+        usage = await thread_usage(rt.saver)
         for thread_id in await rt.threads():
             view = await rt.view(thread_id)
             flags = " [waiting for confirmation]" if view.pending_confirmation else ""
             flags += f" [ticket #{view.ticket['id']}]" if view.ticket else ""
             flags += " [failed turn: retry]" if view.failed_turn else ""
+            size = usage.get(thread_id)
+            disk = f"{size.checkpoints} checkpoints, {size.bytes} bytes" if size else "-"
             typer.echo(f"{thread_id}\t{stage_name(view.stage)}\t{view.customer_id or '-'}\t"
-                       f"{len(view.messages)} messages{flags}")
+                       f"{len(view.messages)} messages\t{disk}{flags}")
     _offline(body)
 
 

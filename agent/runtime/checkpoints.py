@@ -23,6 +23,8 @@ from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agent.runtime.saver_retention import SqliteRetentionMixin
+
 _Key = tuple[str, str, str]  # thread id, namespace, checkpoint id
 
 
@@ -91,6 +93,14 @@ class DeltaHistoryCache:
             old, _ = self._values.popitem(last=False)
             self._writes.pop(old, None)
 
+    def forget_thread(self, thread_id: str) -> None:
+        """Drop everything remembered of one thread (its rows were deleted or rewritten)."""
+        with self._lock:
+            for key in [k for k in self._values if k[0] == thread_id]:
+                del self._values[key]
+            for key in [k for k in self._writes if k[0] == thread_id]:
+                del self._writes[key]
+
     def lookup(self, config: Mapping[str, Any], channels: Sequence[str]) -> dict[str, DeltaChannelHistory] | None:
         """The histories as a seed with nothing to replay, when every channel is known for this checkpoint."""
         key = _key(config)
@@ -154,12 +164,23 @@ class CachedSqliteSaver(_CachingMixin, SqliteSaver):
         return histories
 
 
-class CachedAsyncSqliteSaver(_CachingMixin, AsyncSqliteSaver):
-    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver)."""
+class CachedAsyncSqliteSaver(_CachingMixin, SqliteRetentionMixin, AsyncSqliteSaver):
+    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver), and the retention methods the
+    stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``)."""
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel], **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
+
+    def delta_specs(self) -> Mapping[str, DeltaChannel]:  # noqa: D102
+        return self.cache.channels
+
+    def forget_thread(self, thread_id: str) -> None:  # noqa: D102
+        self.cache.forget_thread(thread_id)
+
+    async def adelete_thread(self, thread_id: str) -> None:  # noqa: D102
+        await super().adelete_thread(thread_id)
+        self.cache.forget_thread(str(thread_id))
 
     async def aput_writes(self, config, writes, task_id, task_path=""):  # noqa: ANN001, ANN201, D102
         self.cache.record_writes(config, writes, task_id, task_path)

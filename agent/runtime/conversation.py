@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -27,6 +27,7 @@ from agent.runtime.identity import identified_start, may_access
 from agent.runtime.inputs import check_persona, check_thread_id, clean_text
 from agent.runtime.lease import TurnLeases
 from agent.runtime.observer import TurnObserver
+from agent.runtime.retention import delete_thread
 from agent.runtime.screening import answer_screened
 from agent.runtime.storage import open_checkpointer, open_store
 from agent.runtime.stream import failure_event, run_graph
@@ -100,13 +101,15 @@ class SupportRuntime:
         return {"configurable": configurable}
 
     async def begin_message(self, thread_id: str, text: str, *, persona: str | None = None,
-                            customer_id: str | None = None, step: bool = False) -> Turn:
+                            customer_id: str | None = None, step: bool = False,
+                            breakpoints: Sequence[str] = ()) -> Turn:
         """Start a customer message turn. While a write waits for confirmation, the message is the answer to it.
 
         ``customer_id`` is the caller's verified identity (a customer token): a new thread starts identified as
         that customer and belongs to them; anyone else's thread raises ``ThreadNotFoundError``.
         Raises ``ThreadBusyError`` while another turn of the thread runs, ``InvalidInputError`` for a bad
-        thread id or persona. With ``step=True`` the graph pauses after every node (``StepPaused``).
+        thread id or persona. With ``step=True`` the graph pauses after every node, with ``breakpoints`` before
+        the named nodes (``runtime.stepping``), with a ``StepPaused`` event.
         """
         check_thread_id(thread_id)
         check_persona(persona)
@@ -120,7 +123,8 @@ class SupportRuntime:
 
         # A message claims a new thread for its sender, first of all (see runtime.claims).
         return await self._begin(thread_id, customer_id,
-                                 lambda snapshot: self._message(thread_id, text, persona, customer_id, snapshot, step),
+                                 lambda snapshot: self._message(thread_id, text, persona, customer_id, snapshot, step,
+                                                                               breakpoints),
                                  on_unavailable=keep, claim=True)
 
     async def begin_confirmation(self, thread_id: str, approved: bool, *, customer_id: str | None = None) -> Turn:
@@ -160,10 +164,12 @@ class SupportRuntime:
         # The kept message's sender claims the thread now if its first attempt could not.
         return await self._begin(thread_id, customer_id, prepare, claim=thread_id in self._unsent)
 
-    async def begin_step(self, thread_id: str) -> Turn:
-        """Developer stepping: run the next node of a paused turn, then pause again."""
+    async def begin_step(self, thread_id: str, *, one_node: bool = True, breakpoints: Sequence[str] = ()) -> Turn:
+        """Developer stepping: go on with a paused turn, up to the next node (``one_node``) or the next of the
+        ``breakpoints`` (or the end of the turn), then pause again."""
         async def prepare(snapshot: StateSnapshot) -> _Prepared:
-            return self._run(thread_id, None, self.config(thread_id), snapshot.values, step=True)
+            return self._run(thread_id, None, self.config(thread_id), snapshot.values, step=one_node,
+                             breakpoints=breakpoints)
 
         return await self._begin(thread_id, None, prepare)
 
@@ -175,10 +181,10 @@ class SupportRuntime:
         return await self._begin(thread_id, None, prepare)
 
     async def send(self, thread_id: str, text: str, *, persona: str | None = None, customer_id: str | None = None,
-                   step: bool = False) -> AsyncIterator[Event]:
+                   step: bool = False, breakpoints: Sequence[str] = ()) -> AsyncIterator[Event]:
         """``begin_message`` as an async iterator of events."""
         async for event in await self.begin_message(thread_id, text, persona=persona, customer_id=customer_id,
-                                                    step=step):
+                                                    step=step, breakpoints=breakpoints):
             yield event
 
     async def answer_confirmation(self, thread_id: str, approved: bool, *,
@@ -192,9 +198,10 @@ class SupportRuntime:
         async for event in await self.begin_retry(thread_id, customer_id=customer_id):
             yield event
 
-    async def step(self, thread_id: str) -> AsyncIterator[Event]:
+    async def step(self, thread_id: str, *, one_node: bool = True,
+                   breakpoints: Sequence[str] = ()) -> AsyncIterator[Event]:
         """``begin_step`` as an async iterator of events."""
-        async for event in await self.begin_step(thread_id):
+        async for event in await self.begin_step(thread_id, one_node=one_node, breakpoints=breakpoints):
             yield event
 
     async def replay(self, thread_id: str, checkpoint_id: str) -> AsyncIterator[Event]:
@@ -238,6 +245,12 @@ class SupportRuntime:
     async def threads(self) -> list[str]:
         """All thread ids, most recently active first."""
         return await thread_ids(self.saver)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Delete a thread: checkpoints, writes, lease, claim (``runtime.retention``) and a message kept for
+        retry. ``ThreadNotFoundError`` for an unknown id, ``ThreadBusyError`` while a turn runs."""
+        await delete_thread(self.saver, self.leases, thread_id)
+        self._unsent.drop(thread_id)
 
     def tickets(self, status: str | None = None) -> list[TicketRecord]:
         """Hand-over tickets, newest first (optionally only those with one status)."""
@@ -295,7 +308,7 @@ class SupportRuntime:
         return not self._unsent.kept_for_another(thread_id, customer_id)
 
     async def _message(self, thread_id: str, text: str, persona: str | None, customer_id: str | None,
-                       snapshot: StateSnapshot, step: bool) -> _Prepared:
+                       snapshot: StateSnapshot, step: bool, breakpoints: Sequence[str] = ()) -> _Prepared:
         start: dict[str, Any] = {}  # a customer token's new thread: identified and theirs from its first turn
         if customer_id and not snapshot.values:
             if not self.store.user_exists(customer_id):
@@ -313,7 +326,8 @@ class SupportRuntime:
         self._unsent.take(thread_id, customer_id)  # superseded by this message of the same sender
         # A token thread's first input carries its stage (order desk); no node reports it, so start from there.
         values = {**(snapshot.values or {}), **start}
-        events, observer = self._run(thread_id, payload, self.config(thread_id), values, step=step)
+        events, observer = self._run(thread_id, payload, self.config(thread_id), values, step=step,
+                                     breakpoints=breakpoints)
 
         async def keeping_unsent() -> AsyncIterator[Event]:
             async for event in events:
@@ -325,13 +339,13 @@ class SupportRuntime:
         return keeping_unsent(), observer
 
     def _run(self, thread_id: str, payload: Any, config: dict[str, Any], values: Any,
-             *, step: bool = False) -> _Prepared:
+             *, step: bool = False, breakpoints: Sequence[str] = ()) -> _Prepared:
         values = values or {}
         pending = values.get("pending_confirmation") or {}
         observer = TurnObserver(thread_id, str(values.get("stage", Stage.INTAKE)),
                                         pending_call_id=pending.get("tool_call_id"))
         return run_graph(self.graph, payload, config, observer=observer, make_durable=self._make_durable,
-                         step=step), observer
+                         step=step, breakpoints=breakpoints), observer
 
     def _make_durable(self, wrote_store: bool) -> None:
         """One fsync per turn: everything the turn committed survives a power cut once this returns."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, RemoveMessage, ToolMessage
@@ -25,6 +25,7 @@ from agent.runtime.events import (
 )
 from agent.runtime.failures import describe_failure
 from agent.runtime.observer import TurnObserver
+from agent.runtime.stepping import is_paused, next_names, split_breakpoints, subgraph_breakpoints
 
 log = logging.getLogger("agent.runtime")
 
@@ -36,8 +37,13 @@ REPLY_NODES = frozenset({"agent"})
 
 
 async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, Any], *, observer: TurnObserver,
-                    make_durable: Callable[[bool], None], step: bool = False) -> AsyncIterator[Event]:
-    """Run one turn and yield its events; every failure becomes an ``ErrorEvent`` with an error id."""
+                    make_durable: Callable[[bool], None], step: bool = False,
+                    breakpoints: Sequence[str] = ()) -> AsyncIterator[Event]:
+    """Run one turn and yield its events; every failure becomes an ``ErrorEvent`` with an error id.
+
+    Developers: ``step`` pauses after every node of the parent graph, ``breakpoints`` before the named nodes
+    (``plan``, or ``cancel:confirm`` inside a task flow; see ``runtime.stepping``); a pause ends with
+    ``StepPaused``."""
     streamed: set[str] = set()
     wrote_store = False
     last_node = ""
@@ -45,27 +51,30 @@ async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, A
     try:
         # durability="sync": each step's checkpoint is committed before the next step starts, so a crash
         # mid-turn resumes from the last finished step and a turn that returned is on disk.
-        async for mode, data in graph.astream(payload, config, stream_mode=["messages", "updates"],
-                                              durability="sync", interrupt_after="*" if step else None):
-            if mode == "messages":
-                chunk, meta = data
-                if (isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content
-                        and not chunk.tool_call_chunks and meta.get("langgraph_node") in REPLY_NODES):
-                    streamed.add(str(chunk.id))
-                    yield Token(text=chunk.content, message_id=chunk.id, stage=observer.stage)
-                continue
-            for node, update in data.items():
-                last_node = node if node != "__interrupt__" else last_node
-                wrote_store = wrote_store or node in STORE_WRITERS
-                if isinstance(update, Mapping) and update.get("stage"):
-                    # Tracked as updates arrive: tokens of a reply carry the stage that wrote it.
-                    observer.stage = str(update["stage"])
-                for event in translate(node, update, streamed, observer.stage):
-                    yield event
-        if step:
-            snap = await graph.aget_state(config)
-            if snap.next and not any(t.interrupts for t in snap.tasks):
-                yield StepPaused(node=last_node, next_nodes=tuple(snap.next), state_keys=tuple(snap.values))
+        parent_breaks, _ = split_breakpoints(breakpoints)
+        with subgraph_breakpoints(graph, breakpoints):
+            async for mode, data in graph.astream(payload, config, stream_mode=["messages", "updates"],
+                                                  durability="sync", interrupt_before=parent_breaks or None,
+                                                  interrupt_after="*" if step else None):
+                if mode == "messages":
+                    chunk, meta = data
+                    if (isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content
+                            and not chunk.tool_call_chunks and meta.get("langgraph_node") in REPLY_NODES):
+                        streamed.add(str(chunk.id))
+                        yield Token(text=chunk.content, message_id=chunk.id, stage=observer.stage)
+                    continue
+                for node, update in data.items():
+                    last_node = node if node != "__interrupt__" else last_node
+                    wrote_store = wrote_store or node in STORE_WRITERS
+                    if isinstance(update, Mapping) and update.get("stage"):
+                        # Tracked as updates arrive: tokens of a reply carry the stage that wrote it.
+                        observer.stage = str(update["stage"])
+                    for event in translate(node, update, streamed, observer.stage):
+                        yield event
+        if step or breakpoints:
+            snap = await graph.aget_state(config, subgraphs=True)
+            if is_paused(snap):
+                yield StepPaused(node=last_node, next_nodes=next_names(snap), state_keys=tuple(snap.values))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event; the checkpoint stays intact

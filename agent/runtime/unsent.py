@@ -48,5 +48,9 @@ class UnsentMessages:
             return None
         return self._kept.pop(thread_id)
 
+    def drop(self, thread_id: str) -> None:
+        """Forget the thread's kept message, whoever sent it (the thread is being deleted)."""
+        self._kept.pop(thread_id, None)
+
     def __contains__(self, thread_id: object) -> bool:
         return thread_id in self._kept

@@ -458,3 +458,55 @@ def test_qwen_payload_sends_max_tokens_by_its_classic_name():
         "langchain-openai", f"ChatOpenAI no longer sends max_tokens as max_completion_tokens: {sorted(stock)}")
     assert ours.get("max_tokens") == 7 and "max_completion_tokens" not in ours, _changed(
         "langchain-openai", f"QwenChatOpenAI's payload lost max_tokens: {sorted(ours)}")
+
+
+# -- langgraph: breakpoints inside a subgraph called from a node (agent/runtime/stepping.py) --------------------
+def test_a_subgraph_called_from_a_node_is_found_and_honours_its_own_breakpoints():
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, StateGraph
+
+    class S(TypedDict):
+        trail: Annotated[list[str], lambda a, b: a + b]
+
+    inner_builder = StateGraph(S)
+    inner_builder.add_node("first", lambda s: {"trail": ["first"]})
+    inner_builder.add_node("second", lambda s: {"trail": ["second"]})
+    inner_builder.add_edge(START, "first")
+    inner_builder.add_edge("first", "second")
+    inner = inner_builder.compile(name="flow")
+
+    def run_flow(state: S, config: RunnableConfig) -> dict:
+        out = inner.invoke(state, config)
+        return {"trail": out["trail"][len(state["trail"]):]}
+
+    outer_builder = StateGraph(S)
+    outer_builder.add_node("flow", run_flow)
+    outer_builder.add_edge(START, "flow")
+    outer = outer_builder.compile(checkpointer=InMemorySaver())
+    assert dict(outer.get_subgraphs()).get("flow") is inner, _changed(
+        "langgraph", "get_subgraphs() no longer finds a compiled graph among a node function's nonlocals")
+    inner.interrupt_before_nodes = ["second"]  # what stepping sets for a turn
+    config = {"configurable": {"thread_id": "t"}}
+    outer.invoke({"trail": []}, config)
+    snap = outer.get_state(config, subgraphs=True)
+    assert snap.next == ("flow",) and snap.tasks[0].state.next == ("second",), _changed(
+        "langgraph", "a nested graph no longer stops before the nodes of its own interrupt_before_nodes")
+    assert outer.invoke(None, config)["trail"] == ["first", "second"], _changed(
+        "langgraph", "resuming the parent no longer resumes the nested graph past its breakpoint")
+
+
+# -- langgraph-checkpoint-sqlite: the tables agent/runtime/saver_retention.py writes ----------------------------
+def test_sqlite_saver_tables_as_retention_writes_them(tmp_path):
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(tmp_path / "cp.db", check_same_thread=False)
+    SqliteSaver(conn).setup()
+    # The retention SQL names every column (order does not matter), and copies rows column for column.
+    columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in ("checkpoints", "writes")}
+    assert columns == {
+        "checkpoints": {"thread_id", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id", "type", "checkpoint",
+                        "metadata"},
+        "writes": {"thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "task_path", "idx", "channel", "type",
+                   "value"}}, _changed("langgraph-checkpoint-sqlite", f"the saver's tables changed: {columns}")
+    conn.close()
