@@ -13,7 +13,7 @@ stock savers write; only reads get faster.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from threading import RLock
 from typing import Any
 
@@ -22,6 +22,8 @@ from langgraph.checkpoint.base import Checkpoint, DeltaChannelHistory, writes_so
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agent.runtime.store_journal import MARK_KEY
 
 _Key = tuple[str, str, str]  # thread id, namespace, checkpoint id
 
@@ -155,17 +157,28 @@ class CachedSqliteSaver(_CachingMixin, SqliteSaver):
 
 
 class CachedAsyncSqliteSaver(_CachingMixin, AsyncSqliteSaver):
-    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver)."""
+    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver).
 
-    def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel], **kwargs: Any) -> None:
+    With ``store_mark`` (``store_journal.mark`` of the retail store) every checkpoint's metadata also says how
+    far the store's undo journal had got when it was saved: a recorded replay rewinds a scratch copy of the store
+    to exactly that point (``agent.runtime.replay``).
+    """
+
+    def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
+                 store_mark: Callable[[], int] | None = None, **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
+        self.store_mark = store_mark
 
     async def aput_writes(self, config, writes, task_id, task_path=""):  # noqa: ANN001, ANN201, D102
         self.cache.record_writes(config, writes, task_id, task_path)
         return await super().aput_writes(config, writes, task_id, task_path)
 
     async def aput(self, config, checkpoint, metadata, new_versions):  # noqa: ANN001, ANN201, D102
+        if self.store_mark is not None:
+            # Read after the step's nodes committed their store writes and before the next step starts
+            # (durability="sync"): the mark is the store as this checkpoint saw it.
+            metadata = {**metadata, MARK_KEY: self.store_mark()}
         result = await super().aput(config, checkpoint, metadata, new_versions)
         self.cache.record_checkpoint(config, checkpoint)
         return result
