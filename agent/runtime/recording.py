@@ -184,6 +184,9 @@ class RecordingChatModel(BaseChatModel):
     _recorder: ModelRecorder = PrivateAttr()
 
     def __init__(self, inner: BaseChatModel, recorder: ModelRecorder, **kwargs: Any) -> None:
+        # The wrapped model's own callbacks (an evaluation's usage counter), tags and metadata run with every
+        # request as before: the requests go through this model's machinery, not the wrapped one's.
+        kwargs = {"callbacks": inner.callbacks, "tags": inner.tags, "metadata": inner.metadata, **kwargs}
         super().__init__(inner=inner, **kwargs)
         self._recorder = recorder
 
