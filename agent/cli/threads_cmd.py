@@ -9,7 +9,7 @@ import typer
 
 from agent.cli import app
 from agent.cli.errors import not_found
-from agent.cli.render import TerminalRenderer, stage_name
+from agent.cli.render import stage_name
 from agent.runtime import SupportRuntime, transcript_lines
 from agent.runtime.conversation import NoModel
 from agent.settings import get_settings
@@ -102,19 +102,6 @@ def fork_thread(thread: str = typer.Argument(..., help="Thread id."),
     _offline(body)
 
 
-@threads_app.command("replay")
-def replay(thread: str = typer.Argument(..., help="Thread id."),
-           checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Re-run from this checkpoint.")) -> None:
-    """Re-run a thread from a checkpoint with the configured model (writes already done are not repeated)."""
-    async def run() -> None:
-        render = TerminalRenderer()
-        async with SupportRuntime.open(get_settings()) as rt:
-            async for event in rt.replay(thread, checkpoint):
-                render(event)
-            render.finish()
-    asyncio.run(run())
-
-
 @tickets_app.command("list")
 def list_tickets(status: str | None = typer.Option(None, help="Only tickets with this status (e.g. open).")) -> None:
     """Hand-over tickets, newest first."""
@@ -148,3 +135,7 @@ def show_ticket(ticket_id: int = typer.Argument(..., help="Ticket number.")) -> 
             typer.echo(f"  + {note}")
     finally:
         store.close()
+
+
+# `threads replay` lives in its own module (recorded and live replays, sandboxing, the comparison).
+from agent.cli import threads_replay  # noqa: E402,F401 - registers the command

@@ -13,7 +13,7 @@ stock savers write; only reads get faster.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from threading import RLock
 from typing import Any
 
@@ -24,6 +24,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.runtime.saver_retention import SqliteRetentionMixin
+from agent.runtime.store_journal import MARK_KEY
 
 _Key = tuple[str, str, str]  # thread id, namespace, checkpoint id
 
@@ -166,11 +167,18 @@ class CachedSqliteSaver(_CachingMixin, SqliteSaver):
 
 class CachedAsyncSqliteSaver(_CachingMixin, SqliteRetentionMixin, AsyncSqliteSaver):
     """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver), and the retention methods the
-    stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``)."""
+    stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``).
 
-    def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel], **kwargs: Any) -> None:
+    With ``store_mark`` (``store_journal.mark`` of the retail store) every checkpoint's metadata also says how
+    far the store's undo journal had got when it was saved: a recorded replay rewinds a scratch copy of the store
+    to exactly that point (``agent.runtime.replay``).
+    """
+
+    def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
+                 store_mark: Callable[[], int] | None = None, **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
+        self.store_mark = store_mark
 
     def delta_specs(self) -> Mapping[str, DeltaChannel]:  # noqa: D102
         return self.cache.channels
@@ -187,6 +195,10 @@ class CachedAsyncSqliteSaver(_CachingMixin, SqliteRetentionMixin, AsyncSqliteSav
         return await super().aput_writes(config, writes, task_id, task_path)
 
     async def aput(self, config, checkpoint, metadata, new_versions):  # noqa: ANN001, ANN201, D102
+        if self.store_mark is not None:
+            # Read after the step's nodes committed their store writes and before the next step starts
+            # (durability="sync"): the mark is the store as this checkpoint saw it.
+            metadata = {**metadata, MARK_KEY: self.store_mark()}
         result = await super().aput(config, checkpoint, metadata, new_versions)
         self.cache.record_checkpoint(config, checkpoint)
         return result

@@ -5,6 +5,7 @@ confirmation, retry a failed turn, read history, replay and fork. It owns the mo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -27,17 +28,21 @@ from agent.runtime.identity import identified_start, may_access
 from agent.runtime.inputs import check_persona, check_thread_id, clean_text
 from agent.runtime.lease import TurnLeases
 from agent.runtime.observer import TurnObserver
+from agent.runtime.recording import ModelRecorder, RecordingChatModel
+from agent.runtime.replay import ReplayReport, replay_thread
 from agent.runtime.retention import delete_thread
 from agent.runtime.screening import answer_screened
 from agent.runtime.storage import open_checkpointer, open_store
+from agent.runtime.store_journal import StoreJournal
 from agent.runtime.stream import failure_event, run_graph
 from agent.runtime.turns import Turn, single
 from agent.runtime.unsent import UnsentMessage, UnsentMessages
 from agent.runtime.wiring import NoModel, graph_options  # noqa: F401 - NoModel: public here too
 from agent.settings import Settings
-from graphs import Stage, build_support_graph
+from graphs import GraphOptions, Stage, build_support_graph
 from graphs.guardrail import screen, strip_control_tokens
 from graphs.tickets import TicketDesk, TicketRecord
+from graphs.tool_layer import GuardedTools
 from tools import RetailStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +70,9 @@ class SupportRuntime:
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
         self._unsent = UnsentMessages()
+        #: The model as the server answers it (without recording), and the graph's options: for live replays.
+        self.model: BaseChatModel | None = None
+        self.options = GraphOptions()
 
     @classmethod
     @asynccontextmanager
@@ -80,16 +88,29 @@ class SupportRuntime:
                 model = build_chat_model(settings, base_url=base_url)
             store = open_store(settings)
             stack.callback(store.close)
+            # Recorded replay (agent.runtime.replay): the store's undo journal, each checkpoint's place in it,
+            # and every model response recorded against the checkpoint that asked for it.
+            GuardedTools(store)  # the ledger's and the tickets' tables exist before the journal watches them
+            TicketDesk(store)
+            journal = StoreJournal.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+            stack.callback(journal.close)
             settings.checkpoint_db.parent.mkdir(parents=True, exist_ok=True)
-            conn, saver = await open_checkpointer(settings.checkpoint_db, settings.sqlite_busy_timeout_ms)
+            conn, saver = await open_checkpointer(settings.checkpoint_db, settings.sqlite_busy_timeout_ms,
+                                                  store_mark=journal.mark)
             stack.push_async_callback(conn.close)
+            recorder = ModelRecorder.open(settings.checkpoint_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+            stack.callback(recorder.close)
+            model = RecordingChatModel(model, recorder)
             # The leases live with the checkpoints: every process writing this thread's history sees them.
             leases = await TurnLeases.open(settings.checkpoint_db, ttl_seconds=settings.turn_lease_seconds,
                                            busy_timeout_ms=settings.sqlite_busy_timeout_ms)
             stack.push_async_callback(leases.close)
-            graph = build_support_graph(model=model, store=store, checkpointer=saver, options=graph_options(settings))
-            yield cls(graph, store, saver, leases, checkpoint_path=settings.checkpoint_db,
-                      store_path=settings.store_db, default_persona=settings.persona)
+            options = graph_options(settings)
+            graph = build_support_graph(model=model, store=store, checkpointer=saver, options=options)
+            runtime = cls(graph, store, saver, leases, checkpoint_path=settings.checkpoint_db,
+                          store_path=settings.store_db, default_persona=settings.persona)
+            runtime.model, runtime.options = model.inner, options
+            yield runtime
 
     # --- conversation ---------------------------------------------------------------------------------
     @staticmethod
@@ -179,6 +200,18 @@ class SupportRuntime:
             return self._run(thread_id, None, self.config(thread_id, checkpoint_id), snapshot.values)
 
         return await self._begin(thread_id, None, prepare)
+
+    async def replay_checked(self, thread_id: str, checkpoint_id: str, *, live: bool = False, sandbox: bool = True,
+                             on_event: Callable[[Event], None] | None = None) -> ReplayReport:
+        """Replay from a checkpoint with the recorded model responses (``live``: asking the model again) and
+        compare every step with the original (see ``agent.runtime.replay``). In a scratch copy of the thread and
+        the store by default; ``sandbox=False`` adds the replay to the real thread (under its lease) and rolls
+        back every store write. Raises ``UnknownCheckpointError`` for an unknown thread or checkpoint."""
+        async with self.leases.hold(thread_id) if not sandbox else contextlib.nullcontext():
+            return await replay_thread(saver=self.saver, checkpoint_db=self._checkpoint_path,
+                                       store_db=self._store_path, thread_id=thread_id, checkpoint=checkpoint_id,
+                                       options=self.options, live_model=self.model if live else None,
+                                       use_sandbox=sandbox, on_event=on_event)
 
     async def send(self, thread_id: str, text: str, *, persona: str | None = None, customer_id: str | None = None,
                    step: bool = False, breakpoints: Sequence[str] = ()) -> AsyncIterator[Event]:

@@ -25,7 +25,8 @@ from agent.runtime.lease import TurnLeases
 #: Tables of the checkpoint database keyed by thread besides LangGraph's own (table, thread column). A
 #: feature that adds a per-thread table lists it here, and deleting a thread deletes its rows too; a table
 #: that does not exist (yet) in a file is skipped.
-THREAD_TABLES: list[tuple[str, str]] = [("turn_leases", "thread_id"), ("thread_claims", "thread_id")]
+THREAD_TABLES: list[tuple[str, str]] = [("turn_leases", "thread_id"), ("thread_claims", "thread_id"),
+                                        ("model_responses", "thread_id")]  # recorded for replay (recording.py)
 
 #: 100-ns intervals between the Gregorian epoch of UUID timestamps (1582-10-15) and the Unix epoch.
 _UUID_EPOCH_OFFSET = 0x01B21DD213814000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
@@ -16,7 +17,8 @@ from tools import RetailStore
 log = logging.getLogger(__name__)
 
 
-async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
+async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], int] | None = None,
+                            ) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
     """The async SQLite saver on its own file, with the delta-history cache.
 
     WAL with synchronous=NORMAL, and one fsync of the WAL when a turn returns (see ``durability``): a turn
@@ -27,7 +29,7 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000) -> tuple[aio
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-    saver = CachedAsyncSqliteSaver(conn, delta_channels())
+    saver = CachedAsyncSqliteSaver(conn, delta_channels(), store_mark=store_mark)
     await saver.setup()
     return conn, saver
 
