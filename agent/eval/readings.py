@@ -17,9 +17,10 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from agent.eval.scenario import Scenario
+from graphs.flows.reading_schema import reading_format
 from graphs.flows.text import code_facts, tokens
 from graphs.flows.understand import merge_with_code, parse_reading, understanding_request
-from graphs.understanding import MessageReading, Understanding
+from graphs.understanding import Understanding
 
 
 def _words(value: Any) -> set[str]:
@@ -82,7 +83,6 @@ def _shown(u: Understanding, name: str) -> Any:
 
 async def read_openings(model: BaseChatModel, scenarios: Sequence[Scenario]) -> list[ReadingResult]:
     """One reading per scenario opening that has an annotation (no context: an opening has none)."""
-    bound = model.bind(response_format=MessageReading.response_format())
     results = []
     for scenario in scenarios:
         message = scenario.opening
@@ -93,7 +93,7 @@ async def read_openings(model: BaseChatModel, scenarios: Sequence[Scenario]) -> 
         want = merge_with_code(text, parse_reading(message.understanding.model_dump(mode="json")), facts)
         started = time.monotonic()
         try:
-            reply = await bound.ainvoke(understanding_request(text, None))
+            reply = await model.bind(response_format=reading_format(text)).ainvoke(understanding_request(text, None))
         except Exception as exc:  # noqa: BLE001 - one failed reading is a result, the others still run
             results.append(ReadingResult(scenario.id, text, round(time.monotonic() - started, 2),
                                          {"error": {"want": None, "got": repr(exc)}}))

@@ -169,10 +169,15 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
         if task in ("modify_address", "change_default_address") and cues["modify_address"].search(text):
             task = "change_default_address" if _DEFAULT_ADDRESS.search(text) and not _ORDER_WORDS.search(text) \
                 else "modify_address"
-        pattern = cues.get(task)
-        if pattern is not None and (pattern.search(text) or _misspelt(task, text)) and task not in kept:
+        if task_cue_said(task, text) and task not in kept:
             kept.append(task)
     return kept
+
+
+def task_cue_said(task: str, text: str) -> bool:
+    """The text has a cue word of ``task`` (task_cues.json), or its verb misspelt by a letter."""
+    pattern = _task_cues().get(task)
+    return pattern is not None and bool(pattern.search(text) or _misspelt(task, text))
 
 
 def _misspelt(task: str, text: str) -> bool:

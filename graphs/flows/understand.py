@@ -19,6 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
+from graphs.flows.reading_schema import reading_format, said
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
 from graphs.understanding import MessageReading, Understanding, reading_fields
@@ -162,6 +163,8 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         if isinstance(item, dict) and item.get("rank") and \
                 not checks.get(f"rank_{item['rank']}", re.compile("$^")).search(text):
             item["rank"] = None
+    if data.get("reason") and not said("reason", text):
+        data.pop("reason")  # "cancel it" gives no reason: asked, never guessed
     if data.get("all_items") and not checks["all_items"].search(text):
         data.pop("all_items")
     if data.get("except_items"):
@@ -225,7 +228,7 @@ async def understand(model: BaseChatModel, text: str, last_agent_reply: str | No
     facts = code_facts(text)
     if code_is_enough(text, facts):
         return merge_with_code(text, {}, facts), False
-    bound = model.bind(response_format=MessageReading.response_format())
+    bound = model.bind(response_format=reading_format(text))
     try:
         reply = await bound.ainvoke(understanding_request(text, last_agent_reply, context), config)
         reading = parse_reading(reply.content)

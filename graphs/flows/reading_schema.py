@@ -1,0 +1,102 @@
+"""The JSON schema that constrains one message's reading, narrowed to what that message's text can say.
+
+The prompt describes the whole plan and stays fixed (its tokens are prefix-cached); the schema that constrains
+decoding admits, for this message, only the tasks whose cue words occur in it and the selectors whose check words
+occur in it (``task_cues.json``, ``reading_checks.json``: the same catalogue that checks a reading afterwards, in
+``understand.merge_with_code``). Why: a small model fills the slots it is offered. Offered a ranking, a scope and
+alternatives on every message, the 1.5B model filled them on messages that said none of it ("rank":
+"most_expensive", "order_status": "pending"), listed a task for every example it had seen, and stopped naming the
+items the message did name. A slot the text cannot support is now not there to fill, and the output is shorter.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import cache
+from typing import Any
+
+from graphs.flows.text import task_cue_said
+from graphs.selectors import Condition, OrderScope, Rank
+from graphs.understanding import MessageReading, Task
+from prompts import load_data
+
+#: Statuses a request over orders can name (the ``order_status_*`` checks).
+_STATUSES = ("pending", "processed", "delivered", "cancelled")
+#: A condition on an amount needs the amount written.
+_AMOUNT_CONDITIONS = tuple(c.value for c in Condition if c is not Condition.NOT_POSSIBLE)
+_NUMBER = re.compile(r"\d")
+
+
+@cache
+def _checks() -> dict[str, re.Pattern[str]]:
+    return {k: re.compile(v, re.I) for k, v in load_data("reading_checks").items() if not k.startswith("_")}
+
+
+def said(check: str, text: str) -> bool:
+    """The text has a word that says ``check`` (a key of reading_checks.json); an unknown check says nothing."""
+    pattern = _checks().get(check)
+    return bool(pattern and pattern.search(text))
+
+
+def allowed_tasks(text: str) -> list[str]:
+    """Tasks the text gives a cue for; ``question`` always (any other question needs no cue word)."""
+    allowed = [t.value for t in Task if t is Task.QUESTION or task_cue_said(t.value, text)]
+    if {"modify_address", "change_default_address"} & set(allowed):
+        # One address cue serves both: which address is meant (an order's or the profile's) is the model's call.
+        allowed = [t.value for t in Task if t.value in allowed or t.value in ("modify_address",
+                                                                              "change_default_address")]
+    return allowed
+
+
+@cache
+def _full_schema() -> dict[str, Any]:
+    return MessageReading.model_json_schema()
+
+
+def reading_schema(text: str) -> dict[str, Any]:
+    """The reading's JSON schema for this text: every field of ``MessageReading``, less what the text cannot say."""
+    schema = copy.deepcopy(_full_schema())
+    defs, props = schema["$defs"], schema["properties"]
+    defs["Task"]["enum"] = allowed_tasks(text)
+
+    ranks = [r.value for r in Rank if said(f"rank_{r.value}", text)]
+    if ranks:
+        defs["Rank"]["enum"] = ranks
+    else:
+        defs["ItemSaid"]["properties"].pop("rank")
+    scopes = [s.value for s in OrderScope if s is not OrderScope.ONE and said(f"order_scope_{s.value}", text)]
+    if scopes:
+        defs["OrderScope"]["enum"] = scopes
+    else:
+        props.pop("order_scope")
+    statuses = [s for s in _STATUSES if said(f"order_status_{s}", text)]
+    if statuses:
+        props["order_status"]["anyOf"][0] = {"enum": statuses, "type": "string"}
+    else:
+        props.pop("order_status")
+    if not said("all_items", text):
+        props.pop("all_items")
+    if not said("except_items", text):
+        props.pop("except_items")
+    if not (said("except_items", text) and "all" in scopes):
+        props.pop("except_orders")
+    if not ("all" in scopes and _NUMBER.search(text)):
+        props.pop("order_total_below")
+        props.pop("order_total_above")
+    if said("alternatives", text):
+        defs["Condition"]["enum"] = [c.value for c in Condition
+                                     if c.value not in _AMOUNT_CONDITIONS or _NUMBER.search(text)]
+    else:
+        props.pop("alternatives")
+    if not said("reason", text):
+        props.pop("reason")
+    if not _NUMBER.search(text):
+        props.pop("address")  # an address has a street number and a zip
+    return schema
+
+
+def reading_format(text: str) -> dict[str, Any]:
+    """The OpenAI ``response_format`` for this text's reading (llama.cpp and vLLM honour a per-request schema)."""
+    return {"type": "json_schema",
+            "json_schema": {"name": "message_reading", "schema": reading_schema(text), "strict": True}}

@@ -1,0 +1,60 @@
+"""The reading's schema admits, per message, only the tasks and selectors its text can say (reading_schema.py)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from graphs.flows.reading_schema import allowed_tasks, reading_format, reading_schema
+from graphs.understanding import MessageReading
+
+
+def _props(text: str) -> dict:
+    return reading_schema(text)["properties"]
+
+
+def test_a_plain_request_is_offered_no_selector():
+    props = _props("Please cancel the order with the desk lamp")
+    assert {"tasks", "items", "order_hint", "first_name", "last_name", "payment"} <= set(props)
+    for selector in ("order_scope", "order_status", "all_items", "except_items", "except_orders",
+                     "order_total_below", "order_total_above", "alternatives", "reason", "address"):
+        assert selector not in props, selector
+    assert "rank" not in reading_schema("Please cancel the order with the desk lamp")["$defs"]["ItemSaid"]["properties"]
+
+
+def test_tasks_are_those_the_text_gives_a_cue_for():
+    assert allowed_tasks("please cancle my order") == ["order_info", "cancel", "question"]  # misspelt verb
+    assert "return" not in allowed_tasks("cancel the lamp order")
+    both = allowed_tasks("the dumbbell set should go to my office instead")
+    assert {"modify_address", "change_default_address", "exchange", "modify_items"} <= set(both)
+    assert allowed_tasks("hello") == ["question"]
+
+
+def test_selectors_appear_when_their_words_do():
+    props = _props("Return everything from my last order except the blender")
+    assert {"all_items", "except_items", "order_scope"} <= set(props)
+    assert reading_schema("Return everything from my last order except the blender")["$defs"]["OrderScope"]["enum"] \
+        == ["most_recent"]
+    props = _props("cancel all my orders that haven't shipped, except the one with the tablet")
+    assert "pending" in props["order_status"]["anyOf"][0]["enum"]
+    assert "except_orders" in props
+    assert "order_total_below" not in props  # no amount written
+    schema = reading_schema("swap it for the cheapest one you have")
+    assert schema["$defs"]["Rank"]["enum"] == ["cheapest"]
+    schema = reading_schema("the blue one; if it's gone, the black one")
+    assert "alternatives" in schema["properties"] and schema["$defs"]["Condition"]["enum"] == ["not_possible"]
+    schema = reading_schema("if it costs more than $500, cancel instead")
+    assert "price_above" in schema["$defs"]["Condition"]["enum"]
+    assert "reason" in _props("cancel it, I ordered it by mistake")
+    assert "address" in _props("send it to 12 Main St, Austin TX 78701")
+
+
+@pytest.mark.parametrize("text", ["cancel it", "return everything but the lamp", "the cheapest one please"])
+def test_the_narrowed_schema_is_still_the_readings_schema(text):
+    """Whatever the narrowed schema admits, MessageReading accepts: the narrowing only removes."""
+    schema = reading_format(text)["json_schema"]["schema"]
+    assert set(schema["properties"]) <= set(MessageReading.model_fields)
+    sample = {"tasks": schema["$defs"]["Task"]["enum"][:1], "items": [{"item": "lamp"}]}
+    MessageReading.model_validate(sample)
+    with pytest.raises(ValidationError):
+        MessageReading.model_validate({"tasks": ["no_such_task"]})
