@@ -49,7 +49,9 @@ def _alternatives(u: Understanding) -> list[tuple[str, str | None]]:
 COMPARED: dict[str, Callable[[Understanding, Understanding], bool]] = {
     "tasks": lambda w, g: set(map(str, w.tasks)) == set(map(str, g.tasks)),
     "order_ids": lambda w, g: set(w.order_ids) == set(g.order_ids),
-    "order_hint": lambda w, g: bool(w.order_hint) == bool(g.order_hint),
+    # The order described, by a hint or by its items (annotations use either; the dialogue resolves both).
+    "order_hint": lambda w, g: bool(w.order_hint or w.items or w.order_scope) == bool(g.order_hint or g.items
+                                                                                       or g.order_scope),
     "order_scope": lambda w, g: w.order_scope == g.order_scope and w.order_status == g.order_status,
     "items": lambda w, g: _same_items([i.model_dump() for i in w.items], [i.model_dump() for i in g.items]),
     "all_items": lambda w, g: w.all_items == g.all_items and len(w.except_items) == len(g.except_items),

@@ -60,6 +60,8 @@ def reading_schema(text: str) -> dict[str, Any]:
     defs, props = schema["$defs"], schema["properties"]
     defs["Task"]["enum"] = allowed_tasks(text)
 
+    if not {"exchange", "modify_items"} & set(defs["Task"]["enum"]):
+        defs["ItemSaid"]["properties"].pop("wanted")  # a variant wanted instead needs a change of items
     ranks = [r.value for r in Rank if said(f"rank_{r.value}", text)]
     if ranks:
         defs["Rank"]["enum"] = ranks

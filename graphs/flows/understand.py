@@ -94,8 +94,9 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     data = {k: v for k, v in reading.items() if v not in (None, "", [])}
     words = text.lower()
     for key in ("first_name", "last_name"):
-        # A name the customer wrote as a word, not part of a user id or an email ("fatima_lee_4299").
-        if data.get(key) and not any(re.search(rf"(?<![\w.@-]){re.escape(w)}(?![\w@])", words)
+        # A name the customer wrote as a word, not part of a user id or an email ("fatima_lee_4299",
+        # "daiki.hernandez4043@example.org").
+        if data.get(key) and not any(re.search(rf"(?<![\w.@-]){re.escape(w)}(?![\w@]|\.\w)", words)
                                      for w in str(data[key]).lower().split()):
             data.pop(key)
     if data.get("order_hint") and not _mostly_said(data["order_hint"], text):

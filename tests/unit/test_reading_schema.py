@@ -19,7 +19,9 @@ def test_a_plain_request_is_offered_no_selector():
     for selector in ("order_scope", "order_status", "all_items", "except_items", "except_orders",
                      "order_total_below", "order_total_above", "alternatives", "reason", "address"):
         assert selector not in props, selector
-    assert "rank" not in reading_schema("Please cancel the order with the desk lamp")["$defs"]["ItemSaid"]["properties"]
+    item = reading_schema("Please cancel the order with the desk lamp")["$defs"]["ItemSaid"]["properties"]
+    assert "rank" not in item and "wanted" not in item
+    assert "wanted" in reading_schema("exchange the lamp for the black one")["$defs"]["ItemSaid"]["properties"]
 
 
 def test_tasks_are_those_the_text_gives_a_cue_for():
