@@ -139,6 +139,8 @@ def eval_readings(
     paths: list[Path] | None = typer.Argument(None, help="Scenario files or folders (default: evals/scenarios/)."),
     out: Path = typer.Option(Path("eval-runs/readings"), "--out", help="Output folder for readings.json."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N scenarios."),
+    full_schema: bool = typer.Option(False, "--full-schema",
+                                     help="Offer the whole plan's schema on every message (to compare)."),
 ) -> None:
     """The model's reading of each annotated opening message against the scenario's annotation, field by field
     (one model call per scenario; which plan fields the model misreads, apart from what the dialogue does)."""
@@ -156,9 +158,10 @@ def eval_readings(
 
     async def run() -> list:
         if settings.llm_base_url:
-            return await read_openings(build_chat_model(settings), scenarios)
+            return await read_openings(build_chat_model(settings), scenarios, narrow=not full_schema)
         with model_server(settings) as base_url:
-            return await read_openings(build_chat_model(settings, base_url=base_url), scenarios)
+            return await read_openings(build_chat_model(settings, base_url=base_url), scenarios,
+                                       narrow=not full_schema)
 
     results = asyncio.run(run())
     summary = write_readings(out, results)

@@ -20,7 +20,7 @@ from agent.eval.scenario import Scenario
 from graphs.flows.reading_schema import reading_format
 from graphs.flows.text import code_facts, tokens
 from graphs.flows.understand import merge_with_code, parse_reading, understanding_request
-from graphs.understanding import Understanding
+from graphs.understanding import MessageReading, Understanding
 
 
 def _words(value: Any) -> set[str]:
@@ -83,8 +83,10 @@ def _shown(u: Understanding, name: str) -> Any:
     return json.loads(json.dumps(value, default=lambda v: v.model_dump() if hasattr(v, "model_dump") else str(v)))
 
 
-async def read_openings(model: BaseChatModel, scenarios: Sequence[Scenario]) -> list[ReadingResult]:
-    """One reading per scenario opening that has an annotation (no context: an opening has none)."""
+async def read_openings(model: BaseChatModel, scenarios: Sequence[Scenario], *,
+                        narrow: bool = True) -> list[ReadingResult]:
+    """One reading per scenario opening that has an annotation (no context: an opening has none); ``narrow=False``
+    offers the model the whole plan's schema on every message instead of the text's own (to measure the narrowing)."""
     results = []
     for scenario in scenarios:
         message = scenario.opening
@@ -95,7 +97,8 @@ async def read_openings(model: BaseChatModel, scenarios: Sequence[Scenario]) -> 
         want = merge_with_code(text, parse_reading(message.understanding.model_dump(mode="json")), facts)
         started = time.monotonic()
         try:
-            reply = await model.bind(response_format=reading_format(text)).ainvoke(understanding_request(text, None))
+            fmt = reading_format(text) if narrow else MessageReading.response_format()
+            reply = await model.bind(response_format=fmt).ainvoke(understanding_request(text, None))
         except Exception as exc:  # noqa: BLE001 - one failed reading is a result, the others still run
             results.append(ReadingResult(scenario.id, text, round(time.monotonic() - started, 2),
                                          {"error": {"want": None, "got": repr(exc)}}))

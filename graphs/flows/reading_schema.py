@@ -33,6 +33,11 @@ def _checks() -> dict[str, re.Pattern[str]]:
     return {k: re.compile(v, re.I) for k, v in load_data("reading_checks").items() if not k.startswith("_")}
 
 
+def check_pattern(check: str) -> re.Pattern[str]:
+    """The compiled check ``check`` of reading_checks.json (one that never matches when there is none)."""
+    return _checks().get(check, re.compile("$^"))
+
+
 def said(check: str, text: str) -> bool:
     """The text has a word that says ``check`` (a key of reading_checks.json); an unknown check says nothing."""
     pattern = _checks().get(check)

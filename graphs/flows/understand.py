@@ -19,9 +19,11 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
-from graphs.flows.reading_schema import reading_format, said
+from graphs.flows.reading_schema import check_pattern, reading_format
+from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
+from graphs.selectors import Rank
 from graphs.understanding import MessageReading, Understanding, reading_fields
 from prompts import load_data, load_prompt
 
@@ -164,7 +166,7 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         if isinstance(item, dict) and item.get("rank") and \
                 not checks.get(f"rank_{item['rank']}", re.compile("$^")).search(text):
             item["rank"] = None
-    if data.get("reason") and not said("reason", text):
+    if data.get("reason") and not said_check("reason", text):
         data.pop("reason")  # "cancel it" gives no reason: asked, never guessed
     if data.get("all_items") and not checks["all_items"].search(text):
         data.pop("all_items")
@@ -219,8 +221,19 @@ def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:
     variant entirely in their words (else the flow reads the wanted variant from the text itself)."""
     said = tokens(text)
     wanted = tokens(item.get("wanted"))
+    rank = item.get("rank")
+    if not rank:
+        # "the cheapest waterproof one" written into the wanted variant (or the item) is a ranking all the same.
+        written = f"{item.get('wanted') or ''} {item.get('item') or ''}"
+        ranks = [r.value for r in Rank if said_check(f"rank_{r.value}", written)]
+        rank = ranks[0] if len(ranks) == 1 else None
+        if rank and item.get("wanted"):
+            # The ranking word is not an attribute of the variant: "cheapest waterproof" -> waterproof, cheapest.
+            rest = " ".join(check_pattern(f"rank_{rank}").sub(" ", str(item["wanted"])).split())
+            item = {**item, "wanted": rest or None}
+            wanted = tokens(rest)
     return {"item": item.get("item") if _mostly_said(str(item.get("item") or ""), text) else "",
-            "wanted": item.get("wanted") if wanted and wanted <= said else None, "rank": item.get("rank")}
+            "wanted": item.get("wanted") if wanted and wanted <= said else None, "rank": rank}
 
 
 async def understand(model: BaseChatModel, text: str, last_agent_reply: str | None,
