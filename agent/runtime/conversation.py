@@ -5,7 +5,6 @@ confirmation, retry a failed turn, read history, replay and fork. It owns the mo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -23,25 +22,23 @@ from agent.runtime.claims import claimant, may_enter
 from agent.runtime.durability import make_durable
 from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
 from agent.runtime.events import ErrorEvent, Event, TurnOutcome
-from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view
 from agent.runtime.identity import identified_start, may_access
 from agent.runtime.inputs import check_persona, check_thread_id, clean_text
 from agent.runtime.lease import TurnLeases
 from agent.runtime.observer import TurnObserver
 from agent.runtime.recording import ModelRecorder, RecordingChatModel
-from agent.runtime.replay import ReplayReport, replay_thread
-from agent.runtime.retention import delete_thread
 from agent.runtime.screening import answer_screened
 from agent.runtime.storage import open_checkpointer, open_store
 from agent.runtime.store_journal import StoreJournal
 from agent.runtime.stream import failure_event, run_graph
+from agent.runtime.thread_records import ThreadRecords
 from agent.runtime.turns import Turn, single
 from agent.runtime.unsent import UnsentMessage, UnsentMessages
 from agent.runtime.wiring import NoModel, graph_options  # noqa: F401 - NoModel: public here too
 from agent.settings import Settings
 from graphs import GraphOptions, Stage, build_support_graph
 from graphs.guardrail import screen, strip_control_tokens
-from graphs.tickets import TicketDesk, TicketRecord
+from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools
 from tools import RetailStore
 
@@ -51,7 +48,7 @@ log = logging.getLogger(__name__)
 _Prepared = tuple[AsyncIterator[Event], TurnObserver | None]
 
 
-class SupportRuntime:
+class SupportRuntime(ThreadRecords):
     """The conversation runtime. Front ends call it and render the events it yields.
 
     Every turn (message, confirmation, retry, step, replay) first takes the thread's lease in the database:
@@ -201,18 +198,6 @@ class SupportRuntime:
 
         return await self._begin(thread_id, None, prepare)
 
-    async def replay_checked(self, thread_id: str, checkpoint_id: str, *, live: bool = False, sandbox: bool = True,
-                             on_event: Callable[[Event], None] | None = None) -> ReplayReport:
-        """Replay from a checkpoint with the recorded model responses (``live``: asking the model again) and
-        compare every step with the original (see ``agent.runtime.replay``). In a scratch copy of the thread and
-        the store by default; ``sandbox=False`` adds the replay to the real thread (under its lease) and rolls
-        back every store write. Raises ``UnknownCheckpointError`` for an unknown thread or checkpoint."""
-        async with self.leases.hold(thread_id) if not sandbox else contextlib.nullcontext():
-            return await replay_thread(saver=self.saver, checkpoint_db=self._checkpoint_path,
-                                       store_db=self._store_path, thread_id=thread_id, checkpoint=checkpoint_id,
-                                       options=self.options, live_model=self.model if live else None,
-                                       use_sandbox=sandbox, on_event=on_event)
-
     async def send(self, thread_id: str, text: str, *, persona: str | None = None, customer_id: str | None = None,
                    step: bool = False, breakpoints: Sequence[str] = ()) -> AsyncIterator[Event]:
         """``begin_message`` as an async iterator of events."""
@@ -256,42 +241,6 @@ class SupportRuntime:
             snapshot = await self.graph.aget_state(self.config(thread_id))
             if not await self._may_enter(thread_id, snapshot.values, customer_id):
                 raise ThreadNotFoundError(f"no thread {thread_id!r}")
-
-    # --- history, replay, fork (operators and developers) ---------------------------------------------
-    async def view(self, thread_id: str, checkpoint_id: str | None = None) -> ThreadView:
-        """The thread's state now (or at a checkpoint)."""
-        return await thread_view(self.graph, thread_id, checkpoint_id)
-
-    async def checkpoints(self, thread_id: str, limit: int = 200) -> list[CheckpointInfo]:
-        """The thread's checkpoints, newest first."""
-        return await checkpoints(self.graph, thread_id, limit)
-
-    async def fork(self, thread_id: str, checkpoint_id: str, new_thread_id: str | None = None) -> str:
-        """A new thread continuing from one checkpoint of another."""
-        if new_thread_id is not None:
-            check_thread_id(new_thread_id)
-            # A thread claimed by its first sender exists even before its first checkpoint.
-            if await self.leases.owner_of(new_thread_id) is not None:
-                raise ValueError(f"thread {new_thread_id} already exists")
-        return await fork(self.graph, thread_id, checkpoint_id, new_thread_id)
-
-    async def threads(self) -> list[str]:
-        """All thread ids, most recently active first."""
-        return await thread_ids(self.saver)
-
-    async def delete_thread(self, thread_id: str) -> None:
-        """Delete a thread: checkpoints, writes, lease, claim (``runtime.retention``) and a message kept for
-        retry. ``ThreadNotFoundError`` for an unknown id, ``ThreadBusyError`` while a turn runs."""
-        await delete_thread(self.saver, self.leases, thread_id)
-        self._unsent.drop(thread_id)
-
-    def tickets(self, status: str | None = None) -> list[TicketRecord]:
-        """Hand-over tickets, newest first (optionally only those with one status)."""
-        return TicketDesk(self.store).list(status)
-
-    def ticket(self, ticket_id: int) -> TicketRecord | None:
-        """One ticket with the customer's later notes, or None."""
-        return TicketDesk(self.store).get(ticket_id)
 
     # --- turn machinery ---------------------------------------------------------------------------------
     async def _begin(self, thread_id: str, customer_id: str | None,
