@@ -26,6 +26,8 @@ _STATUSES = ("pending", "processed", "delivered", "cancelled")
 #: A condition on an amount needs the amount written.
 _AMOUNT_CONDITIONS = tuple(c.value for c in Condition if c is not Condition.NOT_POSSIBLE)
 _NUMBER = re.compile(r"\d")
+#: Cancellation reasons, each with its own check: "I need to cancel" names neither.
+REASON_CHECKS = {"ordered by mistake": "reason_mistake", "no longer needed": "reason_not_needed"}
 
 
 @cache
@@ -96,8 +98,11 @@ def reading_schema(text: str) -> dict[str, Any]:
                                      if c.value not in _AMOUNT_CONDITIONS or _NUMBER.search(text)]
     else:
         props.pop("alternatives")
-    if not said("reason", text):
-        props.pop("reason")
+    reasons = [reason for reason, check in REASON_CHECKS.items() if said(check, text)]
+    if reasons:
+        props["reason"]["anyOf"][0] = {"enum": reasons, "type": "string"}
+    else:
+        props.pop("reason")  # "cancel it" gives no reason: it is asked, never guessed
     if not _NUMBER.search(text):
         props.pop("address")  # an address has a street number and a zip
     return schema

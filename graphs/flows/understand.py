@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
-from graphs.flows.reading_schema import check_pattern, reading_format
+from graphs.flows.reading_schema import REASON_CHECKS, check_pattern, reading_format
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
@@ -166,7 +166,7 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         if isinstance(item, dict) and item.get("rank") and \
                 not checks.get(f"rank_{item['rank']}", re.compile("$^")).search(text):
             item["rank"] = None
-    if data.get("reason") and not said_check("reason", text):
+    if data.get("reason") and not said_check(REASON_CHECKS.get(str(data["reason"]), ""), text):
         data.pop("reason")  # "cancel it" gives no reason: asked, never guessed
     if data.get("all_items") and not checks["all_items"].search(text):
         data.pop("all_items")
