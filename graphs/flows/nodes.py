@@ -63,9 +63,10 @@ def dialogue_context(state: SupportState) -> str | None:
         return None
     said = frames[0]["said"]
     known = [key for key in ("order_ids", "order_hint", "items", "reason", "payment", "address") if said.get(key)]
-    line = f"Active request: {frames[0]['task']}" + (f" (known: {', '.join(known)})" if known else "")
+    # Short: these tokens are new on every turn (not prefix-cached), and each costs first-token time.
+    line = f"Request: {frames[0]['task']}" + (f" (known: {', '.join(known)})" if known else "")
     if state.get("awaiting"):
-        line += f"; we asked for: {slot_kind(state['awaiting'])}"
+        line += f"; asked for: {slot_kind(state['awaiting'])}"
     return line + "."
 
 

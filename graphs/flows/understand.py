@@ -58,10 +58,25 @@ def understanding_request(text: str, last_agent_reply: str | None, context: str 
     messages: list[Any] = [SystemMessage(reading_prompt())]
     if context:
         messages.append(SystemMessage(context))
-    if last_agent_reply:
-        messages.append(AIMessage(last_agent_reply))
+    if last_agent_reply and (asked := question_asked(last_agent_reply)):
+        messages.append(AIMessage(asked))
     messages.append(HumanMessage(text))
     return messages
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+_READ_BACK_WORDS = 30
+
+
+def question_asked(reply: str) -> str:
+    """The part of our last reply a customer's answer refers to: its last question (else its last sentence), at
+    most 30 words. The rest (an order's items, a numbered list of choices, which code reads exactly) costs prompt
+    tokens that are not prefix-cached, on every turn, and tells the reading nothing it needs."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(reply.strip()) if s.strip()]
+    if not sentences:
+        return ""
+    asked = next((s for s in reversed(sentences) if s.endswith("?")), sentences[-1])
+    return " ".join(asked.split()[:_READ_BACK_WORDS])
 
 
 def parse_reading(content: Any) -> dict[str, Any]:
