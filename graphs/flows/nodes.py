@@ -35,7 +35,7 @@ from graphs.flows.asking import choice_update, chosen, repeated, slot_kind
 from graphs.flows.customer import CustomerView
 from graphs.flows.evaluate import expand_scope, with_alternatives
 from graphs.flows.outcomes import done_text
-from graphs.flows.plan import fold, refers_back
+from graphs.flows.plan import fold, names_no_order, refers_back
 from graphs.flows.render import say
 from graphs.flows.steps import next_step, product_info_text
 from graphs.flows.truth import unsupported_claims
@@ -214,8 +214,10 @@ class FlowNodes:
         task = Task(frame["task"])
         step = next_step(task, frame["said"], view)
         focus = state.get("orders_in_focus", [])
-        if step.kind == "ask" and step.slot == "order" and focus and refers_back(frame["said"]):
-            # "Can you send it to my office instead?" right after we talked about an order: that order.
+        if step.kind == "ask" and step.slot == "order" and focus and (
+                refers_back(frame["said"]) or (task is Task.ORDER_INFO and names_no_order(frame["said"]))):
+            # "Can you send it to my office instead?" right after we talked about an order: that order. A question
+            # that names no order ("when will the refund arrive?") is about it too: reading it changes nothing.
             step = next_step(task, {**frame["said"], "order_ids": [focus[-1]]}, view)
         task, frame, step = with_alternatives(task, frame, step, view)
         queue[0] = frame

@@ -85,9 +85,14 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
 _BACK_REFERENCE = re.compile(r"\b(it|them|that|this|the same)\b", re.I)
 
 
+def names_no_order(said: dict[str, Any]) -> bool:
+    """The request names no order: no id, no description, no item, no scope over orders."""
+    return not (said.get("order_ids") or said.get("order_hint") or said.get("items") or said.get("order_scope"))
+
+
 def refers_back(said: dict[str, Any]) -> bool:
     """The customer names no order but points at one already talked about ("send it to my office")."""
-    if said.get("order_ids") or said.get("order_hint") or said.get("items"):
+    if not names_no_order(said):
         return False
     return any(_BACK_REFERENCE.search(t) for t in said.get("texts", [])[-1:])
 

@@ -152,6 +152,20 @@ def test_it_after_an_order_was_talked_about_means_that_order(flows):
     assert f.pending["arguments"]["address1"] == "1500 Riverside Avenue"
 
 
+def test_a_question_naming_no_order_is_about_the_order_just_talked_about(flows):
+    """Seen on the embedded model: after a cancellation, "When will the refund arrive?" asked "which order?" among
+    five; a read-only question naming no order is about the order in focus (a write still needs a pointer)."""
+    cancel = "Lucas Smith 43221: cancel the order with the dumbbells, I ordered it by mistake."
+    when = "Thanks! When will the refund arrive?"
+    f = flows({cancel: {"tasks": ["cancel"], **LUCAS, "items": [{"item": "dumbbells"}], "reason": "ordered by mistake"},
+               when: {"tasks": ["order_info"]}})
+    f.say(cancel)
+    order = f.pending["arguments"]["order_id"]
+    assert "is cancelled" in f.answer(True)[-1]
+    answer = f.say(when)[-1]
+    assert not answer.startswith("Which order") and f"Order {order}" in answer, answer
+
+
 def test_an_ambiguous_order_gets_one_question_listing_the_candidates(flows):
     opening, which = "Lucas Smith 43221, what's the status of my order?", "The one with the charger."
     f = flows({opening: {"tasks": ["order_info"], **LUCAS}, which: {"order_hint": "the one with the charger"}})
