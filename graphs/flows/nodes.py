@@ -216,8 +216,8 @@ class FlowNodes:
         focus = state.get("orders_in_focus", [])
         if step.kind == "ask" and step.slot == "order" and focus and (
                 refers_back(frame["said"]) or (task is Task.ORDER_INFO and names_no_order(frame["said"]))):
-            # "Can you send it to my office instead?" right after we talked about an order: that order. A question
-            # that names no order ("when will the refund arrive?") is about it too: reading it changes nothing.
+            # "<change> it" right after we talked about an order: that order. A question that names no order is
+            # about it too: reading an order changes nothing.
             step = next_step(task, {**frame["said"], "order_ids": [focus[-1]]}, view)
         task, frame, step = with_alternatives(task, frame, step, view)
         queue[0] = frame

@@ -26,23 +26,24 @@ _STATUSES = ("pending", "processed", "delivered", "cancelled")
 #: A condition on an amount needs the amount written.
 _AMOUNT_CONDITIONS = tuple(c.value for c in Condition if c is not Condition.NOT_POSSIBLE)
 _NUMBER = re.compile(r"\d")
-#: Cancellation reasons, each with its own check: "I need to cancel" names neither.
+#: Cancellation reasons, each with its own check: a message that only says it wants to cancel gives neither.
 REASON_CHECKS = {"ordered by mistake": "reason_mistake", "no longer needed": "reason_not_needed"}
 
 
 @cache
-def _checks() -> dict[str, re.Pattern[str]]:
+def selector_checks() -> dict[str, re.Pattern[str]]:
+    """reading_checks.json compiled (case-insensitive), by check name."""
     return {k: re.compile(v, re.I) for k, v in load_data("reading_checks").items() if not k.startswith("_")}
 
 
 def check_pattern(check: str) -> re.Pattern[str]:
     """The compiled check ``check`` of reading_checks.json (one that never matches when there is none)."""
-    return _checks().get(check, re.compile("$^"))
+    return selector_checks().get(check, re.compile("$^"))
 
 
 def said(check: str, text: str) -> bool:
     """The text has a word that says ``check`` (a key of reading_checks.json); an unknown check says nothing."""
-    pattern = _checks().get(check)
+    pattern = selector_checks().get(check)
     return bool(pattern and pattern.search(text))
 
 
@@ -102,7 +103,7 @@ def reading_schema(text: str) -> dict[str, Any]:
     if reasons:
         props["reason"]["anyOf"][0] = {"enum": reasons, "type": "string"}
     else:
-        props.pop("reason")  # "cancel it" gives no reason: it is asked, never guessed
+        props.pop("reason")  # a cancel request without a reason: it is asked, never guessed
     if not _NUMBER.search(text):
         props.pop("address")  # an address has a street number and a zip
     return schema

@@ -19,13 +19,13 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
-from graphs.flows.reading_schema import REASON_CHECKS, check_pattern, reading_format
+from graphs.flows.reading_schema import REASON_CHECKS, check_pattern, reading_format, selector_checks
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
 from graphs.selectors import Rank
 from graphs.understanding import MessageReading, Understanding, reading_fields
-from prompts import load_data, load_prompt
+from prompts import load_prompt
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,8 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     data = {k: v for k, v in reading.items() if v not in (None, "", [])}
     words = text.lower()
     for key in ("first_name", "last_name"):
-        # A name the customer wrote as a word, not part of a user id or an email ("fatima_lee_4299",
-        # "daiki.hernandez4043@example.org").
+        # A name the customer wrote as a word, not part of a user id or an email ("<first>_<last>_<digits>",
+        # "<first>.<last><digits>@<domain>").
         if data.get(key) and not any(re.search(rf"(?<![\w.@-]){re.escape(w)}(?![\w@]|\.\w)", words)
                                      for w in str(data[key]).lower().split()):
             data.pop(key)
@@ -150,15 +150,10 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     return Understanding.model_validate(data)
 
 
-@cache
-def _selector_checks() -> dict[str, re.Pattern[str]]:
-    return {k: re.compile(v, re.I) for k, v in load_data("reading_checks").items() if not k.startswith("_")}
-
-
 def _check_selectors(data: dict[str, Any], text: str) -> None:
     """Keep the plan's selectors only as far as the text says them (in place): a scope over several orders needs
     a word like "all", exclusions and alternatives need their words and names, an amount needs its number."""
-    checks = _selector_checks()
+    checks = selector_checks()
     scope = data.get("order_scope")
     if scope and scope != "one" and not checks.get(f"order_scope_{scope}", re.compile("$^")).search(text):
         data.pop("order_scope")
@@ -182,7 +177,7 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
                 not checks.get(f"rank_{item['rank']}", re.compile("$^")).search(text):
             item["rank"] = None
     if data.get("reason") and not said_check(REASON_CHECKS.get(str(data["reason"]), ""), text):
-        data.pop("reason")  # "cancel it" gives no reason: asked, never guessed
+        data.pop("reason")  # a reason the text does not give: asked, never guessed
     if data.get("all_items") and not checks["all_items"].search(text):
         data.pop("all_items")
     if data.get("except_items"):
@@ -238,12 +233,12 @@ def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:
     wanted = tokens(item.get("wanted"))
     rank = item.get("rank")
     if not rank:
-        # "the cheapest waterproof one" written into the wanted variant (or the item) is a ranking all the same.
+        # "the <rank> <attribute> one" written into the wanted variant (or the item) is a ranking all the same.
         written = f"{item.get('wanted') or ''} {item.get('item') or ''}"
         ranks = [r.value for r in Rank if said_check(f"rank_{r.value}", written)]
         rank = ranks[0] if len(ranks) == 1 else None
         if rank and item.get("wanted"):
-            # The ranking word is not an attribute of the variant: "cheapest waterproof" -> waterproof, cheapest.
+            # The ranking word is not an attribute of the variant: "<rank> <attribute>" -> <attribute>, <rank>.
             rest = " ".join(check_pattern(f"rank_{rank}").sub(" ", str(item["wanted"])).split())
             item = {**item, "wanted": rest or None}
             wanted = tokens(rest)

@@ -27,8 +27,7 @@ from agent.runtime.retention import (
 from agent.runtime.storage import open_checkpointer
 from agent.settings import Settings, get_settings
 from agent.testing import ScriptedChatModel
-from tests.fixtures_data import small_dataset
-from tools import RetailStore
+from tests.graph.api_support import shop_settings
 from ui.storage import ensure_schema
 
 LENA = "lena.moreau5521@example.com"
@@ -36,11 +35,7 @@ LENA = "lena.moreau5521@example.com"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    store = RetailStore.open(tmp_path / "store.db")
-    store.load_json(small_dataset())
-    store.close()
-    return Settings(store_db=tmp_path / "store.db", checkpoint_db=tmp_path / "checkpoints.db",
-                    ui_db=tmp_path / "chainlit.db", today=dt.date(2026, 11, 26), _env_file=None)
+    return shop_settings(tmp_path, ui_db=tmp_path / "chainlit.db")
 
 
 async def _chat(rt: SupportRuntime, model: ScriptedChatModel, thread: str, turns: int) -> list[str]:
