@@ -19,7 +19,7 @@ _NOT_NEEDED = re.compile(r"\b(?:no longer need(?:ed)?|(?:do not|don'?t) need|not
 
 
 def stated_reason(text: str) -> Literal["no longer needed", "ordered by mistake"] | None:
-    """One of the two cancellation reasons when the text states exactly one of them ("I ordered it by mistake")."""
+    """One of the two cancellation reasons when the text states exactly one of them (mistake words, or no-longer-needed words)."""
     mistake, not_needed = bool(_MISTAKE.search(text)), bool(_NOT_NEEDED.search(text))
     if mistake == not_needed:
         return None

@@ -19,7 +19,7 @@ from graphs.understanding import Task, Understanding
 #: Tasks that run as flows (the others are handled by the dialogue directly).
 FLOW_TASKS = frozenset(Task) - {Task.HUMAN, Task.QUESTION}
 _CHANGE_OF_MIND = re.compile(r"\b(instead|actually|rather|changed? my mind|never ?mind|forget)\b", re.I)
-#: Slots whose value answers a question; a "no" that gives none of them declines ("No, then I'll keep them").
+#: Slots whose value answers a question; a "no" that gives none of them declines (a "no" followed by no new value).
 _ANSWERING = frozenset({"order_ids", "items", "all_items", "payment", "address"})
 _KEEP = re.compile(r"\b(keep (it|them|the|this|that|my|those)|never ?mind|forget (it|about it))\b", re.I)
 #: Tasks a reading confuses with each other: one is never queued as a new request beside the other.
@@ -91,7 +91,7 @@ def names_no_order(said: dict[str, Any]) -> bool:
 
 
 def refers_back(said: dict[str, Any]) -> bool:
-    """The customer names no order but points at one already talked about ("send it to my office")."""
+    """The customer names no order but points at one already talked about ("<change> it")."""
     if not names_no_order(said):
         return False
     return any(_BACK_REFERENCE.search(t) for t in said.get("texts", [])[-1:])
@@ -147,7 +147,7 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     active = frames[0] if frames else None
     also: list[Task] = []
     if active and _answers(awaiting, update) and not _CHANGE_OF_MIND.search(text):
-        # "18 Harbor View Road, ..." answers our question; it is not a new request. A further request made with
+        # An address given after we asked for one answers our question; it is not a new request. A further request made with
         # its own verb in the same message ("PayPal, and please also cancel the lamp order") is queued after it.
         kin = {active["task"], *_KIN.get(active["task"], ())}
         also = [t for t in asked if t.value not in kin and states_task(t.value, text)]
@@ -156,7 +156,7 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     declinable = awaiting in ("order", "items", "payment") or str(awaiting).startswith("variant:")
     declines = (u.answer == "no" and not update.keys() & _ANSWERING) or bool(_KEEP.search(text))
     if active and not new and declines and declinable:
-        return Folded(frames[1:], dropped=True)  # "No, then I'll keep them."
+        return Folded(frames[1:], dropped=True)  # a "no" with nothing else
     if active and not new:
         update = _answer_to_awaited(awaiting, active["said"], update, text, u)
         active["said"] = _apply(active["said"], update)

@@ -123,7 +123,7 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
     if len(pool) == 1:
         return ok(pool[0]["id"])
     if means_original and original in {m["id"] for m in pool}:
-        return ok(original)  # "the same PayPal I paid with" among two PayPal accounts
+        return ok(original)  # "the same <method> I paid with" among two accounts of that kind
     if not pool:
         return Resolution("none", detail="no_such_payment", value=words,
                           candidates=[(m["id"], payment_label(m)) for m in methods])

@@ -97,7 +97,7 @@ _ADDRESS = re.compile(
 
 
 def find_address(text: str) -> dict[str, str] | None:
-    """A complete US address written in the usual order ("500 Market Street, Suite 300, Philadelphia, PA 19106"),
+    """A complete US address written in the usual order ("<number> <street>, Suite <n>, <city>, <ST> <zip>"),
     read exactly; None when the text has none (or only parts of one: the model reads those)."""
     match = _ADDRESS.search(text)
     if not match:
@@ -162,7 +162,7 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
         tasks = [("question" if t == "order_info" else t) for t in tasks]
     if "modify_payment" in tasks and {"exchange", "modify_items", "return"} & set(tasks) \
             and _SETTLEMENT.search(text):
-        # "... charge the difference to my Visa" says how the change is paid, it is not a task of its own.
+        # "... <settle> the difference <to a card>" says how the change is paid, it is not a task of its own.
         tasks = [t for t in tasks if t != "modify_payment"]
     kept: list[str] = []
     for task in tasks:
