@@ -7,6 +7,12 @@ occur in it (``task_cues.json``, ``reading_checks.json``: the same catalogue tha
 alternatives on every message, the 1.5B model filled them on messages that said none of it ("rank":
 "most_expensive", "order_status": "pending"), listed a task for every example it had seen, and stopped naming the
 items the message did name. A slot the text cannot support is now not there to fill, and the output is shorter.
+
+The other half: a slot the text has a word for is *decided*, not skipped (``required``, with null or "one" among
+its values). Left optional, the 1.5B model skipped the scope of "cancel every order of mine that hasn't shipped",
+the exclusions of "everything except the fan" and the name beside a zip code, and the dialogue then asked for
+what the customer had said. Required properties are decoded first (``tasks`` always leads), so a decision the
+text calls for is made before the model can end the object.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import re
 from functools import cache
 from typing import Any
 
-from graphs.flows.text import task_cue_said
+from graphs.flows.text import find_address, find_zip, task_cue_said
 from graphs.selectors import Condition, OrderScope, Rank
 from graphs.understanding import MessageReading, Task
 from prompts import load_data
@@ -50,6 +56,10 @@ def said(check: str, text: str) -> bool:
 def allowed_tasks(text: str) -> list[str]:
     """Tasks the text gives a cue for; ``question`` always (any other question needs no cue word)."""
     allowed = [t.value for t in Task if t is Task.QUESTION or task_cue_said(t.value, text)]
+    if any(said(f"rank_{r.value}", text) for r in Rank):
+        # "Just give me the most expensive one in stock": a ranking of variants asks for an item change even
+        # without a change verb (which of the two, by the order's status, is the model's call).
+        allowed = [t.value for t in Task if t.value in allowed or t in (Task.MODIFY_ITEMS, Task.EXCHANGE)]
     if {"modify_address", "change_default_address"} & set(allowed):
         # One address cue serves both: which address is meant (an order's or the profile's) is the model's call.
         allowed = [t.value for t in Task if t.value in allowed or t.value in ("modify_address",
@@ -75,19 +85,27 @@ def reading_schema(text: str) -> dict[str, Any]:
         defs["Rank"]["enum"] = ranks
     else:
         defs["ItemSaid"]["properties"].pop("rank")
+    decided = ["tasks"]
     scopes = [s.value for s in OrderScope if s is not OrderScope.ONE and said(f"order_scope_{s.value}", text)]
     if scopes:
-        defs["OrderScope"]["enum"] = scopes
+        defs["OrderScope"]["enum"] = [OrderScope.ONE.value, *scopes]  # "all" said of items is still one order
+        if OrderScope.ALL.value in scopes:
+            decided.append("order_scope")  # "last" is said of weeks and times too: most_recent stays optional
     else:
         props.pop("order_scope")
     statuses = [s for s in _STATUSES if said(f"order_status_{s}", text)]
     if statuses:
         props["order_status"]["anyOf"][0] = {"enum": statuses, "type": "string"}
+        decided.append("order_status")
     else:
         props.pop("order_status")
-    if not said("all_items", text):
+    if said("all_items", text):
+        decided.append("all_items")
+    else:
         props.pop("all_items")
-    if not said("except_items", text):
+    if said("except_items", text):
+        decided.append("except_items")
+    else:
         props.pop("except_items")
     if not (said("except_items", text) and "all" in scopes):
         props.pop("except_orders")
@@ -102,10 +120,14 @@ def reading_schema(text: str) -> dict[str, Any]:
     reasons = [reason for reason, check in REASON_CHECKS.items() if said(check, text)]
     if reasons:
         props["reason"]["anyOf"][0] = {"enum": reasons, "type": "string"}
+        decided.append("reason")
     else:
         props.pop("reason")  # a cancel request without a reason: it is asked, never guessed
     if not _NUMBER.search(text):
         props.pop("address")  # an address has a street number and a zip
+    if find_zip(text) and not find_address(text):
+        decided += ["first_name", "last_name"]  # a zip code on its own comes with the name it identifies
+    schema["required"] = [name for name in props if name in decided]
     return schema
 
 

@@ -12,6 +12,7 @@ import re
 from itertools import pairwise
 from typing import Any
 
+from graphs.flows.reading_schema import said
 from graphs.flows.text import tokens
 
 #: Words that start a request for each task (narrower than the plausibility cues: these mark where it begins).
@@ -103,6 +104,17 @@ def share_of(update: dict[str, Any], parts: list[str], k: int) -> dict[str, Any]
         elif key == "all_items":
             if re.search(r"\b(everything|all|whole|entire)\b", parts[k], re.I):
                 share[key] = value
+        elif (check := _SELECTOR_CHECK.get(key)) and any(said(check(value), part) for part in parts):
+            # "Cancel the coffee maker order. And did the boots get delivered?": a status, scope or exclusion
+            # belongs to the task whose part says it, not to the other tasks of the message.
+            if said(check(value), parts[k]):
+                share[key] = value
         else:
             share[key] = value  # a reason: only the cancellation reads it
     return share
+
+
+#: The reading_checks.json check that says a selector's value, by slot.
+_SELECTOR_CHECK = {"order_status": lambda v: f"order_status_{v}", "order_scope": lambda v: f"order_scope_{v}",
+                   "except_items": lambda v: "except_items", "except_orders": lambda v: "except_items",
+                   "alternatives": lambda v: "alternatives"}

@@ -130,6 +130,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["items"] = [_as_said(i, text) for i in data["items"] if i not in paying]
         data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted") or i.get("rank")]
     _check_selectors(data, text)
+    _place_exclusions(data)
     if isinstance(data.get("address"), dict):
         data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
     model_address = data.get("address") or {}
@@ -190,6 +191,40 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         data["alternatives"] = [a for a in (_as_alternative(a, text) for a in data["alternatives"]) if a]
         if not data["alternatives"] or not checks["alternatives"].search(text):
             data.pop("alternatives")
+
+
+#: Tasks that act on whole orders: what such a request excludes over several orders is orders, not items.
+_WHOLE_ORDER_TASKS = ("cancel", "modify_address", "modify_payment")
+
+
+def _place_exclusions(data: dict[str, Any]) -> None:
+    """Put each part of "everything but X" where code evaluates it (in place).
+
+    The model names every item it reads in ``items``, the excluded ones too, and sometimes "everything" itself
+    ("all of it but the fan" as an item): an item also listed as excluded is not acted on, and an item that says
+    "everything" is the all-items selector (a variant wanted for it is wanted for every item). Over several orders
+    of a whole-order task ("cancel every pending order except the tablet one"), the exclusions are orders.
+    """
+    excluded = [tokens(e) for e in data.get("except_items", [])]
+    everything = selector_checks()["all_items"]
+    kept = []
+    for item in data.get("items", []):
+        words = tokens(item.get("item"))
+        if words and any(e and e <= words for e in excluded) and not everything.search(item.get("item") or ""):
+            continue  # the excluded item itself
+        if excluded and everything.search(item.get("item") or ""):
+            data["all_items"] = True
+            if not (item.get("wanted") or item.get("rank")):
+                continue
+            item = {**item, "item": ""}
+        kept.append(item)
+    if "items" in data:
+        data["items"] = kept
+    tasks = {str(t) for t in data.get("tasks", [])}
+    if data.get("order_scope") == "all" and excluded and tasks and tasks <= set(_WHOLE_ORDER_TASKS) \
+            and not data.get("except_orders"):
+        data["except_orders"] = data.pop("except_items")
+        data.pop("all_items", None)
 
 
 def _amount_said(amount: Any, text: str) -> bool:

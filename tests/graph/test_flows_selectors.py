@@ -169,3 +169,17 @@ def test_a_numbered_answer_picks_the_candidate(flows):
     f.say(ask)
     f.say("the second one")  # read by code against the numbered list, no reading needed
     assert f.pending["arguments"]["order_id"] == "#W5713002"
+
+
+def test_all_of_them_answers_which_order_with_every_candidate(flows):
+    ask = "Please change the shipping address of my orders to 12 Elm Street, Springfield, IL 62704."
+    address = {"address1": "12 Elm Street", "city": "Springfield", "state": "IL", "zip": "62704"}
+    answer = "All of them, whatever can still be changed."
+    f = flows({ask: {"tasks": ["modify_address"], "address": address}, answer: {"order_scope": "all"}})
+    assert "1. #W2163447" in f.say(ask)[-1]
+    f.say(answer)
+    assert f.pending["arguments"]["order_id"] == "#W2163447" and "#W5713002" in f.pending["summary"]
+    f.answer(True)
+    assert f.pending["arguments"]["order_id"] == "#W5713002"
+    f.answer(True)
+    assert {f.order(o)["address"]["address1"] for o in ("#W2163447", "#W5713002")} == {"12 Elm Street"}

@@ -278,3 +278,50 @@ def test_a_name_inside_a_user_id_is_not_an_introduction():
     understood = merge_with_code(text, reading, {})
     assert understood.first_name is None and understood.last_name is None
     assert merge_with_code("I'm Fatima Lee", reading, {}).first_name == "Fatima"
+
+
+def test_an_excluded_item_is_not_acted_on_and_everything_is_the_all_items_selector():
+    # The embedded model lists every item it reads, the excluded one too, and "everything" as an item of its own.
+    text = "can you switch everything over to the blue version? except the desk fan, leave that one white"
+    reading = {"tasks": ["modify_items"], "except_items": ["desk fan"],
+               "items": [{"item": "desk fan", "wanted": "white"}, {"item": "all of it but the desk fan",
+                                                                   "wanted": "blue"}]}
+    understood = merge_with_code(text, reading, {})
+    assert understood.all_items and understood.except_items == ["desk fan"]
+    assert [(i.item, i.wanted) for i in understood.items] == [("", "blue")]  # a wish for every item
+    text = "Everything except the blender - that one I'm keeping"
+    reading = {"tasks": ["return"], "except_items": ["blender"],
+               "items": [{"item": "blender"}, {"item": "everything else"}]}
+    understood = merge_with_code(text, reading, {})
+    assert understood.all_items and understood.except_items == ["blender"] and understood.items == []
+    # Without an exclusion, named items stay what they are.
+    reading = {"tasks": ["return"], "items": [{"item": "blender"}]}
+    assert [i.item for i in merge_with_code("return the blender", reading, {}).items] == ["blender"]
+
+
+def test_over_several_orders_a_whole_order_task_excludes_orders():
+    text = ("Could you send all my orders that haven't shipped yet to 4410 Park Road, Apt 12, Charlotte, NC 28209? "
+            "Except the one with the laptop.")
+    reading = {"tasks": ["modify_address"], "order_scope": "all", "order_status": "pending",
+               "except_items": ["the one with the laptop"]}
+    understood = merge_with_code(text, reading, {})
+    assert understood.except_orders == ["the one with the laptop"] and not understood.except_items
+    # A return over several orders excludes items ("everything I got delivered except the blender").
+    text = "return everything from all my delivered orders except the blender"
+    reading = {"tasks": ["return"], "order_scope": "all", "order_status": "delivered", "all_items": True,
+               "except_items": ["blender"]}
+    understood = merge_with_code(text, reading, {})
+    assert understood.except_items == ["blender"] and not understood.except_orders
+
+
+def test_a_status_said_in_one_task_s_part_is_not_the_other_task_s():
+    # "did the boots get delivered?" narrowed the cancellation to delivered orders, which left the coffee maker's
+    # pending order out ("I couldn't find an order of yours with Coffee Maker").
+    text = ("Hey, two things. I ordered the coffee maker by accident, can you cancel that order? And did the hiking "
+            "boots ever get delivered? Email is hugo.moore4466@example.org")
+    reading = Understanding.model_validate({
+        "tasks": ["cancel", "order_info"], "reason": "ordered by mistake", "order_status": "delivered",
+        "items": [{"item": "coffee maker"}, {"item": "hiking boots"}]})
+    cancel, info = fold([], None, reading, text).frames
+    assert "order_status" not in cancel["said"] and info["said"]["order_status"] == "delivered"
+    assert cancel["said"]["reason"] == "ordered by mistake"

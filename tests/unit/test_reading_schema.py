@@ -36,7 +36,7 @@ def test_selectors_appear_when_their_words_do():
     props = _props("Return everything from my last order except the blender")
     assert {"all_items", "except_items", "order_scope"} <= set(props)
     assert reading_schema("Return everything from my last order except the blender")["$defs"]["OrderScope"]["enum"] \
-        == ["most_recent"]
+        == ["one", "most_recent"]
     props = _props("cancel all my orders that haven't shipped, except the one with the tablet")
     assert "pending" in props["order_status"]["anyOf"][0]["enum"]
     assert "except_orders" in props
@@ -62,3 +62,26 @@ def test_the_narrowed_schema_is_still_the_readings_schema(text):
     MessageReading.model_validate(sample)
     with pytest.raises(ValidationError):
         MessageReading.model_validate({"tasks": ["no_such_task"]})
+
+
+def test_a_selector_the_text_has_words_for_is_decided_not_skipped():
+    # Decoding writes required properties first: the scope, the exclusions and the reason said are decided
+    # before the model can close the object; "one" (or null) stays a possible decision.
+    schema = reading_schema("I need to cancel every order of mine that hasn't shipped yet, I won't need them anymore")
+    assert schema["required"] == ["tasks", "reason", "all_items", "order_scope", "order_status"]
+    assert schema["$defs"]["OrderScope"]["enum"] == ["one", "all"]
+    schema = reading_schema("switch everything over to the blue version, except the desk fan")
+    assert schema["required"] == ["tasks", "all_items", "except_items"]
+    # "last" is said of weeks too: a most-recent scope is offered, not required; "all" of items is no scope.
+    assert "order_scope" not in reading_schema("return all of it, I got it last week")["required"]
+    assert "order_scope" not in reading_schema("return all of it")["properties"]
+    # A zip on its own comes with a name; a zip inside an address does not.
+    assert reading_schema("Daiki Taylor, zip 76133")["required"] == ["tasks", "first_name", "last_name"]
+    assert "first_name" not in reading_schema("send it to 12 Main St, Austin, TX 78701")["required"]
+    assert reading_schema("hello")["required"] == ["tasks"]
+
+
+def test_a_ranking_of_variants_can_be_read_as_an_item_change_without_a_change_verb():
+    tasks = allowed_tasks("just give me the most expensive 15-inch laptop that's in stock")
+    assert {"modify_items", "exchange"} <= set(tasks) and "cancel" not in tasks
+    assert "wanted" in reading_schema("just give me the most expensive 15-inch laptop")["$defs"]["ItemSaid"]["properties"]
