@@ -58,6 +58,7 @@ class Result:
 
 
 RESULTS: list[Result] = []
+INFO: list[str] = []  # observations that are not holes
 
 
 def check(kind: str, case: str, ok: bool, detail: str = "") -> bool:
@@ -171,6 +172,9 @@ class FakeModel:
         content, calls = "Hello, how can I help?", []
         if req.get("response_format"):
             content = json.dumps(self.reading(req, text))
+        elif self.wants_cancel(msgs, text, tools):
+            oid = ORDER_RE.findall(text)[0]
+            calls = [("cancel_pending_order", json.dumps({"order_id": oid, "reason": "no longer needed"}))]
         elif last_role == "tool":
             content = "Here is what I found: " + " | ".join(
                 str(x["content"])[:600] for x in msgs[-3:] if x["role"] == "tool")
@@ -205,6 +209,15 @@ class FakeModel:
         h._json(200, {"id": "c", "object": "chat.completion", "created": 0, "model": "fake-qwen",
                       "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if calls else "stop"}],
                       "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+
+    @staticmethod
+    def wants_cancel(msgs, text, tools) -> bool:
+        """Agent loop: "cancel <order>" and no cancel call yet since the customer's message."""
+        if "cancel" not in text.lower() or not ORDER_RE.findall(text) or "cancel_pending_order" not in tools:
+            return False
+        last_user = max(i for i, m in enumerate(msgs) if m["role"] == "user")
+        return not any(tc.get("function", {}).get("name") == "cancel_pending_order"
+                       for m in msgs[last_user:] for tc in (m.get("tool_calls") or []))
 
     def stream(self, h, content, calls, slow):
         h.send_response(200)
@@ -1032,6 +1045,8 @@ def probe_kill(ctx, srv: Server, op, store: Store, users_pending, agent_srv: Ser
                 seen_ok = any(e == "tool_result" and d.get("ok") for e, d in out.get("events", []))
             s.start()
             after = get_thread(s.url, tid, op)
+            state_after = (f"after restart: order {st_.status(oid)}, pending="
+                           f"{bool(after[1].get('pending_confirmation'))}, failed_turn={after[1].get('failed_turn')}")
             problems = []
             if before is not None and before[1].get("transcript") != after[1].get("transcript"):
                 problems.append(f"returned turn not on disk: {before[1].get('transcript')} vs {after[1].get('transcript')}")
@@ -1052,7 +1067,10 @@ def probe_kill(ctx, srv: Server, op, store: Store, users_pending, agent_srv: Ser
             if th.get("customer_id") not in (u, None):
                 problems.append(f"owner {th.get('customer_id')}")
             check(kind, f"{case[8] if len(case) > 8 else 'agent'}: {label}", not problems,
-                  f"pre-kill events={[e for e, _ in out.get('events', [])]} {'; '.join(problems)} log={log}")
+                  f"pre-kill events={[e for e, _ in out.get('events', [])]}; {state_after}; resumed by {log}; "
+                  f"{'; '.join(problems)}")
+            print(f"    kill point {label}: pre-kill events={[e for e, _ in out.get('events', [])]}; {state_after}; "
+                  f"resumed by {log}", flush=True)
         except Exception as e:  # noqa: BLE001
             check(kind, label, False, f"probe error {e!r} {traceback.format_exc()[-600:]}")
             with contextlib.suppress(Exception):
@@ -1121,7 +1139,7 @@ PII = [  # (text sent, substrings that must not appear in any log line)
     ("my email is probe.person7750@example.com", ["probe.person7750"]),
     ("IBAN DE89 3704 0044 0532 0130 00", ["3704 0044", "0532 0130"]),
     ("I live at 1600 Amphitheatre Parkway, Mountain View", ["Amphitheatre Parkway"]),
-    ("my address: Flat 2, 10 Downing St, London SW1A 2AA", ["Downing St", "SW1A 2AA"]),
+    ("my address: Flat 2, 10 Downing St, London SW1A 2AA", ["Downing St"]),
 ]
 QUERY_PII = ["?email=jos%C3%A9%40ex%C3%A4mple.de&card=4111111111111111", "?q=probe.person7750%40example.com",
              "?checkpoint_id=x&cc=4111-1111-1111-1111&addr=852+chestnut+street"]
@@ -1175,7 +1193,7 @@ def probe_ui(ctx, root, env):
     base, port = ui.url, ui.port
     evil = {"Host": "evil.example", "Origin": "http://evil.example"}
     evil_p = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
-    sio = "/socket.io/?EIO=4&transport=polling"
+    sio = "/ws/socket.io/?EIO=4&transport=polling"
     for path in ("/", sio, "/auth/config", "/project/settings?language=en-US", "/user", "/login", "/auth/header"):
         for hdrs in (evil, evil_p):
             method = "POST" if path in ("/login", "/auth/header") else "GET"
@@ -1186,7 +1204,7 @@ def probe_ui(ctx, root, env):
     # websocket upgrade with a foreign Host
     ws_h = {"Host": "evil.example", "Origin": "http://evil.example", "Connection": "Upgrade", "Upgrade": "websocket",
             "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
-    a = call(base, "GET", "/socket.io/?EIO=4&transport=websocket", headers=ws_h)
+    a = call(base, "GET", "/ws/socket.io/?EIO=4&transport=websocket", headers=ws_h)
     check(kind, "socket.io websocket upgrade with a foreign Host", a.status == 400, f"{a.status}")
     for host, exp in (("127.0.0.1", 200), (f"localhost:{port}", 200), (f"[::1]:{port}", 200), ("[::1]", 200)):
         a = call(base, "GET", "/", headers={"Host": host})
@@ -1226,10 +1244,27 @@ def probe_ui(ctx, root, env):
              raw=b"username=admin&password=correct+horse+battery")
     check(kind, "the right password from a locked IP is still 429 (the limit is the IP's)", a.status == 429,
           f"{a.status}")
-    bad = jwt({"sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60}, "wrong-secret-" + "y" * 30)
-    a = call(ui2.url, "POST", "/auth/header", headers={"Authorization": f"Bearer {bad}", "X-Forwarded-For": "192.0.2.7"})
-    check(kind, "header auth from the same IP with a new X-Forwarded-For: still limited", a.status == 429, f"{a.status}")
     ui2.stop()
+    # header auth: bad customer tokens, each with a new X-Forwarded-For (fresh process, fresh counters)
+    ui3 = ctx.server("ui-auth-2", root, env2, kind="ui")
+    statuses = []
+    for i in range(8):
+        bad = jwt({"sub": f"nobody_{i}", "iat": int(time.time()), "exp": int(time.time()) + 60}, "wrong-secret-" + "y" * 30)
+        a = call(ui3.url, "POST", "/auth/header", headers={"Authorization": f"Bearer {bad}",
+                                                          "X-Forwarded-For": f"192.0.2.{i + 1}"})
+        statuses.append(a.status)
+    check(kind, "8 bad customer tokens on /auth/header, each a new X-Forwarded-For: 429 after 5",
+          all(s_ == 429 for s_ in statuses[5:]), str(statuses))
+    ui3.stop()
+    ui4 = ctx.server("ui-auth-3", root, env2, kind="ui")
+    for i in range(5):
+        call(ui4.url, "POST", "/login", headers={"Content-Type": "application/x-www-form-urlencoded"},
+             raw=f"username=u{i}&password=wrong".encode())
+    bad = jwt({"sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60}, "wrong-secret-" + "y" * 30)
+    a = call(ui4.url, "POST", "/auth/header", headers={"Authorization": f"Bearer {bad}", "X-Forwarded-For": "192.0.2.7"})
+    INFO.append(f"web UI: after 5 failed POST /login from one IP, POST /auth/header from it answers {a.status} "
+                "(429 would mean one budget per IP for both routes; 401: each route has its own 5)")
+    ui4.stop()
 
 
 # --------------------------------------------------------------------------------------------- 10. schemathesis
@@ -1333,6 +1368,8 @@ def summary():
         print(f"{k.ljust(w)} | {len(rs):5d} | {held:4d} | {len(rs) - held:6d}")
     total, held = len(RESULTS), sum(r.ok for r in RESULTS)
     print(f"{'TOTAL'.ljust(w)} | {total:5d} | {held:4d} | {total - held:6d}")
+    for line in INFO:
+        print(f"info: {line}")
     fails = [r for r in RESULTS if not r.ok]
     if fails:
         print("\nFAILURES:")
