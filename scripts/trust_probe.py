@@ -702,12 +702,35 @@ def probe_cross(ctx, srv: Server, op, store: Store, a_user, b_user, b_orders):
     a = post_msg(base, t4, ta, "hello")
     b = post_msg(base, t4, tb, "hello")
     check(kind, "B posting into A's new thread: 404", a.status == 200 and b.status == 404, f"A {a.status} B {b.status}")
-    return t1, t2, t3
+    # (v) case and encoding variants of B's thread id do not reach it
+    for variant in (t1.upper(), t1 + "%20", t1 + ".", urllib.parse.quote(t1.replace("-", "%2D"), safe="%")):
+        a = call(base, "GET", f"/threads/{variant}", ta)
+        check(kind, f"A on a variant of B's thread id {variant!r}", a.status in (404, 422) and b_orders[0] not in a.text,
+              f"{a.status} {a.text[:120]!r}")
+    # (vi) a thread an operator started, identified as B by email: a customer cannot post into it
+    (b_email,) = store.q("select email from users where user_id=?", b_user)[0]
+    t6 = "xb-op-" + uuid.uuid4().hex[:6]
+    post_msg(base, t6, op, f"hi, my email is {b_email}")
+    post_msg(base, t6, op, f"what is the status of order {b_orders[0]}?")
+    for who, tok in (("A", ta),):
+        route_probe(kind, base, t6, who, tok, "operator-started thread about B", store, b_user, nonexist_tid=ghost)
+    return t1, t2, t3, t2b
 
 
 def probe_cross_after_restart(srv: Server, op, store, a_user, b_user, tids):
     kind = "wrong customer, every route"
     ta, tb = customer_token(a_user), customer_token(b_user)
+    t2b = tids[-1]
+    tids = tids[:-1]
+    # B's failed first message (never retried) after a restart: the memory is gone; if A may now use the id,
+    # nothing of B may come with it
+    b_secrets = store.secrets_of(b_user) - store.secrets_of(a_user)
+    a = post_msg(srv.url, t2b, ta, "hello, what is the status of my orders?")
+    st, th = get_thread(srv.url, t2b, op)
+    lk = leaked(a.text + json.dumps(th), b_secrets)
+    check(kind, "B's failed first message after a restart: A's use of the id carries nothing of B",
+          not lk and (a.status == 404 or th.get("customer_id") == a_user), f"{a.status} owner={th.get('customer_id')} "
+          f"leak={lk}")
     ghost = "ghost-" + uuid.uuid4().hex[:8]
     for tid in tids:
         route_probe(kind, srv.url, tid, "A", ta, f"after restart (checkpoint file only) {tid[:8]}", store, b_user,
@@ -1268,10 +1291,14 @@ def probe_ui(ctx, root, env):
 
 
 # --------------------------------------------------------------------------------------------- 10. schemathesis
-def probe_schemathesis(base, token, who, tmp: Path, examples: int):
+def probe_schemathesis(base, token, who, tmp: Path, examples: int, op_token: str):
+    """The schema is fetched with the operator token (customers get 403 on /openapi.json by design) and run with
+    `who`'s token against the live server."""
     kind = "schemathesis (all checks)"
     rep = tmp / f"st-{who}.json"
-    args = [str(VENV_BIN / "schemathesis"), "run", f"{base}/openapi.json", "--checks", "all",
+    schema = tmp / "openapi.json"
+    schema.write_text(httpx.get(f"{base}/openapi.json", headers={"Authorization": f"Bearer {op_token}"}).text)
+    args = [str(VENV_BIN / "schemathesis"), "run", str(schema), "--url", base, "--checks", "all",
             "-H", f"Authorization: Bearer {token}", "--max-examples", str(examples), "--workers", "1",
             "--request-timeout", "30", "--seed", "1", "--suppress-health-check", "all",
             "--report", "ndjson", "--report-ndjson-path", str(rep)]
@@ -1383,7 +1410,7 @@ def main() -> int:
     ap.add_argument("--only", default="", help="comma-separated sections: tokens,hosts,cross,abuse,concurrency,"
                     "kill,faults,masking,ui,schemathesis,real")
     ap.add_argument("--real-model", action="store_true", help="also reproduce the retry leak on the embedded model")
-    ap.add_argument("--schemathesis-examples", type=int, default=25)
+    ap.add_argument("--schemathesis-examples", type=int, default=40)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -1422,9 +1449,9 @@ def main() -> int:
             ("kill", lambda: probe_kill(ctx, srv, op, store, others[3:3 + len(KILL_POINTS)], asrv, astore,
                                         [(u, apend[u][0]) for u in aus[2:4]])),
             ("ui", lambda: probe_ui(ctx, root, env)),
-            ("schemathesis", lambda: (probe_schemathesis(srv.url, op, "operator", tmp, args.schemathesis_examples),
+            ("schemathesis", lambda: (probe_schemathesis(srv.url, op, "operator", tmp, args.schemathesis_examples, op),
                                       probe_schemathesis(srv.url, customer_token(a_user), "customer", tmp,
-                                                         args.schemathesis_examples))),
+                                                         args.schemathesis_examples, op))),
         ]
         for name, fn in sections:
             if not want(name):
