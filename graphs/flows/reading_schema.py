@@ -22,7 +22,8 @@ import re
 from functools import cache
 from typing import Any
 
-from graphs.flows.text import find_address, find_zip, task_cue_said
+from graphs.flows.task_words import cue_said
+from graphs.flows.text import find_address, find_zip
 from graphs.selectors import Condition, OrderScope, Rank
 from graphs.understanding import MessageReading, Task
 from prompts import load_data
@@ -55,7 +56,7 @@ def said(check: str, text: str) -> bool:
 
 def allowed_tasks(text: str) -> list[str]:
     """Tasks the text gives a cue for; ``question`` always (any other question needs no cue word)."""
-    allowed = [t.value for t in Task if t is Task.QUESTION or task_cue_said(t.value, text)]
+    allowed = [t.value for t in Task if t is Task.QUESTION or cue_said(t.value, text)]
     if any(said(f"rank_{r.value}", text) for r in Rank):
         # "Just give me the most expensive one in stock": a ranking of variants asks for an item change even
         # without a change verb (which of the two, by the order's status, is the model's call).

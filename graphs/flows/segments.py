@@ -13,27 +13,15 @@ from itertools import pairwise
 from typing import Any
 
 from graphs.flows.reading_schema import said
+from graphs.flows.task_words import start
 from graphs.flows.text import tokens
 
-#: Words that start a request for each task (narrower than the plausibility cues: these mark where it begins).
-_TASK_VERBS = {
-    "order_info": r"\b(status|track|where is|when will|arriv|shipped|delivered\?|get delivered|details|what did)",
-    "cancel": r"\bcancel",
-    "modify_address": r"\b(address|ship (it|them) to|send (it|them) to|deliver (it|them) to|go(es)? to|redirect|re-?route)",
-    "modify_payment": r"\b(pay (for )?(it|the order|this order) with|payment method|charge (it|the order)|switch .{0,30}"
-                      r"(card|paypal))",
-    "modify_items": r"\b(change|switch|swap|modify)",
-    "return": r"\b(return|(send|ship|bring|give|take) (\w+ ){0,3}back)",
-    "exchange": r"\b(exchange|swap|trade)",
-    "change_default_address": r"\b(default|profile|moved|moving|relocat|my address)",
-}
 _BREAK = re.compile(r"[.?!;]\s+|\s(?:and|also|plus|then)\s", re.I)
 
 
 def states_task(task: str, text: str) -> bool:
     """The text has the verb that starts a request for ``task`` ("cancel", "return", "exchange", ...)."""
-    pattern = _TASK_VERBS.get(task)
-    return bool(pattern and re.search(pattern, text, re.I))
+    return start(task, text) is not None
 
 
 def task_parts(text: str, tasks: list[str]) -> list[str] | None:
@@ -41,17 +29,16 @@ def task_parts(text: str, tasks: list[str]) -> list[str] | None:
     each request starts (a verb missing, or two tasks starting at the same word)."""
     starts = []
     for task in tasks:
-        pattern = _TASK_VERBS.get(task)
-        match = re.search(pattern, text, re.I) if pattern else None
+        match = start(task, text)
         if not match:
             return None
         starts.append(match.start())
     if len(set(starts)) < len(starts) or starts != sorted(starts):
         return None
     cuts = [0]
-    for previous, start in pairwise(starts):
-        breaks = [m.end() for m in _BREAK.finditer(text, previous, start)]
-        cuts.append(breaks[-1] if breaks else start)
+    for previous, begins in pairwise(starts):
+        breaks = [m.end() for m in _BREAK.finditer(text, previous, begins)]
+        cuts.append(breaks[-1] if breaks else begins)
     cuts.append(len(text))
     return [text[a:b] for a, b in pairwise(cuts)]
 
@@ -68,7 +55,7 @@ def unread_questions(text: str, tasks: list[str]) -> list[str]:
     for sentence in _SENTENCE.findall(text):
         if not sentence.rstrip().endswith("?") or not _STATUS_QUESTION.search(sentence) or "refund" in sentence.lower():
             continue
-        if any(re.search(_TASK_VERBS[t], sentence, re.I) for t in tasks if t in _TASK_VERBS):
+        if any(start(t, sentence) for t in tasks):
             continue  # the question belongs to a task already read ("cancel it if it hasn't shipped?")
         return [*tasks, "order_info"]
     return tasks

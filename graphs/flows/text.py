@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from graphs.answers import plain_answer
+from graphs.flows.task_words import cue_said, profile_address_said
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
-from prompts import load_data
 
 #: A word; "i'm" and "don't" stay one word (a lone "m" would read as size M).
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019.-][a-z0-9]+)*")
@@ -137,13 +136,6 @@ def code_facts(text: str) -> dict[str, Any]:
     return facts
 
 
-@lru_cache(maxsize=1)
-def _task_cues() -> dict[str, re.Pattern[str]]:
-    return {task: re.compile(pattern, re.I) for task, pattern in load_data("task_cues").items()
-            if not task.startswith("_")}
-
-
-_DEFAULT_ADDRESS = re.compile(r"\b(default|profile|account|on file|moved|moving|my address|home address)\b", re.I)
 _ORDER_WORDS = re.compile(r"\b(orders?|#?W\d{7}|shipments?|packages?|deliver(y|ed)? to)\b", re.I)
 
 
@@ -156,7 +148,6 @@ _SETTLEMENT = re.compile(r"\b(difference|refund(ed)?)\b", re.I)
 
 def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
     """The model's tasks that the text gives a cue for, order address vs. profile address told apart by code."""
-    cues = _task_cues()
     if "order_info" in tasks and _PRODUCT_QUESTION.search(text) and not _ORDER_REFERENCE.search(text):
         # "Which versions of the smart watch do you have?" asks about the catalogue, not an order.
         tasks = [("question" if t == "order_info" else t) for t in tasks]
@@ -166,51 +157,9 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
         tasks = [t for t in tasks if t != "modify_payment"]
     kept: list[str] = []
     for task in tasks:
-        if task in ("modify_address", "change_default_address") and cues["modify_address"].search(text):
-            task = "change_default_address" if _DEFAULT_ADDRESS.search(text) and not _ORDER_WORDS.search(text) \
+        if task in ("modify_address", "change_default_address") and cue_said("modify_address", text):
+            task = "change_default_address" if profile_address_said(text) and not _ORDER_WORDS.search(text) \
                 else "modify_address"
-        if task_cue_said(task, text) and task not in kept:
+        if cue_said(task, text) and task not in kept:
             kept.append(task)
     return kept
-
-
-def task_cue_said(task: str, text: str) -> bool:
-    """The text has a cue word of ``task`` (task_cues.json), or its verb misspelt by a letter."""
-    pattern = _task_cues().get(task)
-    return pattern is not None and bool(pattern.search(text) or _misspelt(task, text))
-
-
-def _misspelt(task: str, text: str) -> bool:
-    """The text has the task's verb misspelt by one letter, or with two letters swapped ("cancle")."""
-    verbs = load_data("task_cues").get("_misspelt", {}).get(task, [])
-    return any(_one_off(word, verb) for word in re.findall(r"[a-z]+", text.lower()) for verb in verbs
-               if abs(len(word) - len(verb)) <= 1 and len(word) >= 5)
-
-
-def _one_off(word: str, verb: str) -> bool:
-    if word.startswith(verb) or word == verb:
-        return True
-    if len(word) == len(verb):
-        diff = [k for k in range(len(word)) if word[k] != verb[k]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and word[diff[0]] == verb[diff[1]] and word[diff[1]] == verb[diff[0]])
-    short, long_ = sorted((word, verb), key=len)
-    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
-
-
-#: Verbs that name one task beyond doubt, for when the model's reading names none.
-_STRONG_CUES = (
-    ("human", re.compile(r"\b(human|real person|representative|live agent|speak to (a|an|some)one)\b", re.I)),
-    ("cancel", re.compile(r"\bcancel", re.I)),
-    ("exchange", re.compile(r"\bexchange", re.I)),
-    ("return", re.compile(r"\breturn\b", re.I)),
-    ("order_info", re.compile(r"\b(status|track(ing)?|where is)\b", re.I)),
-)
-
-
-def cue_tasks(text: str) -> list[str]:
-    """Tasks the text names beyond doubt ("cancel", "exchange", "talk to a human"), at most one."""
-    for task, pattern in _STRONG_CUES:
-        if pattern.search(text) and not re.search(r"\b(don'?t|do not|not|never)\s+(want to\s+)?" + task[:5], text, re.I):
-            return [task]
-    return []

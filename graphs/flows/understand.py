@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from graphs.flows.reading_schema import REASON_CHECKS, check_pattern, reading_format, selector_checks
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
-from graphs.flows.text import code_facts, cue_tasks, find_name, plausible_tasks, tokens
+from graphs.flows.task_words import beyond_doubt
+from graphs.flows.text import code_facts, find_name, plausible_tasks, tokens
 from graphs.selectors import Rank
 from graphs.understanding import MessageReading, Understanding, reading_fields
 from prompts import load_prompt
@@ -140,7 +141,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["address"] = {**facts["address"], "address2": model_address["address2"]}
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
-    tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or cue_tasks(text)
+    tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
     if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
         # "Just give me the most expensive 15-inch one": a variant the customer said (checked above) is an item
         # change even without a change verb.
