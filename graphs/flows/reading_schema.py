@@ -86,7 +86,9 @@ def reading_schema(text: str) -> dict[str, Any]:
         defs["Rank"]["enum"] = ranks
     else:
         defs["ItemSaid"]["properties"].pop("rank")
-    decided = ["tasks"]
+    # What nearly every request names (its items, its order) is always decided: decoding writes required
+    # properties first, and a model that had just decided a scope or a reason ended the object without them.
+    decided = ["tasks", "items", "order_hint"]
     scopes = [s.value for s in OrderScope if s is not OrderScope.ONE and said(f"order_scope_{s.value}", text)]
     if scopes:
         defs["OrderScope"]["enum"] = [OrderScope.ONE.value, *scopes]  # "all" said of items is still one order
@@ -97,11 +99,13 @@ def reading_schema(text: str) -> dict[str, Any]:
     statuses = [s for s in _STATUSES if said(f"order_status_{s}", text)]
     if statuses:
         props["order_status"]["anyOf"][0] = {"enum": statuses, "type": "string"}
-        decided.append("order_status")
+        if "order_scope" in decided:
+            decided.append("order_status")  # it qualifies the scope ("all my pending orders"); of one order, optional
     else:
         props.pop("order_status")
     if said("all_items", text):
-        decided.append("all_items")
+        if "order_scope" not in decided:
+            decided.append("all_items")  # "every order" is a scope, not every item
     else:
         props.pop("all_items")
     if said("except_items", text):

@@ -143,9 +143,15 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
     if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
-        # "Just give me the most expensive 15-inch one": a variant the customer said (checked above) is an item
-        # change even without a change verb.
+        # A variant the customer said (checked above) is an item change even without a change verb.
         tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]
+    if any(i.get("rank") for i in data.get("items", [])) and not {"modify_items", "exchange"} & set(tasks):
+        # "Just give me the most expensive 15-inch one" (a ranking is checked against the text above) asks for
+        # another variant, not about the order: which change is the model's call, else the status said.
+        change = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1] or \
+            ["exchange" if said_check("order_status_delivered", text) and not
+             said_check("order_status_pending", text) else "modify_items"]
+        tasks = [t for t in tasks if t not in ("order_info", "question")] + change
     if data.get("fallback") and str(data["fallback"]) in tasks[1:]:
         tasks.remove(str(data["fallback"]))  # "cancel it; if that's not possible, return it": one task, one fallback
     data["tasks"] = unread_questions(text, tasks)

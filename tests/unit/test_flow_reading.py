@@ -325,3 +325,15 @@ def test_a_status_said_in_one_task_s_part_is_not_the_other_task_s():
     cancel, info = fold([], None, reading, text).frames
     assert "order_status" not in cancel["said"] and info["said"]["order_status"] == "delivered"
     assert cancel["said"]["reason"] == "ordered by mistake"
+
+
+def test_a_ranked_variant_is_an_item_change_even_when_read_as_a_question():
+    text = ("I've got a laptop on order that hasn't shipped yet. Just give me the most expensive 15-inch laptop "
+            "that's actually in stock.")
+    reading = {"tasks": ["order_info"], "items": [{"item": "15-inch laptop", "rank": "most_expensive"}]}
+    assert merge_with_code(text, reading, {}).tasks == ["modify_items"]
+    delivered = "The laptop I got delivered is slow: I want the most expensive one you have instead."
+    assert merge_with_code(delivered, reading, {}).tasks == ["exchange"]
+    # No ranking said: the question stays a question.
+    plain = {"tasks": ["order_info"], "items": [{"item": "laptop"}]}
+    assert merge_with_code("What did I pay for the laptop in my order?", plain, {}).tasks == ["order_info"]

@@ -65,20 +65,22 @@ def test_the_narrowed_schema_is_still_the_readings_schema(text):
 
 
 def test_a_selector_the_text_has_words_for_is_decided_not_skipped():
-    # Decoding writes required properties first: the scope, the exclusions and the reason said are decided
-    # before the model can close the object; "one" (or null) stays a possible decision.
+    # Decoding writes required properties first: the items and the order, and the scope, exclusions and reason
+    # said, are decided before the model can close the object; "one" (or null) stays a possible decision.
+    core = ["tasks", "items", "order_hint"]
     schema = reading_schema("I need to cancel every order of mine that hasn't shipped yet, I won't need them anymore")
-    assert schema["required"] == ["tasks", "reason", "all_items", "order_scope", "order_status"]
+    assert schema["required"] == [*core, "reason", "order_scope", "order_status"]  # "every order" is no all-items
     assert schema["$defs"]["OrderScope"]["enum"] == ["one", "all"]
     schema = reading_schema("switch everything over to the blue version, except the desk fan")
-    assert schema["required"] == ["tasks", "all_items", "except_items"]
-    # "last" is said of weeks too: a most-recent scope is offered, not required; "all" of items is no scope.
+    assert schema["required"] == [*core, "all_items", "except_items"]
+    # A status of one order narrows it, optionally; "last" is said of weeks too; "all" of items is no scope.
+    assert reading_schema("return the lamp from my delivery")["required"] == core
     assert "order_scope" not in reading_schema("return all of it, I got it last week")["required"]
     assert "order_scope" not in reading_schema("return all of it")["properties"]
     # A zip on its own comes with a name; a zip inside an address does not.
-    assert reading_schema("Daiki Taylor, zip 76133")["required"] == ["tasks", "first_name", "last_name"]
+    assert reading_schema("Daiki Taylor, zip 76133")["required"] == [*core, "first_name", "last_name"]
     assert "first_name" not in reading_schema("send it to 12 Main St, Austin, TX 78701")["required"]
-    assert reading_schema("hello")["required"] == ["tasks"]
+    assert reading_schema("hello")["required"] == core
 
 
 def test_a_ranking_of_variants_can_be_read_as_an_item_change_without_a_change_verb():
