@@ -29,8 +29,17 @@ def item_score(description: str, item: dict[str, Any]) -> int:
         return 0
     name = tokens(item["name"])
     overlap = len(said & _item_words(item))
-    # The product name is the strongest signal; an option word alone ("the blue one") still counts.
-    return overlap + (2 if name and (name & said) else 0)
+    # The product name is the strongest signal; an option word alone ("the blue one") still counts. The name as
+    # written ("sneakers") beats a synonym of it ("running shoes" also folds to "shoe"), so the customer's own
+    # word tells two such orders apart.
+    return overlap + (2 if name and (name & said) else 0) + (1 if _literally(item["name"], description) else 0)
+
+
+def _literally(name: str, description: str) -> bool:
+    """Every word of the product name occurs in the description as written (plural aside), not as a synonym."""
+    def words(text: str) -> set[str]:
+        return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower())}
+    return words(name) <= words(description)
 
 
 def named_in_texts(items: list[dict[str, Any]], said: dict[str, Any]) -> list[str]:

@@ -183,3 +183,37 @@ def test_all_of_them_answers_which_order_with_every_candidate(flows):
     assert f.pending["arguments"]["order_id"] == "#W5713002"
     f.answer(True)
     assert {f.order(o)["address"]["address1"] for o in ("#W2163447", "#W5713002")} == {"12 Elm Street"}
+
+
+def test_a_status_said_as_a_condition_does_not_hide_the_order_described(tmp_path):
+    # "If that order hasn't shipped yet, please cancel it": the boots order is processed, so a status read as a
+    # selector left it out and the customer heard "I couldn't find an order of yours with hiking boots".
+    hello = "Hi, Jamal Khan, zip 76173."
+    ask = "I ordered hiking boots by mistake. If that order hasn't shipped yet, please cancel it."
+    f = Flows(tmp_path, {hello: {"first_name": "Jamal", "last_name": "Khan", "zip": "76173"},
+                         ask: {"tasks": ["cancel"], "items": [{"item": "hiking boots"}], "order_status": "pending",
+                               "reason": "ordered by mistake"}})
+    try:
+        f.say(hello)
+        replies = " ".join(f.say(ask))
+        assert "#W5995483" in replies and "processed" in replies and "couldn't find" not in replies
+        assert f.pending is None and f.order("#W5995483")["status"] == "processed"
+    finally:
+        f.close()
+
+
+def test_the_product_name_as_written_tells_apart_orders_a_synonym_matches_both(tmp_path):
+    # "the shoes" fits Sneakers and Running Shoes alike; the answer "the one with the sneakers" names one.
+    hello, ask = "hi, ava.thomas4527@example.com", "can you cancel my order with the shoes? I ordered it by mistake."
+    answer = "The one with the sneakers."
+    f = Flows(tmp_path, {hello: {"email": "ava.thomas4527@example.com"},
+                         ask: {"tasks": ["cancel"], "order_hint": "my order with the shoes", "reason": "ordered by mistake"},
+                         answer: {"order_hint": "the one with the sneakers"}})
+    try:
+        f.say(hello)
+        asked = f.say(ask)[-1]
+        assert "#W0361579" in asked and "#W5565944" in asked  # both fit "shoes"
+        f.say(answer)
+        assert f.pending["arguments"] == {"order_id": "#W0361579", "reason": "ordered by mistake"}
+    finally:
+        f.close()
