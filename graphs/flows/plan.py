@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphs.flows.segments import share_of, states_task, task_parts
+from graphs.flows.text import state_code
 from graphs.intents import stated_reason
 from graphs.understanding import Task, Understanding
 
@@ -77,8 +78,9 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
         update["reason"] = reason
     elif awaiting == "payment" and not update.get("payment"):
         update["payment"] = text
-    elif awaiting == "address" and update.get("address") is None and u.zip:
-        update["address"] = {"zip": u.zip}
+    elif awaiting == "address" and update.get("address") is None and (u.zip or state_code(text)):
+        # The rest of an address asked for ("Oh sorry, TX, 77081"): code reads a zip and a state code exactly.
+        update["address"] = {k: v for k, v in (("state", state_code(text)), ("zip", u.zip)) if v}
     return update
 
 

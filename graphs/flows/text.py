@@ -95,6 +95,20 @@ _ADDRESS = re.compile(
     r",?\s+(?P<city>[A-Z][a-zA-Z.'-]*(?:\s+[A-Z][a-zA-Z.'-]*){0,3}),?\s+(?P<state>[A-Z]{2})\.?,?\s+(?P<zip>\d{5})\b")
 
 
+#: US state and territory codes (an address's state, as customers write it).
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK "
+    "OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR".split())
+
+
+def state_code(text: str) -> str | None:
+    """A US state code written as one (upper case: "IN", "OR" and "ME" are words too), when exactly one is; "OK"
+    only before a zip code (it is mostly an okay)."""
+    found = {m.group(1) for m in re.finditer(r"\b([A-Z]{2})\b(,?\s*\d{5}\b)?", text)
+             if m.group(1) in US_STATES and (m.group(1) != "OK" or m.group(2))}
+    return found.pop() if len(found) == 1 else None
+
+
 def find_address(text: str) -> dict[str, str] | None:
     """A complete US address written in the usual order ("<number> <street>, Suite <n>, <city>, <ST> <zip>"),
     read exactly; None when the text has none (or only parts of one: the model reads those)."""

@@ -217,3 +217,14 @@ def test_the_product_name_as_written_tells_apart_orders_a_synonym_matches_both(t
         assert f.pending["arguments"] == {"order_id": "#W0361579", "reason": "ordered by mistake"}
     finally:
         f.close()
+
+
+def test_the_rest_of_an_address_asked_for_completes_it(flows):
+    ask = "I need my order with the backpack shipped somewhere else. It should go to 5512 Bellaire Blvd in Houston."
+    rest = "Oh sorry, TX, 77081."
+    f = flows({ask: {"tasks": ["modify_address"], "order_hint": "my order with the backpack",
+                     "address": {"address1": "5512 Bellaire Blvd", "city": "Houston"}}, rest: {}})
+    assert "zip" in f.say(ask)[-1]
+    f.say(rest)
+    assert f.pending["arguments"] == {"order_id": "#W5713002", "address1": "5512 Bellaire Blvd", "address2": "",
+                                      "city": "Houston", "state": "TX", "country": "USA", "zip": "77081"}
