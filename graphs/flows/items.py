@@ -30,8 +30,8 @@ def item_score(description: str, item: dict[str, Any]) -> int:
     name = tokens(item["name"])
     overlap = len(said & _item_words(item))
     # The product name is the strongest signal; an option word alone ("the blue one") still counts. The name as
-    # written ("sneakers") beats a synonym of it ("running shoes" also folds to "shoe"), so the customer's own
-    # word tells two such orders apart.
+    # written beats a synonym of it (tokens fold synonyms together), so the customer's own word tells apart two
+    # orders whose products a folded word fits alike.
     return overlap + (2 if name and (name & said) else 0) + (1 if _literally(item["name"], description) else 0)
 
 

@@ -79,7 +79,7 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
     elif awaiting == "payment" and not update.get("payment"):
         update["payment"] = text
     elif awaiting == "address" and update.get("address") is None and (u.zip or state_code(text)):
-        # The rest of an address asked for ("Oh sorry, TX, 77081"): code reads a zip and a state code exactly.
+        # The rest of an address asked for ("<state>, <zip>"): code reads a zip and a state code exactly.
         update["address"] = {k: v for k, v in (("state", state_code(text)), ("zip", u.zip)) if v}
     return update
 

@@ -9,8 +9,8 @@ alternatives on every message, the 1.5B model filled them on messages that said 
 items the message did name. A slot the text cannot support is now not there to fill, and the output is shorter.
 
 The other half: a slot the text has a word for is *decided*, not skipped (``required``, with null or "one" among
-its values). Left optional, the 1.5B model skipped the scope of "cancel every order of mine that hasn't shipped",
-the exclusions of "everything except the fan" and the name beside a zip code, and the dialogue then asked for
+its values). Left optional, the 1.5B model skipped the scope of "<task> every order of mine that <status>", the
+exclusions of "everything except the <item>" and the name beside a zip code, and the dialogue then asked for
 what the customer had said. Required properties are decoded first (``tasks`` always leads), so a decision the
 text calls for is made before the model can end the object.
 """
@@ -58,7 +58,7 @@ def allowed_tasks(text: str) -> list[str]:
     """Tasks the text gives a cue for; ``question`` always (any other question needs no cue word)."""
     allowed = [t.value for t in Task if t is Task.QUESTION or cue_said(t.value, text)]
     if any(said(f"rank_{r.value}", text) for r in Rank):
-        # "Just give me the most expensive one in stock": a ranking of variants asks for an item change even
+        # "Just give me the <rank> one": a ranking of variants asks for an item change even
         # without a change verb (which of the two, by the order's status, is the model's call).
         allowed = [t.value for t in Task if t.value in allowed or t in (Task.MODIFY_ITEMS, Task.EXCHANGE)]
     if {"modify_address", "change_default_address"} & set(allowed):

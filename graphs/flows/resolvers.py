@@ -41,8 +41,8 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
             said = {**said, "items": [{"item": name} for name in named]}
     if said.get("order_status") and not said.get("order_ids"):
         # An order described by its status ("the one still pending"): the status narrows the orders first,
-        # unless no order of that status fits what else was said ("if the boots order hasn't shipped, cancel
-        # it" states a condition; the boots order is still the one meant, and the flow explains its status).
+        # unless no order of that status fits what else was said ("if the <item> order <status>, <task>" states a
+        # condition: that order is still the one meant, and the flow explains its status).
         narrowed = {oid: o for oid, o in orders.items() if o["status"] == said["order_status"]}
         described = " ".join([str(said.get("order_hint") or "")] + [i.get("item", "") for i in said.get("items", [])])
         if narrowed and (not tokens(described) or _best_orders(list(narrowed.values()), described)):

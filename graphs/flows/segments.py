@@ -92,8 +92,8 @@ def share_of(update: dict[str, Any], parts: list[str], k: int) -> dict[str, Any]
             if re.search(r"\b(everything|all|whole|entire)\b", parts[k], re.I):
                 share[key] = value
         elif (check := _SELECTOR_CHECK.get(key)) and any(said(check(value), part) for part in parts):
-            # "Cancel the coffee maker order. And did the boots get delivered?": a status, scope or exclusion
-            # belongs to the task whose part says it, not to the other tasks of the message.
+            # "<task> the <item> order. And was the <other item> <status>?": a status, scope or exclusion belongs
+            # to the task whose part says it, not to the other tasks of the message.
             if said(check(value), parts[k]):
                 share[key] = value
         else:

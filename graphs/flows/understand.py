@@ -146,7 +146,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         # A variant the customer said (checked above) is an item change even without a change verb.
         tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]
     if any(i.get("rank") for i in data.get("items", [])) and not {"modify_items", "exchange"} & set(tasks):
-        # "Just give me the most expensive 15-inch one" (a ranking is checked against the text above) asks for
+        # "Just give me the <rank> <attribute> one" (a ranking is checked against the text above) asks for
         # another variant, not about the order: which change is the model's call, else the status said.
         change = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1] or \
             ["exchange" if said_check("order_status_delivered", text) and not
@@ -208,9 +208,9 @@ def _place_exclusions(data: dict[str, Any]) -> None:
     """Put each part of "everything but X" where code evaluates it (in place).
 
     The model names every item it reads in ``items``, the excluded ones too, and sometimes "everything" itself
-    ("all of it but the fan" as an item): an item also listed as excluded is not acted on, and an item that says
+    ("all of it but the <item>" as an item): an item also listed as excluded is not acted on, and an item that says
     "everything" is the all-items selector (a variant wanted for it is wanted for every item). Over several orders
-    of a whole-order task ("cancel every pending order except the tablet one"), the exclusions are orders.
+    of a whole-order task ("<task> every <status> order except the <item> one"), the exclusions are orders.
     """
     excluded = [tokens(e) for e in data.get("except_items", [])]
     everything = selector_checks()["all_items"]
