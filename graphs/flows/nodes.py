@@ -243,9 +243,9 @@ class FlowNodes:
         if step.kind == "refuse" and frame.get("fallback"):
             # "If that is not possible, then ...": the stated fallback takes the task's place.
             fallback = {"task": frame["fallback"], "said": frame["said"], "fallback": None}
-            return {"messages": [AIMessage(step.text)], "tasks": [fallback, *rest], "awaiting": None,
+            return {"messages": _once(state, step.text), "tasks": [fallback, *rest], "awaiting": None,
                     "asked": {}, "choices": []}
-        return {"messages": [AIMessage(step.text)], "tasks": rest, "awaiting": None, "asked": {}, "choices": []}
+        return {"messages": _once(state, step.text), "tasks": rest, "awaiting": None, "asked": {}, "choices": []}
 
     def confirm(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Pause for the customer's yes or no; a typed message that is neither is read as a new request."""
@@ -311,3 +311,8 @@ class FlowNodes:
         return {}
 
 
+def _once(state: SupportState, text: str) -> list[AnyMessage]:
+    """The reply, unless it is word for word the message just sent: a task and its fallback (or two tasks of one
+    message) that fail on the same order give the same explanation, which the customer should read once."""
+    last = state["messages"][-1] if state.get("messages") else None
+    return [] if isinstance(last, AIMessage) and not last.tool_calls and last.content == text else [AIMessage(text)]

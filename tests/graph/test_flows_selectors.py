@@ -228,3 +228,17 @@ def test_the_rest_of_an_address_asked_for_completes_it(flows):
     f.say(rest)
     assert f.pending["arguments"] == {"order_id": "#W5713002", "address1": "5512 Bellaire Blvd", "address2": "",
                                       "city": "Houston", "state": "TX", "country": "USA", "zip": "77081"}
+
+
+def test_a_task_and_its_fallback_failing_alike_explain_it_once(tmp_path):
+    hello = "Hi, Jamal Khan, zip 76173."
+    ask = "I ordered a bicycle by mistake. Please cancel it, and if you can't, tell me where it is."
+    f = Flows(tmp_path, {hello: {"first_name": "Jamal", "last_name": "Khan", "zip": "76173"},
+                         ask: {"tasks": ["cancel"], "items": [{"item": "bicycle"}], "reason": "ordered by mistake",
+                               "alternatives": [{"condition": "not_possible", "task": "order_info"}]}})
+    try:
+        f.say(hello)
+        replies = f.say(ask)
+        assert len(replies) == 1 and "couldn't find an order of yours with bicycle" in replies[0]
+    finally:
+        f.close()
