@@ -134,6 +134,9 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     _place_exclusions(data)
     if isinstance(data.get("address"), dict):
         data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
+        street = (data["address"] or {}).get("address1")
+        if street and not _a_street(str(street)):
+            data["address"] = None  # a zip or a colour read as the street: the rest of it is no better
     model_address = data.get("address") or {}
     data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
     if facts.get("address") and not facts["address"].get("address2") and model_address.get("address2"):
@@ -154,6 +157,10 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         tasks = [t for t in tasks if t not in ("order_info", "question")] + change
     if data.get("fallback") and str(data["fallback"]) in tasks[1:]:
         tasks.remove(str(data["fallback"]))  # "cancel it; if that's not possible, return it": one task, one fallback
+    if tasks and not {"modify_items", "exchange"} & set(tasks) and data.get("items"):
+        # A wanted variant belongs to an item change; beside another request (an address or a payment "wanted"
+        # for the order) it is nothing. An answer (no task) keeps it: it may answer which variant we asked.
+        data["items"] = [i for i in ({**i, "wanted": None} for i in data["items"]) if i.get("item") or i.get("rank")]
     data["tasks"] = unread_questions(text, tasks)
     return Understanding.model_validate(data)
 
@@ -232,6 +239,11 @@ def _place_exclusions(data: dict[str, Any]) -> None:
             and not data.get("except_orders"):
         data["except_orders"] = data.pop("except_items")
         data.pop("all_items", None)
+
+
+def _a_street(line: str) -> bool:
+    """A street line has a house number and a name."""
+    return bool(re.search(r"\d", line) and re.search(r"[A-Za-z]{2}", line))
 
 
 def _amount_said(amount: Any, text: str) -> bool:

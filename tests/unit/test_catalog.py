@@ -162,7 +162,8 @@ def test_the_name_check_catches_a_spelled_name():
 def test_no_module_outside_the_catalog_spells_a_write_tools_name():
     files = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True,
                            check=True).stdout.split()
-    checked = [f for f in files if not f.startswith("tests/") and f != "tools/catalog.py"]
+    # Tests and the black-box trust probe play outside model servers that call tools by their public names.
+    checked = [f for f in files if not f.startswith(("tests/", "scripts/trust_probe/")) and f != "tools/catalog.py"]
     assert "graphs/tool_layer.py" in checked and "graphs/flows/steps.py" in checked
     offenders = [f"{path}:{line}: {name}" for path in checked
                  for line, name in spelled_write_names((REPO / path).read_text(encoding="utf-8"))]

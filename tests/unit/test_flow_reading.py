@@ -337,3 +337,15 @@ def test_a_ranked_variant_is_an_item_change_even_when_read_as_a_question():
     # No ranking said: the question stays a question.
     plain = {"tasks": ["order_info"], "items": [{"item": "laptop"}]}
     assert merge_with_code("What did I pay for the laptop in my order?", plain, {}).tasks == ["order_info"]
+
+
+def test_a_wanted_variant_beside_another_request_and_a_street_without_a_name_are_dropped():
+    text = "Please send all my pending orders to 1190 Woodward Avenue, Unit 3B, Detroit, MI 48226 instead."
+    reading = {"tasks": ["modify_address"], "items": [{"item": "", "wanted": "1190 Woodward Avenue"}]}
+    assert merge_with_code(text, reading, {}).items == []
+    # An answer to our variant question (no task) keeps its wanted variant.
+    answer = merge_with_code("the blue one", {"tasks": [], "items": [{"item": "", "wanted": "blue"}]}, {})
+    assert [i.wanted for i in answer.items] == ["blue"]
+    text = "the biggest red stainless steel bottle please, zip 74188"
+    reading = {"tasks": ["modify_items"], "address": {"address1": "74188", "city": "zip", "state": "red"}}
+    assert merge_with_code(text, reading, {}).address is None
