@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     vllm_model: Literal["0.5b", "1.5b"] = Field("0.5b", description="Which GGUF vLLM serves (converted to HF format).")
     vllm_max_model_len: int = Field(8192, description="vLLM's --max-model-len (the context it serves).")
     vllm_threads: int = Field(2, description="CPU threads of vLLM's engine.")
+    vllm_dtype: Literal["float32", "bfloat16"] = Field(
+        "float32", description="Weights dtype in vLLM. bfloat16 only pays on CPUs with AVX-512 BF16/AMX (emulated: slow)."
+    )
     vllm_kv_cache_gib: int = Field(2, description="GiB of RAM vLLM reserves for its KV cache (VLLM_CPU_KVCACHE_SPACE).")
 
     # --- agent behaviour ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make .venv-vllm: vLLM's CPU build in its own virtual environment, never in the product's .venv
 # (vLLM pins its own torch, transformers and pydantic; the product's lock must not follow them).
-# Then convert the embedded model's GGUF to the Hugging Face folder vLLM loads (cached beside the GGUF).
+# Then pull and convert the model's GGUF to the Hugging Face folder vLLM loads (cached beside the GGUF).
 # Idempotent: a finished install is recorded in .venv-vllm/.deskgraph-ready and not repeated.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,4 +25,10 @@ if [ ! -f "$MARK" ] || [ "$(cat "$MARK")" != "$VLLM_SPEC $TORCH_SPEC" ]; then
   # the CPU torch build, and vLLM imports it when present.
   "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
   echo "$VLLM_SPEC $TORCH_SPEC" > "$MARK"
+fi
+# The model vLLM serves (DESKGRAPH_VLLM_MODEL, default 0.5b): pulled and converted once, cached beside the GGUF.
+if [ -x .venv/bin/deskgraph ]; then
+  nice -n 5 .venv/bin/deskgraph model convert
+else
+  echo "==> .venv-vllm is ready; make .venv (scripts/start.sh or scripts/test.sh), then: .venv/bin/deskgraph model convert"
 fi

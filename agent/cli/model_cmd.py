@@ -104,11 +104,22 @@ def _serve_vllm(*, port: int | None, size: str | None, threads: int | None, ctx:
     updates = {k: v for k, v in (("vllm_threads", threads), ("vllm_max_model_len", ctx)) if v}
     settings = settings.model_copy(update=updates)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def _on_term(signum: int, frame: object) -> None:
+        # While vLLM loads, leave through an exception (the server is stopped on the way out); once it serves, stop
+        # waiting.
+        if not stop.is_set() and serving.is_set():
+            stop.set()
+        else:
+            raise SystemExit(128 + signum)
+
+    serving = threading.Event()
+    signal.signal(signal.SIGTERM, _on_term)
     typer.echo("Starting vLLM (CPU) — a minute or two …", err=True)
     try:
         with vllm_server(settings, size=size, port=port or None, echo_logs=True,
                          echo=lambda m: typer.echo(m, err=True)) as url:
+            serving.set()
             typer.echo(f"Serving vLLM at {url}")
             typer.echo(f"Use it from another shell: DESKGRAPH_LLM_BASE_URL={url}  (Ctrl-C stops)", err=True)
             with contextlib.suppress(KeyboardInterrupt):

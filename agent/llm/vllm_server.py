@@ -6,14 +6,17 @@ product's, so it is started as a subprocess of that environment's Python.
 
 * :func:`convert_model` pulls the GGUF if needed and writes the Hugging Face folder beside it, once.
 * :func:`vllm_command` / :func:`vllm_env` are the exact command line and environment (docs quote them).
-* ``with vllm_server(settings) as base_url:`` starts it, waits for ``/health`` and stops it on exit.
+* ``with vllm_server(settings) as base_url:`` starts it, waits for ``/health`` and stops it on exit;
+  :class:`VllmProcess` is the same server as an object that can be restarted on its port.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,8 +27,8 @@ from typing import Any
 from agent.llm.model_files import PullError, read_sidecar
 from agent.llm.server import _LIVE, ModelServerError, _Tail, _terminate, free_port, wait_healthy
 
-__all__ = ["convert_model", "hf_model_dir", "served_names", "vllm_command", "vllm_env", "vllm_python",
-           "vllm_server"]
+__all__ = ["VllmProcess", "convert_model", "hf_model_dir", "served_names", "start_vllm", "vllm_command",
+           "vllm_env", "vllm_python", "vllm_server"]
 
 #: What each converted model really is (the second served name, so logs and `GET /v1/models` say so).
 TRUE_NAMES = {"0.5b": "qwen2.5-coder-0.5b-instruct", "1.5b": "qwen2.5-coder-1.5b-instruct"}
@@ -103,8 +106,13 @@ def vllm_command(settings: Any, model_dir: Path, *, host: str, port: int, names:
         "--host", host, "--port", str(port),
         "--enable-auto-tool-choice", "--tool-call-parser", "hermes",
         "--enable-prefix-caching",
+        # usage.prompt_tokens_details.cached_tokens in every answer: the prefix cache's hits, per request.
+        "--enable-prompt-tokens-details",
         "--max-model-len", str(settings.vllm_max_model_len),
-        "--dtype", "bfloat16",
+        "--dtype", settings.vllm_dtype,
+        # Compact JSON under response_format and in constrained tool calls: the understanding reading is about
+        # half the tokens without the indentation a small model otherwise writes.
+        "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
         # One conversation at a time on 2 cores; a small batch keeps the engine's warm-up short.
         "--max-num-seqs", "4",
         "--disable-uvicorn-access-log",
@@ -127,25 +135,76 @@ def vllm_env(settings: Any) -> dict[str, str]:
     }
 
 
-def start_vllm_process(settings: Any, model_dir: Path, *, host: str, port: int, names: list[str],
-                       echo_logs: bool = False) -> tuple[subprocess.Popen[bytes], _Tail]:
-    """Start vLLM in its own process group (its engine core is a child process: both must stop together)."""
-    proc = subprocess.Popen(
-        vllm_command(settings, model_dir, host=host, port=port, names=names), env=vllm_env(settings),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    _LIVE.add(proc)
-    return proc, _Tail(proc.stdout, keep=80, echo=sys.stderr if echo_logs else None)  # type: ignore[arg-type]
+def _die_with_parent() -> None:
+    # Linux: SIGTERM vLLM when the process that started it dies, even by SIGKILL (no finally runs then); a
+    # leftover server would hold gigabytes of RAM and a core of this small machine. Its engine core follows it.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def stop_vllm_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the whole process group (API server and engine core), SIGKILL after a grace period."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, 15)
-    _terminate(proc, grace=30)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, 9)
+class VllmProcess:
+    """One vLLM server on a fixed port that can be stopped and started again (tests restart it mid-conversation)."""
+
+    def __init__(self, settings: Any, model_dir: Path, *, host: str, port: int, names: list[str],
+                 echo_logs: bool = False) -> None:
+        self.settings, self.model_dir, self.host, self.port, self.names = settings, model_dir, host, port, names
+        self.echo_logs = echo_logs
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.tail: _Tail | None = None
+
+    @property
+    def url(self) -> str:
+        """The OpenAI-compatible root clients use."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self, timeout: float = 900.0) -> str:
+        """Start vLLM and wait until ``/health`` answers; returns :attr:`url`."""
+        command = vllm_command(self.settings, self.model_dir, host=self.host, port=self.port, names=self.names)
+        # Its own process group: the API server forks an engine core process, and both must stop together.
+        self.proc = subprocess.Popen(command, env=vllm_env(self.settings), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        _LIVE.add(self.proc)
+        self.tail = _Tail(self.proc.stdout, keep=80, echo=sys.stderr if self.echo_logs else None)  # type: ignore[arg-type]
+        proc = self.proc
+        try:
+            wait_healthy(f"http://{self.host}:{self.port}", timeout=timeout, alive=lambda: proc.poll() is None)
+        except ModelServerError as exc:
+            log = self.tail.text(30)
+            self.stop()
+            raise ModelServerError(f"vLLM did not start ({exc}). Its log:\n{log}") from None
+        except BaseException:  # Ctrl-C or SIGTERM while it loads: never leave it running
+            self.stop()
+            raise
+        return self.url
+
+    def stop(self) -> None:
+        """SIGTERM the whole process group (API server and engine core), SIGKILL after a grace period."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        _terminate(proc, grace=30)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    def restart(self, timeout: float = 900.0) -> str:
+        """Stop, then start again on the same port."""
+        self.stop()
+        return self.start(timeout)
+
+
+def start_vllm(settings: Any, *, size: str | None = None, port: int | None = None, host: str = "127.0.0.1",
+               echo_logs: bool = False, echo: Callable[[str], None] = print,
+               startup_timeout: float = 900.0) -> VllmProcess:
+    """Convert the model if needed and start vLLM on it; the caller stops it."""
+    size = size or settings.vllm_model
+    model_dir = convert_model(settings, size=size, echo=echo)
+    server = VllmProcess(settings, model_dir, host=host, port=port or free_port(host),
+                         names=served_names(settings, size), echo_logs=echo_logs)
+    server.start(startup_timeout)
+    return server
 
 
 @contextlib.contextmanager
@@ -153,16 +212,9 @@ def vllm_server(settings: Any, *, size: str | None = None, port: int | None = No
                 startup_timeout: float = 900.0, echo_logs: bool = False,
                 echo: Callable[[str], None] = print) -> Iterator[str]:
     """Yield ``http://host:port/v1`` of a ready vLLM server; it is stopped on exit."""
-    size = size or settings.vllm_model
-    model_dir = convert_model(settings, size=size, echo=echo)
-    port = port or free_port(host)
-    proc, tail = start_vllm_process(settings, model_dir, host=host, port=port, names=served_names(settings, size),
-                                    echo_logs=echo_logs)
+    server = start_vllm(settings, size=size, port=port, host=host, echo_logs=echo_logs, echo=echo,
+                        startup_timeout=startup_timeout)
     try:
-        try:
-            wait_healthy(f"http://{host}:{port}", timeout=startup_timeout, alive=lambda: proc.poll() is None)
-        except ModelServerError as exc:
-            raise ModelServerError(f"vLLM did not start ({exc}). Its log:\n{tail.text(30)}") from None
-        yield f"http://{host}:{port}/v1"
+        yield server.url
     finally:
-        stop_vllm_process(proc)
+        server.stop()
