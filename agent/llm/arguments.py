@@ -1,4 +1,4 @@
-"""A tool call's arguments checked by pydantic, with errors worded for the model that wrote them.
+"""The tools offered in a request and their arguments checked by pydantic, with errors worded for the model.
 
 The model layer only sees the JSON schemas offered in a request. For the tools the product declares (the
 catalog's 16 domain tools, the graph's transfer tools) the declared pydantic argument model is used, the same
@@ -10,12 +10,14 @@ JSON schema once and cached.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-__all__ = ["argument_errors", "arguments_model"]
+__all__ = ["ToolSpec", "argument_errors", "arguments_model", "tool_specs", "validate_arguments"]
 
 _PY_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool,
                              "array": list, "object": dict, "null": type(None)}
@@ -130,3 +132,40 @@ def argument_errors(args: Any, model: type[BaseModel]) -> list[str]:
     except ValidationError as exc:
         return [_sentence(e, model) for e in exc.errors()]  # type: ignore[arg-type]
     return []
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+def tool_specs(tools: Iterable[Any] | None) -> dict[str, ToolSpec]:
+    """Normalise LangChain tools, OpenAI tool dicts, bare function dicts (or anything
+    ``convert_to_openai_tool`` understands) into ``{name: ToolSpec}``."""
+    specs: dict[str, ToolSpec] = {}
+    for tool in tools or ():
+        fn: Mapping[str, Any] | None = None
+        if isinstance(tool, Mapping):
+            if isinstance(tool.get("function"), Mapping):
+                fn = tool["function"]
+            elif "name" in tool and ("parameters" in tool or "description" in tool or len(tool) == 1):
+                fn = tool
+        if fn is None:
+            from langchain_core.utils.function_calling import convert_to_openai_tool
+
+            converted = convert_to_openai_tool(tool)
+            fn = converted.get("function", converted)
+        name = str(fn.get("name", ""))
+        if not name:
+            continue
+        params = fn.get("parameters") or {"type": "object", "properties": {}}
+        specs[name] = ToolSpec(name=name, description=str(fn.get("description", "")), parameters=dict(params))
+    return specs
+
+
+def validate_arguments(args: Any, schema: Mapping[str, Any] | None, name: str = "tool") -> list[str]:
+    """Errors of a tool call's arguments against the tool's parameter schema ([] when valid), checked by
+    pydantic with the tool's declared argument model when it is one of the product's tools."""
+    return argument_errors(args, arguments_model(name, dict(schema or {})))

@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage
 from langchain_core.messages.tool import InvalidToolCall, ToolCall, invalid_tool_call, tool_call
 
-from agent.llm.arguments import argument_errors, arguments_model
+from agent.llm.arguments import ToolSpec, tool_specs, validate_arguments
 
 __all__ = [
     "RecoveryResult",
@@ -44,47 +44,6 @@ _CALL_KEYS = {"name", "arguments", "parameters", "args", "id", "type", "function
 def new_call_id() -> str:
     """A fresh tool-call id in OpenAI's style."""
     return "call_" + uuid.uuid4().hex[:24]
-
-
-# --------------------------------------------------------------------------------------------
-# tools
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    description: str
-    parameters: dict[str, Any]
-
-
-def tool_specs(tools: Iterable[Any] | None) -> dict[str, ToolSpec]:
-    """Normalise LangChain tools, OpenAI tool dicts, bare function dicts (or anything
-    ``convert_to_openai_tool`` understands) into ``{name: ToolSpec}``."""
-    specs: dict[str, ToolSpec] = {}
-    for tool in tools or ():
-        fn: Mapping[str, Any] | None = None
-        if isinstance(tool, Mapping):
-            if isinstance(tool.get("function"), Mapping):
-                fn = tool["function"]
-            elif "name" in tool and ("parameters" in tool or "description" in tool or len(tool) == 1):
-                fn = tool
-        if fn is None:
-            from langchain_core.utils.function_calling import convert_to_openai_tool
-
-            converted = convert_to_openai_tool(tool)
-            fn = converted.get("function", converted)
-        name = str(fn.get("name", ""))
-        if not name:
-            continue
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        specs[name] = ToolSpec(name=name, description=str(fn.get("description", "")), parameters=dict(params))
-    return specs
-
-
-def validate_arguments(args: Any, schema: Mapping[str, Any] | None, name: str = "tool") -> list[str]:
-    """Errors of a tool call's arguments against the tool's parameter schema ([] when valid), checked by
-    pydantic with the tool's declared argument model when it is one of the product's tools."""
-    return argument_errors(args, arguments_model(name, dict(schema or {})))
 
 
 # --------------------------------------------------------------------------------------------
