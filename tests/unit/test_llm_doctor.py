@@ -81,3 +81,13 @@ def test_a_server_that_ignores_the_schema_is_told_how_to_fix_it():
     assert [c.ok for c in checks] == [True, True, True, True, False]
     assert checks[4].name == "structured output" and "not JSON" in checks[4].detail
     assert "response_format json_schema" in checks[4].fix and "DESKGRAPH_DIALOGUE=agent" in checks[4].fix
+
+
+def test_llama_cpp_is_not_failed_for_recovering_calls():
+    """llama.cpp (the embedded model) enforces no tool_choice=required: its calls are recovered by design."""
+    call = '{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'
+    with FakeOpenAI() as fake:
+        fake.owned_by = "llamacpp"
+        fake.push(text(call), text(call), text("1, 2, 3, 4"), text('{"tasks": ["cancel"]}'))
+        checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
+    assert all(c.ok for c in checks) and "not on llama.cpp" in checks[3].detail
