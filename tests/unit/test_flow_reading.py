@@ -278,11 +278,3 @@ def test_a_name_inside_a_user_id_is_not_an_introduction():
     understood = merge_with_code(text, reading, {})
     assert understood.first_name is None and understood.last_name is None
     assert merge_with_code("I'm Fatima Lee", reading, {}).first_name == "Fatima"
-
-
-def test_an_order_hint_never_drops_the_ids_read_in_the_same_message():
-    """A small model on vLLM repeated the id as the hint ("W9476887"): the exact id stays, the hint goes."""
-    from graphs.flows.plan import _apply
-
-    assert _apply({}, {"order_ids": ["#W9476887"], "order_hint": "W9476887"}) == {"order_ids": ["#W9476887"]}
-    assert _apply({"order_ids": ["#W1"]}, {"order_hint": "the lamp"}) == {"order_hint": "the lamp"}
