@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     embedded_threads: int = Field(2, description="CPU threads of the embedded server.")
     embedded_ctx: int = Field(8192, description="Context length of the embedded server.")
 
+    # --- vLLM on the CPU (`deskgraph model serve --engine vllm`, the vllm test tier) ------------
+    vllm_venv: Path = Field(Path(".venv-vllm"), description="Virtual environment holding vLLM (scripts/setup_vllm.sh).")
+    vllm_model: Literal["0.5b", "1.5b"] = Field("0.5b", description="Which GGUF vLLM serves (converted to HF format).")
+    vllm_max_model_len: int = Field(8192, description="vLLM's --max-model-len (the context it serves).")
+    vllm_threads: int = Field(2, description="CPU threads of vLLM's engine.")
+    vllm_dtype: Literal["float32", "bfloat16"] = Field(
+        "float32", description="Weights dtype in vLLM. bfloat16 only pays on CPUs with AVX-512 BF16/AMX (emulated: slow)."
+    )
+    vllm_kv_cache_gib: int = Field(2, description="GiB of RAM vLLM reserves for its KV cache (VLLM_CPU_KVCACHE_SPACE).")
+
     # --- agent behaviour ---------------------------------------------------------------------
     escalate_after_tool_errors: int = Field(3, description="Consecutive failed tool calls before escalation.")
     escalate_after_misunderstandings: int = Field(

@@ -13,6 +13,13 @@ and for the flows dialogue (whose one request per turn has the same prefix in ev
 p95 <= 2 s over every turn, >= 95 % of prompt tokens from cache.
 
     .venv/bin/python bench/llm_cache.py [--threads 2] [--max-tokens 48] [--dialogue flows|agent]
+
+``--engine vllm``: the same six turns (after one warm-up turn) on the embedded llama.cpp server and then on vLLM's
+CPU build (``.venv-vllm``, scripts/setup_vllm.sh), the same model size on both (``--size``, default 0.5b), one
+server at a time: first token per turn, prompt tokens from the prefix cache (llama.cpp's ``timings.cache_n``,
+vLLM's ``usage.prompt_tokens_details.cached_tokens``) and generation tokens per second.
+
+    .venv/bin/python bench/llm_cache.py --engine vllm [--size 0.5b] [--threads 1]
 """
 
 from __future__ import annotations
@@ -47,13 +54,21 @@ class Request:
     cached: int
     evaluated: int
     first_token_s: float
+    completion_tokens: int = 0
+    decode_s: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Generation speed after the first token (what the customer watches stream)."""
+        return (self.completion_tokens - 1) / self.decode_s if self.decode_s > 0 and self.completion_tokens > 1 else 0.0
 
 
 class RecordingProxy:
     """Forwards /v1 requests to the model server, streaming, and records llama.cpp's timings per request."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, engine: str = "llamacpp") -> None:
         self.upstream = upstream.rstrip("/")
+        self.engine = engine
         self.records: list[Request] = []
         self.label = ""
         self.cache_prompt = True
@@ -69,11 +84,14 @@ class RecordingProxy:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                body["cache_prompt"] = proxy.cache_prompt
+                if proxy.engine == "llamacpp":
+                    body["cache_prompt"] = proxy.cache_prompt
+                elif body.get("stream"):
+                    body["stream_options"] = {"include_usage": True}  # vLLM: usage (cached tokens) in the last chunk
                 system = body["messages"][0]["content"] if body["messages"] else ""
                 stage = "order_desk" if "Stage: order desk" in system else \
                     "escalation" if "Stage: escalation" in system else "intake"
-                started, first, timings = time.monotonic(), None, {}
+                started, first, timings, usage = time.monotonic(), None, {}, {}
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -86,11 +104,20 @@ class RecordingProxy:
                             if first is None and (delta.get("content") or delta.get("tool_calls")):
                                 first = time.monotonic() - started
                             timings = data.get("timings") or timings
+                            usage = data.get("usage") or usage
                         self.wfile.write((line + "\n").encode())
                         self.wfile.flush()
-                cached, evaluated = int(timings.get("cache_n", 0)), int(timings.get("prompt_n", 0))
-                proxy.records.append(Request(proxy.label, stage, cached + evaluated, cached, evaluated,
-                                             first if first is not None else time.monotonic() - started))
+                ended = time.monotonic()
+                first = first if first is not None else ended - started
+                if timings:  # llama.cpp: its own per-request timings
+                    cached, evaluated = int(timings.get("cache_n", 0)), int(timings.get("prompt_n", 0))
+                    completion = int(timings.get("predicted_n", 0))
+                else:  # vLLM: OpenAI usage, with prompt_tokens_details (--enable-prompt-tokens-details)
+                    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+                    evaluated = int(usage.get("prompt_tokens", 0)) - cached
+                    completion = int(usage.get("completion_tokens", 0))
+                proxy.records.append(Request(proxy.label, stage, cached + evaluated, cached, evaluated, first,
+                                             completion, ended - started - first))
 
             def _reply(self, status: int, content: bytes) -> None:
                 self.send_response(status)
@@ -129,7 +156,8 @@ async def _conversation(rt: Any, proxy: RecordingProxy, thread: str, turns: list
         outcome = await rt.turn(thread, text)
         for r in proxy.records[before:]:
             print(f"  [{r.label}] {r.stage:<10} prompt {r.prompt_tokens:5d}  cached {r.cached:5d}  "
-                  f"evaluated {r.evaluated:5d}  first token {r.first_token_s:6.2f} s", flush=True)
+                  f"evaluated {r.evaluated:5d}  first token {r.first_token_s:6.2f} s  "
+                  f"{r.completion_tokens:4d} tokens at {r.tokens_per_s:5.1f}/s", flush=True)
         print(f"    reply: {outcome.reply[:110]!r}", flush=True)
 
 
@@ -167,6 +195,8 @@ async def _run(args: argparse.Namespace) -> int:
     if args.threads:
         overrides["embedded_threads"] = args.threads
     settings = Settings(**overrides)
+    if args.engine == "vllm":
+        return await _run_engines(args, settings, turns)
     started = time.monotonic()
     with model_server(settings, progress=False) as upstream:
         print(f"embedded server ready in {time.monotonic() - started:.1f} s "
@@ -210,12 +240,79 @@ async def _run(args: argparse.Namespace) -> int:
     return 0 if ok_first and ok_share else 1
 
 
+async def _engine_conversation(settings: Any, upstream: str, engine: str, model: str,
+                               turns: list[str]) -> list[Request]:
+    """One warm-up turn, then the conversation, through a recording proxy in front of ``upstream``."""
+    from agent.llm import build_chat_model
+    from agent.runtime import SupportRuntime
+
+    proxy = RecordingProxy(upstream, engine)
+    s = settings.model_copy(update={"llm_base_url": proxy.base_url, "llm_model": model})
+    async with SupportRuntime.open(s, model=build_chat_model(s)) as rt:
+        await _conversation(rt, proxy, f"{engine}-warm-up", ["Hello!"], f"{engine} warm-up")
+        mark = len(proxy.records)
+        await _conversation(rt, proxy, f"{engine}-run", turns, engine)
+    proxy.server.shutdown()
+    return proxy.records[mark:]
+
+
+def _engine_row(records: list[Request]) -> dict[str, float]:
+    def median(values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+    firsts = [next(r for r in records if r.label == label) for label in dict.fromkeys(r.label for r in records)]
+    prompt, cached = sum(r.prompt_tokens for r in records), sum(r.cached for r in records)
+    return {"first_median": median([r.first_token_s for r in firsts]),
+            "first_max": max((r.first_token_s for r in firsts), default=float("nan")),
+            "share": cached / prompt if prompt else 0.0, "prompt": prompt, "cached": cached,
+            "tps": median([r.tokens_per_s for r in records if r.tokens_per_s > 0]), "requests": len(records)}
+
+
+async def _run_engines(args: argparse.Namespace, settings: Any, turns: list[str]) -> int:
+    """The same conversation on the embedded llama.cpp server, then on vLLM: one server at a time."""
+    from agent.llm import model_server
+    from agent.llm.vllm_server import start_vllm
+    from agent.settings import DEFAULT_EXTERNAL_MODEL, EMBEDDED_MODEL_ALIAS
+
+    threads = args.threads or 1
+    settings = settings.model_copy(update={"embedded_model": args.size, "vllm_model": args.size,
+                                           "embedded_threads": threads, "vllm_threads": threads})
+    rows: dict[str, dict[str, float]] = {}
+    started = time.monotonic()
+    with model_server(settings, progress=False) as upstream:
+        print(f"llama.cpp ready in {time.monotonic() - started:.1f} s ({args.size}, {threads} thread(s))")
+        rows["llama.cpp"] = _engine_row(await _engine_conversation(settings, upstream, "llamacpp",
+                                                                   EMBEDDED_MODEL_ALIAS, turns))
+    started = time.monotonic()
+    server = start_vllm(settings.model_copy(update={"llm_model": ""}))
+    try:
+        print(f"vLLM ready in {time.monotonic() - started:.1f} s ({args.size}, {threads} thread(s), "
+              f"{settings.vllm_dtype})")
+        rows["vLLM"] = _engine_row(await _engine_conversation(settings, server.url, "vllm", DEFAULT_EXTERNAL_MODEL,
+                                                              turns))
+    finally:
+        server.stop()
+    print()
+    print(f"{'':40}{'llama.cpp':>12}{'vLLM':>12}")
+    for title, key, fmt in (("first token, median over turns, s", "first_median", "{:12.2f}"),
+                            ("first token, slowest turn, s", "first_max", "{:12.2f}"),
+                            ("prompt tokens served from cache", "share", "{:12.1%}"),
+                            ("prompt tokens over the conversation", "prompt", "{:12.0f}"),
+                            ("generation, median tokens/s", "tps", "{:12.1f}"),
+                            ("model requests", "requests", "{:12.0f}")):
+        print(f"{title:40}" + "".join(fmt.format(rows[e][key]) for e in ("llama.cpp", "vLLM")))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads of the embedded server")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens generated per model call")
     parser.add_argument("--dialogue", choices=("flows", "agent"), default=None,
                         help="dialogue mode (default: DESKGRAPH_DIALOGUE, i.e. flows)")
+    parser.add_argument("--engine", choices=("llamacpp", "vllm"), default="llamacpp",
+                        help="vllm: the same conversation on llama.cpp and on vLLM (.venv-vllm), same run")
+    parser.add_argument("--size", choices=("0.5b", "1.5b"), default="0.5b", help="model of the --engine vllm run")
     return asyncio.run(_run(parser.parse_args(argv)))
 
 

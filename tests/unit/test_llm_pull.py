@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agent.llm import model_sources
 from agent.llm import pull as pullmod
 from agent.llm.pull import (
     CacheSource,
@@ -79,7 +80,7 @@ def test_cache_hit_verified_once(settings, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("hashed again")
 
-    monkeypatch.setattr(pullmod, "sha256_file", boom)
+    monkeypatch.setattr(model_sources, "sha256_file", boom)
     assert pull_model(settings, spec=_spec(), sources=[src, Missing()], progress=False) == cache / "fake-coder-q4.gguf"
 
 
@@ -259,7 +260,7 @@ def test_disk_full_while_joining(settings, tmp_path, monkeypatch):
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pullmod, "_copy_hashing", full)
+    monkeypatch.setattr(model_sources, "_copy_hashing", full)
     with pytest.raises(PullError, match="Disk full"):
         pull_model(settings, spec=_spec(), sources=[src], progress=False)
 

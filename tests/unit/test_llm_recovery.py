@@ -285,3 +285,20 @@ def test_stream_structured_chunks_pass_untouched():
     out = rec.process(first) + rec.process(second) + rec.finish()
     assert out == [first, second]
     assert _merge(out).tool_calls[0]["args"] == {"order_id": "A-1001"}
+
+
+def test_product_tools_are_checked_with_their_declared_pydantic_models():
+    from agent.llm.arguments import arguments_model
+    from graphs.state import Stage
+    from graphs.tool_layer import stage_tool_specs
+    from tools.catalog import TOOL_ARGS
+
+    offered = {t["function"]["name"]: t["function"]["parameters"] for t in stage_tool_specs(Stage.ORDER_DESK)}
+    assert arguments_model("get_order_details", offered["get_order_details"]) is TOOL_ARGS["get_order_details"]
+    # Same name, other arguments: a caller's own tool, checked against the schema it offered.
+    other = {"type": "object", "properties": {"ref": {"type": "string"}}, "required": ["ref"]}
+    assert arguments_model("get_order_details", other) is not TOOL_ARGS["get_order_details"]
+    assert validate_arguments({"order_id": 1234567}, offered["get_order_details"], "get_order_details") == [
+        "Argument 'order_id' must be a string."]
+    assert validate_arguments({"order_id": "#W1", "x": 1}, offered["get_order_details"], "get_order_details")[0] \
+        .startswith("Unexpected argument 'x'")
