@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from graphs.flows.resolvers import says_original
 from graphs.flows.segments import share_of, states_task, task_parts
 from graphs.flows.text import state_code
 from graphs.intents import stated_reason
@@ -78,7 +79,9 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
         update["wanted_by_item"] = {**said.get("wanted_by_item", {}), item_id: wanted}
     elif awaiting == "reason" and not update.get("reason") and (reason := stated_reason(text)):
         update["reason"] = reason
-    elif awaiting == "payment" and not update.get("payment"):
+    elif awaiting == "payment" and (not update.get("payment") or says_original(text)):
+        # The reading keeps only the method's name ("PayPal"); "the same <method> I paid with" in the answer tells
+        # two accounts of that kind apart.
         update["payment"] = text
     elif awaiting == "address" and update.get("address") is None and (u.zip or state_code(text)):
         # The rest of an address asked for ("<state>, <zip>"): code reads a zip and a state code exactly.

@@ -95,6 +95,11 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
 _CARD_WORDS = {"card", "credit", "debit", "visa", "mastercard", "amex", "american", "discover"}
 
 
+def says_original(words: str) -> bool:
+    """The words point at the method the order was paid with ("the original card", "the same one I paid with")."""
+    return bool(tokens(words) & {"original", "same", "usual"}) or bool(_PAID_WITH.search(words))
+
+
 def resolve_payment(view: CustomerView, words: str | None, order_id: str | None = None) -> Resolution:
     """The payment method id the customer's words name ('my PayPal', 'the visa ending 1234', 'original')."""
     said = tokens(words)
@@ -107,8 +112,7 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
         return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
     original = view.original_payment(order_id) if order_id else None
     # "the original card", "same as before" ("send it back" is a return, not a payment method).
-    means_original = (bool(said & {"original", "same", "usual"}) or bool(_PAID_WITH.search(str(words))))\
-        and original is not None
+    means_original = says_original(str(words)) and original is not None
     if "gift" in said:
         pool = [m for m in methods if m["source"] == "gift_card"]
     elif "paypal" in said:

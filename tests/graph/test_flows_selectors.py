@@ -242,3 +242,21 @@ def test_a_task_and_its_fallback_failing_alike_explain_it_once(tmp_path):
         assert len(replies) == 1 and "couldn't find an order of yours with bicycle" in replies[0]
     finally:
         f.close()
+
+
+def test_the_same_method_i_paid_with_picks_one_of_two_accounts_of_a_kind(tmp_path):
+    # Two PayPal accounts: the reading keeps "PayPal", the answer's own words say which one.
+    hello = "hi, liam.ito9233@example.net"
+    ask = "In my pending order, change the t-shirt to the cheapest one you have."
+    answer = "The same PayPal I paid the order with."
+    f = Flows(tmp_path, {hello: {"email": "liam.ito9233@example.net"},
+                         ask: {"tasks": ["modify_items"], "items": [{"item": "t-shirt", "rank": "cheapest"}],
+                               "order_status": "pending"},
+                         answer: {"payment": "PayPal"}})
+    try:
+        f.say(hello)
+        assert "1. PayPal" in f.say(ask)[-1]
+        f.say(answer)
+        assert f.pending["arguments"]["payment_method_id"] == "paypal_9526514"  # the order's own
+    finally:
+        f.close()

@@ -87,3 +87,12 @@ def test_a_ranking_of_variants_can_be_read_as_an_item_change_without_a_change_ve
     tasks = allowed_tasks("just give me the most expensive 15-inch laptop that's in stock")
     assert {"modify_items", "exchange"} <= set(tasks) and "cancel" not in tasks
     assert "wanted" in reading_schema("just give me the most expensive 15-inch laptop")["$defs"]["ItemSaid"]["properties"]
+
+
+def test_exclusions_and_every_item_need_their_own_words():
+    # "but only if ..." is a condition and "the whole house" no order's items: neither selector is offered (a
+    # required exclusion made the model exclude the item asked about, and the other items were changed).
+    assert "except_items" not in _props("I'd love the 32GB version instead, but only if it's not over $300")
+    assert "all_items" not in _props("We switched the whole house over, please change the thermostat")
+    assert {"all_items", "except_items"} <= set(_props("return everything except the blender"))
+    assert "except_items" in _props("the speaker and the hose in blue. Just not the fan")
