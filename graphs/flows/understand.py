@@ -142,6 +142,9 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if facts.get("address") and not facts["address"].get("address2") and model_address.get("address2"):
         # Code read the street, city, state and zip exactly; the flat or suite line the model read stays.
         data["address"] = {**facts["address"], "address2": model_address["address2"]}
+    if data.get("order_hint") and data.get("address") and \
+            _mostly_said(str(data["order_hint"]), " ".join(map(str, data["address"].values()))):
+        data.pop("order_hint")  # the new address copied into the order's description: it describes no order
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)

@@ -349,3 +349,15 @@ def test_a_wanted_variant_beside_another_request_and_a_street_without_a_name_are
     text = "the biggest red stainless steel bottle please, zip 74188"
     reading = {"tasks": ["modify_items"], "address": {"address1": "74188", "city": "zip", "state": "red"}}
     assert merge_with_code(text, reading, {}).address is None
+
+
+def test_the_new_address_copied_into_the_order_description_describes_no_order():
+    text = "In that case can you send it to my office instead? 1500 Riverside Avenue, Suite 400, Jacksonville, FL 32207."
+    reading = {"tasks": ["modify_address"], "order_hint": "1500 Riverside Avenue, Suite 400, Jacksonville, FL 32207"}
+    facts = {"address": {"address1": "1500 Riverside Avenue", "address2": "Suite 400", "city": "Jacksonville",
+                         "state": "FL", "zip": "32207"}}
+    understood = merge_with_code(text, reading, facts)
+    assert understood.order_hint is None and understood.address.city == "Jacksonville"
+    kept = merge_with_code("send my order with the desk lamp to 1500 Riverside Avenue, Jacksonville, FL 32207",
+                           {"tasks": ["modify_address"], "order_hint": "my order with the desk lamp"}, facts)
+    assert kept.order_hint == "my order with the desk lamp"
