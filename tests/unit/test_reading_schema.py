@@ -96,3 +96,10 @@ def test_exclusions_and_every_item_need_their_own_words():
     assert "all_items" not in _props("We switched the whole house over, please change the thermostat")
     assert {"all_items", "except_items"} <= set(_props("return everything except the blender"))
     assert "except_items" in _props("the speaker and the hose in blue. Just not the fan")
+
+
+def test_a_question_about_payment_methods_asks_for_no_payment_change():
+    # The cue says the change, not the topic: the 0.5B on vLLM read "which payment methods do I have" as a change.
+    assert "modify_payment" not in allowed_tasks("Could you tell me which payment methods I have on file?")
+    assert "modify_payment" not in allowed_tasks("Which payment method did I use for it?")
+    assert "modify_payment" in allowed_tasks("Please change the payment method of my order to PayPal")
