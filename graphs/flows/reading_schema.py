@@ -9,7 +9,7 @@ alternatives on every message, the 1.5B model filled them on messages that said 
 items the message did name. A slot the text cannot support is now not there to fill, and the output is shorter.
 
 The other half: a slot the text has a word for is *decided*, not skipped (``required``, with null or "one" among
-its values). Left optional, the 1.5B model skipped the scope of "<task> every order of mine that <status>", the
+its values). Left optional, the 1.5B model skipped the scope of "<task> every <status> order", the
 exclusions of "everything except the <item>" and the name beside a zip code, and the dialogue then asked for
 what the customer had said. Required properties are decoded first (``tasks`` always leads), so a decision the
 text calls for is made before the model can end the object.
@@ -58,7 +58,7 @@ def allowed_tasks(text: str) -> list[str]:
     """Tasks the text gives a cue for; ``question`` always (any other question needs no cue word)."""
     allowed = [t.value for t in Task if t is Task.QUESTION or cue_said(t.value, text)]
     if any(said(f"rank_{r.value}", text) for r in Rank):
-        # "Just give me the <rank> one": a ranking of variants asks for an item change even
+        # "<rank> one, please": a ranking of variants asks for an item change even
         # without a change verb (which of the two, by the order's status, is the model's call).
         allowed = [t.value for t in Task if t.value in allowed or t in (Task.MODIFY_ITEMS, Task.EXCHANGE)]
     if {"modify_address", "change_default_address"} & set(allowed):
@@ -100,7 +100,7 @@ def reading_schema(text: str) -> dict[str, Any]:
     if statuses:
         props["order_status"]["anyOf"][0] = {"enum": statuses, "type": "string"}
         if "order_scope" in decided:
-            decided.append("order_status")  # it qualifies the scope ("all my pending orders"); of one order, optional
+            decided.append("order_status")  # it qualifies the scope ("every <status> order"); of one order, optional
     else:
         props.pop("order_status")
     if said("all_items", text):

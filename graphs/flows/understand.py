@@ -152,7 +152,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         # A variant the customer said (checked above) is an item change even without a change verb.
         tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]
     if any(i.get("rank") for i in data.get("items", [])) and not {"modify_items", "exchange"} & set(tasks):
-        # "Just give me the <rank> <attribute> one" (a ranking is checked against the text above) asks for
+        # "The <rank> <attribute> one" (a ranking is checked against the text above) asks for
         # another variant, not about the order: which change is the model's call, else the status said.
         change = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1] or \
             ["exchange" if said_check("order_status_delivered", text) and not

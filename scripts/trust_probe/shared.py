@@ -22,8 +22,10 @@ from pathlib import Path
 
 import httpx
 
-# The product's venv, not this interpreter's: the probe may run from a worktree that has none of its own.
-VENV_BIN = Path(os.environ.get("DESKGRAPH_PROBE_VENV", "/work/main/.venv")) / "bin"
+# The product's venv, not this interpreter's (DESKGRAPH_PROBE_VENV points elsewhere, e.g. from a worktree that has
+# none of its own); by default the checkout's own .venv.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(os.environ.get("DESKGRAPH_PROBE_VENV", _CHECKOUT / ".venv")) / "bin"
 DESKGRAPH = str(VENV_BIN / "deskgraph")
 # The customer-token secret the probe's servers are started with, so the probe can sign tokens itself.
 SECRET = "probe-secret-0123456789abcdef0123456789abcdef"
