@@ -33,6 +33,8 @@ _STATUSES = ("pending", "processed", "delivered", "cancelled")
 #: A condition on an amount needs the amount written.
 _AMOUNT_CONDITIONS = tuple(c.value for c in Condition if c is not Condition.NOT_POSSIBLE)
 _NUMBER = re.compile(r"\d")
+#: An amount of money as written ("$200", "200 dollars"): a digit in an email or an order id is none.
+_AMOUNT = re.compile(r"\$\s?\d|\b\d+(\.\d+)?\s?(dollars|bucks|usd)\b", re.I)
 #: Cancellation reasons, each with its own check: a message that only says it wants to cancel gives neither.
 REASON_CHECKS = {"ordered by mistake": "reason_mistake", "no longer needed": "reason_not_needed"}
 
@@ -114,12 +116,11 @@ def reading_schema(text: str) -> dict[str, Any]:
         props.pop("except_items")
     if not (said("except_items", text) and "all" in scopes):
         props.pop("except_orders")
-    if not ("all" in scopes and _NUMBER.search(text)):
+    if not ("all" in scopes and _AMOUNT.search(text)):
         props.pop("order_total_below")
         props.pop("order_total_above")
     if said("alternatives", text):
-        defs["Condition"]["enum"] = [c.value for c in Condition
-                                     if c.value not in _AMOUNT_CONDITIONS or _NUMBER.search(text)]
+        _narrow_alternatives(defs, text, decided)
     else:
         props.pop("alternatives")
     reasons = [reason for reason, check in REASON_CHECKS.items() if said(check, text)]
@@ -134,6 +135,31 @@ def reading_schema(text: str) -> dict[str, Any]:
         decided += ["first_name", "last_name"]  # a zip code on its own comes with the name it identifies
     schema["required"] = [name for name in props if name in decided]
     return schema
+
+
+def _narrow_alternatives(defs: dict[str, Any], text: str, decided: list[str]) -> None:
+    """Offer an alternative only what the text can say of one (in place): a condition on an amount needs an amount,
+    a condition on the refund excludes one on a price unless a price is said too (and is then decided: the model
+    otherwise kept the refund's payment rule as a price rule with no payment), and the task done instead is one the
+    text cues after its last condition word ("if <fact>, <task A>; if not, <task B>": B is cued there, A is the
+    request itself), else after its first one."""
+    conditions = [c.value for c in Condition if c.value not in _AMOUNT_CONDITIONS or _AMOUNT.search(text)]
+    if said("condition_refund", text) and not said("condition_price", text):
+        conditions = [c for c in conditions if not c.startswith("price_")]
+        decided.append("alternatives")
+    defs["Condition"]["enum"] = conditions
+    # "instead" ends an alternative rather than starting one ("if not, <task B> instead").
+    starts = [m.start() for m in check_pattern("alternatives").finditer(text) if m.group().lower() != "instead"]
+    cued = [t for t in allowed_tasks(text) if t != Task.QUESTION.value]
+    instead = next((found for start in starts[-1:] + starts[:1]
+                    if (found := [t for t in cued if cue_said(t, text[start:])])), [])
+    if len(starts) > 1 and "alternatives" not in decided:
+        decided.append("alternatives")  # "if <fact>, <A>; if not, <B>": two conditions, so something else to do
+    properties = defs["Alternative"]["properties"]
+    if instead:
+        properties["task"]["anyOf"][0] = {"enum": instead, "type": "string"}
+    else:
+        properties.pop("task")
 
 
 def reading_format(text: str) -> dict[str, Any]:

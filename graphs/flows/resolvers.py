@@ -83,7 +83,7 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
         if len(matches) == 1:
             return ok(matches[0]["order_id"])
         if not matches:
-            return Resolution("none", detail="no_eligible_order")
+            return Resolution("none", detail="no_eligible_order" if view.orders else "no_orders")
         return Resolution("missing", candidates=[(o["order_id"], order_label(o)) for o in matches])
     if len(matches) > 1 and statuses:
         matches = [o for o in matches if o["status"] in statuses] or matches

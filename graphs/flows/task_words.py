@@ -2,8 +2,8 @@
 
 Which words say a task is spelt in data, in one place: the cue words a task the model read must find in the text
 (the reading schema offers only those tasks, and the reading is checked against them), the words where a request
-for a task begins in a message that asks for several, the verbs that name a task beyond doubt, and the words that
-make an address change the profile's. Code never spells a task word of its own.
+for a task begins in a message that asks for several, the verbs that name a task beyond doubt, and the words about
+the customer's profile. Code never spells a task word of its own.
 """
 
 from __future__ import annotations
@@ -53,14 +53,14 @@ def beyond_doubt(text: str) -> list[str]:
     return []
 
 
-def profile_address_said(text: str) -> bool:
-    """The text has a word that makes an address change the profile's ("my default address", "I moved")."""
-    return bool(_profile_address().search(text))
+def profile_said(text: str) -> bool:
+    """The text has a word about the customer's profile ("my default address", "I moved", "on my account")."""
+    return bool(_profile().search(text))
 
 
 @cache
-def _profile_address() -> re.Pattern[str]:
-    return re.compile(_catalogue()["_profile_address"], re.I)
+def _profile() -> re.Pattern[str]:
+    return re.compile(_catalogue()["_profile"], re.I)
 
 
 def _misspelt(task: str, text: str) -> bool:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from graphs.answers import plain_answer
-from graphs.flows.task_words import cue_said, profile_address_said
+from graphs.flows.task_words import cue_said, profile_said
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
 
@@ -165,6 +165,9 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
     if "order_info" in tasks and _PRODUCT_QUESTION.search(text) and not _ORDER_REFERENCE.search(text):
         # "Which versions of the smart watch do you have?" asks about the catalogue, not an order.
         tasks = [("question" if t == "order_info" else t) for t in tasks]
+    if "order_info" in tasks and profile_said(text) and not _ORDER_REFERENCE.search(text):
+        # "Which payment methods do I have on my account?" asks about the profile (the free loop reads it).
+        tasks = [("question" if t == "order_info" else t) for t in tasks]
     if "modify_payment" in tasks and {"exchange", "modify_items", "return"} & set(tasks) \
             and _SETTLEMENT.search(text):
         # "... <settle> the difference <to a card>" says how the change is paid, it is not a task of its own.
@@ -172,7 +175,7 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
     kept: list[str] = []
     for task in tasks:
         if task in ("modify_address", "change_default_address") and cue_said("modify_address", text):
-            task = "change_default_address" if profile_address_said(text) and not _ORDER_WORDS.search(text) \
+            task = "change_default_address" if profile_said(text) and not _ORDER_WORDS.search(text) \
                 else "modify_address"
         if cue_said(task, text) and task not in kept:
             kept.append(task)

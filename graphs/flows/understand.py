@@ -129,6 +129,12 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         if paying and not data.get("payment") and _mostly_said(str(paying[0]["item"]), text):
             data["payment"] = paying[0]["item"]
         data["items"] = [_as_said(i, text) for i in data["items"] if i not in paying]
+        naming = [i for i in data["items"] if _ORDER_NAMED.search(str(i.get("item") or "")) and not i.get("wanted")]
+        if naming:
+            # "the <item A> that came with my <item B> order": B names the order, it is not an item to act on
+            # (and it describes the order better than the model's own guess, which echoed A).
+            data["items"] = [i for i in data["items"] if i not in naming]
+            data["order_hint"] = naming[0]["item"]
         data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted") or i.get("rank")]
     _check_selectors(data, text)
     _place_exclusions(data)
@@ -142,9 +148,12 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if facts.get("address") and not facts["address"].get("address2") and model_address.get("address2"):
         # Code read the street, city, state and zip exactly; the flat or suite line the model read stays.
         data["address"] = {**facts["address"], "address2": model_address["address2"]}
-    if data.get("order_hint") and data.get("address") and \
-            _mostly_said(str(data["order_hint"]), " ".join(map(str, data["address"].values()))):
-        data.pop("order_hint")  # the new address copied into the order's description: it describes no order
+    if data.get("address"):
+        # The new address copied into the order's description or into an item: it describes neither.
+        address = " ".join(map(str, data["address"].values()))
+        if data.get("order_hint") and _mostly_said(str(data["order_hint"]), address):
+            data.pop("order_hint")
+        data["items"] = [i for i in data.get("items", []) if not _mostly_said(str(i.get("item") or ""), address)]
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
@@ -180,6 +189,11 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
     status = data.get("order_status")
     if status and not checks.get(f"order_status_{status}", re.compile("$^")).search(text):
         data.pop("order_status")  # the status narrows which orders are meant: only when the text says it
+    statuses_said = [s for s in ("pending", "processed", "delivered") if checks[f"order_status_{s}"].search(text)]
+    if status and {str(t) for t in data.get("tasks", [])} == {"order_info"} and len(statuses_said) > 1:
+        # "what's arrived, what's on the way and what hasn't left": statuses listed to ask about them all, not one
+        # to narrow by (a question over a superset of the orders meant still answers it).
+        data.pop("order_status", None)
     if data.get("except_orders"):
         kept = [e for e in data["except_orders"] if isinstance(e, str) and _mostly_said(e, text)]
         if kept and checks["except_items"].search(text) and data.get("order_scope"):
@@ -268,10 +282,15 @@ def _as_alternative(alternative: dict[str, Any], text: str) -> dict[str, Any] | 
     for key in ("wanted", "payment"):
         if kept.get(key) and not tokens(kept[key]) <= said:
             kept.pop(key)
+    if str(kept.get("condition", "")).startswith("refund_") and kept.get("payment"):
+        kept.pop("task", None)  # where the refund goes: the same request, paid back another way
     if not (kept.get("task") or kept.get("wanted") or kept.get("payment")):
         return None
     return kept
 
+
+#: An item description that names an order ("<item> order", "<item> delivery"): it describes the order.
+_ORDER_NAMED = re.compile(r"\b(order|delivery|shipment|package|purchase)\b", re.I)
 
 _PAYMENT_WORDS = re.compile(r"\b(visa|mastercard|master card|amex|american express|discover|paypal|gift ?card|"
                             r"credit card|debit card|card ending|ending (in )?\d{4})\b", re.I)

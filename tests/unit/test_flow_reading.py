@@ -138,6 +138,10 @@ def test_a_reading_is_kept_only_as_far_as_the_customer_said_it():
     ("Please switch the payment of my order to my gift card.", ["modify_payment"], ["modify_payment"]),
     ("Exchange the kettle for the electric one, refund the difference to PayPal.", ["exchange", "modify_payment"],
      ["exchange"]),
+    ("Then which payment methods do I have saved on my account?", ["order_info"], ["question"]),
+    ("Which card did I pay my last order with?", ["order_info"], ["order_info"]),
+    ("my email, but I really just need the cover letter", ["human"], []),
+    ("can I talk to one of your agents?", ["human"], ["human"]),
 ])
 def test_what_a_message_asks_for_needs_its_words(text, read, believed):
     assert plausible_tasks(text, read) == believed
@@ -361,3 +365,43 @@ def test_the_new_address_copied_into_the_order_description_describes_no_order():
     kept = merge_with_code("send my order with the desk lamp to 1500 Riverside Avenue, Jacksonville, FL 32207",
                            {"tasks": ["modify_address"], "order_hint": "my order with the desk lamp"}, facts)
     assert kept.order_hint == "my order with the desk lamp"
+
+
+def test_an_item_that_names_the_order_describes_the_order():
+    # "the <item A> that came with my <item B> order": B is the order's description, only A is returned.
+    text = "I'd like to return the sunglasses that came with my coffee maker order, the green lenses aren't for me."
+    merged = merge_with_code(text, {"tasks": ["return"], "order_hint": "the one with the green lenses",
+                                    "items": [{"item": "sunglasses with green lenses"}, {"item": "coffee maker order"}]},
+                             {})
+    assert [i.item for i in merged.items] == ["sunglasses with green lenses"]
+    assert merged.order_hint == "coffee maker order"
+
+
+def test_a_new_address_read_as_an_item_is_no_item():
+    text = "Can you send it to my office instead? 1500 Riverside Avenue, Suite 400, Jacksonville, FL 32207."
+    address = {"address1": "1500 Riverside Avenue", "address2": "Suite 400", "city": "Jacksonville", "state": "FL",
+               "zip": "32207"}
+    merged = merge_with_code(text, {"tasks": ["modify_address"], "address": address,
+                                    "items": [{"item": "1500 Riverside Avenue, Suite 400, Jacksonville, FL 32207"}]},
+                             {})
+    assert merged.items == [] and merged.address is not None and merged.address.address2 == "Suite 400"
+
+
+def test_statuses_listed_to_ask_about_every_order_do_not_narrow_it():
+    listed = ("Could you give me a rundown of all my orders? I've lost track of what's arrived, what's on the way "
+              "and what hasn't even left yet.")
+    merged = merge_with_code(listed, {"tasks": ["order_info"], "order_scope": "all", "order_status": "delivered"}, {})
+    assert merged.order_scope == "all" and merged.order_status is None
+    one = "What's the status of all my orders that have been delivered?"
+    merged = merge_with_code(one, {"tasks": ["order_info"], "order_scope": "all", "order_status": "delivered"}, {})
+    assert merged.order_status == "delivered"
+
+
+def test_where_a_refund_goes_is_an_alternative_payment_not_another_task():
+    text = ("Return the yoga mat and the pet bed. If the refund comes to more than $200, put it on my gift card; "
+            "if it's less, send it back to PayPal.")
+    merged = merge_with_code(text, {"tasks": ["return"], "items": [{"item": "yoga mat"}, {"item": "pet bed"}],
+                                    "alternatives": [{"condition": "refund_above", "amount": 200,
+                                                      "payment": "gift card", "task": "modify_payment"}]}, {})
+    [alternative] = merged.alternatives
+    assert alternative.condition == "refund_above" and alternative.payment == "gift card" and alternative.task is None

@@ -12,8 +12,9 @@ from graphs.flows.customer import CustomerView
 from graphs.flows.items import resolve_items, resolve_variant
 from graphs.flows.plan import fold
 from graphs.flows.resolvers import resolve_order, resolve_payment
+from graphs.flows.steps import next_step
 from graphs.flows.text import code_facts, plausible_tasks, tokens
-from graphs.understanding import Understanding
+from graphs.understanding import Task, Understanding
 from tools import RetailStore
 from tools.generator import generate_dataset
 
@@ -145,3 +146,11 @@ def test_a_model_answer_may_not_invent_numbers_ids_or_statuses():
     assert unsupported_claims("Your order #W1234567 cost $54.10.", facts) == []
     assert unsupported_claims("It cost $60.00 and is delivered.", facts) == ["$60.00", "delivered"]
     assert unsupported_claims("Order #W7654321 is fine.", facts) == ["#W7654321"]
+
+
+def test_a_customer_without_orders_is_told_so_not_given_an_empty_rule():
+    view = CustomerView(store=_store(3), user_id="nobody", profile={"payment_methods": {}})
+    resolution = resolve_order(view, {"texts": ["what did I order?"]}, None)
+    assert (resolution.status, resolution.detail) == ("none", "no_orders")
+    step = next_step(Task.ORDER_INFO, {"texts": ["what did I order?"]}, view)
+    assert step.kind == "refuse" and step.text == "I can't find any orders on your account."

@@ -103,3 +103,25 @@ def test_a_question_about_payment_methods_asks_for_no_payment_change():
     assert "modify_payment" not in allowed_tasks("Could you tell me which payment methods I have on file?")
     assert "modify_payment" not in allowed_tasks("Which payment method did I use for it?")
     assert "modify_payment" in allowed_tasks("Please change the payment method of my order to PayPal")
+
+
+def test_an_alternative_is_offered_only_what_the_text_can_say_of_one():
+    # A refund condition is no price condition, and it is decided (with the payment it sends the refund to).
+    schema = reading_schema("Return the mat. If the refund comes to more than $200, put it on my gift card.")
+    assert schema["$defs"]["Condition"]["enum"] == ["not_possible", "refund_above", "refund_below"]
+    assert "alternatives" in schema["required"]
+    both = reading_schema("If it costs more than $300 cancel it; if the refund is under $50 use PayPal")
+    assert {"price_above", "refund_below"} <= set(both["$defs"]["Condition"]["enum"])
+    # An amount is money written: the digits of an email or an order id are none.
+    digits = reading_schema("I'm ann.lee6024@example.org; if #W1234567 has not shipped, cancel it")
+    assert digits["$defs"]["Condition"]["enum"] == ["not_possible"]
+    # The task done instead is one cued after the last condition word; two conditions decide an alternative.
+    two = reading_schema("I ordered boots by mistake. If that order hasn't shipped yet, please cancel it. "
+                         "If it already has, just give me the tracking number.")
+    assert two["$defs"]["Alternative"]["properties"]["task"]["anyOf"][0]["enum"] == ["order_info"]
+    assert "alternatives" in two["required"]
+    one = reading_schema("Cancel it; if that's not possible, return it.")
+    assert one["$defs"]["Alternative"]["properties"]["task"]["anyOf"][0]["enum"] == ["return"]
+    assert "alternatives" not in one["required"]
+    assert "task" not in reading_schema("the blue one; if it's gone, the black one")["$defs"]["Alternative"][
+        "properties"]
