@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any
 
 from graphs.flows.task_words import cue_said
-from graphs.flows.text import find_address, find_zip
+from graphs.flows.text import find_address, find_email, find_zip
 from graphs.selectors import Condition, OrderScope, Rank
 from graphs.understanding import MessageReading, Task
 from prompts import load_data
@@ -32,7 +32,8 @@ from prompts import load_data
 _STATUSES = ("pending", "processed", "delivered", "cancelled")
 #: A condition on an amount needs the amount written.
 _AMOUNT_CONDITIONS = tuple(c.value for c in Condition if c is not Condition.NOT_POSSIBLE)
-_NUMBER = re.compile(r"\d")
+#: A zip code, or a house number before a street's name, as written (not the digits of an email, an id or a size).
+_ADDRESS_NUMBER = re.compile(r"(?<![\w#@.$])(\d{5}(?![\w@.])|\d{1,6}\s+[A-Z])")
 #: An amount of money as written ("$200", "200 dollars"): a digit in an email or an order id is none.
 _AMOUNT = re.compile(r"\$\s?\d|\b\d+(\.\d+)?\s?(dollars|bucks|usd)\b", re.I)
 #: Cancellation reasons, each with its own check: a message that only says it wants to cancel gives neither.
@@ -80,6 +81,8 @@ def reading_schema(text: str) -> dict[str, Any]:
     schema = copy.deepcopy(_full_schema())
     defs, props = schema["$defs"], schema["properties"]
     defs["Task"]["enum"] = allowed_tasks(text)
+    # No more tasks than the text offers: the 1.5B model repeated a lone task to the list's length.
+    props["tasks"]["maxItems"] = min(props["tasks"].get("maxItems", 3), len(defs["Task"]["enum"]))
 
     if not {"exchange", "modify_items"} & set(defs["Task"]["enum"]):
         defs["ItemSaid"]["properties"].pop("wanted")  # a variant wanted instead needs a change of items
@@ -88,9 +91,9 @@ def reading_schema(text: str) -> dict[str, Any]:
         defs["Rank"]["enum"] = ranks
     else:
         defs["ItemSaid"]["properties"].pop("rank")
-    # What nearly every request names (its items, its order) is always decided: decoding writes required
-    # properties first, and a model that had just decided a scope or a reason ended the object without them.
-    decided = ["tasks", "items", "order_hint"]
+    # What nearly every request names (its items) is always decided: decoding writes required properties first,
+    # and a model that had just decided a scope or a reason ended the object without them.
+    decided = ["tasks", "items"]
     scopes = [s.value for s in OrderScope if s is not OrderScope.ONE and said(f"order_scope_{s.value}", text)]
     if scopes:
         defs["OrderScope"]["enum"] = [OrderScope.ONE.value, *scopes]  # "all" said of items is still one order
@@ -129,10 +132,20 @@ def reading_schema(text: str) -> dict[str, Any]:
         decided.append("reason")
     else:
         props.pop("reason")  # a cancel request without a reason: it is asked, never guessed
-    if not _NUMBER.search(text):
-        props.pop("address")  # an address has a street number and a zip
+    if not _ADDRESS_NUMBER.search(text):
+        props.pop("address")  # an address has a house number or a zip (the digits of an email are neither)
     if find_zip(text) and not find_address(text):
         decided += ["first_name", "last_name"]  # a zip code on its own comes with the name it identifies
+    elif find_email(text):
+        # The email identifies the customer: a name beside it is read by code when given as an introduction, and
+        # the model, offered the fields, wrote a name for every email (tokens spent on every opening).
+        props.pop("first_name")
+        props.pop("last_name")
+    if {"order_scope", "all_items", "except_items", "alternatives"} & set(decided):
+        # Beside a selector, the order is decided too: a model that had just decided a scope ended the object
+        # without naming it. Alone it stays optional: required, it was filled on every message (with an echo of
+        # the prompt's example, or the whole message), at some 60 ms a token.
+        decided.append("order_hint")
     schema["required"] = [name for name in props if name in decided]
     return schema
 
