@@ -14,7 +14,7 @@ from typing import Any
 
 from graphs.flows.resolvers import says_original
 from graphs.flows.segments import share_of, states_task, task_parts
-from graphs.flows.text import state_code
+from graphs.flows.text import mentions_order, state_code
 from graphs.intents import stated_reason
 from graphs.understanding import Task, Understanding
 
@@ -63,6 +63,11 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
                        u: Understanding) -> dict[str, Any]:
     """Place the message as the answer to the question asked, when the understanding did not fill that slot."""
     update = dict(update)
+    if awaiting not in (None, "order") and (said.get("order_ids") or said.get("order_hint")) \
+            and update.get("order_hint") and not update.get("order_ids") and not mentions_order(text):
+        # Asked for something else about an order already named, a description that does not speak of an order
+        # is no new one ("I told you, I don't have the number" read as "the one with the number").
+        update.pop("order_hint")
     if awaiting == "order" and not (update.get("order_ids") or update.get("order_hint")):
         update["order_hint"] = " ".join([text] + [i["item"] for i in update.get("items", [])])
         update.pop("items", None)

@@ -153,6 +153,11 @@ def code_facts(text: str) -> dict[str, Any]:
 _ORDER_WORDS = re.compile(r"\b(orders?|#?W\d{7}|shipments?|packages?|deliver(y|ed)? to)\b", re.I)
 
 
+def mentions_order(text: str) -> bool:
+    """The text speaks of an order ("order", an order id, "package", "shipment")."""
+    return bool(_ORDER_WORDS.search(text))
+
+
 _PRODUCT_QUESTION = re.compile(r"\b(available|in stock|versions?|variants?|options|come in|do you (have|sell|carry)|"
                                r"sell)\b", re.I)
 _ORDER_REFERENCE = re.compile(r"\b(orders?|#?W\d{7}|track(ing)?|ship(ped)?|deliver(ed|y)?|bought|purchased|got|"
@@ -175,7 +180,7 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
     kept: list[str] = []
     for task in tasks:
         if task in ("modify_address", "change_default_address") and cue_said("modify_address", text):
-            task = "change_default_address" if profile_said(text) and not _ORDER_WORDS.search(text) \
+            task = "change_default_address" if profile_said(text) and not mentions_order(text) \
                 else "modify_address"
         if cue_said(task, text) and task not in kept:
             kept.append(task)

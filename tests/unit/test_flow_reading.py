@@ -405,3 +405,14 @@ def test_where_a_refund_goes_is_an_alternative_payment_not_another_task():
                                                       "payment": "gift card", "task": "modify_payment"}]}, {})
     [alternative] = merged.alternatives
     assert alternative.condition == "refund_above" and alternative.payment == "gift card" and alternative.task is None
+
+
+def test_an_answer_about_something_else_keeps_the_order_already_named():
+    frames = [{"task": "cancel", "said": {"order_hint": "Yes, that's the one, the grill."}, "fallback": None}]
+    reading = Understanding.model_validate({"tasks": ["question"], "order_hint": "the one with the number"})
+    folded = fold(frames, "reason", reading, "I told you, I don't have the number. Can't you look it up?")
+    assert folded.frames[0]["said"]["order_hint"] == "Yes, that's the one, the grill."
+    # Speaking of an order, it is a correction of the order meant.
+    other = Understanding.model_validate({"order_hint": "the order with the lamp"})
+    folded = fold(frames, "reason", other, "Sorry, I meant the order with the lamp.")
+    assert folded.frames[0]["said"]["order_hint"] == "the order with the lamp"
