@@ -32,10 +32,10 @@ def item_score(description: str, item: dict[str, Any]) -> int:
     # The product name is the strongest signal; an option word alone ("the blue one") still counts. The name as
     # written beats a synonym of it (tokens fold synonyms together), so the customer's own word tells apart two
     # orders whose products a folded word fits alike.
-    return overlap + (2 if name and (name & said) else 0) + (1 if _literally(item["name"], description) else 0)
+    return overlap + (2 if name and (name & said) else 0) + (1 if named_as_written(item["name"], description) else 0)
 
 
-def _literally(name: str, description: str) -> bool:
+def named_as_written(name: str, description: str) -> bool:
     """Every word of the product name occurs in the description as written (plural aside), not as a synonym."""
     def words(text: str) -> set[str]:
         return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower())}

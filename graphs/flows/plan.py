@@ -27,6 +27,9 @@ _KEEP = re.compile(r"\b(keep (it|them|the|this|that|my|those)|never ?mind|forget
 #: Tasks a reading confuses with each other: one is never queued as a new request beside the other.
 _KIN = {"modify_items": ("exchange",), "exchange": ("modify_items",), "modify_address": ("change_default_address",),
         "change_default_address": ("modify_address",)}
+#: The tasks whose words are also the words of an answer to a question about a slot.
+_TOPIC_TASKS = {"payment": frozenset({"modify_payment"}),
+                "address": frozenset({"modify_address", "change_default_address"})}
 _SLOT_KEYS = ("order_ids", "order_hint", "items", "all_items", "reason", "payment", "address", "order_scope",
               "order_status", "except_orders", "order_total_below", "order_total_above", "except_items",
               "alternatives")
@@ -63,10 +66,11 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
                        u: Understanding) -> dict[str, Any]:
     """Place the message as the answer to the question asked, when the understanding did not fill that slot."""
     update = dict(update)
-    if awaiting not in (None, "order") and (said.get("order_ids") or said.get("order_hint")) \
+    if awaiting not in (None, "order") and (awaiting == "identity" or not names_no_order(said)) \
             and update.get("order_hint") and not update.get("order_ids") and not mentions_order(text):
-        # Asked for something else about an order already named, a description that does not speak of an order
-        # is no new one ("I told you, I don't have the number" read as "the one with the number").
+        # Asked for something else (who they are, a reason) about an order already described, a description that
+        # does not speak of an order is no new one ("I told you, I don't have the number" read as "the one with
+        # the number").
         update.pop("order_hint")
     if awaiting == "order" and not (update.get("order_ids") or update.get("order_hint")):
         update["order_hint"] = " ".join([text] + [i["item"] for i in update.get("items", [])])
@@ -158,6 +162,11 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     update = said_of(u)
     active = frames[0] if frames else None
     also: list[Task] = []
+    if active and awaiting in _TOPIC_TASKS and {t.value for t in asked} <= _TOPIC_TASKS[awaiting] \
+            and active["task"] not in _TOPIC_TASKS[awaiting] and not _CHANGE_OF_MIND.search(text):
+        # "Charge it to the same <card>" when we asked how to pay: the words of a payment change answer the question
+        # about the payment (the task that asked stays the request).
+        asked = []
     if active and _answers(awaiting, update) and not _CHANGE_OF_MIND.search(text):
         # An address given after we asked for one answers our question; it is not a new request. A further request made with
         # its own verb in the same message ("PayPal, and please also cancel the lamp order") is queued after it.

@@ -91,9 +91,11 @@ def reading_schema(text: str) -> dict[str, Any]:
         defs["Rank"]["enum"] = ranks
     else:
         defs["ItemSaid"]["properties"].pop("rank")
-    # What nearly every request names (its items) is always decided: decoding writes required properties first,
-    # and a model that had just decided a scope or a reason ended the object without them.
-    decided = ["tasks", "items"]
+    # What nearly every request names (its items, its order) is always decided: decoding writes required
+    # properties first, and a model that had just decided a scope or a reason ended the object without them. Left
+    # optional, the order's description was skipped and the items that only describe the order were listed as
+    # items to change (tried: 4 more failures in 60 scenarios, for 30 % fewer tokens).
+    decided = ["tasks", "items", "order_hint"]
     scopes = [s.value for s in OrderScope if s is not OrderScope.ONE and said(f"order_scope_{s.value}", text)]
     if scopes:
         defs["OrderScope"]["enum"] = [OrderScope.ONE.value, *scopes]  # "all" said of items is still one order
@@ -141,11 +143,6 @@ def reading_schema(text: str) -> dict[str, Any]:
         # the model, offered the fields, wrote a name for every email (tokens spent on every opening).
         props.pop("first_name")
         props.pop("last_name")
-    if {"order_scope", "all_items", "except_items", "alternatives"} & set(decided):
-        # Beside a selector, the order is decided too: a model that had just decided a scope ended the object
-        # without naming it. Alone it stays optional: required, it was filled on every message (with an echo of
-        # the prompt's example, or the whole message), at some 60 ms a token.
-        decided.append("order_hint")
     schema["required"] = [name for name in props if name in decided]
     return schema
 

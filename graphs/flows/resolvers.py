@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from graphs.flows.customer import CustomerView
-from graphs.flows.items import item_score, named_in_texts
+from graphs.flows.items import item_score, named_as_written, named_in_texts
 from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import tokens
 from graphs.labels import payment_label
@@ -29,7 +29,16 @@ def _best_orders(pool: list[dict[str, Any]], description: str) -> list[dict[str,
     scored = [(max((item_score(description, item) for item in order.get("items", [])), default=0), order)
               for order in pool]
     best = max((score for score, _ in scored), default=0)
-    return [order for score, order in scored if score == best and score > 0]
+    tied = [order for score, order in scored if score == best and score > 0]
+    if len(tied) > 1:
+        # "the one with the <A>, the <B> and the <C>": of orders that fit one item alike, the one with more of the
+        # items described (each product named as written) is meant.
+        named = [(len({i["name"] for i in o.get("items", []) if named_as_written(i["name"], description)}), o)
+                 for o in tied]
+        most = max(count for count, _ in named)
+        tied = [o for count, o in named if count == most]
+    return tied
+
 
 
 def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str, ...] | None) -> Resolution:

@@ -156,6 +156,8 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["items"] = [i for i in data.get("items", []) if not _mostly_said(str(i.get("item") or ""), address)]
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
+    if data.get("order_hint") and not tokens(data["order_hint"]) - _identity_words(data):
+        data.pop("order_hint")  # "the one with <the customer's name / email / zip>" describes the customer
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
     if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
         # A variant the customer said (checked above) is an item change even without a change verb.
@@ -256,6 +258,12 @@ def _place_exclusions(data: dict[str, Any]) -> None:
             and not data.get("except_orders"):
         data["except_orders"] = data.pop("except_items")
         data.pop("all_items", None)
+
+
+def _identity_words(data: dict[str, Any]) -> set[str]:
+    """The words that say who the customer is in a reading: names, email, zip, and the words that announce them."""
+    said = " ".join(str(data.get(k) or "") for k in ("first_name", "last_name", "email", "zip"))
+    return tokens(re.sub(r"[@._]", " ", said)) | tokens("account zip code email name")
 
 
 def _a_street(line: str) -> bool:

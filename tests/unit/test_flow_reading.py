@@ -416,3 +416,21 @@ def test_an_answer_about_something_else_keeps_the_order_already_named():
     other = Understanding.model_validate({"order_hint": "the order with the lamp"})
     folded = fold(frames, "reason", other, "Sorry, I meant the order with the lamp.")
     assert folded.frames[0]["said"]["order_hint"] == "the order with the lamp"
+
+
+def test_payment_words_that_answer_how_to_pay_are_the_answer_not_a_payment_change():
+    frames = [{"task": "modify_items", "said": {"order_hint": "the one with the headphones"}, "fallback": None}]
+    reading = Understanding.model_validate({"tasks": ["modify_payment"]})
+    folded = fold(frames, "payment", reading, "Charge it to the same Visa, please.")
+    assert [f["task"] for f in folded.frames] == ["modify_items"]
+    assert folded.frames[0]["said"]["payment"] == "Charge it to the same Visa, please."
+
+
+def test_a_description_made_of_who_the_customer_is_describes_no_order():
+    text = "I don't remember which email I used. I'm Aarav Garcia, zip code 98175."
+    assert merge_with_code(text, {"order_hint": "the one with the Aarav Garcia's account"}, {"zip": "98175"}) \
+        .order_hint is None
+    frames = [{"task": "order_info", "said": {"items": [{"item": "skateboard"}]}, "fallback": None}]
+    folded = fold(frames, "identity", Understanding.model_validate({"order_hint": "the one for my son"}),
+                  "Chen Rossi, zip code 78272, it's for my son")
+    assert "order_hint" not in folded.frames[0]["said"]

@@ -154,3 +154,13 @@ def test_a_customer_without_orders_is_told_so_not_given_an_empty_rule():
     assert (resolution.status, resolution.detail) == ("none", "no_orders")
     step = next_step(Task.ORDER_INFO, {"texts": ["what did I order?"]}, view)
     assert step.kind == "refuse" and step.text == "I can't find any orders on your account."
+
+
+def test_of_orders_that_fit_one_item_the_one_with_all_the_items_described_is_meant():
+    view = CustomerView(store=_store(3), user_id="u", profile={"payment_methods": {}}, orders={
+        "#W1": {"order_id": "#W1", "status": "delivered", "items": [
+            {"name": "Tablet", "options": {}}, {"name": "Blender", "options": {}}, {"name": "Sunglasses", "options": {}}]},
+        "#W2": {"order_id": "#W2", "status": "delivered", "items": [{"name": "Tablet", "options": {}}]}})
+    said = {"order_hint": "The one that had the blender, the tablet and the sunglasses in it."}
+    assert resolve_order(view, said, ("delivered",)).value == "#W1"
+    assert resolve_order(view, {"order_hint": "the tablet one"}, ("delivered",)).status == "ambiguous"

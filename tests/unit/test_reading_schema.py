@@ -67,13 +67,13 @@ def test_the_narrowed_schema_is_still_the_readings_schema(text):
 def test_a_selector_the_text_has_words_for_is_decided_not_skipped():
     # Decoding writes required properties first: the items and the order, and the scope, exclusions and reason
     # said, are decided before the model can close the object; "one" (or null) stays a possible decision.
-    core = ["tasks", "items"]
+    core = ["tasks", "items", "order_hint"]
     schema = reading_schema("I need to cancel every order of mine that hasn't shipped yet, I won't need them anymore")
     # "every order" is no all-items
-    assert schema["required"] == [*core, "order_hint", "reason", "order_scope", "order_status"]
+    assert schema["required"] == [*core, "reason", "order_scope", "order_status"]
     assert schema["$defs"]["OrderScope"]["enum"] == ["one", "all"]
     schema = reading_schema("switch everything over to the blue version, except the desk fan")
-    assert schema["required"] == [*core, "order_hint", "all_items", "except_items"]
+    assert schema["required"] == [*core, "all_items", "except_items"]
     # A status of one order narrows it, optionally; "last" is said of weeks too; "all" of items is no scope.
     assert reading_schema("return the lamp from my delivery")["required"] == core
     assert "order_scope" not in reading_schema("return all of it, I got it last week")["required"]
