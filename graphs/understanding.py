@@ -122,8 +122,8 @@ _TASKS = ("order_info = status, tracking, items, prices or payment of an order; 
           "payment method; modify_items = change items of an order not yet shipped (other size, color...); "
           "return = send back items of a delivered order for a refund; exchange = swap items of a delivered order "
           "for another variant; change_default_address = change the address in their profile (not of an order); "
-          "human = wants a human agent; question = any other question. List each task once, only when this "
-          "message asks for it; [] when it only answers or gives details.")
+          "human = wants a human agent; question = any other question. List a task only when this message asks "
+          "for it; [] when it only answers or gives details.")
 
 
 class MessageReading(_Said):
@@ -142,16 +142,16 @@ class MessageReading(_Said):
     tasks: list[Task] = Field(default_factory=list, max_length=3, description=_TASKS)
     items: list[ItemSaid] = Field(default_factory=list, max_length=6, description="Each item the customer means, "
                                   "as they describe it, with 'wanted' (the variant they want instead) or 'rank'.")
-    order_hint: str | None = Field(None, description="A few words that describe one order without its number "
-                                   "('the one with the <item>', 'my <nth> order'), only when the message has them.")
+    order_hint: str | None = Field(None, description="Words that describe one order without its number, e.g. "
+                                   "'the one with the lamp'.")
     first_name: str | None = Field(None, description="The customer's first name, when they give it.")
     last_name: str | None = Field(None, description="The customer's last name, when they give it.")
     reason: Literal["no longer needed", "ordered by mistake"] | None = Field(
         None, description="Cancellation reason: 'ordered by mistake' or 'no longer needed'.")
-    payment: str | None = Field(None, description="The payment method the customer names ('PayPal', 'gift "
-                                "card', 'card ending <digits>'), only when they name one.")
-    address: AddressSaid | None = Field(None, description="A new address the customer writes out: address1 "
-                                        "(street), address2 (apartment/suite), city, state, zip, country.")
+    payment: str | None = Field(None, description="Payment method words as said ('PayPal', 'gift card', "
+                                "'original payment method').")
+    address: AddressSaid | None = Field(None, description="A new address: address1 (street), address2 "
+                                        "(apartment/suite), city, state, zip, country.")
     all_items: bool | None = Field(None, description="true when they mean every item of the order ('all of it', "
                                    "'everything').")
     except_items: list[str] = Field(default_factory=list, max_length=4, description="Items excluded from "

@@ -94,6 +94,14 @@ def wanted_texts(order: dict[str, Any], item_id: str, said: dict[str, Any]) -> l
             if scores.get(item_id) and scores[item_id] == max(scores.values()):
                 found.append(str(s["wanted"]))
     named = named_items(items, said.get("texts", []))
+    if not found:
+        # The variant read for items that only describe the order ("on my order with the <A>, change the <B> to
+        # <colour>" read as <A> in <colour>) was said of the items changed: one such variant is theirs.
+        describers = {n.item["item_id"] for n in named if n.describes_order}
+        stray = {str(s["wanted"]) for s in said.get("items", []) if s.get("wanted") and s.get("item")
+                 and describers and _only_matches(s["item"], items, describers)}
+        if len(stray) == 1 and item_id not in describers:
+            found.append(stray.pop())
     found += [n.clause for n in named if n.item["item_id"] == item_id]
     others = [n for n in named if n.item["item_id"] != item_id and not n.describes_order]
     if by_id.get(item_id) and said.get("texts") and not others:

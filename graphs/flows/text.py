@@ -66,7 +66,9 @@ def mentions(text: str, name: str) -> list[tuple[int, int]]:
 _ORDER_DESCRIPTION = re.compile(
     r"\b(?:order|purchase|package|delivery|shipment)\s+(?:with|where|that|which|containing|in which|from|including|of)"
     r"(?:\s+(?:i|we)\s+(?:bought|got|ordered|received|purchased)|\s+(?:has|had|have|contains|contained|included))?"
-    r"(?:\s+(?!(?:i|i'd|i'm|can|could|would|should|will|please|want|and|but|is|was|were|to|for|in)\b)[\w'-]+){1,5}",
+    r"(?:\s+(?!(?:i|i'd|i'm|can|could|would|should|will|please|want|and|but|is|was|were|to|for|in)\b)[\w'-]+){1,5}"
+    # "... with the <item A> and the <item B>": the order's items listed go on after "and" with an article.
+    r"(?:,?\s+and\s+(?:the|a|an|my)\s+[\w'-]+(?:\s+(?!(?:i|can|could|would|please|and|but|is|to)\b)[\w'-]+){0,2})?",
     re.I)
 
 

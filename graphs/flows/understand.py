@@ -169,8 +169,10 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
             ["exchange" if said_check("order_status_delivered", text) and not
              said_check("order_status_pending", text) else "modify_items"]
         tasks = [t for t in tasks if t not in ("order_info", "question")] + change
-    if data.get("fallback") and str(data["fallback"]) in tasks[1:]:
-        tasks.remove(str(data["fallback"]))  # "cancel it; if that's not possible, return it": one task, one fallback
+    instead = data.get("fallback") or next((a.get("task") for a in data.get("alternatives", [])
+                                            if a.get("condition") == "not_possible" and a.get("task")), None)
+    if instead and str(instead) in tasks[1:]:
+        tasks.remove(str(instead))  # "cancel it; if that's not possible, return it": one task, one fallback
     if tasks and not {"modify_items", "exchange"} & set(tasks) and data.get("items"):
         # A wanted variant belongs to an item change; beside another request (an address or a payment "wanted"
         # for the order) it is nothing. An answer (no task) keeps it: it may answer which variant we asked.

@@ -434,3 +434,28 @@ def test_a_description_made_of_who_the_customer_is_describes_no_order():
     folded = fold(frames, "identity", Understanding.model_validate({"order_hint": "the one for my son"}),
                   "Chen Rossi, zip code 78272, it's for my son")
     assert "order_hint" not in folded.frames[0]["said"]
+
+
+def test_a_variant_read_onto_the_items_that_describe_the_order_goes_to_the_items_changed():
+    # The 1.5B model's reading, as it was: the items of "my order with the <A> and the <B>" took the colour that
+    # the message gives the two other items.
+    text = ("On my order with the sneakers and the backpack (I don't think it's shipped yet), could you change the "
+            "electric kettle and the water bottle to black? Any extra can go on the same PayPal.")
+    reading = {"tasks": ["modify_items"], "items": [{"item": "sneakers", "wanted": "black"},
+                                                    {"item": "backpack", "wanted": "black"}],
+               "order_hint": "the one with the sneakers and the backpack", "payment": "PayPal"}
+    [frame] = fold([], None, merge_with_code(text, reading, {}), text).frames
+    step = next_step(Task.MODIFY_ITEMS, frame["said"], _view("ingrid_patel_9455"))
+    assert step.kind == "confirm", step.text
+    assert step.args["order_id"] == "#W0451848"
+    assert sorted(zip(step.args["item_ids"], step.args["new_item_ids"], strict=True)) == [
+        ("3758257173", "2141892762"), ("4525198614", "9388058802")]
+
+
+def test_the_task_done_if_the_first_is_not_possible_is_not_a_second_request():
+    text = ("I'd like to cancel my order with the perfume, I don't need it anymore. If that's not possible, then "
+            "please just return it and refund me.")
+    reading = {"tasks": ["cancel", "return"], "items": [{"item": "perfume"}],
+               "alternatives": [{"condition": "not_possible", "task": "return"}]}
+    merged = merge_with_code(text, reading, {})
+    assert [t.value for t in merged.tasks] == ["cancel"] and merged.alternatives[0].task == "return"
