@@ -181,6 +181,12 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     if active and not new:
         update = _answer_to_awaited(awaiting, active["said"], update, text, u)
         active["said"] = _apply(active["said"], update)
+        for sibling in frames[1:]:
+            if sibling["task"] == active["task"] and sibling["said"].get("texts", [])[:1] == \
+                    active["said"]["texts"][:1]:
+                # One request over several orders ("<task> every <status> order") became a frame per order: the
+                # reason or payment given for the first is the request's, not asked again for each.
+                sibling["said"] |= {k: v for k, v in update.items() if k in ("reason", "payment")}
         active["said"]["texts"] = [*active["said"].get("texts", []), text]
         if fallback and fallback in FLOW_TASKS:
             active["fallback"] = fallback

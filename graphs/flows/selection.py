@@ -124,8 +124,8 @@ def _size_option(variants: list[dict[str, Any]], wanted: str | None) -> str | No
 def ranked_variant(view: CustomerView, item: dict[str, Any], wanted: str | None, rank: Rank) -> Resolution:
     """The available variant of the item's product that the ranking picks among those with what was said.
 
-    Options the customer did not mention are kept where a variant keeps them (a bigger size of the same
-    colour), else any variant counts; ties go to the one that keeps more, then to the lower price.
+    The ranking is over the variants that have what the customer said ("the biggest one in fleece": any colour);
+    of those it ranks alike, the one that keeps more of the options not mentioned wins, then the lower price.
     """
     product = view.product(item["product_id"]) or {"variants": {}}
     variants = list(product["variants"].values())
@@ -148,8 +148,6 @@ def ranked_variant(view: CustomerView, item: dict[str, Any], wanted: str | None,
             return Resolution("none", detail="no_size_order", value=item["name"])
         sign = 1 if rank == Rank.LARGEST else -1
         free = [k for k in current if k != option and k not in attributes]
-        same = [v for v in pool if all(v["options"].get(k) == current[k] for k in free)]
-        pool = same or pool
 
         def key(v: dict[str, Any]) -> tuple[float, ...]:
             kept = sum(v["options"].get(k) == current[k] for k in free)

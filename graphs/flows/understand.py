@@ -156,8 +156,11 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["items"] = [i for i in data.get("items", []) if not _mostly_said(str(i.get("item") or ""), address)]
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
-    if data.get("order_hint") and not tokens(data["order_hint"]) - _identity_words(data):
+    who = _identity_words(data)
+    if data.get("order_hint") and not tokens(data["order_hint"]) - who:
         data.pop("order_hint")  # "the one with <the customer's name / email / zip>" describes the customer
+    if data.get("items"):
+        data["items"] = [i for i in data["items"] if tokens(i.get("item")) - who or i.get("wanted") or i.get("rank")]
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
     if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
         # A variant the customer said (checked above) is an item change even without a change verb.

@@ -459,3 +459,21 @@ def test_the_task_done_if_the_first_is_not_possible_is_not_a_second_request():
                "alternatives": [{"condition": "not_possible", "task": "return"}]}
     merged = merge_with_code(text, reading, {})
     assert [t.value for t in merged.tasks] == ["cancel"] and merged.alternatives[0].task == "return"
+
+
+def test_a_reason_given_for_one_order_of_a_scope_is_the_whole_requests():
+    ask = "Please cancel every order that hasn't shipped yet, except the one with the hiking boots."
+    frames = [{"task": "cancel", "said": {"order_ids": [oid], "texts": [ask]}, "fallback": None}
+              for oid in ("#W1000001", "#W1000002")]
+    other = {"task": "cancel", "said": {"order_ids": ["#W1000003"], "texts": ["cancel the lamp order"]},
+             "fallback": None}
+    reading = Understanding.model_validate({"reason": "ordered by mistake"})
+    folded = fold([*frames, other], "reason", reading, "They were ordered by mistake. By my kid, not me.")
+    assert [f["said"].get("reason") for f in folded.frames] == ["ordered by mistake", "ordered by mistake", None]
+
+
+def test_a_name_read_as_an_item_is_no_item_and_where_it_ships_is_an_address_change():
+    assert merge_with_code("Tariq Muller", {"items": [{"item": "Tariq Muller"}], "first_name": "Tariq",
+                                            "last_name": "Muller"}, {}).items == []
+    assert "modify_address" in plausible_tasks("hi i need to change where my stuff is getting shipped",
+                                               ["modify_address"])
