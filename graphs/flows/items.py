@@ -95,8 +95,8 @@ def wanted_texts(order: dict[str, Any], item_id: str, said: dict[str, Any]) -> l
                 found.append(str(s["wanted"]))
     named = named_items(items, said.get("texts", []))
     if not found:
-        # The variant read for items that only describe the order ("on my order with the <A>, change the <B> to
-        # <colour>" read as <A> in <colour>) was said of the items changed: one such variant is theirs.
+        # The variant read for items that only describe the order (a request that names the order by <A> and
+        # changes <B> to <colour>, read as <A> in <colour>) was said of the items changed: one such variant is theirs.
         describers = {n.item["item_id"] for n in named if n.describes_order}
         stray = {str(s["wanted"]) for s in said.get("items", []) if s.get("wanted") and s.get("item")
                  and describers and _only_matches(s["item"], items, describers)}

@@ -69,8 +69,8 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
     if awaiting not in (None, "order") and (awaiting == "identity" or not names_no_order(said)) \
             and update.get("order_hint") and not update.get("order_ids") and not mentions_order(text):
         # Asked for something else (who they are, a reason) about an order already described, a description that
-        # does not speak of an order is no new one ("I told you, I don't have the number" read as "the one with
-        # the number").
+        # does not speak of an order is no new one (a complaint about a missing order number read as a description
+        # of an order "with the number").
         update.pop("order_hint")
     if awaiting == "order" and not (update.get("order_ids") or update.get("order_hint")):
         update["order_hint"] = " ".join([text] + [i["item"] for i in update.get("items", [])])
@@ -164,8 +164,8 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
     also: list[Task] = []
     if active and awaiting in _TOPIC_TASKS and {t.value for t in asked} <= _TOPIC_TASKS[awaiting] \
             and active["task"] not in _TOPIC_TASKS[awaiting] and not _CHANGE_OF_MIND.search(text):
-        # "Charge it to the same <card>" when we asked how to pay: the words of a payment change answer the question
-        # about the payment (the task that asked stays the request).
+        # "<charge verb> <card>" when we asked how to pay: the words of a payment change answer the question about
+        # the payment (the task that asked stays the request).
         asked = []
     if active and _answers(awaiting, update) and not _CHANGE_OF_MIND.search(text):
         # An address given after we asked for one answers our question; it is not a new request. A further request made with

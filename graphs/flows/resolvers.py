@@ -31,7 +31,7 @@ def _best_orders(pool: list[dict[str, Any]], description: str) -> list[dict[str,
     best = max((score for score, _ in scored), default=0)
     tied = [order for score, order in scored if score == best and score > 0]
     if len(tied) > 1:
-        # "the one with the <A>, the <B> and the <C>": of orders that fit one item alike, the one with more of the
+        # An order described by <A>, <B> and <C> together: of orders that fit one item alike, the one with more of the
         # items described (each product named as written) is meant.
         named = [(len({i["name"] for i in o.get("items", []) if named_as_written(i["name"], description)}), o)
                  for o in tied]

@@ -173,7 +173,8 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
         # "Which versions of the smart watch do you have?" asks about the catalogue, not an order.
         tasks = [("question" if t == "order_info" else t) for t in tasks]
     if "order_info" in tasks and profile_said(text) and not _ORDER_REFERENCE.search(text):
-        # "Which payment methods do I have on my account?" asks about the profile (the free loop reads it).
+        # A question about what is on file ("<which> <payment methods> on my account?") asks about the profile (the
+        # free loop reads it).
         tasks = [("question" if t == "order_info" else t) for t in tasks]
     if "modify_payment" in tasks and {"exchange", "modify_items", "return"} & set(tasks) \
             and _SETTLEMENT.search(text):

@@ -131,7 +131,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["items"] = [_as_said(i, text) for i in data["items"] if i not in paying]
         naming = [i for i in data["items"] if _ORDER_NAMED.search(str(i.get("item") or "")) and not i.get("wanted")]
         if naming:
-            # "the <item A> that came with my <item B> order": B names the order, it is not an item to act on
+            # "<item A> ... my <item B> order": B names the order, it is not an item to act on
             # (and it describes the order better than the model's own guess, which echoed A).
             data["items"] = [i for i in data["items"] if i not in naming]
             data["order_hint"] = naming[0]["item"]
@@ -158,7 +158,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     who = _identity_words(data)
     if data.get("order_hint") and not tokens(data["order_hint"]) - who:
-        data.pop("order_hint")  # "the one with <the customer's name / email / zip>" describes the customer
+        data.pop("order_hint")  # a description made of the customer's name, email or zip describes the customer
     if data.get("items"):
         data["items"] = [i for i in data["items"] if tokens(i.get("item")) - who or i.get("wanted") or i.get("rank")]
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
@@ -175,7 +175,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     instead = data.get("fallback") or next((a.get("task") for a in data.get("alternatives", [])
                                             if a.get("condition") == "not_possible" and a.get("task")), None)
     if instead and str(instead) in tasks[1:]:
-        tasks.remove(str(instead))  # "cancel it; if that's not possible, return it": one task, one fallback
+        tasks.remove(str(instead))  # "<task A>; if not possible, <task B>": one task, one fallback
     if tasks and not {"modify_items", "exchange"} & set(tasks) and data.get("items"):
         # A wanted variant belongs to an item change; beside another request (an address or a payment "wanted"
         # for the order) it is nothing. An answer (no task) keeps it: it may answer which variant we asked.
@@ -198,8 +198,8 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         data.pop("order_status")  # the status narrows which orders are meant: only when the text says it
     statuses_said = [s for s in ("pending", "processed", "delivered") if checks[f"order_status_{s}"].search(text)]
     if status and {str(t) for t in data.get("tasks", [])} == {"order_info"} and len(statuses_said) > 1:
-        # "what's arrived, what's on the way and what hasn't left": statuses listed to ask about them all, not one
-        # to narrow by (a question over a superset of the orders meant still answers it).
+        # "<what's status A>, <what's status B> and <what's status C>": statuses listed to ask about them all, not
+        # one to narrow by (a question over a superset of the orders meant still answers it).
         data.pop("order_status", None)
     if data.get("except_orders"):
         kept = [e for e in data["except_orders"] if isinstance(e, str) and _mostly_said(e, text)]
