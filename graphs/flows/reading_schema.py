@@ -125,7 +125,7 @@ def reading_schema(text: str) -> dict[str, Any]:
         props.pop("order_total_below")
         props.pop("order_total_above")
     if said("alternatives", text):
-        _narrow_alternatives(defs, text, decided)
+        _narrow_alternatives(defs, text, decided, defs["Task"]["enum"])
     else:
         props.pop("alternatives")
     reasons = [reason for reason, check in REASON_CHECKS.items() if said(check, text)]
@@ -147,7 +147,7 @@ def reading_schema(text: str) -> dict[str, Any]:
     return schema
 
 
-def _narrow_alternatives(defs: dict[str, Any], text: str, decided: list[str]) -> None:
+def _narrow_alternatives(defs: dict[str, Any], text: str, decided: list[str], allowed: list[str]) -> None:
     """Offer an alternative only what the text can say of one (in place): a condition on an amount needs an amount,
     a condition on the refund excludes one on a price unless a price is said too (and is then decided: the model
     otherwise kept the refund's payment rule as a price rule with no payment), and the task done instead is one the
@@ -160,7 +160,7 @@ def _narrow_alternatives(defs: dict[str, Any], text: str, decided: list[str]) ->
     defs["Condition"]["enum"] = conditions
     # "instead" ends an alternative rather than starting one ("if not, <task B> instead").
     starts = [m.start() for m in check_pattern("alternatives").finditer(text) if m.group().lower() != "instead"]
-    cued = [t for t in allowed_tasks(text) if t != Task.QUESTION.value]
+    cued = [t for t in allowed if t != Task.QUESTION.value]
     instead = next((found for start in starts[-1:] + starts[:1]
                     if (found := [t for t in cued if cue_said(t, text[start:])])), [])
     if len(starts) > 1 and "alternatives" not in decided:

@@ -196,8 +196,8 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
     status = data.get("order_status")
     if status and not checks.get(f"order_status_{status}", re.compile("$^")).search(text):
         data.pop("order_status")  # the status narrows which orders are meant: only when the text says it
-    statuses_said = [s for s in ("pending", "processed", "delivered") if checks[f"order_status_{s}"].search(text)]
-    if status and {str(t) for t in data.get("tasks", [])} == {"order_info"} and len(statuses_said) > 1:
+    if data.get("order_status") and {str(t) for t in data.get("tasks", [])} == {"order_info"} and \
+            sum(bool(checks[f"order_status_{s}"].search(text)) for s in ("pending", "processed", "delivered")) > 1:
         # "<what's status A>, <what's status B> and <what's status C>": statuses listed to ask about them all, not
         # one to narrow by (a question over a superset of the orders meant still answers it).
         data.pop("order_status", None)
