@@ -88,3 +88,21 @@ def with_alternatives(task: Task, frame: dict[str, Any], step: FlowStep,
         return other, new_frame, FlowStep(new_step.kind, f"{why} {new_step.text}".strip(), new_step.slot,
                                           new_step.tool, new_step.args, new_step.choices)
     return task, frame, step
+
+
+def instead_of(frame: dict[str, Any]) -> dict[str, Any] | None:
+    """The frame to try when the frame's request is refused: its stated fallback task ("if not, return it"),
+    or the same task with the payment said for that case ("if the gift card can't cover it, PayPal"); None when
+    the request states nothing for it. The alternative is used up, so a second refusal ends the request."""
+    said = frame["said"]
+    alternatives = said.get("alternatives", [])
+    used = next((a for a in alternatives if a.get("condition") == "not_possible"
+                 and (a.get("task") or a.get("payment"))), None)
+    if not frame.get("fallback") and used is None:
+        return None
+    rest = {**said, "alternatives": [a for a in alternatives if a is not used]}
+    if used is not None and used.get("payment"):
+        rest["payment"] = used["payment"]
+    return {"task": frame.get("fallback") or (used or {}).get("task") or frame["task"], "said": rest,
+            "fallback": None}
+

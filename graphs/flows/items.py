@@ -199,6 +199,10 @@ def _letter_sizes(text: str, taken: set[str]) -> str:
     return text
 
 
+#: Words that keep an option as it is when they stand beside its name ("same size", "keep the colour").
+_KEEP_WORDS = {"same", "keep", "current", "unchanged"}
+
+
 def named_options(wanted: str | None, current: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, str]:
     """Option values the customer named. A value shared by two options ("black" for a frame and a lens colour)
     counts only in a phrase that names its own option ("black frame, brown lenses"); a value unique to one
@@ -233,6 +237,9 @@ def named_options(wanted: str | None, current: dict[str, Any], variants: list[di
         if hits:
             # What the customer wants differs from what they have; then the longest ("stainless steel" over "steel").
             changes[option] = max(hits, key=lambda v: (v != str(current[option]), len(v)))
+        elif any(name <= c and c & _KEEP_WORDS for c in clauses) and option in current:
+            # "Red, same size": the option named as kept is as binding as one named with a new value.
+            changes[option] = str(current[option])
     return changes
 
 

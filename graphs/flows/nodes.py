@@ -33,7 +33,7 @@ from graphs.dialogue import (
 )
 from graphs.flows.asking import choice_update, chosen, repeated, slot_kind
 from graphs.flows.customer import CustomerView
-from graphs.flows.evaluate import expand_scope, with_alternatives
+from graphs.flows.evaluate import expand_scope, instead_of, with_alternatives
 from graphs.flows.outcomes import done_text
 from graphs.flows.plan import fold, names_no_order, refers_back
 from graphs.flows.render import say
@@ -240,9 +240,8 @@ class FlowNodes:
                         "escalation_reason": give_up, **move_stage(state, Stage.ESCALATION, give_up)}
             return {"messages": [AIMessage(text)], "awaiting": step.slot, "tasks": queue, "asked": asked,
                     **choice_update(step)}
-        if step.kind == "refuse" and frame.get("fallback"):
+        if step.kind == "refuse" and (fallback := instead_of(frame)):
             # "If that is not possible, then ...": the stated fallback takes the task's place.
-            fallback = {"task": frame["fallback"], "said": frame["said"], "fallback": None}
             return {"messages": _once(state, step.text), "tasks": [fallback, *rest], "awaiting": None,
                     "asked": {}, "choices": []}
         return {"messages": _once(state, step.text), "tasks": rest, "awaiting": None, "asked": {}, "choices": []}

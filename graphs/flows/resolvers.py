@@ -12,8 +12,12 @@ from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import tokens
 from graphs.labels import payment_label
 
-#: A payment described by how the order was paid ("the way I paid", "which card I used"): the original method.
-_PAID_WITH = re.compile(r"\b(how(ever)?|what(ever)?|which(ever)?)\b[^.?!]{0,30}\b(paid|pay|used)\b", re.I)
+#: A payment described by how the order was paid ("the way I paid", "which card I used", "the <method> I paid
+#: <for it> with"): the original method. Only the past tense: "I want to pay with <method>" names a method.
+_PAID_WITH = re.compile(r"\b(how(ever)?|what(ever)?|which(ever)?)\b[^.?!]{0,30}\b(paid|pay|used)\b|"
+                        r"\b(i|we)\s+(originally\s+|first\s+|initially\s+)?(paid|used|bought (it|them) with)\b", re.I)
+#: "My other card", "a different one", "not the one it's on now": any method but the order's own.
+_OTHER_THAN_ORIGINAL = re.compile(r"\b(other|another|different|new)\b|\bnot the (one|card|method)\b", re.I)
 _RECENT = {"last", "latest", "recent", "newest", "most"}
 _STATUS_WORDS = {"pending", "delivered", "processed", "cancelled"}
 
@@ -122,6 +126,10 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
     original = view.original_payment(order_id) if order_id else None
     # "the original card", "same as before" ("send it back" is a return, not a payment method).
     means_original = says_original(str(words)) and original is not None
+    others = bool(original and not means_original and _OTHER_THAN_ORIGINAL.search(str(words)))
+    if others:
+        # The method is described against the order's own: the candidates are all the others.
+        methods = [m for m in methods if m["id"] != original] or methods
     if "gift" in said:
         pool = [m for m in methods if m["source"] == "gift_card"]
     elif "paypal" in said:
@@ -136,6 +144,8 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
             pool = [m for m in pool if str(m.get("last_four")) in digits]
     elif means_original:
         return ok(original)
+    elif others:
+        pool = methods  # "the other one": any kind, just not the order's own
     else:
         return Resolution("missing", candidates=[(m["id"], payment_label(m)) for m in methods])
     if len(pool) == 1:

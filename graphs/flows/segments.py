@@ -13,7 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 from graphs.flows.reading_schema import said
-from graphs.flows.task_words import start
+from graphs.flows.task_words import cue_said, start
 from graphs.flows.text import tokens
 
 _BREAK = re.compile(r"[.?!;]\s+|\s(?:and|also|plus|then)\s", re.I)
@@ -55,7 +55,7 @@ def unread_questions(text: str, tasks: list[str]) -> list[str]:
     for sentence in _SENTENCE.findall(text):
         if not sentence.rstrip().endswith("?") or not _STATUS_QUESTION.search(sentence) or "refund" in sentence.lower():
             continue
-        if any(start(t, sentence) for t in tasks):
+        if any(start(t, sentence) or cue_said(t, sentence) for t in tasks):
             continue  # the question belongs to a task already read ("cancel it if it hasn't shipped?")
         return [*tasks, "order_info"]
     return tasks

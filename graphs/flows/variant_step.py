@@ -35,6 +35,11 @@ def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any]
     return found
 
 
+def _task_instead(said: dict[str, Any]) -> bool:
+    """The request names another task for when it is not possible."""
+    return any(a.get("condition") == "not_possible" and a.get("task") for a in said.get("alternatives", []))
+
+
 def _ranking_for(order: dict[str, Any], item: dict[str, Any], said: dict[str, Any]) -> dict[str, Any] | None:
     """The described item with a ranking ("the cheapest one") that means this item, if any."""
     ranked = [s for s in said.get("items", []) if s.get("rank")]
@@ -62,6 +67,11 @@ def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str]
             continue  # "everything in blue": an item with no blue version (or blue already) stays as it is
         kept_ids.append(item_id)
         if resolution.status != "ok":
+            if resolution.status == "none" and _task_instead(said):
+                # "<variant>; if you don't have it, <other task>": the variant cannot be had, so the request is
+                # refused as asked and the stated other task takes its place (no question first).
+                return FlowStep("refuse", say(resolution.detail, item=item_label(item), value=resolution.value or "",
+                                              candidates=listing(resolution.candidates)), slot=f"variant:{item_id}")
             if resolution.status == "missing" and not resolution.candidates:
                 return FlowStep("refuse", say("no_variant_available", item=item["name"]), slot=f"variant:{item_id}")
             key = {"missing": "ask_variant", "ambiguous": "variant_ambiguous"}.get(resolution.status,

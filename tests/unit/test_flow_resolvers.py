@@ -9,9 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphs.flows.customer import CustomerView
-from graphs.flows.items import resolve_items, resolve_variant
+from graphs.flows.evaluate import instead_of
+from graphs.flows.items import named_options, resolve_items, resolve_variant
 from graphs.flows.plan import fold
 from graphs.flows.resolvers import resolve_order, resolve_payment
+from graphs.flows.segments import unread_questions
 from graphs.flows.steps import next_step
 from graphs.flows.text import code_facts, plausible_tasks, tokens
 from graphs.understanding import Task, Understanding
@@ -164,3 +166,62 @@ def test_of_orders_that_fit_one_item_the_one_with_all_the_items_described_is_mea
     said = {"order_hint": "The one that had the blender, the tablet and the sunglasses in it."}
     assert resolve_order(view, said, ("delivered",)).value == "#W1"
     assert resolve_order(view, {"order_hint": "the tablet one"}, ("delivered",)).status == "ambiguous"
+
+
+def _two_card_view() -> CustomerView:
+    methods = {"credit_card_1": {"id": "credit_card_1", "source": "credit_card", "brand": "visa", "last_four": "1111"},
+               "credit_card_2": {"id": "credit_card_2", "source": "credit_card", "brand": "mastercard",
+                                 "last_four": "2222"},
+               "credit_card_3": {"id": "credit_card_3", "source": "credit_card", "brand": "visa", "last_four": "3333"}}
+    order = {"order_id": "#W1", "status": "pending", "items": [],
+             "payment_history": [{"transaction_type": "payment", "payment_method_id": "credit_card_1"}]}
+    return CustomerView(store=_store(3), user_id="u", profile={"payment_methods": methods}, orders={"#W1": order})
+
+
+def test_the_method_i_paid_with_is_the_orders_own_among_several_of_its_kind():
+    view = _two_card_view()
+    for words in ("the card I paid with", "the card I paid for it with, the Visa", "my Visa, the one I used"):
+        assert resolve_payment(view, words, "#W1").value == "credit_card_1", words
+    # A wish in the present tense names a method, it does not point at the order's own.
+    assert resolve_payment(view, "I want to pay with my Mastercard", "#W1").value == "credit_card_2"
+
+
+def test_the_other_card_is_any_method_but_the_orders_own():
+    view = _two_card_view()
+    other = resolve_payment(view, "my other card", "#W1")
+    assert other.status == "ambiguous" and {c for c, _ in other.candidates} == {"credit_card_2", "credit_card_3"}
+    assert resolve_payment(view, "the other Visa", "#W1").value == "credit_card_3"
+    assert resolve_payment(view, "the other one, not the one it's on now", "#W1").status == "ambiguous"
+    # Without an order to compare with, "other" narrows nothing.
+    assert resolve_payment(view, "the other Visa").status == "ambiguous"
+
+
+def test_task_cues_take_inflections_and_plain_synonyms_of_the_verb():
+    assert plausible_tasks("I want it charged to my Visa instead", ["modify_payment"]) == ["modify_payment"]
+    assert plausible_tasks("Can you just kill that whole order?", ["cancel"]) == ["cancel"]
+    assert plausible_tasks("This wait is killing me, where is my order?", ["cancel"]) == []
+
+
+def test_an_option_said_to_stay_the_same_is_binding():
+    current = {"size": "L", "color": "black", "ventilation": "medium"}
+    variants = [{"options": {"size": "M", "color": "red", "ventilation": "medium"}},
+                {"options": {"size": "L", "color": "red", "ventilation": "high"}}, {"options": current}]
+    assert named_options("red, same size", current, variants) == {"color": "red", "size": "L"}
+    assert named_options("red", current, variants) == {"color": "red"}
+
+
+def test_a_refused_request_is_retried_once_with_what_was_said_for_that_case():
+    said = {"payment": "my gift card", "alternatives": [{"condition": "not_possible", "payment": "PayPal"}]}
+    retry = instead_of({"task": "modify_payment", "said": said, "fallback": None})
+    assert retry["task"] == "modify_payment" and retry["said"]["payment"] == "PayPal"
+    assert instead_of(retry) is None  # the alternative is used up: a second refusal ends the request
+    fallback = instead_of({"task": "exchange", "fallback": "return",
+                           "said": {"alternatives": [{"condition": "not_possible", "task": "return"}]}})
+    assert fallback["task"] == "return" and instead_of(fallback) is None
+    assert instead_of({"task": "cancel", "said": {}, "fallback": None}) is None
+
+
+def test_a_status_question_inside_a_request_is_not_a_question_of_its_own():
+    text = "For my order that hasn't shipped yet, can you charge my gift card instead?"
+    assert unread_questions(text, ["modify_payment"]) == ["modify_payment"]
+    assert unread_questions("Cancel the lamp order. Has the blender shipped yet?", ["cancel"]) == ["cancel", "order_info"]
