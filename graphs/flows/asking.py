@@ -10,6 +10,8 @@ from typing import Any
 
 from graphs.flows.render import say
 from graphs.flows.step import FlowStep, listing
+from graphs.flows.task_words import beyond_doubt
+from graphs.flows.text import tokens
 
 #: What each slot's question tries to find out, for the rephrased question and the ticket.
 _WHAT = {"order": "which order you mean", "items": "which items you mean", "variant": "which variant you want",
@@ -29,13 +31,39 @@ def slot_kind(slot: str | None) -> str:
 
 
 def chosen(text: str, choices: list[list[str]]) -> list[str] | None:
-    """The (id, label) the customer picked by number or ordinal from the choices we listed, or None."""
+    """The (id, label) the customer picked by number, ordinal or a word only one choice has ("the Visa" when we
+    listed a Mastercard and a Visa) from the choices we listed, or None."""
     match = _NUMBERED.match(text)
-    if not match or not choices:
+    if not choices:
         return None
+    if not match:
+        return _named_choice(text, choices)
     number = int(match.group(1)) if match.group(1) else _ORDINALS[match.group(2).lower()]
     index = len(choices) - 1 if number == -1 else number - 1
     return list(choices[index]) if 0 <= index < len(choices) else None
+
+
+#: Short answers only: a longer message may make a new request that merely mentions a listed choice.
+_SHORT_ANSWER_WORDS = 15
+_NEGATION = {"no", "not", "don't", "dont", "never", "neither", "nor", "except", "without"}
+_DECLINE = {"no", "nope", "nah", "neither", "none"}
+
+
+def _named_choice(text: str, choices: list[list[str]]) -> list[str] | None:
+    """The one choice a short answer names by a word no other choice has, unless that word is negated ("not the
+    Visa") or a task is named beyond doubt (a new request, not an answer)."""
+    words = re.findall(r"[\w']+", text.lower())
+    if not words or len(words) > _SHORT_ANSWER_WORDS or words[0] in _DECLINE or beyond_doubt(text):
+        return None  # "No, then I'll keep them" declines the choices; it picks none
+    labels = [tokens(label) for _, label in choices]
+    hit = set()
+    for position, word in enumerate(words):
+        if word in _NEGATION or _NEGATION & set(words[max(0, position - 3):position]):
+            continue  # "not the Visa"; and "no" is also an option's value ("waterproof: no")
+        owners = [k for k, label in enumerate(labels) if tokens(word) and tokens(word) <= label]
+        if len(owners) == 1:
+            hit.add(owners[0])
+    return list(choices[hit.pop()]) if len(hit) == 1 else None
 
 
 def repeated(step: FlowStep, task: str, asked: dict[str, int]) -> tuple[str, dict[str, int], str | None]:

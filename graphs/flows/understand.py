@@ -138,6 +138,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted") or i.get("rank")]
     _check_selectors(data, text)
     _place_exclusions(data)
+    _rank_from_text(data, text)
     if isinstance(data.get("address"), dict):
         data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
         street = (data["address"] or {}).get("address1")
@@ -182,6 +183,19 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         data["items"] = [i for i in ({**i, "wanted": None} for i in data["items"]) if i.get("item") or i.get("rank")]
     data["tasks"] = unread_questions(text, tasks)
     return Understanding.model_validate(data)
+
+
+def _rank_from_text(data: dict[str, Any], text: str) -> None:
+    """A ranking the text says ("whatever <attribute> one is cheapest in stock") put on the one item being changed
+    when the reading left it out (in place): the ranking checks that drop a padded rank also read one that is
+    said, and a single changed item can only be what it ranks."""
+    items = data.get("items") or []
+    changing = {str(t) for t in data.get("tasks", [])} & {"modify_items", "exchange"}
+    if len(items) != 1 or not changing or not isinstance(items[0], dict) or items[0].get("rank"):
+        return
+    ranks = [r.value for r in Rank if said_check(f"rank_{r.value}", text)]
+    if len(ranks) == 1:
+        items[0]["rank"] = ranks[0]
 
 
 def _check_selectors(data: dict[str, Any], text: str) -> None:

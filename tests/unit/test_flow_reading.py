@@ -477,3 +477,18 @@ def test_a_name_read_as_an_item_is_no_item_and_where_it_ships_is_an_address_chan
                                             "last_name": "Muller"}, {}).items == []
     assert "modify_address" in plausible_tasks("hi i need to change where my stuff is getting shipped",
                                                ["modify_address"])
+
+
+def test_a_ranking_the_text_says_goes_on_the_one_item_being_changed():
+    text = "Can I swap the blue kettle for whichever 2 liter one is cheapest that you have in stock?"
+    reading = {"tasks": ["exchange"], "items": [{"item": "blue kettle", "wanted": "2 liter"}]}
+    got = merge_with_code(text, reading, {})
+    assert got.items[0].rank == "cheapest" and got.items[0].wanted == "2 liter"
+    # Two items: which one the ranking is for is the reading's call, not code's.
+    two = {"tasks": ["exchange"], "items": [{"item": "blue kettle", "wanted": "2 liter"}, {"item": "red mug"}]}
+    assert all(i.rank is None for i in merge_with_code(text + " And the red mug too.", two, {}).items)
+    # No ranking word, no ranking.
+    assert merge_with_code("Swap the blue kettle for the 2 liter one.", reading, {}).items[0].rank is None
+    # "Changed my mind" says no smallest: the ranking words are whole words.
+    assert merge_with_code("I changed my mind, swap the blue kettle for the 2 liter one.", reading, {}).items[0].rank \
+        is None
