@@ -49,7 +49,7 @@ class CustomerView:
         address = ", ".join(str(v) for k, v in self.profile.get("address", {}).items() if v)
         if said & {"payment", "pay", "card", "paypal", "balance", "gift"} and not said & {"order"}:
             return say("account_payment_methods", methods=methods)
-        if "address" in said and not said & {"order", "ship", "shipping", "change"}:
+        if "address" in said and not said & {"order", "change"}:
             return say("account_address", address=address)
         if "order" in said and said & {"all", "list", "which", "what", "many"} and not said & {"status", "track"}:
             orders = "; ".join(f"{oid} ({o['status']})" for oid, o in self.orders.items())

@@ -171,8 +171,9 @@ def order_info_text(view: CustomerView, order: dict[str, Any]) -> str:
     payment = payment_label(view.payment_methods.get(original, {"id": original})) if original else "unknown"
     tracking_ids = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
     tracking = say("order_tracking", tracking=", ".join(tracking_ids)) if tracking_ids else ""
+    address = ", ".join(str(v) for v in (order.get("address") or {}).values() if v) or "unknown"
     return say("order_info", order_id=order["order_id"], status=order["status"], items=items, total=money(total),
-               payment=payment, tracking=tracking)
+               payment=payment, address=address, tracking=tracking)
 
 
 def next_step(task: Task, said: dict[str, Any], view: CustomerView) -> FlowStep:

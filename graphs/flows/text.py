@@ -165,6 +165,11 @@ _PRODUCT_QUESTION = re.compile(r"\b(available|in stock|versions?|variants?|optio
 _ORDER_REFERENCE = re.compile(r"\b(orders?|#?W\d{7}|track(ing)?|ship(ped)?|deliver(ed|y)?|bought|purchased|got|"
                               r"received)\b", re.I)
 _SETTLEMENT = re.compile(r"\b(difference|refund(ed)?)\b", re.I)
+#: "What is my default address?", "Which address is the order going to?": a question about an address, asked
+#: with no word of changing one, asks to be told it.
+_ADDRESS_QUESTION = re.compile(r"(^|[.!?]\s+)(what|which|where)\b[^.!?]*\baddress\b[^.!?]*\?", re.I)
+_ADDRESS_CHANGE = re.compile(r"\b(chang|updat|new|switch|correct|fix|edit|replac|mov(e|ed|ing)\b|relocat|redirect|"
+                             r"re-?rout|different|wrong|instead)", re.I)
 
 
 def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
@@ -180,6 +185,10 @@ def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
             and _SETTLEMENT.search(text):
         # "... <settle> the difference <to a card>" says how the change is paid, it is not a task of its own.
         tasks = [t for t in tasks if t != "modify_payment"]
+    if {"modify_address", "change_default_address"} & set(tasks) and _ADDRESS_QUESTION.search(text) \
+            and not _ADDRESS_CHANGE.search(text):
+        asked = "order_info" if _ORDER_REFERENCE.search(text) else "question"
+        tasks = [(asked if t in ("modify_address", "change_default_address") else t) for t in tasks]
     kept: list[str] = []
     for task in tasks:
         if task in ("modify_address", "change_default_address") and cue_said("modify_address", text):

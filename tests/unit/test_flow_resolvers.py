@@ -225,3 +225,12 @@ def test_a_status_question_inside_a_request_is_not_a_question_of_its_own():
     text = "For my order that hasn't shipped yet, can you charge my gift card instead?"
     assert unread_questions(text, ["modify_payment"]) == ["modify_payment"]
     assert unread_questions("Cancel the lamp order. Has the blender shipped yet?", ["cancel"]) == ["cancel", "order_info"]
+
+
+def test_a_question_about_an_address_is_answered_not_taken_for_a_change():
+    assert plausible_tasks("What is my default shipping address?", ["change_default_address"]) == ["question"]
+    assert plausible_tasks("Which address is order #W1234567 going to?", ["modify_address"]) == ["order_info"]
+    assert plausible_tasks("What address do I change it to? Use 1 Main St, Austin TX 78701.",
+                           ["modify_address"]) == ["modify_address"]
+    assert plausible_tasks("Please update my address to 1 Main St, Austin TX 78701", ["change_default_address"]) \
+        == ["change_default_address"]
