@@ -54,7 +54,7 @@ def _named_choice(text: str, choices: list[list[str]]) -> list[str] | None:
     Visa") or a task is named beyond doubt (a new request, not an answer)."""
     words = re.findall(r"[\w']+", text.lower())
     if not words or len(words) > _SHORT_ANSWER_WORDS or words[0] in _DECLINE or beyond_doubt(text):
-        return None  # "No, then I'll keep them" declines the choices; it picks none
+        return None  # a decline ("no, ...") picks none of the choices
     labels = [tokens(label) for _, label in choices]
     hit = set()
     for position, word in enumerate(words):

@@ -1,8 +1,8 @@
 """Items of an order from the customer's words: which items they mean, and which variant they want instead.
 
 The model's reading of the items comes first; code's own reading of the text is the net under it: the product
-names the customer wrote, each with its own clause ("the running shoes in size 9, and the tea kettle in 2
-liters"), and the items that only describe the order ("my order with the hiking boots").
+names the customer wrote, each with its own clause ("the <item A> in <variant>, and the <item B> in
+<variant>"), and the items that only describe the order ("my order with the <item>").
 """
 
 from __future__ import annotations
@@ -59,12 +59,12 @@ class NamedItem:
     clause: str
     """From its mention to the next other item's mention: where the wanted variant is said."""
     describes_order: bool
-    """Every mention is inside an order description ("my order with the hiking boots")."""
+    """Every mention is inside an order description ("my order with the <item>")."""
 
 
 def named_items(items: list[dict[str, Any]], texts: list[str]) -> list[NamedItem]:
     """The order's items named in the customer's messages, each with its own clause (code's reading, under the
-    model's): "the running shoes in size 9, and the tea kettle in 2 liters" gives each item its half."""
+    model's): "the <item A> in <variant>, and the <item B> in <variant>" gives each item its half."""
     text = " \n ".join(texts)
     spans = order_description_spans(text)
     found: dict[str, tuple[dict[str, Any], list[tuple[int, int]]]] = {}
@@ -121,7 +121,7 @@ _CHANGE_CUE = re.compile(r"\b(size|colou?r|bigger|smaller|larger|instead|differe
 
 def changed_only(order: dict[str, Any], item_ids: list[str], said: dict[str, Any]) -> list[str]:
     """Of several items to change with no wanted variant read yet, those whose own clause asks for a change ("I
-    ordered sneakers and a tea kettle, the sneakers are too small, can you bump them up a size?": the sneakers)."""
+    ordered <A> and <B>, the <A> are too small, can you go up a size?": the <A>)."""
     if len(set(item_ids)) < 2 or any(s.get("wanted") for s in said.get("items", [])):
         return item_ids
     clauses = {n.item["item_id"]: n.clause for n in named_items(order.get("items", []), said.get("texts", []))}
@@ -150,11 +150,11 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     named = named_items(items, said.get("texts", []))
     outside = [n.item["name"] for n in named if not n.describes_order]
     if outside:
-        # "In the order with the hiking boots, exchange the thermostat": the boots only pick the order.
+        # "In the order with the <A>, exchange the <B>": the <A> only pick the order.
         describers = {n.item["item_id"] for n in named if n.describes_order}
         said_items = [s for s in said_items if not _only_matches(s["item"], items, describers)]
     if any(s.get("wanted") for s in said_items):
-        # "In the order with the hiking boots, exchange the thermostat for ...": the item with a wanted variant
+        # "In the order with the <A>, exchange the <B> for ...": the item with a wanted variant
         # is the one to change; the others only described the order.
         said_items = [s for s in said_items if s.get("wanted")]
     elif len(said_items) > 1 and said.get("order_hint"):

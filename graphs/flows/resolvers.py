@@ -12,11 +12,12 @@ from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import tokens
 from graphs.labels import payment_label
 
-#: A payment described by how the order was paid ("the way I paid", "which card I used", "the <method> I paid
-#: <for it> with"): the original method. Only the past tense: "I want to pay with <method>" names a method.
+#: A payment described by how the order was paid (how/which + paid or used; first person + paid or used): the
+#: original method. Only the past tense: a wish to pay with <method> names that method.
 _PAID_WITH = re.compile(r"\b(how(ever)?|what(ever)?|which(ever)?)\b[^.?!]{0,30}\b(paid|pay|used)\b|"
                         r"\b(i|we)\s+(originally\s+|first\s+|initially\s+)?(paid|used|bought (it|them) with)\b", re.I)
-#: "My other card", "a different one", "not the one it's on now": any method but the order's own.
+#: A method described against the order's own (other / another / different / new; not the <method>): any
+#: method but the order's own.
 _OTHER_THAN_ORIGINAL = re.compile(r"\b(other|another|different|new)\b|\bnot the (one|card|method)\b", re.I)
 _RECENT = {"last", "latest", "recent", "newest", "most"}
 _STATUS_WORDS = {"pending", "delivered", "processed", "cancelled"}
@@ -109,7 +110,7 @@ _CARD_WORDS = {"card", "credit", "debit", "visa", "mastercard", "amex", "america
 
 
 def says_original(words: str) -> bool:
-    """The words point at the method the order was paid with ("the original card", "the same one I paid with")."""
+    """The words point at the method the order was paid with ("the original <method>", "the same <method> as before")."""
     return bool(tokens(words) & {"original", "same", "usual"}) or bool(_PAID_WITH.search(words))
 
 

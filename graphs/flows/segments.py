@@ -1,7 +1,7 @@
 """One message, several tasks: the part of the message that belongs to each task, and the details said in it.
 
-"Cancel the order with the air purifier. And the order with the dumbbell set should go to my office: 500 Market
-Street ..." asks for two tasks about two orders; each task gets its own part of the text, and each detail the
+"<Cancel> the order with the <A>. And the order with the <B> should go to <address> ..." asks for two tasks
+about two orders; each task gets its own part of the text, and each detail the
 model read (an order description, items, an address, payment words) goes to the task whose part contains it.
 Code finds the parts by each task's verb, cutting at the last sentence break or "and / also" before it.
 """
@@ -49,14 +49,14 @@ _STATUS_QUESTION = re.compile(r"\b(delivered|shipped|arrived?|tracking|status|wh
 
 def unread_questions(text: str, tasks: list[str]) -> list[str]:
     """``tasks`` plus an order-status question asked in a sentence of its own that the reading left out ("...
-    can you cancel that order? And did the hiking boots ever get delivered?")."""
+    <task> that order? And did the <item> arrive?")."""
     if "order_info" in tasks or not tasks:
         return tasks
     for sentence in _SENTENCE.findall(text):
         if not sentence.rstrip().endswith("?") or not _STATUS_QUESTION.search(sentence) or "refund" in sentence.lower():
             continue
         if any(start(t, sentence) or cue_said(t, sentence) for t in tasks):
-            continue  # the question belongs to a task already read ("cancel it if it hasn't shipped?")
+            continue  # the question belongs to a task already read ("<task> it if it is still <status>?")
         return [*tasks, "order_info"]
     return tasks
 

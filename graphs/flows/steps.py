@@ -106,7 +106,7 @@ def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None
     if exclude and not methods:
         return FlowStep("refuse", say("no_other_payment", order_id=order_id or ""), slot="payment")
     if not said.get("payment") and said.get("texts"):
-        # The customer's own words are a safety net under the model's reading ("... to my gift card"), for a
+        # The customer's own words are a safety net under the model's reading ("... to my <method>"), for a
         # method they name: "same" or "original" there describe a variant ("same black frame"), not a payment.
         words = re.sub(r"\b(same|original|usual)\b", " ", " ".join(said["texts"]), flags=re.I)
         named = resolve_payment(view, words, order_id)

@@ -62,7 +62,7 @@ def mentions(text: str, name: str) -> list[tuple[int, int]]:
             if [w[0] for w in words[k:k + len(wanted)]] == wanted]
 
 
-#: "the order with the hiking boots", "the order where I bought the lamp": words that pick an order, not an item.
+#: "the order with the <item>", "the order where I bought the <item>": words that pick an order, not an item.
 _ORDER_DESCRIPTION = re.compile(
     r"\b(?:order|purchase|package|delivery|shipment)\s+(?:with|where|that|which|containing|in which|from|including|of)"
     r"(?:\s+(?:i|we)\s+(?:bought|got|ordered|received|purchased)|\s+(?:has|had|have|contains|contained|included))?"
@@ -73,7 +73,7 @@ _ORDER_DESCRIPTION = re.compile(
 
 
 def order_description_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the text that describe an order by its contents ("my order with the running shoes")."""
+    """Spans of the text that describe an order by its contents ("my order with the <item>")."""
     return [m.span() for m in _ORDER_DESCRIPTION.finditer(text)]
 
 
@@ -175,7 +175,7 @@ _ADDRESS_CHANGE = re.compile(r"\b(chang|updat|new|switch|correct|fix|edit|replac
 def plausible_tasks(text: str, tasks: list[str]) -> list[str]:
     """The model's tasks that the text gives a cue for, order address vs. profile address told apart by code."""
     if "order_info" in tasks and _PRODUCT_QUESTION.search(text) and not _ORDER_REFERENCE.search(text):
-        # "Which versions of the smart watch do you have?" asks about the catalogue, not an order.
+        # "Which versions of the <product> do you have?" asks about the catalogue, not an order.
         tasks = [("question" if t == "order_info" else t) for t in tasks]
     if "order_info" in tasks and profile_said(text) and not _ORDER_REFERENCE.search(text):
         # A question about what is on file ("<which> <payment methods> on my account?") asks about the profile (the

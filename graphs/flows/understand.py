@@ -124,7 +124,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         said = tokens(text)
         data["payment"] = " ".join(w for w in str(data["payment"]).split() if tokens(w) <= said) or None
     if data.get("items"):
-        # "... difference on my Mastercard ending 8095" is a payment method, not an item of the order.
+        # "... difference on my <card brand> ending <digits>" is a payment method, not an item of the order.
         paying = [i for i in data["items"] if _PAYMENT_WORDS.search(str(i.get("item", "")))]
         if paying and not data.get("payment") and _mostly_said(str(paying[0]["item"]), text):
             data["payment"] = paying[0]["item"]
@@ -186,7 +186,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
 
 
 def _rank_from_text(data: dict[str, Any], text: str) -> None:
-    """A ranking the text says ("whatever <attribute> one is cheapest in stock") put on the one item being changed
+    """A ranking the text says ("the <rank> <attribute> one") put on the one item being changed
     when the reading left it out (in place): the ranking checks that drop a padded rank also read one that is
     said, and a single changed item can only be what it ranks."""
     items = data.get("items") or []

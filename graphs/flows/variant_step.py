@@ -68,7 +68,7 @@ def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str]
         kept_ids.append(item_id)
         if resolution.status != "ok":
             if resolution.status == "none" and _task_instead(said):
-                # "<variant>; if you don't have it, <other task>": the variant cannot be had, so the request is
+                # "<variant>; if not possible, <other task>": the variant cannot be had, so the request is
                 # refused as asked and the stated other task takes its place (no question first).
                 return FlowStep("refuse", say(resolution.detail, item=item_label(item), value=resolution.value or "",
                                               candidates=listing(resolution.candidates)), slot=f"variant:{item_id}")
@@ -84,8 +84,8 @@ def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str]
         if not kept_ids:
             return FlowStep("refuse", say("no_variant_available", item=sweeping), slot="items")
         return kept_ids, new_ids
-    # Items the reading left out but the customer named with what they want ("... and the tea kettle in the
-    # 2 liter version") join the change; a named item with no wanted variant is not guessed into it.
+    # Items the reading left out but the customer named with what they want ("... and the <item> in the
+    # <variant> version") join the change; a named item with no wanted variant is not guessed into it.
     item_ids = list(item_ids)
     for extra in also_named(order, said, item_ids):
         resolution = _variant_for(view, order, by_id[extra], said)
@@ -96,7 +96,7 @@ def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str]
 
 
 def _sweeping_wish(order: dict[str, Any], said: dict[str, Any]) -> str | None:
-    """One wish for every item meant ("switch everything to the blue version, except the fan"): a wanted
+    """One wish for every item meant ("switch everything to <variant>, except the <item>"): a wanted
     variant said of all the items rather than of one item of the order."""
     if not (said.get("all_items") or said.get("except_items")):
         return None
