@@ -137,6 +137,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
             data["order_hint"] = naming[0]["item"]
         data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted") or i.get("rank")]
     _check_selectors(data, text)
+    _exclusion_from_description(data, text)
     _place_exclusions(data)
     _rank_from_text(data, text)
     if isinstance(data.get("address"), dict):
@@ -216,8 +217,8 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         # one to narrow by (a question over a superset of the orders meant still answers it).
         data.pop("order_status", None)
     if data.get("except_orders"):
-        kept = [e for e in data["except_orders"] if isinstance(e, str) and _mostly_said(e, text)]
-        if kept and checks["except_items"].search(text) and data.get("order_scope"):
+        kept = [e for e in data["except_orders"] if isinstance(e, str) and _excluded_as_said(e, text)]
+        if kept and data.get("order_scope"):
             data["except_orders"] = kept
         else:
             data.pop("except_orders")
@@ -234,8 +235,8 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
     if data.get("all_items") and not checks["all_items"].search(text):
         data.pop("all_items")
     if data.get("except_items"):
-        kept = [e for e in data["except_items"] if isinstance(e, str) and _mostly_said(e, text)]
-        if kept and checks["except_items"].search(text):
+        kept = [e for e in data["except_items"] if isinstance(e, str) and _excluded_as_said(e, text)]
+        if kept:
             data["except_items"] = kept
         else:
             data.pop("except_items")
@@ -243,6 +244,30 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         data["alternatives"] = [a for a in (_as_alternative(a, text) for a in data["alternatives"]) if a]
         if not data["alternatives"] or not checks["alternatives"].search(text):
             data.pop("alternatives")
+
+
+def _exclusion_clauses(text: str) -> list[str]:
+    """What the text says after each of its exclusion words ("except ...", "all but ...", "keep the ..."), to the
+    end of that sentence."""
+    return [re.split(r"[.!?;]", text[m.end():], maxsplit=1)[0] for m in selector_checks()["except_items"].finditer(text)]
+
+
+def _excluded_as_said(value: str, text: str) -> bool:
+    """An exclusion is something the text says after an exclusion word: "<item A> ... except the <item B>"
+    excludes <B>, never <A>."""
+    return any(_mostly_said(value, clause) for clause in _exclusion_clauses(text))
+
+
+def _exclusion_from_description(data: dict[str, Any], text: str) -> None:
+    """Over every order of a status, an order description said after the exclusion word is the exclusion (in
+    place): "<task> every <status> order except the one with the <item>" names no order to act on."""
+    if data.get("order_scope") != "all" or data.get("except_orders") or data.get("except_items"):
+        return
+    clauses = _exclusion_clauses(text)
+    hint = str(data.get("order_hint") or "")
+    if hint and any(_mostly_said(hint, c) for c in clauses):
+        data["except_orders"] = [data.pop("order_hint")]
+        data["items"] = [i for i in data.get("items", []) if not _mostly_said(str(i.get("item") or ""), hint)]
 
 
 #: Tasks that act on whole orders: what such a request excludes over several orders is orders, not items.

@@ -492,3 +492,18 @@ def test_a_ranking_the_text_says_goes_on_the_one_item_being_changed():
     # "Changed my mind" says no smallest: the ranking words are whole words.
     assert merge_with_code("I changed my mind, swap the blue kettle for the 2 liter one.", reading, {}).items[0].rank \
         is None
+
+
+def test_an_exclusion_is_what_the_text_says_after_its_exclusion_word():
+    text = ("The <kid> used my tablet to order things. Cancel every order that hasn't shipped yet, except the one "
+            "with the hiking boots.")
+    reading = {"tasks": ["cancel"], "order_scope": "all", "order_status": "pending", "except_orders": ["tablet"],
+               "order_hint": "the one with the hiking boots", "items": [{"item": "hiking boots"}]}
+    got = merge_with_code(text, reading, {})
+    # The tablet comes before "except": it is excluded from nothing. The boots' order, said after it, is.
+    assert got.except_orders == ["the one with the hiking boots"] and got.order_hint is None
+    assert all(i.item != "hiking boots" for i in got.items)
+    returning = {"tasks": ["return"], "all_items": True, "except_items": ["blender"], "order_ids": ["#W1234567"]}
+    assert merge_with_code("Return everything from #W1234567 except the blender.", returning, {}).except_items \
+        == ["blender"]
+    assert merge_with_code("The blender broke. Return everything from #W1234567.", returning, {}).except_items == []
