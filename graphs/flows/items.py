@@ -199,6 +199,12 @@ def _letter_sizes(text: str, taken: set[str]) -> str:
     return text
 
 
+def _loose(text: Any) -> set[str]:
+    """Word tokens with hyphenated words split ("7-inch" and "7 inch", "Wi-Fi" and "wifi" alike), for comparing
+    option values with what the customer wrote."""
+    return {part for token in tokens(text) for part in token.split("-") if part}
+
+
 #: Words that keep an option as it is when they stand beside its name ("same size", "keep the colour").
 _KEEP_WORDS = {"same", "keep", "current", "unchanged"}
 
@@ -210,30 +216,30 @@ def named_options(wanted: str | None, current: dict[str, Any], variants: list[di
     values = {o: {str(v["options"].get(o)) for v in variants if o in v["options"]} for o in current}
     if any(vs and vs <= _LETTER_SIZES.keys() for vs in values.values()):
         # Unless another option has that word as a value ("ventilation: medium" beside sizes S/M/L).
-        taken = {w for vs in values.values() if not vs <= _LETTER_SIZES.keys() for v in vs for w in tokens(v)}
+        taken = {w for vs in values.values() if not vs <= _LETTER_SIZES.keys() for v in vs for w in _loose(v)}
         wanted = _letter_sizes(str(wanted or ""), taken)
-    clauses = [tokens(c) for c in re.split(r",|;|\band\b|\bwith\b", str(wanted or ""), flags=re.I)]
+    clauses = [_loose(c) for c in re.split(r",|;|\band\b|\bwith\b", str(wanted or ""), flags=re.I)]
     changes: dict[str, str] = {}
     for option, option_values in values.items():
-        name = tokens(option)
-        others = set().union(*(tokens(n) for n in values if n != option)) if len(values) > 1 else set()
+        name = _loose(option)
+        others = set().union(*(_loose(n) for n in values if n != option)) if len(values) > 1 else set()
         own_words = name - others
         own_clauses = [c for c in clauses if name <= c or c & own_words]
         said = set().union(*clauses) if clauses else set()
         hits = []
         for value in option_values:
-            value_words = tokens(value)
+            value_words = _loose(value)
             if value_words and value_words <= name:
                 # A value spelled inside its option's name ("bagged/bagless: bagless") counts only outside it.
                 if not any(value_words <= c - name for c in clauses):
                     continue
             elif not value_words or not (value_words <= said or any(value_words <= c for c in own_clauses)):
                 continue
-            shared = any(value_words <= tokens(v) for o, vs in values.items() if o != option for v in vs)
+            shared = any(value_words <= _loose(v) for o, vs in values.items() if o != option for v in vs)
             if any(value_words <= c for c in own_clauses) or not shared:
                 hits.append(value)
         # "Wi-Fi + Cellular" also contains "Wi-Fi": the more specific value named wins.
-        hits = [h for h in hits if not any(tokens(h) < tokens(other) for other in hits)]
+        hits = [h for h in hits if not any(_loose(h) < _loose(other) for other in hits)]
         if hits:
             # What the customer wants differs from what they have; then the longest ("stainless steel" over "steel").
             changes[option] = max(hits, key=lambda v: (v != str(current[option]), len(v)))

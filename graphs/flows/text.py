@@ -17,7 +17,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:['\u2019.-][a-z0-9]+)*")
 #: tie is asked about, never guessed). Never a word for another product: a notebook is not a laptop.
 _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "shoe", "trainers": "shoe",
              "headphone": "headphones", "earbuds": "headphones", "tee": "t-shirt", "tshirt": "t-shirt",
-             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack"}
+             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack", "wifi": "wi-fi"}
 #: Words that never tell items apart.
 _STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
                   "would like get some those these them their from order item items also just".split())

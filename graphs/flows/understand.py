@@ -182,7 +182,11 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         # A wanted variant belongs to an item change; beside another request (an address or a payment "wanted"
         # for the order) it is nothing. An answer (no task) keeps it: it may answer which variant we asked.
         data["items"] = [i for i in ({**i, "wanted": None} for i in data["items"]) if i.get("item") or i.get("rank")]
-    data["tasks"] = unread_questions(text, tasks)
+    if "change_default_address" in tasks and (data.get("order_scope") or data.get("order_status")):
+        # A new address for "every order that <status>" is the orders' address, not the account's.
+        tasks = list(dict.fromkeys("modify_address" if t == "change_default_address" else t for t in tasks))
+    # A status said to select orders ("<task> everything that <status>?") is not a question of its own.
+    data["tasks"] = tasks if data.get("order_scope") else unread_questions(text, tasks)
     return Understanding.model_validate(data)
 
 
@@ -247,9 +251,12 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
 
 
 def _exclusion_clauses(text: str) -> list[str]:
-    """What the text says after each of its exclusion words ("except ...", "all but ...", "keep the ..."), to the
-    end of that sentence."""
-    return [re.split(r"[.!?;]", text[m.end():], maxsplit=1)[0] for m in selector_checks()["except_items"].finditer(text)]
+    """What the text says after each of its exclusion words ("except ...", "all but ..."), to the end of that
+    sentence; and each whole sentence that says what is kept ("the <item> is the only thing I'm keeping", "return
+    everything else"), where the kept thing may come first."""
+    checks = selector_checks()
+    after = [re.split(r"[.!?;]", text[m.end():], maxsplit=1)[0] for m in checks["except_items"].finditer(text)]
+    return after + [s for s in re.split(r"(?<=[.!?;])\s+", text) if checks["except_kept"].search(s)]
 
 
 def _excluded_as_said(value: str, text: str) -> bool:

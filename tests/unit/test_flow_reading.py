@@ -507,3 +507,16 @@ def test_an_exclusion_is_what_the_text_says_after_its_exclusion_word():
     assert merge_with_code("Return everything from #W1234567 except the blender.", returning, {}).except_items \
         == ["blender"]
     assert merge_with_code("The blender broke. Return everything from #W1234567.", returning, {}).except_items == []
+
+
+def test_what_is_kept_excludes_it_whichever_side_of_the_sentence_it_is_on():
+    text = "The desk lamp is the only thing I'm keeping. Return everything else from #W1234567."
+    reading = {"tasks": ["return"], "order_ids": ["#W1234567"], "all_items": True, "except_items": ["desk lamp"]}
+    assert merge_with_code(text, reading, {}).except_items == ["desk lamp"]
+
+
+def test_a_new_address_for_every_order_of_a_status_is_the_orders_address():
+    text = ("Could everything that hasn't shipped yet go to 1 Main St, Austin, TX 78701 instead? Don't change the "
+            "address on my account.")
+    reading = {"tasks": ["change_default_address"], "order_scope": "all", "order_status": "pending"}
+    assert [t.value for t in merge_with_code(text, reading, {}).tasks] == ["modify_address"]

@@ -234,3 +234,16 @@ def test_a_question_about_an_address_is_answered_not_taken_for_a_change():
                            ["modify_address"]) == ["modify_address"]
     assert plausible_tasks("Please update my address to 1 Main St, Austin TX 78701", ["change_default_address"]) \
         == ["change_default_address"]
+
+
+def test_option_values_compare_with_or_without_hyphens():
+    current = {"screen size": "8-inch", "connectivity": "Wi-Fi + Cellular", "storage": "32GB"}
+    variants = [{"options": {"screen size": s, "connectivity": c, "storage": "32GB"}}
+                for s in ("7-inch", "8-inch") for c in ("Wi-Fi", "Wi-Fi + Cellular")]
+    assert named_options("7 inch, 32GB, wifi + cellular", current, variants) == {
+        "screen size": "7-inch", "connectivity": "Wi-Fi + Cellular", "storage": "32GB"}
+
+
+def test_moving_the_payment_is_a_payment_change():
+    assert plausible_tasks("Can you move the payment over to my card ending in 1234?", ["modify_payment"]) == \
+        ["modify_payment"]
