@@ -247,3 +247,9 @@ def test_option_values_compare_with_or_without_hyphens():
 def test_moving_the_payment_is_a_payment_change():
     assert plausible_tasks("Can you move the payment over to my card ending in 1234?", ["modify_payment"]) == \
         ["modify_payment"]
+
+
+def test_a_thank_you_asks_nothing_but_a_question_form_does():
+    assert plausible_tasks("Thanks, that's all for today.", ["question"]) == []
+    assert plausible_tasks("Tell me which versions of the lamp you have", ["question"]) == ["question"]
+    assert plausible_tasks("Do you sell tents?", ["question"]) == ["question"]
