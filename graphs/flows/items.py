@@ -200,7 +200,7 @@ def _letter_sizes(text: str, taken: set[str]) -> str:
 
 
 def _loose(text: Any) -> set[str]:
-    """Word tokens with hyphenated words split ("7-inch" and "7 inch", "Wi-Fi" and "wifi" alike), for comparing
+    """Word tokens with hyphenated words split ("<n>-<unit>" and "<n> <unit>", hyphenated or joined words alike), for comparing
     option values with what the customer wrote."""
     return {part for token in tokens(text) for part in token.split("-") if part}
 

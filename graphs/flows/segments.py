@@ -1,7 +1,7 @@
 """One message, several tasks: the part of the message that belongs to each task, and the details said in it.
 
-"<Cancel> the order with the <A>. And the order with the <B> should go to <address> ..." asks for two tasks
-about two orders; each task gets its own part of the text, and each detail the
+"<task 1> <order A>. And <order B> should go to <address> ..." asks for two tasks about two
+orders; each task gets its own part of the text, and each detail the
 model read (an order description, items, an address, payment words) goes to the task whose part contains it.
 Code finds the parts by each task's verb, cutting at the last sentence break or "and / also" before it.
 """
@@ -49,7 +49,7 @@ _STATUS_QUESTION = re.compile(r"\b(delivered|shipped|arrived?|tracking|status|wh
 
 def unread_questions(text: str, tasks: list[str]) -> list[str]:
     """``tasks`` plus an order-status question asked in a sentence of its own that the reading left out ("...
-    <task> that order? And did the <item> arrive?")."""
+    <task> <order>? And <status question about another item>?")."""
     if "order_info" in tasks or not tasks:
         return tasks
     for sentence in _SENTENCE.findall(text):

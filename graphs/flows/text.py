@@ -62,7 +62,7 @@ def mentions(text: str, name: str) -> list[tuple[int, int]]:
             if [w[0] for w in words[k:k + len(wanted)]] == wanted]
 
 
-#: "the order with the <item>", "the order where I bought the <item>": words that pick an order, not an item.
+#: An order described by its contents ("the order with the <item>", "where I got the <item>"): it picks an order, not an item.
 _ORDER_DESCRIPTION = re.compile(
     r"\b(?:order|purchase|package|delivery|shipment)\s+(?:with|where|that|which|containing|in which|from|including|of)"
     r"(?:\s+(?:i|we)\s+(?:bought|got|ordered|received|purchased)|\s+(?:has|had|have|contains|contained|included))?"

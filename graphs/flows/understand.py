@@ -252,8 +252,8 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
 
 def _exclusion_clauses(text: str) -> list[str]:
     """What the text says after each of its exclusion words ("except ...", "all but ..."), to the end of that
-    sentence; and each whole sentence that says what is kept ("the <item> is the only thing I'm keeping", "return
-    everything else"), where the kept thing may come first."""
+    sentence; and each whole sentence that says what is kept ("<item> ... keeping", "<task> everything else"),
+    where the kept thing may come first."""
     checks = selector_checks()
     after = [re.split(r"[.!?;]", text[m.end():], maxsplit=1)[0] for m in checks["except_items"].finditer(text)]
     return after + [s for s in re.split(r"(?<=[.!?;])\s+", text) if checks["except_kept"].search(s)]
@@ -267,7 +267,7 @@ def _excluded_as_said(value: str, text: str) -> bool:
 
 def _exclusion_from_description(data: dict[str, Any], text: str) -> None:
     """Over every order of a status, an order description said after the exclusion word is the exclusion (in
-    place): "<task> every <status> order except the one with the <item>" names no order to act on."""
+    place): "<task> every <status> order, except <the order described>" names no order to act on."""
     if data.get("order_scope") != "all" or data.get("except_orders") or data.get("except_items"):
         return
     clauses = _exclusion_clauses(text)
