@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from tools.order_ids import order_ids_in
+
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_ORDER_ID = re.compile(r"#?\b[Ww](\d{7})\b")
 
 
 def find_email(text: str) -> str | None:
@@ -16,9 +17,4 @@ def find_email(text: str) -> str | None:
 
 def find_order_ids(text: str, limit: int = 3) -> list[str]:
     """Order ids mentioned in the text, normalised to the store's ``#W1234567`` form, in order, unique."""
-    found: list[str] = []
-    for match in _ORDER_ID.finditer(text):
-        order_id = f"#W{match.group(1)}"
-        if order_id not in found:
-            found.append(order_id)
-    return found[:limit]
+    return order_ids_in(text, limit)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from graphs.stage_tools import STAGE_TOOLS, TRANSFER_ARGS, TRANSFER_DESCRIPTIONS
 from graphs.state import Stage
 from tools import RetailStore, ToolOutcome, call_tool, spec
+from tools.order_ids import normalise_order_id
 
 _LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS write_ledger (
@@ -90,16 +90,13 @@ def validate_call(name: str, args: Any, offered: Iterable[str]) -> str | None:
     return None
 
 
-_LOOSE_ORDER_ID = re.compile(r"^\s*#?\s*W?\s*(\d{7})\s*$", re.I)
-
-
 def normalise_ids(args: Any) -> Any:
     """A model's call with order ids in the store's ``#W1234567`` form ("W1234567", "1234567" and "#w1234567" are
     how small models copy them)."""
     if not isinstance(args, Mapping) or not isinstance(args.get("order_id"), str):
         return args
-    match = _LOOSE_ORDER_ID.match(args["order_id"])
-    return {**args, "order_id": f"#W{match.group(1)}"} if match else args
+    order_id = normalise_order_id(args["order_id"])
+    return {**args, "order_id": order_id} if order_id else args
 
 
 def dry_run(store: RetailStore, name: str, args: Mapping[str, Any]) -> str | None:

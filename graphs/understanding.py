@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from graphs.selectors import Act, Condition, OrderScope, OrderStatus, Rank
+from tools.order_ids import ORDER_ID_PATTERN
 
-OrderId = Annotated[str, StringConstraints(pattern=r"^#W[0-9]{7}$")]
+OrderId = Annotated[str, StringConstraints(pattern=ORDER_ID_PATTERN)]
 
 
 class Task(StrEnum):

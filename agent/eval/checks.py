@@ -9,7 +9,6 @@ a file with several mistakes shows them all at once.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, get_args
 
 from agent.eval.scenario import Category, Message, Scenario, ScenarioError, load_scenario
 from tools import WRITE_TOOLS, RetailStore, call_tool, for_task
+from tools.order_ids import order_ids_in
 
 #: Written out in every file, even when empty or the default, so each scenario states its intent.
 EXPLICIT_KEYS = frozenset({"id", "category", "description", "customer", "opening", "confirmations",
@@ -25,7 +25,6 @@ EXPLICIT_KEYS = frozenset({"id", "category", "description", "customer", "opening
 KNOWN_FACTS = frozenset({"email", "first_name", "last_name", "zip"})
 STAGES = frozenset({"intake", "order_desk", "escalation"})
 MIN_TURNS, MAX_TURNS = 2, 30
-ORDER_ID = re.compile(r"#W[0-9]{7}")
 #: Suite coverage: enough scenarios overall and per category, a fixed smoke subset.
 MIN_SCENARIOS, MIN_PER_CATEGORY, SMOKE_SCENARIOS = 40, 3, 5
 CANCEL_REASONS = frozenset({"no longer needed", "ordered by mistake"})
@@ -79,7 +78,7 @@ def understanding_problems(scenario: Scenario) -> list[str]:
         u = msg.understanding
         if u is None:
             continue  # reported by shape_problems
-        written = set(ORDER_ID.findall(msg.say))
+        written = set(order_ids_in(msg.say))
         if set(u.order_ids) != written:
             problems.append(f"{where}: understanding order_ids {sorted(u.order_ids)} are not the ids written "
                             f"{sorted(written)}")

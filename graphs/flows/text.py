@@ -9,6 +9,7 @@ from graphs.answers import plain_answer
 from graphs.flows.task_words import cue_said, profile_said
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
+from tools.order_ids import ORDER_ID_IN_WORDS
 
 #: A word; "i'm" and "don't" stay one word (a lone "m" would read as size M).
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019.-][a-z0-9]+)*")
@@ -152,7 +153,8 @@ def code_facts(text: str) -> dict[str, Any]:
     return facts
 
 
-_ORDER_WORDS = re.compile(r"\b(orders?|#?W\d{7}|shipments?|packages?|deliver(y|ed)? to)\b", re.I)
+_ORDER_WORDS = re.compile(r"\b(orders?|" + ORDER_ID_IN_WORDS + r"|shipments?|packages?|deliver(y|ed)? to)\b",
+                          re.I)
 
 
 def mentions_order(text: str) -> bool:
@@ -162,8 +164,8 @@ def mentions_order(text: str) -> bool:
 
 _PRODUCT_QUESTION = re.compile(r"\b(available|in stock|versions?|variants?|options|come in|do you (have|sell|carry)|"
                                r"sell)\b", re.I)
-_ORDER_REFERENCE = re.compile(r"\b(orders?|#?W\d{7}|track(ing)?|ship(ped)?|deliver(ed|y)?|bought|purchased|got|"
-                              r"received)\b", re.I)
+_ORDER_REFERENCE = re.compile(r"\b(orders?|" + ORDER_ID_IN_WORDS + r"|track(ing)?|ship(ped)?|deliver(ed|y)?|bought|"
+                              r"purchased|got|received)\b", re.I)
 _SETTLEMENT = re.compile(r"\b(difference|refund(ed)?)\b", re.I)
 #: "What is my default address?", "Which address is the order going to?": a question about an address, asked
 #: with no word of changing one, asks to be told it.
