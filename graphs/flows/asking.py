@@ -10,8 +10,8 @@ from typing import Any
 
 from graphs.flows.render import say
 from graphs.flows.step import FlowStep, listing
-from graphs.flows.task_words import beyond_doubt
 from graphs.flows.text import tokens
+from graphs.task_words import beyond_doubt
 
 #: What each slot's question tries to find out, for the rephrased question and the ticket.
 _WHAT = {"order": "which order you mean", "items": "which items you mean", "variant": "which variant you want",

@@ -22,9 +22,9 @@ import re
 from functools import cache
 from typing import Any
 
-from graphs.flows.task_words import cue_said
 from graphs.flows.text import find_address, find_email, find_zip
 from graphs.selectors import Condition, OrderScope, Rank
+from graphs.task_words import cue_said
 from graphs.understanding import MessageReading, Task
 from prompts import load_data
 

@@ -13,8 +13,8 @@ from itertools import pairwise
 from typing import Any
 
 from graphs.flows.reading_schema import said
-from graphs.flows.task_words import cue_said, start
 from graphs.flows.text import tokens
+from graphs.task_words import cue_said, start
 
 _BREAK = re.compile(r"[.?!;]\s+|\s(?:and|also|plus|then)\s", re.I)
 

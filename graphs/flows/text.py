@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 from graphs.answers import plain_answer
-from graphs.flows.task_words import cue_said, profile_said
 from graphs.intents import cancel_reason
 from graphs.prefetch import find_email, find_order_ids
+from graphs.task_words import cue_said, profile_said
 from tools.order_ids import ORDER_ID_IN_WORDS
 
 #: A word; "i'm" and "don't" stay one word (a lone "m" would read as size M).

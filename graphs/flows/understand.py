@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from graphs.flows.reading_schema import REASON_CHECKS, check_pattern, reading_format, selector_checks
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
-from graphs.flows.task_words import beyond_doubt
 from graphs.flows.text import code_facts, find_name, plausible_tasks, tokens
 from graphs.selectors import Rank
+from graphs.task_words import beyond_doubt
 from graphs.understanding import MessageReading, Understanding, reading_fields
 from prompts import load_prompt
 

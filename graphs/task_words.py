@@ -48,9 +48,26 @@ def beyond_doubt(text: str) -> list[str]:
     """The task the text names beyond doubt ("cancel", "exchange", "talk to a human"), at most one; a negated
     verb ("I don't want to cancel") names none."""
     for task, pattern in _compiled("_beyond_doubt").items():
-        if pattern.search(text) and not re.search(r"\b(don'?t|do not|not|never)\s+(want to\s+)?" + task[:5], text, re.I):
+        if pattern.search(text) and not negated(task, text):
             return [task]
     return []
+
+
+def negated(task: str, text: str) -> bool:
+    """The text says the task's beyond-doubt verb is not wanted ("don't <verb>", "no need to <verb>")."""
+    pattern = _negated().get(task)
+    return bool(pattern and pattern.search(text))
+
+
+@cache
+def _negated() -> dict[str, re.Pattern[str]]:
+    lead = _catalogue()["_negation"]
+    return {task: re.compile(f"{lead}(?:{verb})", re.I) for task, verb in _catalogue()["_beyond_doubt"].items()}
+
+
+def stated_reasons(text: str) -> list[str]:
+    """The cancellation reasons whose words the text has, in the catalogue's order."""
+    return [reason for reason, pattern in _compiled("_reasons").items() if pattern.search(text)]
 
 
 def profile_said(text: str) -> bool:
