@@ -65,9 +65,19 @@ def _negated() -> dict[str, re.Pattern[str]]:
     return {task: re.compile(f"{lead}(?:{verb})", re.I) for task, verb in _catalogue()["_beyond_doubt"].items()}
 
 
+#: Cancellation reasons and the reading check (``prompts/reading_checks.json``) that holds each one's words.
+REASON_CHECKS = {"ordered by mistake": "reason_mistake", "no longer needed": "reason_not_needed"}
+
+
 def stated_reasons(text: str) -> list[str]:
-    """The cancellation reasons whose words the text has, in the catalogue's order."""
-    return [reason for reason, pattern in _compiled("_reasons").items() if pattern.search(text)]
+    """The cancellation reasons whose words the text has (the reading checks' own words), in that order."""
+    return [reason for reason, pattern in _reason_words().items() if pattern.search(text)]
+
+
+@cache
+def _reason_words() -> dict[str, re.Pattern[str]]:
+    checks = load_data("reading_checks")
+    return {reason: re.compile(checks[check], re.I) for reason, check in REASON_CHECKS.items()}
 
 
 def profile_said(text: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from graphs.flows.text import find_address, find_email, find_zip
 from graphs.selectors import Condition, OrderScope, Rank
-from graphs.task_words import cue_said
+from graphs.task_words import REASON_CHECKS, cue_said
 from graphs.understanding import MessageReading, Task
 from prompts import load_data
 
@@ -36,8 +36,6 @@ _AMOUNT_CONDITIONS = tuple(c.value for c in Condition if c is not Condition.NOT_
 _ADDRESS_NUMBER = re.compile(r"(?<![\w#@.$])(\d{5}(?![\w@.])|\d{1,6}\s+[A-Z])")
 #: An amount of money as written ("$200", "200 dollars"): a digit in an email or an order id is none.
 _AMOUNT = re.compile(r"\$\s?\d|\b\d+(\.\d+)?\s?(dollars|bucks|usd)\b", re.I)
-#: Cancellation reasons, each with its own check: a message that only says it wants to cancel gives neither.
-REASON_CHECKS = {"ordered by mistake": "reason_mistake", "no longer needed": "reason_not_needed"}
 
 
 @cache

@@ -19,12 +19,12 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
-from graphs.flows.reading_schema import REASON_CHECKS, check_pattern, reading_format, selector_checks
+from graphs.flows.reading_schema import check_pattern, reading_format, selector_checks
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, find_name, plausible_tasks, tokens
 from graphs.selectors import Rank
-from graphs.task_words import beyond_doubt
+from graphs.task_words import REASON_CHECKS, beyond_doubt
 from graphs.understanding import MessageReading, Understanding, reading_fields
 from prompts import load_prompt
 
