@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from graphs.flows.reading_schema import said
 from graphs.flows.render import say
 from graphs.flows.step import FlowStep, listing
 from graphs.flows.text import tokens
@@ -51,18 +52,24 @@ _DECLINE = {"no", "nope", "nah", "neither", "none"}
 
 def _named_choice(text: str, choices: list[list[str]]) -> list[str] | None:
     """The one choice a short answer names by a word no other choice has, unless that word is negated ("not the
-    Visa") or a task is named beyond doubt (a new request, not an answer)."""
+    Visa") or a task is named beyond doubt (a new request, not an answer). A sentence that declines or keeps
+    ("no, leave the <A> as it is") names what is not meant: "... Just the <B>." still picks <B>."""
     words = re.findall(r"[\w']+", text.lower())
-    if not words or len(words) > _SHORT_ANSWER_WORDS or words[0] in _DECLINE or beyond_doubt(text):
-        return None  # a decline ("no, ...") picks none of the choices
+    if not words or len(words) > _SHORT_ANSWER_WORDS or beyond_doubt(text):
+        return None
     labels = [tokens(label) for _, label in choices]
-    hit = set()
-    for position, word in enumerate(words):
-        if word in _NEGATION or _NEGATION & set(words[max(0, position - 3):position]):
-            continue  # "not the Visa"; and "no" is also an option's value ("waterproof: no")
-        owners = [k for k, label in enumerate(labels) if tokens(word) and tokens(word) <= label]
-        if len(owners) == 1:
-            hit.add(owners[0])
+    hit: set[int] = set()
+    ruled_out: set[int] = set()
+    for sentence in re.split(r"(?<=[.!?;])\s+", text.lower()):
+        said_words = re.findall(r"[\w']+", sentence)
+        excluding = bool(said_words) and (said_words[0] in _DECLINE or said("item_kept", sentence))
+        for position, word in enumerate(said_words):
+            if word in _NEGATION or _NEGATION & set(said_words[max(0, position - 3):position]):
+                continue  # "not the Visa"; and "no" is also an option's value ("waterproof: no")
+            owners = [k for k, label in enumerate(labels) if tokens(word) and tokens(word) <= label]
+            if len(owners) == 1:
+                (ruled_out if excluding else hit).add(owners[0])
+    hit -= ruled_out
     return list(choices[hit.pop()]) if len(hit) == 1 else None
 
 

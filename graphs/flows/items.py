@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphs.flows.customer import CustomerView, options_text
+from graphs.flows.reading_schema import said
 from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import mentions, order_description_spans, tokens
 
@@ -147,6 +148,11 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     if said.get("all_items"):
         return ok([i["item_id"] for i in items])
     said_items = [s for s in said.get("items", []) if s.get("item")]
+    if any(any(item_score(s["item"], i) for i in items) for s in said_items):
+        # A long description that fits no item beside one that does is a clause the reading took for an item
+        # ("<item>, the <part> is <complaint>"): it names nothing to act on.
+        said_items = [s for s in said_items if len(tokens(s["item"])) < _CLAUSE_WORDS
+                      or any(item_score(s["item"], i) for i in items)]
     named = named_items(items, said.get("texts", []))
     outside = [n.item["name"] for n in named if not n.describes_order]
     if outside:
@@ -175,6 +181,8 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
         if not top:
             return Resolution("none", detail="item_not_in_order", value=description,
                               candidates=[(i["item_id"], item_label(i)) for i in items])
+        if len({item["item_id"] for item in top}) > 1:
+            top = _told_apart(top, said) or top
         distinct = {item["item_id"] for item in top}
         if len(distinct) > 1:
             return Resolution("ambiguous", candidates=[(i["item_id"], item_label(i)) for i in top],
@@ -184,6 +192,23 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
         if free:  # otherwise the same item described twice ("the pet bed ... same grey fleece"), not a second unit
             chosen.append(free[0]["item_id"])
     return ok(chosen)
+
+
+#: Words from which a description that fits no item is a clause, not a product ("<the part> is <complaint>").
+_CLAUSE_WORDS = 6
+
+
+def _told_apart(top: list[dict[str, Any]], said: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Of items that one description fits alike ("the <product>"), the one whose own option values the customer
+    wrote ("the <colour> one"), not counting the words of the variants wanted instead; None when that tells none
+    apart."""
+    wanted = {w for s in said.get("items", []) for w in _loose(s.get("wanted"))}
+    written = set().union(*(_loose(t) for t in said.get("texts", []))) - wanted
+    def own(item: dict[str, Any]) -> int:
+        return sum(bool(_loose(v)) and _loose(v) <= written for v in item.get("options", {}).values())
+    best = max(own(i) for i in top)
+    picked = [i for i in top if own(i) == best]
+    return picked if best and len({i["item_id"] for i in picked}) == 1 else None
 
 
 #: Letter sizes and how customers say them ("a large" is size L where sizes are letters).
@@ -247,6 +272,21 @@ def named_options(wanted: str | None, current: dict[str, Any], variants: list[di
             # "Red, same size": the option named as kept is as binding as one named with a new value.
             changes[option] = str(current[option])
     return changes
+
+
+def indifferent_options(texts: list[str], variants: list[dict[str, Any]]) -> set[str]:
+    """Options the customer said are all alike to them: a sentence with a word of indifference ("don't care",
+    "doesn't matter") that names two or more of the option's values ("<value>, <value>, I don't care")."""
+    free: set[str] = set()
+    for sentence in (s for t in texts for s in re.split(r"(?<=[.!?])\s+", t)):
+        if not said("indifferent", sentence):
+            continue
+        words = _loose(sentence)
+        for option in {o for v in variants for o in v["options"]}:
+            values = {str(v["options"][option]) for v in variants if option in v["options"]}
+            if sum(bool(_loose(value)) and _loose(value) <= words for value in values) >= 2:
+                free.add(option)
+    return free
 
 
 def resolve_variant(view: CustomerView, item: dict[str, Any], wanted: str | None) -> Resolution:

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from graphs.flows.customer import CustomerView, options_text
-from graphs.flows.items import item_label, item_score, named_options
+from graphs.flows.items import indifferent_options, item_label, item_score, named_options
 from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import tokens
 from graphs.selectors import Condition, OrderScope, Rank
@@ -121,16 +121,21 @@ def _size_option(variants: list[dict[str, Any]], wanted: str | None) -> str | No
     return sorted(orderable)[0] if orderable else None
 
 
-def ranked_variant(view: CustomerView, item: dict[str, Any], wanted: str | None, rank: Rank) -> Resolution:
+def ranked_variant(view: CustomerView, item: dict[str, Any], wanted: str | None, rank: Rank,
+                   texts: list[str] | None = None) -> Resolution:
     """The available variant of the item's product that the ranking picks among those with what was said.
 
     The ranking is over the variants that have what the customer said ("the biggest one in fleece": any colour);
-    of those it ranks alike, the one that keeps more of the options not mentioned wins, then the lower price.
+    of those it ranks alike, the one that keeps more of the options not mentioned wins, then the lower price. An
+    option whose values the customer listed as all alike to them (``texts``: "<type>, <type>, I don't mind") is
+    no constraint, whatever the reading copied into the wanted variant.
     """
     product = view.product(item["product_id"]) or {"variants": {}}
     variants = list(product["variants"].values())
     current = dict(item.get("options", {}))
     attributes = named_options(wanted, current, variants) if wanted else {}
+    for option in indifferent_options(texts or [], variants):
+        attributes.pop(option, None)
     pool = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]
             and all(v["options"].get(k) == val for k, val in attributes.items())]
     if not pool:

@@ -24,7 +24,7 @@ from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, find_name, plausible_tasks, tokens
 from graphs.selectors import Rank
-from graphs.task_words import REASON_CHECKS, beyond_doubt
+from graphs.task_words import REASON_CHECKS, beyond_doubt, cue_said
 from graphs.understanding import MessageReading, Understanding, reading_fields
 from prompts import load_prompt
 
@@ -136,8 +136,13 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
             data["items"] = [i for i in data["items"] if i not in naming]
             data["order_hint"] = naming[0]["item"]
         data["items"] = [i for i in data["items"] if i.get("item") or i.get("wanted") or i.get("rank")]
+        if len(data["items"]) > 1:
+            # An "item" wanted as itself ("<option>" -> "<option>") beside a real change is an option of that
+            # change the model listed as one more item ("<colour> one, same <size>, <type> or <type>").
+            data["items"] = [i for i in data["items"] if not _echo(i)] or data["items"]
     _check_selectors(data, text)
     _exclusion_from_description(data, text)
+    _kept_from_description(data, text)
     _place_exclusions(data)
     _rank_from_text(data, text)
     if isinstance(data.get("address"), dict):
@@ -236,7 +241,7 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
             item["rank"] = None
     if data.get("reason") and not said_check(REASON_CHECKS.get(str(data["reason"]), ""), text):
         data.pop("reason")  # a reason the text does not give: asked, never guessed
-    if data.get("all_items") and not checks["all_items"].search(text):
+    if data.get("all_items") and not _all_items_asked(data, text):
         data.pop("all_items")
     if data.get("except_items"):
         kept = [e for e in data["except_items"] if isinstance(e, str) and _excluded_as_said(e, text)]
@@ -248,6 +253,30 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         data["alternatives"] = [a for a in (_as_alternative(a, text) for a in data["alternatives"]) if a]
         if not data["alternatives"] or not checks["alternatives"].search(text):
             data.pop("alternatives")
+
+
+def _all_items_asked(data: dict[str, Any], text: str) -> bool:
+    """Every item is asked for only when a word that says so stands in a sentence of the request: "<task>
+    everything", not "<item> ... looks odd next to everything else I have" beside a request for one item."""
+    words = selector_checks()["all_items"]
+    tasks = [str(t) for t in data.get("tasks", [])]
+    sentences = _SENTENCE_END.split(text)
+    if not tasks:
+        return bool(words.search(text))  # an answer ("all of them") asks for no task of its own
+    return any(words.search(s) and any(cue_said(t, s) for t in tasks) for s in sentences)
+
+
+def _kept_from_description(data: dict[str, Any], text: str) -> None:
+    """Over every item of one order, the item the order was described by is excluded when a sentence says it is
+    kept (in place): "the <item> is the only thing I keep ... <task> everything else" names the order by the one
+    thing not to act on."""
+    hint = str(data.get("order_hint") or "")
+    if not data.get("all_items") or data.get("except_items") or data.get("order_scope") or not hint:
+        return
+    kept = [s for s in _SENTENCE_END.split(text) if said_check("item_kept", s)]
+    described = tokens(hint) - tokens("the one order with my that in it")
+    if described and any(described <= tokens(s) for s in kept):
+        data["except_items"] = [" ".join(w for w in hint.split() if tokens(w) and tokens(w) <= described)]
 
 
 def _exclusion_clauses(text: str) -> list[str]:
@@ -353,6 +382,11 @@ _ORDER_NAMED = re.compile(r"\b(order|delivery|shipment|package|purchase)\b", re.
 
 _PAYMENT_WORDS = re.compile(r"\b(visa|mastercard|master card|amex|american express|discover|paypal|gift ?card|"
                             r"credit card|debit card|card ending|ending (in )?\d{4})\b", re.I)
+
+
+def _echo(item: dict[str, Any]) -> bool:
+    """An item reading whose wanted variant is its own description, word for word."""
+    return bool(item.get("item")) and tokens(item.get("item")) == tokens(item.get("wanted"))
 
 
 def _mostly_said(value: str, text: str) -> bool:

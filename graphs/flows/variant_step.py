@@ -20,7 +20,7 @@ def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any]
     wording said (unavailable, the same variant), else a question."""
     ranked = _ranking_for(order, item, said)
     if ranked is not None:
-        return ranked_variant(view, item, ranked.get("wanted"), ranked["rank"])
+        return ranked_variant(view, item, ranked.get("wanted"), ranked["rank"], said.get("texts", []))
     results = [resolve_variant(view, item, wanted) for wanted in wanted_texts(order, item["item_id"], said)]
     found = next((r for r in results if r.status == "ok"), None) \
         or next((r for r in results if r.status != "missing"), None) \

@@ -1,0 +1,125 @@
+"""Guards on the model's reading that held-out customers needed (set 2026-12-05c): a word for "everything" counts
+only in the request's own sentence, a thing said to be kept is the exclusion, an option echoed as an item is no
+item, options listed as all alike are free, a complaint read as an item names nothing, and two items one
+description fits are told apart by the option values the customer wrote. Texts are paraphrased shapes; the store
+is the generated demo store."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pytest
+
+from graphs.flows.asking import chosen
+from graphs.flows.customer import CustomerView
+from graphs.flows.items import indifferent_options, resolve_items
+from graphs.flows.selection import ranked_variant
+from graphs.flows.text import code_facts
+from graphs.flows.understand import merge_with_code
+from graphs.selectors import Rank
+from tools import RetailStore
+from tools.generator import generate_dataset
+
+pytestmark = pytest.mark.fast
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return generate_dataset()
+
+
+@lru_cache(maxsize=1)
+def _store() -> RetailStore:
+    store = RetailStore.open()
+    store.load_json(_data())
+    return store
+
+
+def _merged(text: str, reading: dict) -> dict:
+    return merge_with_code(text, reading, code_facts(text)).model_dump(mode="json", exclude_defaults=True)
+
+
+def test_everything_counts_only_in_the_sentence_that_asks_for_the_task():
+    aside = ("The lamp from my last order clashes with everything else on my desk. Could I swap it for a red one?")
+    reading = {"tasks": ["exchange"], "items": [{"item": "lamp", "wanted": "red"}], "all_items": True}
+    assert "all_items" not in _merged(aside, reading)
+    asked = "The lamp is fine. Could I swap everything else in that order for red ones?"
+    assert _merged(asked, reading)["all_items"] is True
+    assert _merged("All of them.", {"all_items": True})["all_items"] is True  # an answer names no task
+
+
+def test_the_thing_said_to_be_kept_is_excluded_from_every_item():
+    text = ("My parcel with the teapot came. The teapot is the one thing I'm keeping. Please return everything else "
+            "in that box.")
+    got = _merged(text, {"tasks": ["return"], "all_items": True, "order_hint": "the one with the teapot"})
+    assert got["all_items"] is True and got["except_items"] == ["teapot"]
+    plain = "Please return everything in my order with the teapot."
+    assert "except_items" not in _merged(plain, {"tasks": ["return"], "all_items": True,
+                                                 "order_hint": "my order with the teapot"})
+
+
+def test_an_option_echoed_as_an_item_is_not_an_item():
+    text = "Could you switch the red bike to a green one, same small frame? Road or city, I don't care."
+    reading = {"tasks": ["modify_items"], "items": [{"item": "red bike", "wanted": "green"},
+                                                    {"item": "small frame", "wanted": "small frame"},
+                                                    {"item": "city", "wanted": "city"}]}
+    assert [i["item"] for i in _merged(text, reading)["items"]] == ["red bike"]
+
+
+def _order_with_two(product: str) -> dict:
+    """An order of the demo store with two items of one product (their option values told apart)."""
+    for order in _data()["orders"].values():
+        same = [i for i in order["items"] if i["name"] == product]
+        if len(same) == 2 and same[0]["options"] != same[1]["options"]:
+            return order
+    raise LookupError(product)
+
+
+def test_two_items_one_description_fits_are_told_apart_by_the_values_written():
+    order = _order_with_two("Indoor Security Camera")
+    first, second = [i for i in order["items"] if i["name"] == "Indoor Security Camera"]
+    told = next(v for k, v in first["options"].items() if v != second["options"][k])
+    said = {"items": [{"item": "security camera"}], "texts": [f"Please return the {told} security camera."]}
+    assert resolve_items(order, said).value == [first["item_id"]]
+    said = {"items": [{"item": "security camera"}], "texts": ["Please return the security camera."]}
+    assert resolve_items(order, said).status == "ambiguous"
+    # The value wanted instead is not the value of the item meant.
+    said = {"items": [{"item": "security camera", "wanted": told}], "texts": [f"Make the camera {told}."]}
+    assert resolve_items(order, said).status == "ambiguous"
+
+
+def test_a_complaint_read_as_an_item_names_nothing_beside_a_real_item():
+    order = _order_with_two("Indoor Security Camera")
+    first = next(i for i in order["items"] if i["name"] == "Indoor Security Camera")
+    value = first["options"]["resolution"]
+    said = {"items": [{"item": f"{value} security camera"},
+                      {"item": "the picture it takes after dark is far too noisy for the money"}],
+            "texts": [f"I want to return the {value} security camera, the picture it takes after dark is far too "
+                      "noisy for the money."]}
+    assert resolve_items(order, said).value == [first["item_id"]]
+    said["items"] = [{"item": "a blender"}, {"item": f"{value} security camera"}]
+    assert resolve_items(order, said).status == "none"  # a short product that is not there is still asked about
+
+
+def test_options_listed_as_all_alike_are_no_constraint_of_a_ranking():
+    view = CustomerView.load(_store(), next(iter(_data()["users"])))
+    product = next(p for p in _data()["products"].values()
+                   if len({v["options"].get("type") for v in list(p["variants"].values())[1:] if v["available"]}
+                          - {None}) >= 2)
+    variants = list(product["variants"].values())
+    item = {**variants[0], "name": product["name"], "product_id": product["product_id"]}
+    available = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]]
+    cheapest = min(available, key=lambda v: float(v["price"]))
+    other = next(v["options"]["type"] for v in available if v["options"]["type"] != cheapest["options"]["type"])
+    texts = [f"{other.title()}, {cheapest['options']['type']}, whatever, I really don't care."]
+    assert indifferent_options(texts, variants) == {"type"}
+    assert indifferent_options([f"{other.title()} please."], variants) == set()
+    assert ranked_variant(view, item, other, Rank.CHEAPEST, texts).value == cheapest["item_id"]
+    assert ranked_variant(view, item, other, Rank.CHEAPEST, [f"{other} please"]).value != cheapest["item_id"]
+
+
+def test_a_sentence_that_keeps_one_choice_leaves_the_other_picked():
+    choices = [["1", "Kettle (color red, capacity 1 liter)"], ["2", "Kettle (color green, capacity 2 liters)"]]
+    assert chosen("No, leave the green one as it is. Just the red one.", choices) == choices[0]
+    assert chosen("No.", choices) is None
+    assert chosen("The green one is fine, I'm keeping it.", choices) is None
