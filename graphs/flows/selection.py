@@ -183,10 +183,13 @@ def write_facts(view: CustomerView, args: dict[str, Any]) -> dict[str, float]:
 
 
 def holds(condition: str, amount: float | None, facts: dict[str, float]) -> bool:
-    """Whether a price / refund condition holds for a proposed write (False when the fact is unknown)."""
+    """Whether a price / refund condition holds for a proposed write (False when the fact is unknown); a refund
+    condition is on the amount of the difference, refunded or charged."""
     fact = {Condition.PRICE_ABOVE: "price", Condition.PRICE_BELOW: "price",
             Condition.REFUND_ABOVE: "refund", Condition.REFUND_BELOW: "refund"}.get(Condition(condition))
     if fact is None or amount is None or fact not in facts:
         return False
-    value = facts[fact]
+    # The money that changes hands, either way: "costs me more than <n> on top" of an upgrade is a difference
+    # charged (a negative refund), said with the same words as a refund over <n>.
+    value = abs(facts[fact]) if fact == "refund" else facts[fact]
     return value > amount if condition in (Condition.PRICE_ABOVE, Condition.REFUND_ABOVE) else value < amount

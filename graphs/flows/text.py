@@ -18,7 +18,9 @@ _WORD = re.compile(r"[a-z0-9]+(?:['\u2019.-][a-z0-9]+)*")
 #: tie is asked about, never guessed). Never a word for another product: a notebook is not a laptop.
 _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "shoe", "trainers": "shoe",
              "headphone": "headphones", "earbuds": "headphones", "tee": "t-shirt", "tshirt": "t-shirt",
-             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack", "wifi": "wi-fi"}
+             "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack", "wifi": "wi-fi",
+             # Units as written and as the catalogue spells them ("5-25 lb" is the "5-25 lbs" weight range).
+             "lbs": "lb", "pound": "lb", "feet": "ft", "foot": "ft", "qt": "quart", "litre": "liter"}
 #: Words that never tell items apart.
 _STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
                   "would like get some those these them their from order item items also just".split())
@@ -112,6 +114,15 @@ def state_code(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _zip_beside_address(text: str) -> str | None:
+    """Of two zip codes, the one that is not the written address's ("... <new address> <zip>. My zip on file is
+    <zip>"): the zip that identifies the customer."""
+    match = _ADDRESS.search(text)
+    if not match:
+        return None
+    return find_zip(text[:match.start()] + " " + text[match.end():])
+
+
 def find_address(text: str) -> dict[str, str] | None:
     """A complete US address written in the usual order ("<number> <street>, Suite <n>, <city>, <ST> <zip>"),
     read exactly; None when the text has none (or only parts of one: the model reads those)."""
@@ -140,7 +151,7 @@ def code_facts(text: str) -> dict[str, Any]:
         facts["email"] = email
     if order_ids := find_order_ids(text, limit=4):
         facts["order_ids"] = order_ids
-    if zip_code := find_zip(text):
+    if zip_code := find_zip(text) or _zip_beside_address(text):
         facts["zip"] = zip_code
     # A message that starts with a plain yes or no answers our question ("cancel my order" and "no longer
     # needed" are not answers).

@@ -45,13 +45,15 @@ def _ranking_for(order: dict[str, Any], item: dict[str, Any], said: dict[str, An
     ranked = [s for s in said.get("items", []) if s.get("rank")]
     if not ranked:
         return None
-    if len(ranked) == 1 and (len(said.get("items", [])) == 1 or not ranked[0].get("item")):
+    if len(ranked) == 1 and not ranked[0].get("item"):
         return ranked[0]
     for s in ranked:
         scores = {i["item_id"]: item_score(s.get("item") or "", i) for i in order.get("items", [])}
         if scores.get(item["item_id"]) and scores[item["item_id"]] == max(scores.values()):
             return s
-    return None
+        if len(ranked) == 1 and len(said.get("items", [])) == 1 and not any(scores.values()):
+            return s  # a description that fits no item of the order still means the one item changed
+    return None  # a ranking said of another item (one the customer also named) is not this item's
 
 
 def variants_step(view: CustomerView, order: dict[str, Any], item_ids: list[str],

@@ -123,3 +123,37 @@ def test_a_sentence_that_keeps_one_choice_leaves_the_other_picked():
     assert chosen("No, leave the green one as it is. Just the red one.", choices) == choices[0]
     assert chosen("No.", choices) is None
     assert chosen("The green one is fine, I'm keeping it.", choices) is None
+
+
+def test_a_difference_condition_holds_for_a_charge_as_for_a_refund():
+    from graphs.flows.selection import holds
+
+    assert holds("refund_above", 150, {"refund": -181.78})  # an upgrade that costs 181.78 more
+    assert not holds("refund_above", 150, {"refund": -120.0})
+    assert holds("refund_below", 60, {"refund": 50.95})
+    assert not holds("refund_above", 150, {"price": 300.0})  # an unknown fact never holds
+
+
+def test_the_zip_beside_a_new_address_identifies_the_customer():
+    text = "Please change my address to 12 Oak Street, Apt 3, Austin TX 78701. I'm Ann Lee, my zip on file is 10001."
+    assert code_facts(text)["zip"] == "10001"
+    assert code_facts("Please change my address to 12 Oak Street, Apt 3, Austin TX 78701.")["zip"] == "78701"
+
+
+def test_units_compare_as_the_catalogue_spells_them():
+    from graphs.flows.text import tokens
+
+    assert tokens("5-25 lb") == tokens("5-25 lbs") and tokens("6 qt") == tokens("6 quarts")
+    assert tokens("2 litres") == tokens("2 liter") and tokens("3 feet") == tokens("3 ft")
+
+
+def test_a_ranking_said_of_one_item_is_not_another_named_items():
+    from graphs.flows.variant_step import _ranking_for
+
+    order = {"items": [{"item_id": "1", "name": "Hiking Boots", "options": {"size": "12"}},
+                       {"item_id": "2", "name": "Wireless Earbuds", "options": {"color": "black"}}]}
+    said = {"items": [{"item": "wireless earbuds", "wanted": "black", "rank": "cheapest"}]}
+    assert _ranking_for(order, order["items"][1], said) == said["items"][0]
+    assert _ranking_for(order, order["items"][0], said) is None
+    said = {"items": [{"item": "buds", "rank": "cheapest"}]}  # fits no item: still the one item changed
+    assert _ranking_for(order, order["items"][1], said) == said["items"][0]
