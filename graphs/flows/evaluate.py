@@ -69,7 +69,10 @@ def with_alternatives(task: Task, frame: dict[str, Any], step: FlowStep,
         if condition not in _FACT_WORDS or not holds(condition, alternative.get("amount"), facts):
             continue
         fact, comparison = _FACT_WORDS[condition]
-        why = say("condition_holds", fact=fact, value=money(facts[fact]), comparison=comparison,
+        value = facts[fact]
+        if fact == "refund" and value < 0:
+            fact, value = "extra charge", -value  # the difference runs the other way: the customer pays it
+        why = say("condition_holds", fact=fact, value=money(value), comparison=comparison,
                   amount=money(float(alternative["amount"])))
         rest = {**said, "alternatives": []}
         if alternative.get("task"):

@@ -154,6 +154,20 @@ def fallback_of(u: Understanding) -> Task | None:
     return next((a.task for a in u.alternatives if a.condition == "not_possible" and a.task), None)
 
 
+#: Item changes a reading confuses: the order's status decides which one applies, never both to one request.
+_ITEM_KIN = ("modify_items", "exchange")
+
+
+def _one_of_kin(new: list[Task], fallback: Task | None, text: str) -> tuple[list[Task], Task | None]:
+    """A change of items read as both kinds in one message, with no part of the text for each ("<swap> the
+    <item>"), is one request: the first kind is tried, the other is what to do when the order's status refuses
+    it."""
+    kin = [t for t in new if t.value in _ITEM_KIN]
+    if len(kin) < 2 or task_parts(text, [t.value for t in kin]):
+        return new, fallback
+    return [t for t in new if t != kin[1]], fallback or kin[1]
+
+
 def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, text: str) -> Folded:
     """The new frame queue after a message."""
     frames = copy.deepcopy(frames)
@@ -174,6 +188,7 @@ def fold(frames: list[dict[str, Any]], awaiting: str | None, u: Understanding, t
         also = [t for t in asked if t.value not in kin and states_task(t.value, text)]
         asked = []
     new = [t for t in asked if not active or t != active["task"]]
+    new, fallback = _one_of_kin(new, fallback, text)
     declinable = awaiting in ("order", "items", "payment") or str(awaiting).startswith("variant:")
     declines = (u.answer == "no" and not update.keys() & _ANSWERING) or bool(_KEEP.search(text))
     if active and not new and declines and declinable:

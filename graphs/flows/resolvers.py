@@ -109,15 +109,45 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
 _CARD_WORDS = {"card", "credit", "debit", "visa", "mastercard", "amex", "american", "discover"}
 
 
+def _kinds_named(said: set[str], methods: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The methods of each kind the words name, in the order gift card, PayPal, card (a card narrowed by its
+    brand and last four digits)."""
+    kinds = []
+    if "gift" in said:
+        kinds.append([m for m in methods if m["source"] == "gift_card"])
+    if "paypal" in said:
+        kinds.append([m for m in methods if m["source"] == "paypal"])
+    if said & _CARD_WORDS or any(w.isdigit() and len(w) == 4 for w in said):
+        pool = [m for m in methods if m["source"] == "credit_card"]
+        brands = said & {"visa", "mastercard", "amex", "discover"}
+        if brands:
+            pool = [m for m in pool if str(m.get("brand", "")).lower() in brands]
+        digits = {w for w in said if w.isdigit() and len(w) == 4}
+        if digits:
+            pool = [m for m in pool if str(m.get("last_four")) in digits]
+        kinds.append(pool)
+    return kinds
+
+
+def said_as_paid_with(words: str, texts: list[str]) -> bool:
+    """A sentence of the customer's says the order was paid with these words' method ("I paid for it with
+    <method> but ..."): the method paid with, not the one wanted."""
+    said = tokens(words)
+    return bool(said) and any(said <= tokens(re.split(r"[,;.!?]|\bbut\b", t[m.end():], maxsplit=1)[0])
+                              for t in texts for m in _PAID_WITH.finditer(t))
+
+
 def says_original(words: str) -> bool:
     """The words point at the method the order was paid with ("the original <method>", "the same <method> as before")."""
     return bool(tokens(words) & {"original", "same", "usual"}) or bool(_PAID_WITH.search(words))
 
 
-def resolve_payment(view: CustomerView, words: str | None, order_id: str | None = None) -> Resolution:
-    """The payment method id the customer's words name ('my PayPal', 'the visa ending 1234', 'original')."""
+def resolve_payment(view: CustomerView, words: str | None, order_id: str | None = None,
+                    exclude: str | None = None) -> Resolution:
+    """The payment method id the customer's words name ('my PayPal', 'the visa ending 1234', 'original'); never
+    ``exclude`` (the method a change of payment moves away from)."""
     said = tokens(words)
-    methods = list(view.payment_methods.values())
+    methods = [m for m in view.payment_methods.values() if m["id"] != exclude]
     # A method named by its id (a numbered choice we listed with it, to tell two PayPal accounts apart).
     by_id = [m["id"] for m in methods if m["id"] in str(words or "")]
     if len(by_id) == 1:
@@ -131,18 +161,10 @@ def resolve_payment(view: CustomerView, words: str | None, order_id: str | None 
     if others:
         # The method is described against the order's own: the candidates are all the others.
         methods = [m for m in methods if m["id"] != original] or methods
-    if "gift" in said:
-        pool = [m for m in methods if m["source"] == "gift_card"]
-    elif "paypal" in said:
-        pool = [m for m in methods if m["source"] == "paypal"]
-    elif said & _CARD_WORDS or any(w.isdigit() and len(w) == 4 for w in said):
-        pool = [m for m in methods if m["source"] == "credit_card"]
-        brands = said & {"visa", "mastercard", "amex", "discover"}
-        if brands:
-            pool = [m for m in pool if str(m.get("brand", "")).lower() in brands]
-        digits = {w for w in said if w.isdigit() and len(w) == 4}
-        if digits:
-            pool = [m for m in pool if str(m.get("last_four")) in digits]
+    kinds = _kinds_named(said, methods)
+    if kinds:
+        # The first kind named that the customer has ("I paid with <A> but put it on <B>", A excluded: B).
+        pool = next((p for p in kinds if p), [])
     elif means_original:
         return ok(original)
     elif others:

@@ -22,7 +22,7 @@ from graphs.flows.items import (
 )
 from graphs.flows.render import say
 from graphs.flows.resolution import Resolution
-from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment
+from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment, said_as_paid_with
 from graphs.flows.selection import all_except
 from graphs.flows.step import FlowStep, listing
 from graphs.flows.variant_step import variants_step
@@ -128,6 +128,11 @@ def _payment_step(view: CustomerView, said: dict[str, Any], order_id: str | None
         return FlowStep("ask", say(key, order_id=order_id or "", candidates=listing(choices)), slot="payment",
                         choices=choices)
     resolution = resolve_payment(view, said["payment"], order_id)
+    if resolution.status == "ok" and exclude and resolution.value == exclude \
+            and said_as_paid_with(str(said["payment"]), said.get("texts", [])):
+        # "I paid with <A> ... put it on <B>": the reading took the method paid with for the new one; the
+        # customer's own words, with <A> excluded, may name <B>.
+        resolution = resolve_payment(view, " ".join(said["texts"]), order_id, exclude=exclude)
     if resolution.status == "ok":
         return str(resolution.value)
     return _slot_question(resolution, "payment", "ask_payment", "payment_ambiguous", order_id=order_id or "")

@@ -143,6 +143,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     _check_selectors(data, text)
     _exclusion_from_description(data, text)
     _kept_from_description(data, text)
+    _every_item_of_each(data, text)
     _place_exclusions(data)
     _rank_from_text(data, text)
     if isinstance(data.get("address"), dict):
@@ -250,7 +251,8 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
         else:
             data.pop("except_items")
     if data.get("alternatives"):
-        data["alternatives"] = [a for a in (_as_alternative(a, text) for a in data["alternatives"]) if a]
+        tasks = {str(t) for t in data.get("tasks", [])}
+        data["alternatives"] = [a for a in (_as_alternative(a, text, tasks) for a in data["alternatives"]) if a]
         if not data["alternatives"] or not checks["alternatives"].search(text):
             data.pop("alternatives")
 
@@ -259,11 +261,25 @@ def _all_items_asked(data: dict[str, Any], text: str) -> bool:
     """Every item is asked for only when a word that says so stands in a sentence of the request: "<task>
     everything", not "<item> ... looks odd next to everything else I have" beside a request for one item."""
     words = selector_checks()["all_items"]
-    tasks = [str(t) for t in data.get("tasks", [])]
+    tasks = [str(t) for t in data.get("tasks", []) if cue_said(str(t), text)]
     sentences = _SENTENCE_END.split(text)
     if not tasks:
-        return bool(words.search(text))  # an answer ("all of them") asks for no task of its own
+        return bool(words.search(text))  # an answer ("all of them") asks for no task of its own (a task the
+        # reading padded it with has no cue in it)
     return any(words.search(s) and any(cue_said(t, s) for t in tasks) for s in sentences)
+
+
+#: Tasks that act on items of an order.
+_ITEM_TASKS = ("return", "exchange", "modify_items")
+
+
+def _every_item_of_each(data: dict[str, Any], text: str) -> None:
+    """Over several orders, "<task> every (single) thing" asks for every item of each (in place): the reading gave
+    the scope but no item."""
+    tasks = {str(t) for t in data.get("tasks", [])}
+    if data.get("order_scope") == "all" and tasks and tasks <= set(_ITEM_TASKS) and not data.get("items") \
+            and not data.get("all_items") and not data.get("except_items") and _all_items_asked(data, text):
+        data["all_items"] = True
 
 
 def _kept_from_description(data: dict[str, Any], text: str) -> None:
@@ -360,9 +376,10 @@ def _amount_said(amount: Any, text: str) -> bool:
     return bool(re.search(rf"(?<![\d.]){whole}(?!\d)", text.replace(",", "")))
 
 
-def _as_alternative(alternative: dict[str, Any], text: str) -> dict[str, Any] | None:
+def _as_alternative(alternative: dict[str, Any], text: str, tasks: set[str]) -> dict[str, Any] | None:
     """An alternative kept as said: its amount written in the text, its variant and payment in the customer's
-    words, and something to do instead."""
+    words, and something to do instead (when the reading gave none, the task a conditional sentence names
+    beyond doubt: "if it costs more than <n>, <cancel> the order")."""
     said = tokens(text)
     kept = dict(alternative)
     if kept.get("amount") is not None and not _amount_said(kept["amount"], text):
@@ -373,7 +390,11 @@ def _as_alternative(alternative: dict[str, Any], text: str) -> dict[str, Any] | 
     if str(kept.get("condition", "")).startswith("refund_") and kept.get("payment"):
         kept.pop("task", None)  # where the refund goes: the same request, paid back another way
     if not (kept.get("task") or kept.get("wanted") or kept.get("payment")):
-        return None
+        conditional = [x for x in _SENTENCE_END.split(text) if said_check("alternatives", x)]
+        named = {t for x in conditional for t in beyond_doubt(x)} - tasks
+        if len(named) != 1:
+            return None
+        kept["task"] = named.pop()
     return kept
 
 

@@ -157,3 +157,53 @@ def test_a_ranking_said_of_one_item_is_not_another_named_items():
     assert _ranking_for(order, order["items"][0], said) is None
     said = {"items": [{"item": "buds", "rank": "cheapest"}]}  # fits no item: still the one item changed
     assert _ranking_for(order, order["items"][1], said) == said["items"][0]
+
+
+def test_the_method_paid_with_is_not_the_new_one_when_another_is_named():
+    from graphs.flows.resolvers import resolve_payment, said_as_paid_with
+
+    texts = ["I paid for my lamp order with a gift card but I'd rather put it on my Visa now."]
+    assert said_as_paid_with("gift card", texts)
+    assert not said_as_paid_with("Visa", texts)
+    assert not said_as_paid_with("gift card", ["I'd rather not use my gift card, move it to my Visa."])
+    user = next(u for u in _data()["users"].values()
+                if {m["source"] for m in u["payment_methods"].values()} >= {"gift_card", "credit_card"}
+                and sum(m["source"] == "gift_card" for m in u["payment_methods"].values()) == 1
+                and sum(m.get("brand") == "visa" for m in u["payment_methods"].values()) == 1)
+    user_id = next(k for k, v in _data()["users"].items() if v is user)
+    view = CustomerView.load(_store(), user_id)
+    gift = next(m["id"] for m in user["payment_methods"].values() if m["source"] == "gift_card")
+    visa = next(m["id"] for m in user["payment_methods"].values() if m.get("brand") == "visa")
+    assert resolve_payment(view, texts[0]).value == gift  # the first kind named, with nothing excluded
+    assert resolve_payment(view, texts[0], exclude=gift).value == visa
+
+
+def test_a_conditional_sentence_names_the_task_to_do_instead():
+    text = ("I'd like the lighter lamp instead. But if that costs me more than 150 dollars on top, just cancel "
+            "the order.")
+    reading = {"tasks": ["modify_items"], "items": [{"item": "lamp", "wanted": "lighter"}],
+               "alternatives": [{"condition": "refund_above", "amount": 150, "payment": "gift card"}]}
+    assert _merged(text, reading)["alternatives"] == [{"condition": "refund_above", "amount": 150.0,
+                                                       "task": "cancel"}]
+    plain = "I'd like the lighter lamp instead, if that's possible."
+    assert "alternatives" not in _merged(plain, {**reading, "alternatives": [{"condition": "not_possible"}]})
+
+
+def test_one_item_change_read_as_both_kinds_is_one_request():
+    from graphs.flows.plan import fold
+    from graphs.understanding import Understanding
+
+    text = "Could you swap the lamp for the blue one?"
+    u = Understanding.model_validate({"tasks": ["modify_items", "exchange"], "items": [{"item": "lamp",
+                                                                                     "wanted": "blue"}]})
+    folded = fold([], None, u, text)
+    assert [f["task"] for f in folded.frames] == ["modify_items"]
+    assert folded.frames[0]["fallback"] == "exchange"
+
+
+def test_every_thing_over_every_order_of_a_status_is_every_item_of_each():
+    text = "I'd like to send back every single thing from all my orders that were delivered."
+    got = _merged(text, {"tasks": ["return"], "order_scope": "all", "order_status": "delivered"})
+    assert got["all_items"] is True
+    assert "all_items" not in _merged("Please cancel all my pending orders.",
+                                      {"tasks": ["cancel"], "order_scope": "all", "order_status": "pending"})
