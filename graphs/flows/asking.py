@@ -11,7 +11,7 @@ from typing import Any
 from graphs.flows.reading_schema import said
 from graphs.flows.render import say
 from graphs.flows.step import FlowStep, listing
-from graphs.flows.text import tokens
+from graphs.flows.text import sentences, tokens
 from graphs.task_words import beyond_doubt
 
 #: What each slot's question tries to find out, for the rephrased question and the ticket.
@@ -60,7 +60,7 @@ def _named_choice(text: str, choices: list[list[str]]) -> list[str] | None:
     labels = [tokens(label) for _, label in choices]
     hit: set[int] = set()
     ruled_out: set[int] = set()
-    for sentence in re.split(r"(?<=[.!?;])\s+", text.lower()):
+    for sentence in sentences(text.lower()):
         said_words = re.findall(r"[\w']+", sentence)
         excluding = bool(said_words) and (said_words[0] in _DECLINE or said("item_kept", sentence))
         for position, word in enumerate(said_words):

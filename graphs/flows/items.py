@@ -14,7 +14,7 @@ from typing import Any
 from graphs.flows.customer import CustomerView, options_text
 from graphs.flows.reading_schema import said
 from graphs.flows.resolution import Resolution, ok
-from graphs.flows.text import mentions, order_description_spans, tokens
+from graphs.flows.text import mentions, order_description_spans, sentences, tokens
 
 
 def _item_words(item: dict[str, Any]) -> set[str]:
@@ -278,7 +278,7 @@ def indifferent_options(texts: list[str], variants: list[dict[str, Any]]) -> set
     """Options the customer said are all alike to them: a sentence with a word of indifference ("don't care",
     "doesn't matter") that names two or more of the option's values ("<value>, <value>, I don't care")."""
     free: set[str] = set()
-    for sentence in (s for t in texts for s in re.split(r"(?<=[.!?])\s+", t)):
+    for sentence in (s for t in texts for s in sentences(t)):
         if not said("indifferent", sentence):
             continue
         words = _loose(sentence)

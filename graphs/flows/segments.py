@@ -13,7 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 from graphs.flows.reading_schema import said
-from graphs.flows.text import tokens
+from graphs.flows.text import sentences, tokens
 from graphs.task_words import cue_said, start
 
 _BREAK = re.compile(r"[.?!;]\s+|\s(?:and|also|plus|then)\s", re.I)
@@ -43,7 +43,6 @@ def task_parts(text: str, tasks: list[str]) -> list[str] | None:
     return [text[a:b] for a, b in pairwise(cuts)]
 
 
-_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 _STATUS_QUESTION = re.compile(r"\b(delivered|shipped|arrived?|tracking|status|where is|where's)\b", re.I)
 
 
@@ -52,7 +51,7 @@ def unread_questions(text: str, tasks: list[str]) -> list[str]:
     <task> <order>? And <status question about another item>?")."""
     if "order_info" in tasks or not tasks:
         return tasks
-    for sentence in _SENTENCE.findall(text):
+    for sentence in sentences(text):
         if not sentence.rstrip().endswith("?") or not _STATUS_QUESTION.search(sentence) or "refund" in sentence.lower():
             continue
         if any(start(t, sentence) or cue_said(t, sentence) for t in tasks):

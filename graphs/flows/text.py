@@ -34,6 +34,15 @@ _NOT_NAMES = {"Hi", "Hiya", "Hello", "Hey", "Howdy", "Good", "Morning", "Evening
 _ZIP = re.compile(r"(?<![\d#W])(\d{5})(?!\d)")
 
 
+#: Where a sentence ends: after ".", "!", "?" or ";" and a space (so an email's or a price's dot is none).
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences, in order, stripped, empty ones left out."""
+    return [s.strip() for s in _SENTENCE_END.split(str(text or "")) if s.strip()]
+
+
 def _stem(word: str) -> str:
     word = re.sub(r"['\u2019]s$", "", word)  # "the kettle's lid": a possessive is the word itself
     word = _SYNONYMS.get(word, word)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from graphs.flows.reading_schema import check_pattern, reading_format, selector_checks
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
-from graphs.flows.text import code_facts, find_name, plausible_tasks, tokens
+from graphs.flows.text import code_facts, find_name, plausible_tasks, sentences, tokens
 from graphs.selectors import Rank
 from graphs.task_words import REASON_CHECKS, beyond_doubt, cue_said
 from graphs.understanding import MessageReading, Understanding, reading_fields
@@ -65,7 +65,6 @@ def understanding_request(text: str, last_agent_reply: str | None, context: str 
     return messages
 
 
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 _READ_BACK_WORDS = 30
 
 
@@ -73,10 +72,10 @@ def question_asked(reply: str) -> str:
     """The part of our last reply a customer's answer refers to: its last question (else its last sentence), at
     most 30 words. The rest (an order's items, a numbered list of choices, which code reads exactly) costs prompt
     tokens that are not prefix-cached, on every turn, and tells the reading nothing it needs."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(reply.strip()) if s.strip()]
-    if not sentences:
+    said = sentences(reply)
+    if not said:
         return ""
-    asked = next((s for s in reversed(sentences) if s.endswith("?")), sentences[-1])
+    asked = next((s for s in reversed(said) if s.endswith("?")), said[-1])
     return " ".join(asked.split()[:_READ_BACK_WORDS])
 
 
@@ -262,11 +261,10 @@ def _all_items_asked(data: dict[str, Any], text: str) -> bool:
     everything", not "<item> ... looks odd next to everything else I have" beside a request for one item."""
     words = selector_checks()["all_items"]
     tasks = [str(t) for t in data.get("tasks", []) if cue_said(str(t), text)]
-    sentences = _SENTENCE_END.split(text)
     if not tasks:
         return bool(words.search(text))  # an answer ("all of them") asks for no task of its own (a task the
         # reading padded it with has no cue in it)
-    return any(words.search(s) and any(cue_said(t, s) for t in tasks) for s in sentences)
+    return any(words.search(s) and any(cue_said(t, s) for t in tasks) for s in sentences(text))
 
 
 #: Tasks that act on items of an order.
@@ -289,7 +287,7 @@ def _kept_from_description(data: dict[str, Any], text: str) -> None:
     hint = str(data.get("order_hint") or "")
     if not data.get("all_items") or data.get("except_items") or data.get("order_scope") or not hint:
         return
-    kept = [s for s in _SENTENCE_END.split(text) if said_check("item_kept", s)]
+    kept = [s for s in sentences(text) if said_check("item_kept", s)]
     described = tokens(hint) - tokens("the one order with my that in it")
     if described and any(described <= tokens(s) for s in kept):
         data["except_items"] = [" ".join(w for w in hint.split() if tokens(w) and tokens(w) <= described)]
@@ -301,7 +299,7 @@ def _exclusion_clauses(text: str) -> list[str]:
     where the kept thing may come first."""
     checks = selector_checks()
     after = [re.split(r"[.!?;]", text[m.end():], maxsplit=1)[0] for m in checks["except_items"].finditer(text)]
-    return after + [s for s in re.split(r"(?<=[.!?;])\s+", text) if checks["except_kept"].search(s)]
+    return after + [s for s in sentences(text) if checks["except_kept"].search(s)]
 
 
 def _excluded_as_said(value: str, text: str) -> bool:
@@ -390,7 +388,7 @@ def _as_alternative(alternative: dict[str, Any], text: str, tasks: set[str]) -> 
     if str(kept.get("condition", "")).startswith("refund_") and kept.get("payment"):
         kept.pop("task", None)  # where the refund goes: the same request, paid back another way
     if not (kept.get("task") or kept.get("wanted") or kept.get("payment")):
-        conditional = [x for x in _SENTENCE_END.split(text) if said_check("alternatives", x)]
+        conditional = [x for x in sentences(text) if said_check("alternatives", x)]
         named = {t for x in conditional for t in beyond_doubt(x)} - tasks
         if len(named) != 1:
             return None
