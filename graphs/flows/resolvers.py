@@ -130,7 +130,7 @@ def _kinds_named(said: set[str], methods: list[dict[str, Any]]) -> list[list[dic
 
 
 def said_as_paid_with(words: str, texts: list[str]) -> bool:
-    """A sentence of the customer's says the order was paid with these words' method ("I paid for it with
+    """A sentence of the customer's says the order was paid with these words' method ("<I paid> ... with
     <method> but ..."): the method paid with, not the one wanted."""
     said = tokens(words)
     return bool(said) and any(said <= tokens(re.split(r"[,;.!?]|\bbut\b", t[m.end():], maxsplit=1)[0])

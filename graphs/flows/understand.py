@@ -258,7 +258,7 @@ def _check_selectors(data: dict[str, Any], text: str) -> None:
 
 def _all_items_asked(data: dict[str, Any], text: str) -> bool:
     """Every item is asked for only when a word that says so stands in a sentence of the request: "<task>
-    everything", not "<item> ... looks odd next to everything else I have" beside a request for one item."""
+    everything", not "<item> ... <remark about> everything else <of mine>" beside a request for one item."""
     words = selector_checks()["all_items"]
     tasks = [str(t) for t in data.get("tasks", []) if cue_said(str(t), text)]
     if not tasks:
@@ -282,7 +282,7 @@ def _every_item_of_each(data: dict[str, Any], text: str) -> None:
 
 def _kept_from_description(data: dict[str, Any], text: str) -> None:
     """Over every item of one order, the item the order was described by is excluded when a sentence says it is
-    kept (in place): "the <item> is the only thing I keep ... <task> everything else" names the order by the one
+    kept (in place): "<item> <is what I keep> ... <task> everything else" names the order by the one
     thing not to act on."""
     hint = str(data.get("order_hint") or "")
     if not data.get("all_items") or data.get("except_items") or data.get("order_scope") or not hint:
@@ -377,7 +377,7 @@ def _amount_said(amount: Any, text: str) -> bool:
 def _as_alternative(alternative: dict[str, Any], text: str, tasks: set[str]) -> dict[str, Any] | None:
     """An alternative kept as said: its amount written in the text, its variant and payment in the customer's
     words, and something to do instead (when the reading gave none, the task a conditional sentence names
-    beyond doubt: "if it costs more than <n>, <cancel> the order")."""
+    beyond doubt: "if <a fact> is over <n>, <task> the order")."""
     said = tokens(text)
     kept = dict(alternative)
     if kept.get("amount") is not None and not _amount_said(kept["amount"], text):
