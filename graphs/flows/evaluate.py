@@ -12,6 +12,7 @@ from typing import Any
 
 from graphs.flows.customer import CustomerView
 from graphs.flows.render import say
+from graphs.flows.resolvers import order_label
 from graphs.flows.selection import holds, select_orders, write_facts
 from graphs.flows.step import FlowStep
 from graphs.flows.steps import FLOWS, next_step
@@ -32,8 +33,12 @@ def expand_scope(queue: list[dict[str, Any]], view: CustomerView) -> tuple[list[
     if selected is None:
         return queue, "", None
     if not selected:
+        if not view.orders:
+            return queue[1:], "", say("no_orders")
         status = frame["said"].get("order_status") or " or ".join(spec.statuses or ("open",))
-        return queue[1:], "", say("no_orders_in_scope", status=status, action=task.value.replace("_", " "))
+        # The orders there are, with their statuses: "none is pending" should not leave the customer guessing.
+        orders = "; ".join(order_label(o) for o in view.orders.values())
+        return queue[1:], "", say("no_orders_in_scope", status=status, action=spec.action, orders=orders)
     said = {k: v for k, v in frame["said"].items() if k not in ("order_scope", "order_status", "order_hint")}
     frames = [{**frame, "said": {**said, "order_ids": [order_id]}} for order_id in selected]
     note = say("scope_orders", count=len(selected), orders=", ".join(selected)) if len(selected) > 1 else ""

@@ -142,10 +142,15 @@ class FlowNodes:
                 messages.append(AIMessage(say("ask_zip")))
             elif state.get("awaiting") == "identity":
                 messages.append(AIMessage(say("ask_identity_name_zip")))
-            elif frames or u.tasks:
+            elif frames or (u.tasks and not self._catalogue_question(u, text)):
                 messages.append(AIMessage(say("ask_identity")))
-            update["awaiting"] = "identity"
+            if messages or state.get("awaiting") == "identity":
+                update["awaiting"] = "identity"
         return update | {"messages": messages}
+
+    def _catalogue_question(self, u: Any, text: str) -> bool:
+        """Only a question the catalogue answers ("which colours does the <product> come in?"): no account needed."""
+        return list(u.tasks) == [Task.QUESTION] and product_info_text(self.guarded.store, text) is not None
 
     def _identify(self, state: SupportState, u: Any, update: dict[str, Any]) -> list[AnyMessage]:
         """Look up the email, or name + zip, the customer gave; a failure is explained, the request kept."""
@@ -182,7 +187,7 @@ class FlowNodes:
     async def question(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """An open question: product facts from the catalogue by code, otherwise a short model answer."""
         text = _last_customer_text(state)
-        known = product_info_text(self.guarded.store, text)
+        known = product_info_text(self.guarded.store, text, (state.get("understanding") or {}).get("items"))
         if not known and state.get("customer_id"):
             known = CustomerView.load(self.guarded.store, state["customer_id"]).account_text(text)
         if known:

@@ -87,6 +87,8 @@ def resolve_order(view: CustomerView, said: dict[str, Any], statuses: tuple[str,
         matches = [pool[-1]]
     if not matches and status_words:
         matches = pool
+    if not matches and not view.orders:
+        return Resolution("none", detail="no_orders")  # "Your orders: ." would list nothing
     if not matches:
         if len(orders) == 1 and said.get("order_status"):
             return ok(next(iter(orders)))

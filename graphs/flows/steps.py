@@ -267,8 +267,10 @@ def _confirm(view: CustomerView, spec: FlowSpec, args: dict[str, Any]) -> FlowSt
     return FlowStep("confirm", summarize_write(view.store, spec.tool, args), tool=spec.tool, args=args)
 
 
-def product_info_text(store: RetailStore, text: str) -> str | None:
-    """Available variants of a product named in the text (e.g. 'which colours does the yoga mat come in?')."""
+def product_info_text(store: RetailStore, text: str, items: list[dict[str, Any]] | None = None) -> str | None:
+    """Available variants of a product named in the text (e.g. 'which colours does the yoga mat come in?'); with a
+    price ranking read for it ("the cheapest <colour> <product> in stock"), the one variant that ranking picks
+    among the available ones that have every option word the customer gave."""
     from graphs.flows.text import phrase_in, tokens
 
     said = tokens(text)
@@ -278,6 +280,28 @@ def product_info_text(store: RetailStore, text: str) -> str | None:
             available = [v for v in product["variants"].values() if v["available"]]
             if not available:
                 return say("product_none_available", product=name)
+            ranked = next((i for i in items or [] if i.get("rank") in _PRICE_RANKS), None)
+            if ranked:
+                return _ranked_product_text(name, available, ranked)
             variants = "; ".join(f"{options_text(v['options'])} ({money(v['price'])})" for v in available)
             return say("product_info", product=name, variants=variants)
     return None
+
+
+#: Price rankings a catalogue question can ask for, and which end of the prices each takes.
+_PRICE_RANKS = {"cheapest": min, "most_expensive": max}
+
+
+def _ranked_product_text(name: str, available: list[dict[str, Any]], item: dict[str, Any]) -> str | None:
+    from graphs.flows.text import tokens
+
+    words = tokens(f"{item.get('item') or ''} {item.get('wanted') or ''}") - tokens(name)
+    values = {w for v in available for value in v["options"].values() for w in tokens(value)}
+    wanted = words & values  # the words that name an option value ("black"), not the product or filler
+    pool = [v for v in available if wanted <= {w for value in v["options"].values() for w in tokens(value)}]
+    if not pool:
+        return None
+    pick = _PRICE_RANKS[item["rank"]](pool, key=lambda v: float(v["price"]))
+    return say("product_ranked", rank=str(item["rank"]).replace("_", " "), product=name,
+               with_words=f" in {' '.join(sorted(wanted))}" if wanted else "",
+               variant=options_text(pick["options"]), price=money(pick["price"]))

@@ -103,9 +103,11 @@ def find_zip(text: str) -> str | None:
 
 _STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace|"
                  r"Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Loop|Alley|Plaza")
+_STREET_LINES = (r"(?P<address1>\b\d{1,6}\s+(?:[A-Z0-9][\w.'-]*\s+){0,4}(?:" + _STREET_TYPES + r")\b\.?)"
+                 r"(?:,?\s+(?P<address2>(?:Suite|Ste|Apt|Apartment|Unit|Floor|Fl|#)\.?\s*[\w-]+))?")
+_STREET = re.compile(_STREET_LINES)
 _ADDRESS = re.compile(
-    r"(?P<address1>\b\d{1,6}\s+(?:[A-Z0-9][\w.'-]*\s+){0,4}(?:" + _STREET_TYPES + r")\b\.?)"
-    r"(?:,?\s+(?P<address2>(?:Suite|Ste|Apt|Apartment|Unit|Floor|Fl|#)\.?\s*[\w-]+))?"
+    _STREET_LINES +
     r",?\s+(?P<city>[A-Z][a-zA-Z.'-]*(?:\s+[A-Z][a-zA-Z.'-]*){0,3}),?\s+(?P<state>[A-Z]{2})\.?,?\s+(?P<zip>\d{5})\b")
 
 
@@ -121,6 +123,15 @@ def state_code(text: str) -> str | None:
     found = {m.group(1) for m in re.finditer(r"\b([A-Z]{2})\b(,?\s*\d{5}\b)?", text)
              if m.group(1) in US_STATES and (m.group(1) != "OK" or m.group(2))}
     return found.pop() if len(found) == 1 else None
+
+
+def find_street(text: str) -> dict[str, str] | None:
+    """The street lines of an address given in parts ("<number> <name> <Road>, Apt <n>"): address1 and, when
+    written, address2; None when the text has no street line."""
+    match = _STREET.search(text)
+    if not match:
+        return None
+    return {k: v.strip().rstrip(".") for k, v in match.groupdict().items() if v}
 
 
 def _zip_beside_address(text: str) -> str | None:

@@ -24,7 +24,7 @@ from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, find_name, plausible_tasks, sentences, tokens
 from graphs.selectors import Rank
-from graphs.task_words import REASON_CHECKS, beyond_doubt, cue_said
+from graphs.task_words import REASON_CHECKS, beyond_doubt, cue_said, start
 from graphs.understanding import MessageReading, Understanding, reading_fields
 from prompts import load_prompt
 
@@ -172,7 +172,9 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
         # A variant the customer said (checked above) is an item change even without a change verb.
         tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]
-    if any(i.get("rank") for i in data.get("items", [])) and not {"modify_items", "exchange"} & set(tasks):
+    catalogue_question = tasks == ["question"] and not any(start(t, text) for t in ("modify_items", "exchange"))
+    if any(i.get("rank") for i in data.get("items", [])) and not {"modify_items", "exchange"} & set(tasks) \
+            and not catalogue_question:  # "which is the <rank> <product> you have?" asks, it changes nothing
         # "The <rank> <attribute> one" (a ranking is checked against the text above) asks for
         # another variant, not about the order: which change is the model's call, else the status said.
         change = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1] or \

@@ -207,3 +207,45 @@ def test_every_thing_over_every_order_of_a_status_is_every_item_of_each():
     assert got["all_items"] is True
     assert "all_items" not in _merged("Please cancel all my pending orders.",
                                       {"tasks": ["cancel"], "order_scope": "all", "order_status": "pending"})
+
+
+def test_a_catalogue_question_with_a_price_ranking_is_answered_with_that_variant():
+    from graphs.flows.steps import product_info_text
+
+    product = next(p for p in _data()["products"].values() if p["name"] == "T-Shirt")
+    black = [v for v in product["variants"].values() if v["available"] and v["options"].get("color") == "black"]
+    text = "What's the cheapest black t-shirt you have in stock?"
+    answer = product_info_text(_store(), text, [{"item": "black t-shirt", "rank": "cheapest"}])
+    cheapest = min(black, key=lambda v: float(v["price"]))
+    assert f"{float(cheapest['price']):.2f}" in answer and "cheapest" in answer
+    priciest = max(black, key=lambda v: float(v["price"]))
+    answer = product_info_text(_store(), text, [{"item": "black t-shirt", "rank": "most_expensive"}])
+    assert f"{float(priciest['price']):.2f}" in answer
+    # Read as a question, not as a change of an order's item.
+    got = _merged(text, {"tasks": ["question"], "items": [{"item": "black t-shirt", "rank": "cheapest"}]})
+    assert [str(t) for t in got["tasks"]] == ["question"]
+
+
+def test_street_lines_given_in_parts_are_read_as_the_address():
+    from graphs.flows.plan import fold
+    from graphs.flows.text import find_street
+    from graphs.understanding import Understanding
+
+    assert find_street("48 Oak Road, Apt 3B") == {"address1": "48 Oak Road", "address2": "Apt 3B"}
+    assert find_street("the 2 pack please") is None
+    frame = {"task": "modify_address", "said": {"order_ids": ["#W1234567"], "texts": ["new address please"]},
+             "fallback": None}
+    text = "48 Oak Road, Apt 3B"
+    u = Understanding.model_validate({"items": [{"item": text}]})  # a reading that took it for an item
+    said = fold([frame], "address", u, text).frames[0]["said"]
+    assert said["address"] == {"address1": "48 Oak Road", "address2": "Apt 3B"} and not said.get("items")
+
+
+def test_a_customer_with_no_orders_is_told_so_not_given_an_empty_list():
+    from graphs.flows.resolvers import resolve_order
+
+    user_id = next(k for k, u in _data()["users"].items() if not u.get("orders"))
+    view = CustomerView.load(_store(), user_id)
+    resolution = resolve_order(view, {"order_hint": "the one with the lamp", "items": [{"item": "lamp"}]},
+                               ("delivered",))
+    assert resolution.status == "none" and resolution.detail == "no_orders"
