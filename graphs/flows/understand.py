@@ -19,12 +19,21 @@ from langchain_core.runnables import RunnableConfig
 from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
-from graphs.flows.reading_schema import check_pattern, reading_format, selector_checks
+from graphs.flows.plan_checks import (
+    check_selectors,
+    every_item_of_each,
+    exclusion_from_description,
+    kept_from_description,
+    mostly_said,
+    place_exclusions,
+    rank_from_text,
+)
+from graphs.flows.reading_schema import check_pattern, reading_format
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
 from graphs.flows.text import code_facts, find_name, plausible_tasks, sentences, tokens
 from graphs.selectors import Rank
-from graphs.task_words import REASON_CHECKS, beyond_doubt, cue_said, start
+from graphs.task_words import beyond_doubt, start
 from graphs.understanding import MessageReading, Understanding, reading_fields
 from prompts import load_prompt
 
@@ -116,7 +125,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         if data.get(key) and not any(re.search(rf"(?<![\w.@-]){re.escape(w)}(?![\w@]|\.\w)", words)
                                      for w in str(data[key]).lower().split()):
             data.pop(key)
-    if data.get("order_hint") and not _mostly_said(data["order_hint"], text):
+    if data.get("order_hint") and not mostly_said(data["order_hint"], text):
         data.pop("order_hint")  # "my last order" read into a message that says nothing of the kind
     if data.get("payment"):
         # Only the payment words the customer wrote: a small model completes "visa" to the prompt's "visa ending 1234".
@@ -125,7 +134,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if data.get("items"):
         # "... difference on my <card brand> ending <digits>" is a payment method, not an item of the order.
         paying = [i for i in data["items"] if _PAYMENT_WORDS.search(str(i.get("item", "")))]
-        if paying and not data.get("payment") and _mostly_said(str(paying[0]["item"]), text):
+        if paying and not data.get("payment") and mostly_said(str(paying[0]["item"]), text):
             data["payment"] = paying[0]["item"]
         data["items"] = [_as_said(i, text) for i in data["items"] if i not in paying]
         naming = [i for i in data["items"] if _ORDER_NAMED.search(str(i.get("item") or "")) and not i.get("wanted")]
@@ -139,12 +148,12 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
             # An "item" wanted as itself ("<option>" -> "<option>") beside a real change is an option of that
             # change the model listed as one more item ("<colour> one, same <size>, <type> or <type>").
             data["items"] = [i for i in data["items"] if not _echo(i)] or data["items"]
-    _check_selectors(data, text)
-    _exclusion_from_description(data, text)
-    _kept_from_description(data, text)
-    _every_item_of_each(data, text)
-    _place_exclusions(data)
-    _rank_from_text(data, text)
+    check_selectors(data, text)
+    exclusion_from_description(data, text)
+    kept_from_description(data, text)
+    every_item_of_each(data, text)
+    place_exclusions(data)
+    rank_from_text(data, text)
     if isinstance(data.get("address"), dict):
         data["address"] = {k: v for k, v in data["address"].items() if v and str(v).lower() in words} or None
         street = (data["address"] or {}).get("address1")
@@ -158,9 +167,9 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if data.get("address"):
         # The new address copied into the order's description or into an item: it describes neither.
         address = " ".join(map(str, data["address"].values()))
-        if data.get("order_hint") and _mostly_said(str(data["order_hint"]), address):
+        if data.get("order_hint") and mostly_said(str(data["order_hint"]), address):
             data.pop("order_hint")
-        data["items"] = [i for i in data.get("items", []) if not _mostly_said(str(i.get("item") or ""), address)]
+        data["items"] = [i for i in data.get("items", []) if not mostly_said(str(i.get("item") or ""), address)]
     if not (data.get("first_name") and data.get("last_name")) and (name := find_name(text)):
         data["first_name"], data["last_name"] = name  # the model missed an introduction code can read
     who = _identity_words(data)
@@ -197,165 +206,6 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     return Understanding.model_validate(data)
 
 
-def _rank_from_text(data: dict[str, Any], text: str) -> None:
-    """A ranking the text says ("the <rank> <attribute> one") put on the one item being changed
-    when the reading left it out (in place): the ranking checks that drop a padded rank also read one that is
-    said, and a single changed item can only be what it ranks."""
-    items = data.get("items") or []
-    changing = {str(t) for t in data.get("tasks", [])} & {"modify_items", "exchange"}
-    if len(items) != 1 or not changing or not isinstance(items[0], dict) or items[0].get("rank"):
-        return
-    ranks = [r.value for r in Rank if said_check(f"rank_{r.value}", text)]
-    if len(ranks) == 1:
-        items[0]["rank"] = ranks[0]
-
-
-def _check_selectors(data: dict[str, Any], text: str) -> None:
-    """Keep the plan's selectors only as far as the text says them (in place): a scope over several orders needs
-    a word like "all", exclusions and alternatives need their words and names, an amount needs its number."""
-    checks = selector_checks()
-    scope = data.get("order_scope")
-    if scope and scope != "one" and not checks.get(f"order_scope_{scope}", re.compile("$^")).search(text):
-        data.pop("order_scope")
-    if scope == "one":
-        data.pop("order_scope")
-    status = data.get("order_status")
-    if status and not checks.get(f"order_status_{status}", re.compile("$^")).search(text):
-        data.pop("order_status")  # the status narrows which orders are meant: only when the text says it
-    if data.get("order_status") and {str(t) for t in data.get("tasks", [])} == {"order_info"} and \
-            sum(bool(checks[f"order_status_{s}"].search(text)) for s in ("pending", "processed", "delivered")) > 1:
-        # "<what's status A>, <what's status B> and <what's status C>": statuses listed to ask about them all, not
-        # one to narrow by (a question over a superset of the orders meant still answers it).
-        data.pop("order_status", None)
-    if data.get("except_orders"):
-        kept = [e for e in data["except_orders"] if isinstance(e, str) and _excluded_as_said(e, text)]
-        if kept and data.get("order_scope"):
-            data["except_orders"] = kept
-        else:
-            data.pop("except_orders")
-    for bound in ("order_total_below", "order_total_above"):
-        if data.get(bound) is not None and not (data.get("order_scope") and _amount_said(data[bound], text)):
-            data.pop(bound)
-    for item in data.get("items") or []:
-        # A ranking only as said: "the cheapest one" says cheapest; a plain "2 liter version" says none.
-        if isinstance(item, dict) and item.get("rank") and \
-                not checks.get(f"rank_{item['rank']}", re.compile("$^")).search(text):
-            item["rank"] = None
-    if data.get("reason") and not said_check(REASON_CHECKS.get(str(data["reason"]), ""), text):
-        data.pop("reason")  # a reason the text does not give: asked, never guessed
-    if data.get("all_items") and not _all_items_asked(data, text):
-        data.pop("all_items")
-    if data.get("except_items"):
-        kept = [e for e in data["except_items"] if isinstance(e, str) and _excluded_as_said(e, text)]
-        if kept:
-            data["except_items"] = kept
-        else:
-            data.pop("except_items")
-    if data.get("alternatives"):
-        tasks = {str(t) for t in data.get("tasks", [])}
-        data["alternatives"] = [a for a in (_as_alternative(a, text, tasks) for a in data["alternatives"]) if a]
-        if not data["alternatives"] or not checks["alternatives"].search(text):
-            data.pop("alternatives")
-
-
-def _all_items_asked(data: dict[str, Any], text: str) -> bool:
-    """Every item is asked for only when a word that says so stands in a sentence of the request: "<task>
-    everything", not "<item> ... <remark about> everything else <of mine>" beside a request for one item."""
-    words = selector_checks()["all_items"]
-    tasks = [str(t) for t in data.get("tasks", []) if cue_said(str(t), text)]
-    if not tasks:
-        return bool(words.search(text))  # an answer ("all of them") asks for no task of its own (a task the
-        # reading padded it with has no cue in it)
-    return any(words.search(s) and any(cue_said(t, s) for t in tasks) for s in sentences(text))
-
-
-#: Tasks that act on items of an order.
-_ITEM_TASKS = ("return", "exchange", "modify_items")
-
-
-def _every_item_of_each(data: dict[str, Any], text: str) -> None:
-    """Over several orders, "<task> every (single) thing" asks for every item of each (in place): the reading gave
-    the scope but no item."""
-    tasks = {str(t) for t in data.get("tasks", [])}
-    if data.get("order_scope") == "all" and tasks and tasks <= set(_ITEM_TASKS) and not data.get("items") \
-            and not data.get("all_items") and not data.get("except_items") and _all_items_asked(data, text):
-        data["all_items"] = True
-
-
-def _kept_from_description(data: dict[str, Any], text: str) -> None:
-    """Over every item of one order, the item the order was described by is excluded when a sentence says it is
-    kept (in place): "<item> <is what I keep> ... <task> everything else" names the order by the one
-    thing not to act on."""
-    hint = str(data.get("order_hint") or "")
-    if not data.get("all_items") or data.get("except_items") or data.get("order_scope") or not hint:
-        return
-    kept = [s for s in sentences(text) if said_check("item_kept", s)]
-    described = tokens(hint) - tokens("the one order with my that in it")
-    if described and any(described <= tokens(s) for s in kept):
-        data["except_items"] = [" ".join(w for w in hint.split() if tokens(w) and tokens(w) <= described)]
-
-
-def _exclusion_clauses(text: str) -> list[str]:
-    """What the text says after each of its exclusion words ("except ...", "all but ..."), to the end of that
-    sentence; and each whole sentence that says what is kept ("<item> ... keeping", "<task> everything else"),
-    where the kept thing may come first."""
-    checks = selector_checks()
-    after = [re.split(r"[.!?;]", text[m.end():], maxsplit=1)[0] for m in checks["except_items"].finditer(text)]
-    return after + [s for s in sentences(text) if checks["except_kept"].search(s)]
-
-
-def _excluded_as_said(value: str, text: str) -> bool:
-    """An exclusion is something the text says after an exclusion word: "<item A> ... except the <item B>"
-    excludes <B>, never <A>."""
-    return any(_mostly_said(value, clause) for clause in _exclusion_clauses(text))
-
-
-def _exclusion_from_description(data: dict[str, Any], text: str) -> None:
-    """Over every order of a status, an order description said after the exclusion word is the exclusion (in
-    place): "<task> every <status> order, except <the order described>" names no order to act on."""
-    if data.get("order_scope") != "all" or data.get("except_orders") or data.get("except_items"):
-        return
-    clauses = _exclusion_clauses(text)
-    hint = str(data.get("order_hint") or "")
-    if hint and any(_mostly_said(hint, c) for c in clauses):
-        data["except_orders"] = [data.pop("order_hint")]
-        data["items"] = [i for i in data.get("items", []) if not _mostly_said(str(i.get("item") or ""), hint)]
-
-
-#: Tasks that act on whole orders: what such a request excludes over several orders is orders, not items.
-_WHOLE_ORDER_TASKS = ("cancel", "modify_address", "modify_payment")
-
-
-def _place_exclusions(data: dict[str, Any]) -> None:
-    """Put each part of "everything but X" where code evaluates it (in place).
-
-    The model names every item it reads in ``items``, the excluded ones too, and sometimes "everything" itself
-    ("all of it but the <item>" as an item): an item also listed as excluded is not acted on, and an item that says
-    "everything" is the all-items selector (a variant wanted for it is wanted for every item). Over several orders
-    of a whole-order task ("<task> every <status> order except the <item> one"), the exclusions are orders.
-    """
-    excluded = [tokens(e) for e in data.get("except_items", [])]
-    everything = selector_checks()["all_items"]
-    kept = []
-    for item in data.get("items", []):
-        words = tokens(item.get("item"))
-        if words and any(e and e <= words for e in excluded) and not everything.search(item.get("item") or ""):
-            continue  # the excluded item itself
-        if excluded and everything.search(item.get("item") or ""):
-            data["all_items"] = True
-            if not (item.get("wanted") or item.get("rank")):
-                continue
-            item = {**item, "item": ""}
-        kept.append(item)
-    if "items" in data:
-        data["items"] = kept
-    tasks = {str(t) for t in data.get("tasks", [])}
-    if data.get("order_scope") == "all" and excluded and tasks and tasks <= set(_WHOLE_ORDER_TASKS) \
-            and not data.get("except_orders"):
-        data["except_orders"] = data.pop("except_items")
-        data.pop("all_items", None)
-
-
 def _identity_words(data: dict[str, Any]) -> set[str]:
     """The words that say who the customer is in a reading: names, email, zip, and the words that announce them."""
     said = " ".join(str(data.get(k) or "") for k in ("first_name", "last_name", "email", "zip"))
@@ -365,37 +215,6 @@ def _identity_words(data: dict[str, Any]) -> set[str]:
 def _a_street(line: str) -> bool:
     """A street line has a house number and a name."""
     return bool(re.search(r"\d", line) and re.search(r"[A-Za-z]{2}", line))
-
-
-def _amount_said(amount: Any, text: str) -> bool:
-    """The amount (its whole dollars) is written in the text."""
-    try:
-        whole = int(float(amount))
-    except (TypeError, ValueError):
-        return False
-    return bool(re.search(rf"(?<![\d.]){whole}(?!\d)", text.replace(",", "")))
-
-
-def _as_alternative(alternative: dict[str, Any], text: str, tasks: set[str]) -> dict[str, Any] | None:
-    """An alternative kept as said: its amount written in the text, its variant and payment in the customer's
-    words, and something to do instead (when the reading gave none, the task a conditional sentence names
-    beyond doubt: "if <a fact> is over <n>, <task> the order")."""
-    said = tokens(text)
-    kept = dict(alternative)
-    if kept.get("amount") is not None and not _amount_said(kept["amount"], text):
-        return None
-    for key in ("wanted", "payment"):
-        if kept.get(key) and not tokens(kept[key]) <= said:
-            kept.pop(key)
-    if str(kept.get("condition", "")).startswith("refund_") and kept.get("payment"):
-        kept.pop("task", None)  # where the refund goes: the same request, paid back another way
-    if not (kept.get("task") or kept.get("wanted") or kept.get("payment")):
-        conditional = [x for x in sentences(text) if said_check("alternatives", x)]
-        named = {t for x in conditional for t in beyond_doubt(x)} - tasks
-        if len(named) != 1:
-            return None
-        kept["task"] = named.pop()
-    return kept
 
 
 #: An item description that names an order ("<item> order", "<item> delivery"): it describes the order.
@@ -408,12 +227,6 @@ _PAYMENT_WORDS = re.compile(r"\b(visa|mastercard|master card|amex|american expre
 def _echo(item: dict[str, Any]) -> bool:
     """An item reading whose wanted variant is its own description, word for word."""
     return bool(item.get("item")) and tokens(item.get("item")) == tokens(item.get("wanted"))
-
-
-def _mostly_said(value: str, text: str) -> bool:
-    """True when at least half of the value's words (filler aside) occur in the text."""
-    words = tokens(value)
-    return bool(words) and len(words & tokens(text)) * 2 >= len(words)
 
 
 def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:
@@ -432,7 +245,7 @@ def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:
             rest = " ".join(check_pattern(f"rank_{rank}").sub(" ", str(item["wanted"])).split())
             item = {**item, "wanted": rest or None}
             wanted = tokens(rest)
-    return {"item": item.get("item") if _mostly_said(str(item.get("item") or ""), text) else "",
+    return {"item": item.get("item") if mostly_said(str(item.get("item") or ""), text) else "",
             "wanted": item.get("wanted") if wanted and wanted <= said else None, "rank": rank}
 
 
