@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from graphs.flows.reading_schema import said
+from graphs.flows.reading_schema import said as said_check
 from graphs.flows.render import say
 from graphs.flows.step import FlowStep, listing
 from graphs.flows.text import sentences, tokens
@@ -62,7 +62,7 @@ def _named_choice(text: str, choices: list[list[str]]) -> list[str] | None:
     ruled_out: set[int] = set()
     for sentence in sentences(text.lower()):
         said_words = re.findall(r"[\w']+", sentence)
-        excluding = bool(said_words) and (said_words[0] in _DECLINE or said("item_kept", sentence))
+        excluding = bool(said_words) and (said_words[0] in _DECLINE or said_check("item_kept", sentence))
         for position, word in enumerate(said_words):
             if word in _NEGATION or _NEGATION & set(said_words[max(0, position - 3):position]):
                 continue  # "not the Visa"; and "no" is also an option's value ("waterproof: no")

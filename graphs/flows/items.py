@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphs.flows.customer import CustomerView, options_text
-from graphs.flows.reading_schema import said
+from graphs.flows.reading_schema import said as said_check
 from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import mentions, order_description_spans, sentences, tokens
 
@@ -279,7 +279,7 @@ def indifferent_options(texts: list[str], variants: list[dict[str, Any]]) -> set
     "doesn't matter") that names two or more of the option's values ("<value>, <value>, I don't care")."""
     free: set[str] = set()
     for sentence in (s for t in texts for s in sentences(t)):
-        if not said("indifferent", sentence):
+        if not said_check("indifferent", sentence):
             continue
         words = _loose(sentence)
         for option in {o for v in variants for o in v["options"]}:

@@ -281,8 +281,9 @@ def product_info_text(store: RetailStore, text: str, items: list[dict[str, Any]]
             if not available:
                 return say("product_none_available", product=name)
             ranked = next((i for i in items or [] if i.get("rank") in _PRICE_RANKS), None)
-            if ranked:
-                return _ranked_product_text(name, available, ranked)
+            if ranked and (answer := _ranked_product_text(name, available, ranked)):
+                return answer
+            # No ranking, or no available variant has the words given: every available variant, priced.
             variants = "; ".join(f"{options_text(v['options'])} ({money(v['price'])})" for v in available)
             return say("product_info", product=name, variants=variants)
     return None
