@@ -148,11 +148,11 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     if said.get("all_items"):
         return ok([i["item_id"] for i in items])
     said_items = [s for s in said.get("items", []) if s.get("item")]
-    if any(any(item_score(s["item"], i) for i in items) for s in said_items):
+    fitting = [s for s in said_items if any(item_score(s["item"], i) for i in items)]
+    if fitting:
         # A long description that fits no item beside one that does is a clause the reading took for an item
         # ("<item>, the <part> is <complaint>"): it names nothing to act on.
-        said_items = [s for s in said_items if len(tokens(s["item"])) < _CLAUSE_WORDS
-                      or any(item_score(s["item"], i) for i in items)]
+        said_items = [s for s in said_items if s in fitting or len(tokens(s["item"])) < _CLAUSE_WORDS]
     named = named_items(items, said.get("texts", []))
     outside = [n.item["name"] for n in named if not n.describes_order]
     if outside:

@@ -25,6 +25,7 @@ from graphs.flows.resolution import Resolution
 from graphs.flows.resolvers import resolve_address, resolve_order, resolve_payment, said_as_paid_with
 from graphs.flows.selection import all_except
 from graphs.flows.step import FlowStep, listing
+from graphs.flows.text import phrase_in, tokens
 from graphs.flows.variant_step import variants_step
 from graphs.labels import money, payment_label
 from graphs.tool_layer import dry_run
@@ -271,8 +272,6 @@ def product_info_text(store: RetailStore, text: str, items: list[dict[str, Any]]
     """Available variants of a product named in the text (e.g. 'which colours does the yoga mat come in?'); with a
     price ranking read for it ("the cheapest <colour> <product> in stock"), the one variant that ranking picks
     among the available ones that have every option word the customer gave."""
-    from graphs.flows.text import phrase_in, tokens
-
     said = tokens(text)
     for name, product_id in store.product_ids_by_name().items():
         if phrase_in(name, said):
@@ -294,12 +293,10 @@ _PRICE_RANKS = {"cheapest": min, "most_expensive": max}
 
 
 def _ranked_product_text(name: str, available: list[dict[str, Any]], item: dict[str, Any]) -> str | None:
-    from graphs.flows.text import tokens
-
-    words = tokens(f"{item.get('item') or ''} {item.get('wanted') or ''}") - tokens(name)
-    values = {w for v in available for value in v["options"].values() for w in tokens(value)}
-    wanted = words & values  # the words that name an option value ("black"), not the product or filler
-    pool = [v for v in available if wanted <= {w for value in v["options"].values() for w in tokens(value)}]
+    option_words = [(v, {w for value in v["options"].values() for w in tokens(value)}) for v in available]
+    said = tokens(f"{item.get('item') or ''} {item.get('wanted') or ''}") - tokens(name)
+    wanted = said & set().union(*(words for _, words in option_words))  # the option values named ("black")
+    pool = [v for v, words in option_words if wanted <= words]
     if not pool:
         return None
     pick = _PRICE_RANKS[item["rank"]](pool, key=lambda v: float(v["price"]))
