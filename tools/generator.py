@@ -200,63 +200,79 @@ def _address(rng: random.Random) -> dict:
     }
 
 
-def generate_dataset(customers: int = 200, seed: int = 0, orders: int | None = None, products: int = 50) -> dict:
-    """A consistent dataset: `customers` users, `orders` orders (default ≈2.5 per user), `products` products."""
-    if customers < 1 or products < 1:
-        raise ValueError("customers and products must be at least 1")
-    rng = random.Random(seed)
-    used: set[str] = set()
-    catalog = _products(rng, products, used)
-    n_orders = orders if orders is not None else round(customers * 2.5)
+class _Taken:
+    """Everything that must stay unique across a dataset's users: ids, emails, name and zip, payment ids."""
 
+    def __init__(self, data: dict | None = None) -> None:
+        self.user_ids: set[str] = set()
+        self.emails: set[str] = set()
+        self.pm_ids: set[str] = set()
+        self.names_zip: set[tuple[str, str, str]] = set()
+        self.names: list[tuple[str, str]] = []  # in creation order: a namesake is drawn from them
+        self.order_ids: set[str] = set()
+        for uid, user in (data or {}).get("users", {}).items():
+            first, last = user["name"]["first_name"], user["name"]["last_name"]
+            self.user_ids.add(uid)
+            self.emails.add(user["email"])
+            self.pm_ids.update(user["payment_methods"])
+            self.names_zip.add((first, last, user["address"]["zip"]))
+            self.names.append((first, last))
+        self.order_ids.update((data or {}).get("orders", {}))
+
+
+def _users(rng: random.Random, count: int, taken: _Taken) -> dict:
     users: dict = {}
-    emails: set[str] = set()
-    pm_ids: set[str] = set()
-    names_zip: set[tuple[str, str, str]] = set()
-    previous: list[tuple[str, str]] = []
-    while len(users) < customers:
-        if previous and rng.random() < 0.15:
-            first, last = rng.choice(previous)  # a namesake with another zip
+    while len(users) < count:
+        if taken.names and rng.random() < 0.15:
+            first, last = rng.choice(taken.names)  # a namesake with another zip
         else:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         address = _address(rng)
-        if (first, last, address["zip"]) in names_zip:
+        if (first, last, address["zip"]) in taken.names_zip:
             continue
         uid = f"{first.lower()}_{last.lower()}_{_digits(rng, 4)}"
-        if uid in users:
+        if uid in taken.user_ids:
             continue
         email = f"{first.lower()}.{last.lower()}{_digits(rng, 4)}@{rng.choice(EMAIL_DOMAINS)}"
-        if email in emails:
+        if email in taken.emails:
             continue
-        names_zip.add((first, last, address["zip"]))
-        previous.append((first, last))
-        emails.add(email)
-        methods: dict = {}
-        sources = ["credit_card", "paypal", "gift_card"]
-        k = rng.choice([1, 1, 2, 2, 2, 3, 4])
-        picks = [rng.choice(sources) for _ in range(k)]
-        if picks.count("gift_card") > 1:  # the seed never has two gift cards per user
-            picks = [p for p in picks if p != "gift_card"] + ["gift_card"]
-        for src in picks:
-            mid = _fresh(rng, pm_ids, lambda s=src: f"{s}_{_digits(rng, 7)}")
-            if src == "credit_card":
-                methods[mid] = {"source": src, "brand": rng.choice(["visa", "mastercard"]),
-                                "last_four": _digits(rng, 4), "id": mid}
-            elif src == "gift_card":
-                methods[mid] = {"source": src, "balance": rng.randint(0, 100), "id": mid}
-            else:
-                methods[mid] = {"source": src, "id": mid}
+        taken.names_zip.add((first, last, address["zip"]))
+        taken.names.append((first, last))
+        taken.user_ids.add(uid)
+        taken.emails.add(email)
         users[uid] = {"name": {"first_name": first, "last_name": last}, "address": address, "email": email,
-                      "payment_methods": methods, "orders": []}
+                      "payment_methods": _payment_methods(rng, taken.pm_ids), "orders": []}
+    return users
 
+
+def _payment_methods(rng: random.Random, pm_ids: set[str]) -> dict:
+    methods: dict = {}
+    sources = ["credit_card", "paypal", "gift_card"]
+    k = rng.choice([1, 1, 2, 2, 2, 3, 4])
+    picks = [rng.choice(sources) for _ in range(k)]
+    if picks.count("gift_card") > 1:  # the seed never has two gift cards per user
+        picks = [p for p in picks if p != "gift_card"] + ["gift_card"]
+    for src in picks:
+        mid = _fresh(rng, pm_ids, lambda s=src: f"{s}_{_digits(rng, 7)}")
+        if src == "credit_card":
+            methods[mid] = {"source": src, "brand": rng.choice(["visa", "mastercard"]),
+                            "last_four": _digits(rng, 4), "id": mid}
+        elif src == "gift_card":
+            methods[mid] = {"source": src, "balance": rng.randint(0, 100), "id": mid}
+        else:
+            methods[mid] = {"source": src, "id": mid}
+    return methods
+
+
+def _orders(rng: random.Random, count: int, users: dict, catalog: dict, taken: _Taken) -> dict:
+    """``count`` orders of ``users`` (appended to each user's list) over ``catalog``."""
     user_ids = list(users)
     product_list = list(catalog.values())
     statuses = [s for s, _ in STATUS_WEIGHTS]
     weights = [w for _, w in STATUS_WEIGHTS]
-    order_ids: set[str] = set()
     all_orders: dict = {}
-    for _ in range(n_orders):
-        oid = _fresh(rng, order_ids, lambda: "#W" + _digits(rng, 7))
+    for _ in range(count):
+        oid = _fresh(rng, taken.order_ids, lambda: "#W" + _digits(rng, 7))
         uid = rng.choice(user_ids)
         user = users[uid]
         items = []
@@ -278,4 +294,42 @@ def generate_dataset(customers: int = 200, seed: int = 0, orders: int | None = N
         all_orders[oid] = {"order_id": oid, "user_id": uid, "address": address, "items": items,
                            "fulfillments": fulfillments, "status": status, "payment_history": history}
         user["orders"].append(oid)
+    return all_orders
+
+
+def generate_dataset(customers: int = 200, seed: int = 0, orders: int | None = None, products: int = 50) -> dict:
+    """A consistent dataset: `customers` users, `orders` orders (default ≈2.5 per user), `products` products."""
+    if customers < 1 or products < 1:
+        raise ValueError("customers and products must be at least 1")
+    rng = random.Random(seed)
+    catalog = _products(rng, products, set())
+    taken = _Taken()
+    users = _users(rng, customers, taken)
+    n_orders = orders if orders is not None else round(customers * 2.5)
+    all_orders = _orders(rng, n_orders, users, catalog, taken)
     return {"users": users, "orders": all_orders, "products": catalog}
+
+
+def add_customers(data: dict, customers: int, seed: int) -> dict:
+    """``data`` plus ``customers`` new users with ≈2.5 orders each over the same catalogue, as a new dataset.
+
+    Nothing of ``data`` changes (same users, orders and products, in the same order), so whatever names its
+    customers and orders still holds; the new ones are unique against it (ids, emails, name and zip).
+    """
+    if customers < 1:
+        raise ValueError("customers must be at least 1")
+    rng = random.Random(f"add_customers:{seed}")
+    taken = _Taken(data)
+    users = _users(rng, customers, taken)
+    new_orders = _orders(rng, round(customers * 2.5), users, data["products"], taken)
+    return {"users": {**data["users"], **users}, "orders": {**data["orders"], **new_orders},
+            "products": data["products"]}
+
+
+def demo_dataset() -> dict:
+    """The demo store: ``generate_dataset()`` and a second cohort of 200 customers (``add_customers``, seed 1).
+
+    The first 200 customers are what scenarios written against ``generate_dataset()`` name; the second cohort
+    gives scenarios written later customers that no earlier scenario uses.
+    """
+    return add_customers(generate_dataset(), 200, seed=1)

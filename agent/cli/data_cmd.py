@@ -48,13 +48,18 @@ def _counts_line(store) -> str:
 @data_app.command("seed")
 def seed(
     db: Path | None = DbOption,
-    customers: int = typer.Option(200, "--customers", min=1, help="Number of users to generate."),
-    seed_: int = typer.Option(0, "--seed", help="Random seed (same seed, same data)."),
+    customers: int | None = typer.Option(None, "--customers", min=1,
+                                         help="Number of users to generate (default: the demo store, 400)."),
+    seed_: int | None = typer.Option(None, "--seed", help="Random seed (same seed, same data)."),
 ) -> None:
-    """Replace the store's data with a generated, deterministic dataset."""
-    from tools.generator import generate_dataset
+    """Replace the store's data with a generated, deterministic dataset (by default the demo store that the
+    scenarios name: 200 customers of seed 0 and a second cohort of 200)."""
+    from tools.generator import demo_dataset, generate_dataset
 
-    data = generate_dataset(customers=customers, seed=seed_)
+    if customers is None and seed_ is None:
+        data = demo_dataset()
+    else:
+        data = generate_dataset(customers=customers or 200, seed=seed_ or 0)
     store = _open(db)
     try:
         store.load_json(data)

@@ -112,7 +112,7 @@ def _check(paths: list[Path] | None, limit: int | None) -> None:
     """``--check``: every problem of every file, grouped by file; exit 1 when there is any."""
     from agent.eval.checks import check_files
     from agent.eval.scenario import DEFAULT_SCENARIO_DIR, ScenarioError, scenario_files
-    from tools.generator import generate_dataset
+    from tools.generator import demo_dataset
 
     try:
         files = scenario_files(paths or [DEFAULT_SCENARIO_DIR])
@@ -122,7 +122,7 @@ def _check(paths: list[Path] | None, limit: int | None) -> None:
     if not files:
         _fail("no scenario files found")
     # Coverage (size, categories, smoke subset) is a property of the whole suite, not of a few files.
-    found = check_files(files, generate_dataset(), whole_suite=not paths and not limit)
+    found = check_files(files, demo_dataset(), whole_suite=not paths and not limit)
     for where, problems in found.items():
         typer.echo(f"{where}:", err=True)
         for problem in problems:

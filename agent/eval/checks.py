@@ -31,7 +31,7 @@ CANCEL_REASONS = frozenset({"no longer needed", "ordered by mistake"})
 
 
 def check_scenario(scenario: Scenario, data: dict[str, Any]) -> list[str]:
-    """Every problem of one loaded scenario against the demo store data (``generate_dataset()``); [] when fine."""
+    """Every problem of one loaded scenario against the demo store data (``demo_dataset()``); [] when fine."""
     return [*shape_problems(scenario), *understanding_problems(scenario), *customer_problems(scenario, data),
             *write_problems(scenario, data)]
 

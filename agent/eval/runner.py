@@ -89,7 +89,7 @@ class Suite:
 
     def __init__(self, settings: Settings, make_model: ModelFactory, make_customer: CustomerFactory,
                  seed: dict[str, Any] | None = None, *, require_understanding: bool = False) -> None:
-        from tools.generator import generate_dataset
+        from tools.generator import demo_dataset
 
         self.settings = settings
         self.make_model = make_model
@@ -97,8 +97,8 @@ class Suite:
         # --perfect-understanding: a message without an annotation would be read as saying nothing, and the
         # run would fail (or pass) for a reason that is not the dialogue code's.
         self.require_understanding = require_understanding
-        # The same data as `deskgraph data seed` with its defaults: scenarios name customers and orders in it.
-        self.seed = seed if seed is not None else generate_dataset()
+        # The same data as `deskgraph data seed` with its defaults (the demo store): scenarios name customers and orders in it.
+        self.seed = seed if seed is not None else demo_dataset()
         self._expected: dict[str, dict[str, Any]] = {}
 
     def expected(self, scenario: Scenario) -> dict[str, Any]:

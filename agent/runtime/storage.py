@@ -39,8 +39,8 @@ def open_store(settings: Settings) -> RetailStore:
     settings.store_db.parent.mkdir(parents=True, exist_ok=True)
     store = RetailStore.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     if store.counts().get("users", 0) == 0:
-        from tools.generator import generate_dataset
+        from tools.generator import demo_dataset
 
         log.info("empty store at %s: generating demo data", settings.store_db)
-        store.load_json(generate_dataset())
+        store.load_json(demo_dataset())
     return store

@@ -17,7 +17,7 @@ from langgraph.types import Command
 from agent.testing import PerfectUnderstandingModel, ScriptedChatModel
 from graphs import GraphOptions, build_support_graph
 from tools import RetailStore
-from tools.generator import generate_dataset
+from tools.generator import demo_dataset
 
 # Customers of the default generated store (`deskgraph data seed`).
 LUCAS = {"first_name": "Lucas", "last_name": "Smith", "zip": "43221"}  # #W1194268 delivered, #W4744902 pending
@@ -29,7 +29,7 @@ class Flows:
 
     def __init__(self, root: Path, readings: dict[str, dict[str, Any]]) -> None:
         self.store = RetailStore.open(root / "store.db")
-        self.store.load_json(generate_dataset())
+        self.store.load_json(demo_dataset())
         self.model = PerfectUnderstandingModel(readings)
         self.loop = asyncio.Runner()
         self.conn, self.graph = self.loop.run(self._open(root / "cp.db"))
@@ -209,7 +209,7 @@ def test_an_order_of_another_customer_is_not_found(flows):
 def test_the_model_reading_is_checked_by_code(tmp_path):
     """A reading that invents an order id and pads the tasks is corrected before any flow runs."""
     store = RetailStore.open(tmp_path / "s.db")
-    store.load_json(generate_dataset())
+    store.load_json(demo_dataset())
     model = ScriptedChatModel(['{"tasks": ["return", "cancel", "modify_items"], "first_name": "Lucas", '
                                '"last_name": "Smith", "order_hint": "#W9999999", "items": [{"item": "puzzle"}]}'])
     graph = build_support_graph(model=model, store=store, options=GraphOptions(dialogue="flows"),

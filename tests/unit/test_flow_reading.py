@@ -18,13 +18,13 @@ from graphs.flows.text import order_description_spans, plausible_tasks
 from graphs.flows.understand import merge_with_code
 from graphs.understanding import Task, Understanding
 from tools import RetailStore
-from tools.generator import generate_dataset
+from tools.generator import demo_dataset
 
 
 @lru_cache(maxsize=1)
 def _store() -> RetailStore:
     store = RetailStore.open()
-    store.load_json(generate_dataset())
+    store.load_json(demo_dataset())
     return store
 
 

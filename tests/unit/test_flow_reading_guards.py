@@ -18,14 +18,14 @@ from graphs.flows.text import code_facts
 from graphs.flows.understand import merge_with_code
 from graphs.selectors import Rank
 from tools import RetailStore
-from tools.generator import generate_dataset
+from tools.generator import demo_dataset
 
 pytestmark = pytest.mark.fast
 
 
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    return generate_dataset()
+    return demo_dataset()
 
 
 @lru_cache(maxsize=1)

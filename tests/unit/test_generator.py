@@ -117,3 +117,41 @@ def test_namesakes_make_zip_matter():
                                                        "zip": u["address"]["zip"]})
         assert got == uid
         assert run_tool(s, "find_user_id_by_email", {"email": u["email"].upper()}) == uid
+
+
+def test_added_customers_leave_the_first_cohort_as_it_was():
+    """Scenarios name the first cohort's customers and orders: adding customers must not move any of them."""
+    from tools.generator import add_customers, demo_dataset
+
+    base = generate_dataset(customers=20, seed=2, products=10)
+    before = _export_bytes(base)
+    more = add_customers(base, 15, seed=1)
+    assert _export_bytes(base) == before  # the input is not changed either
+    assert list(more["users"])[:20] == list(base["users"]) and list(more["orders"])[:50] == list(base["orders"])
+    assert all(more["users"][u] == base["users"][u] for u in base["users"])
+    assert all(more["orders"][o] == base["orders"][o] for o in base["orders"])
+    assert len(more["users"]) == 35 and more["products"] == base["products"]
+    validate_dataset(more)
+    for key in ("email",):
+        values = [u[key] for u in more["users"].values()]
+        assert len(set(values)) == len(values)
+    pm_ids = [m for u in more["users"].values() for m in u["payment_methods"]]
+    assert len(set(pm_ids)) == len(pm_ids)
+    assert len({(u["name"]["first_name"], u["name"]["last_name"], u["address"]["zip"])
+                for u in more["users"].values()}) == 35
+    new_orders = [o for o in more["orders"] if o not in base["orders"]]
+    assert new_orders and all(more["orders"][o]["user_id"] not in base["users"] for o in new_orders)
+    assert _export_bytes(add_customers(base, 15, seed=1)) == _export_bytes(more)
+    assert _export_bytes(add_customers(base, 15, seed=2)) != _export_bytes(more)
+    demo = demo_dataset()
+    assert len(demo["users"]) == 400 and list(demo["users"])[:200] == list(generate_dataset()["users"])
+
+
+def test_a_store_seeded_with_the_demo_data_round_trips(tmp_path):
+    from tools.generator import demo_dataset
+
+    data = demo_dataset()
+    with RetailStore.open(tmp_path / "s.db") as store:
+        store.load_json(data)
+        assert store.counts()["users"] == 400
+        assert store.dump_json() == data
