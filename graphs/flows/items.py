@@ -289,10 +289,19 @@ def indifferent_options(texts: list[str], variants: list[dict[str, Any]]) -> set
     return free
 
 
+def _variants(view: CustomerView, item: dict[str, Any]) -> list[dict[str, Any]]:
+    product = view.product(item["product_id"]) or {"variants": {}}
+    return list(product["variants"].values())
+
+
+def variant_changes(view: CustomerView, item: dict[str, Any], wanted: str | None) -> dict[str, str]:
+    """The option values a wording of the wanted variant names for ``item`` (``named_options`` over its product)."""
+    return named_options(wanted, dict(item.get("options", {})), _variants(view, item))
+
+
 def resolve_variant(view: CustomerView, item: dict[str, Any], wanted: str | None) -> Resolution:
     """The available variant of the same product with the options the customer asked for."""
-    product = view.product(item["product_id"]) or {"variants": {}}
-    variants = list(product["variants"].values())
+    variants = _variants(view, item)
     current = dict(item.get("options", {}))
     changes = named_options(wanted, current, variants)
     available = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]]

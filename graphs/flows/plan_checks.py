@@ -14,7 +14,7 @@ from graphs.flows.reading_schema import said as said_check
 from graphs.flows.reading_schema import selector_checks
 from graphs.flows.text import sentences, tokens
 from graphs.selectors import Rank
-from graphs.task_words import REASON_CHECKS, beyond_doubt, cue_said
+from graphs.task_words import REASON_CHECKS, beyond_doubt, cue_said, start
 
 
 def rank_from_text(data: dict[str, Any], text: str) -> None:
@@ -113,6 +113,29 @@ def kept_from_description(data: dict[str, Any], text: str) -> None:
     described = tokens(hint) - tokens("the one order with my that in it")
     if described and any(described <= tokens(s) for s in kept):
         data["except_items"] = [" ".join(w for w in hint.split() if tokens(w) and tokens(w) <= described)]
+
+
+def kept_items_dropped(data: dict[str, Any], text: str) -> None:
+    """Of several items, one said only in sentences that say it is kept ("I only need the <item A>") and that
+    start no request is not acted on (in place): it is the customer's reason for acting on the other."""
+    items = data.get("items") or []
+    if len(items) < 2:
+        return
+    tasks = [str(t) for t in data.get("tasks", [])]
+    said_in = sentences(text)
+    kept = [s for s in said_in if said_check("item_kept", s) and not any(start(t, s) for t in tasks)]
+
+    def kept_only(item: dict[str, Any]) -> bool:
+        named = str(item.get("item") or "")
+        # Where an item is said is where the words that tell it from the others are ("round" of "round <thing>"
+        # beside "square <thing>"), else where most of its words are.
+        own = tokens(named) - set().union(*(tokens(str(i.get("item") or "")) for i in items if i is not item))
+        where = [s for s in said_in if (own & tokens(s) if own else mostly_said(named, s))]
+        return bool(named) and not item.get("wanted") and bool(where) and all(s in kept for s in where)
+
+    acted_on = [i for i in items if not kept_only(i)]
+    if acted_on:
+        data["items"] = acted_on
 
 
 def _exclusion_clauses(text: str) -> list[str]:

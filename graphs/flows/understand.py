@@ -24,6 +24,7 @@ from graphs.flows.plan_checks import (
     every_item_of_each,
     exclusion_from_description,
     kept_from_description,
+    kept_items_dropped,
     mostly_said,
     place_exclusions,
     rank_from_text,
@@ -151,6 +152,7 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     check_selectors(data, text)
     exclusion_from_description(data, text)
     kept_from_description(data, text)
+    kept_items_dropped(data, text)
     every_item_of_each(data, text)
     place_exclusions(data)
     rank_from_text(data, text)

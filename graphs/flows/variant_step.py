@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.flows.customer import CustomerView
-from graphs.flows.items import also_named, item_label, item_score, resolve_variant, wanted_texts
+from graphs.flows.items import (
+    also_named,
+    item_label,
+    item_score,
+    resolve_variant,
+    variant_changes,
+    wanted_texts,
+)
 from graphs.flows.render import say
 from graphs.flows.resolution import Resolution
 from graphs.flows.selection import ranked_variant
@@ -21,18 +28,34 @@ def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any]
     ranked = _ranking_for(order, item, said)
     if ranked is not None:
         return ranked_variant(view, item, ranked.get("wanted"), ranked["rank"], said.get("texts", []))
-    results = [resolve_variant(view, item, wanted) for wanted in wanted_texts(order, item["item_id"], said)]
-    found = next((r for r in results if r.status == "ok"), None) \
-        or next((r for r in results if r.status != "missing"), None) \
-        or resolve_variant(view, item, None)
+    wordings = wanted_texts(order, item["item_id"], said)
+    changes = [variant_changes(view, item, wanted) for wanted in wordings]
+    results = [resolve_variant(view, item, wanted) for wanted in wordings]
+    first = next((n for n, r in enumerate(results) if r.status == "ok"), None)
+    if first is not None:
+        # A later wording (the customer's own clause) that names what the first one does and more is binding:
+        # "<colour>, still a size <n>" read as just "<colour>" must not become another size.
+        fuller = next((n for n in range(first + 1, len(results)) if _names_more(changes[n], changes[first])), None)
+        first = fuller if fuller is not None else first
+    found = results[first] if first is not None \
+        else next((r for r in results if r.status != "missing"), None) or resolve_variant(view, item, None)
     if found.status == "none":
+        wish = next((c for c, r in zip(changes, results, strict=True) if r is found), {})
         # "If that's gone, the black one": the alternatives, in the order said, when the first wish cannot be met.
+        # An alternative that names only part of the wish that failed is that wish said loosely, not another.
         for alternative in said.get("alternatives", []):
             if alternative.get("condition") == "not_possible" and alternative.get("wanted"):
+                if wish and _names_more(wish, variant_changes(view, item, alternative["wanted"])):
+                    continue
                 other = resolve_variant(view, item, alternative["wanted"])
                 if other.status == "ok":
                     return other
     return found
+
+
+def _names_more(fuller: dict[str, str], other: dict[str, str]) -> bool:
+    """``fuller`` names every option value ``other`` names, and more."""
+    return other.items() < fuller.items()
 
 
 def _task_instead(said: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from agent.eval.checks import check_scenario, suite_problems
 from agent.eval.scenario import load_scenario
 from tests.shared_data import REPO
-from tools.generator import generate_dataset
+from tools.generator import demo_dataset
 
 SCENARIO_DIR = REPO / "evals" / "scenarios"
 SUITE = sorted(SCENARIO_DIR.glob("*/*.yaml"))
@@ -25,7 +25,7 @@ FILES = SUITE + sorted((REPO / "evals").glob("heldout-*/*/*.yaml"))
 
 @cache
 def _data() -> dict:
-    return generate_dataset()
+    return demo_dataset()
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])

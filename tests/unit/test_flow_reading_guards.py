@@ -58,6 +58,20 @@ def test_the_thing_said_to_be_kept_is_excluded_from_every_item():
                                                  "order_hint": "my order with the teapot"})
 
 
+def test_an_item_said_only_as_the_one_needed_is_not_acted_on():
+    """ "I only need the <A>. Please <task> the <B>": <A> is why <B> goes, not a second item to act on."""
+    reading = {"tasks": ["return"], "items": [{"item": "round teapot"}, {"item": "square teapot"}]}
+    text = ("Two teapots came in the parcel with my kettle and I only really need the round one. "
+            "I'd like to send back the square teapot.")
+    assert _merged(text, reading)["items"] == [{"item": "square teapot"}]
+    # A sentence that starts the request is no remark about what stays: both items are asked for.
+    both = "Please return the round teapot and the square teapot, I only need the kettle."
+    assert len(_merged(both, reading)["items"]) == 2
+    # Nothing is left to act on: the reading stands (the questions that follow sort it out).
+    only = "I only need the round teapot and the square teapot."
+    assert len(_merged(only, reading)["items"]) == 2
+
+
 def test_an_option_echoed_as_an_item_is_not_an_item():
     text = "Could you switch the red bike to a green one, same small frame? Road or city, I don't care."
     reading = {"tasks": ["modify_items"], "items": [{"item": "red bike", "wanted": "green"},
@@ -249,3 +263,43 @@ def test_a_customer_with_no_orders_is_told_so_not_given_an_empty_list():
     resolution = resolve_order(view, {"order_hint": "the one with the lamp", "items": [{"item": "lamp"}]},
                                ("delivered",))
     assert resolution.status == "none" and resolution.detail == "no_orders"
+
+
+class _Catalogue:
+    """The one product a variant step looks up (``CustomerView.product``)."""
+
+    def __init__(self, product: dict) -> None:
+        self._product = product
+
+    def product(self, product_id: str) -> dict | None:
+        return self._product if product_id == self._product["product_id"] else None
+
+
+def test_the_customers_fuller_wording_of_a_variant_binds_over_a_shorter_reading():
+    """ "<colour>, still a size <n>" read as just "<colour>" must not become the one <colour> variant in stock in
+    another size; an alternative that repeats the failed wish loosely is no alternative."""
+    from graphs.flows.variant_step import _variant_for
+
+    def variant(iid: str, size: str, color: str, material: str, available: bool) -> dict:
+        return {"item_id": iid, "options": {"size": size, "color": color, "material": material},
+                "available": available, "price": 90.0}
+
+    shoes = {"product_id": "p", "name": "Running Shoes", "variants": {v["item_id"]: v for v in (
+        variant("1", "10", "red", "leather", True), variant("2", "10", "black", "mesh", False),
+        variant("3", "11", "black", "mesh", True), variant("4", "7", "black", "leather", True))}}
+    view = _Catalogue(shoes)
+    item = {"item_id": "1", "product_id": "p", "name": "Running Shoes",
+            "options": {"size": "10", "color": "red", "material": "leather"}}
+    order = {"items": [item]}
+    said = {"items": [{"item": "red running shoes", "wanted": "black running shoes"}],
+            "texts": ["Please change the red running shoes to black, still a size 10."]}
+    assert _variant_for(view, order, item, said).value != "4"
+    assert _variant_for(view, order, item, said).status == "none"
+    loose = {**said, "alternatives": [{"condition": "not_possible", "wanted": "black running shoes"}]}
+    assert _variant_for(view, order, item, loose).status == "none"
+    other = {**said, "alternatives": [{"condition": "not_possible", "wanted": "black, size 11"}]}
+    assert _variant_for(view, order, item, other).value == "3"
+    # Only a colour said anywhere: the one black variant that keeps the most is offered, as before.
+    plain = {"items": [{"item": "red running shoes", "wanted": "black"}],
+             "texts": ["Please change the red running shoes to black."]}
+    assert _variant_for(view, order, item, plain).value == "4"
