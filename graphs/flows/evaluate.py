@@ -40,6 +40,8 @@ def expand_scope(queue: list[dict[str, Any]], view: CustomerView) -> tuple[list[
         orders = "; ".join(order_label(o) for o in view.orders.values())
         return queue[1:], "", say("no_orders_in_scope", status=status, action=spec.action, orders=orders)
     said = {k: v for k, v in frame["said"].items() if k not in ("order_scope", "order_status", "order_hint")}
+    # Each order's task remembers it is one of several: an item excluded "from all of them" need not be in each.
+    said |= {"of_several_orders": True} if len(selected) > 1 else {}
     frames = [{**frame, "said": {**said, "order_ids": [order_id]}} for order_id in selected]
     note = say("scope_orders", count=len(selected), orders=", ".join(selected)) if len(selected) > 1 else ""
     return frames + queue[1:], note, None

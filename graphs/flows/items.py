@@ -187,11 +187,29 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
         if len(distinct) > 1:
             return Resolution("ambiguous", candidates=[(i["item_id"], item_label(i)) for i in top],
                               value=description)
-        # Several units of the same variant: take one more unit per mention.
-        free = [i for i in top if chosen.count(i["item_id"]) < sum(1 for t in items if t["item_id"] == i["item_id"])]
-        if free:  # otherwise the same item described twice ("the pet bed ... same grey fleece"), not a second unit
-            chosen.append(free[0]["item_id"])
+        # Several units of the same variant: one more unit per mention, or as many as counted ("both of the
+        # <items>"); a unit already taken is the same item described twice ("the <item> ... same <colour>").
+        units = sum(1 for t in items if t["item_id"] == top[0]["item_id"])
+        wanted_units = min(units - chosen.count(top[0]["item_id"]), units_said(description, said.get("texts", [])))
+        chosen += [top[0]["item_id"]] * max(wanted_units, 0)
     return ok(chosen)
+
+
+#: Number words a customer counts units of one item with; digits are read as they are.
+_COUNT_WORDS = {"both": 2, "two": 2, "three": 3, "four": 4}
+_COUNT = re.compile(r"\b(both|two|three|four|[2-9])\b", re.I)
+
+
+def units_said(description: str, texts: list[str]) -> int:
+    """How many units of one described item the customer means: a count in the description ("both of the
+    <items>"), else in a sentence that says the item ("two of the same <item> ... return both of them"); 1 when
+    none is said. Code caps it at the units the order has."""
+    where = [description] + [s for t in texts for s in sentences(t) if tokens(description) & tokens(s)]
+    for text in where:
+        if found := _COUNT.search(text):
+            word = found.group(1).lower()
+            return _COUNT_WORDS.get(word) or int(word)
+    return 1
 
 
 #: Words from which a description that fits no item is a clause, not a product ("<the part> is <complaint>").

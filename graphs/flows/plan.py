@@ -79,6 +79,10 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
         update.pop("items")  # items named to pick the order, not to replace the ones to change
     elif awaiting == "items" and not update.get("items") and not update.get("all_items"):
         update["items"] = [{"item": text, "wanted": None}]
+    elif awaiting == "items" and len(update.get("items", [])) == 1 and not update["items"][0].get("wanted") \
+            and len(wished := [i for i in said.get("items", []) if i.get("wanted")]) == 1:
+        # "Which <product> do you mean?" answered: the answer picks the item, the variant wished before stays.
+        update["items"] = [{**update["items"][0], "wanted": wished[0]["wanted"]}]
     elif awaiting and awaiting.startswith("variant:"):
         # The answer is bound to the item the question was about (by id: the order of the described items
         # need not be the order of the items asked about).

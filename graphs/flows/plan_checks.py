@@ -35,7 +35,8 @@ def check_selectors(data: dict[str, Any], text: str) -> None:
     a word like "all", exclusions and alternatives need their words and names, an amount needs its number."""
     checks = selector_checks()
     scope = data.get("order_scope")
-    if scope and scope != "one" and not checks.get(f"order_scope_{scope}", re.compile("$^")).search(text):
+    if scope and scope != "one" and \
+            not checks.get(f"order_scope_{scope}", re.compile("$^")).search(_both_counted(data, text)):
         data.pop("order_scope")
     if scope == "one":
         data.pop("order_scope")
@@ -78,10 +79,21 @@ def check_selectors(data: dict[str, Any], text: str) -> None:
             data.pop("alternatives")
 
 
+#: "Both" that is not "both (of my) orders".
+_BOTH_OF_ITEMS = re.compile(r"\bboth\b(?!\s+(of\s+)?(my\s+|the\s+)?orders)", re.I)
+
+
+def _both_counted(data: dict[str, Any], text: str) -> str:
+    """The text without the "both" that counts the items named ("two of the same <item> ... return both of
+    them"): beside named items it is neither every item of the order nor every order."""
+    return _BOTH_OF_ITEMS.sub(" ", text) if any(i.get("item") for i in data.get("items", [])) else text
+
+
 def _all_items_asked(data: dict[str, Any], text: str) -> bool:
     """Every item is asked for only when a word that says so stands in a sentence of the request: "<task>
     everything", not "<item> ... <remark about> everything else <of mine>" beside a request for one item."""
     words = selector_checks()["all_items"]
+    text = _both_counted(data, text)
     tasks = [str(t) for t in data.get("tasks", []) if cue_said(str(t), text)]
     if not tasks:
         return bool(words.search(text))  # an answer ("all of them") asks for no task of its own (a task the

@@ -140,8 +140,9 @@ def said_as_paid_with(words: str, texts: list[str]) -> bool:
 
 
 def says_original(words: str) -> bool:
-    """The words point at the method the order was paid with ("the original <method>", "the same <method> as before")."""
-    return bool(tokens(words) & {"original", "same", "usual"}) or bool(_PAID_WITH.search(words))
+    """The words point at the method the order was paid with ("the original <method>", "the same <method> as before").
+    A customer's "usual" one is not: the store knows what paid this order, not what they usually use."""
+    return bool(tokens(words) & {"original", "same"}) or bool(_PAID_WITH.search(words))
 
 
 def resolve_payment(view: CustomerView, words: str | None, order_id: str | None = None,

@@ -13,8 +13,9 @@ from typing import Any
 
 from graphs.flows.customer import CustomerView, options_text
 from graphs.flows.items import indifferent_options, item_label, item_score, named_options
+from graphs.flows.reading_schema import selector_checks
 from graphs.flows.resolution import Resolution, ok
-from graphs.flows.text import tokens
+from graphs.flows.text import sentences, tokens
 from graphs.selectors import Condition, OrderScope, Rank
 
 
@@ -65,13 +66,17 @@ _CITY_SHORT = {"Los Angeles": {"la", "l.a"}, "New York": {"nyc", "ny"}, "San Fra
 
 
 # --- items ----------------------------------------------------------------------------------------------
-def all_except(order: dict[str, Any], excluded: list[str]) -> Resolution:
-    """Every item of the order but those the descriptions name (each must name an item of the order)."""
+def all_except(order: dict[str, Any], excluded: list[str], *, over_several: bool = False) -> Resolution:
+    """Every item of the order but those the descriptions name. Each must name an item of the order, unless the
+    request is over several orders (``over_several``): "return everything from both orders except the <item>"
+    excludes nothing from the order without one."""
     items = order.get("items", [])
     dropped: set[str] = set()
     for description in excluded:
         scores = [(item_score(description, item), item) for item in items]
         best = max((score for score, _ in scores), default=0)
+        if best == 0 and over_several:
+            continue
         if best == 0:
             return Resolution("none", detail="item_not_in_order", value=description,
                               candidates=[(i["item_id"], item_label(i)) for i in items])
@@ -134,6 +139,12 @@ def ranked_variant(view: CustomerView, item: dict[str, Any], wanted: str | None,
     variants = list(product["variants"].values())
     current = dict(item.get("options", {}))
     attributes = named_options(wanted, current, variants) if wanted else {}
+    # What the customer wrote right after the ranking word ("the cheapest <12-inch> model") binds too, when the
+    # reading put it elsewhere; the words before it describe the item they have.
+    after = named_options(_after_ranking(rank, texts or []), current, variants)
+    if Rank(rank) in (Rank.LARGEST, Rank.SMALLEST):
+        after.pop(_size_option([*variants, {"options": current}], wanted) or "", None)  # "the biggest size" ranks it
+    attributes = after | attributes
     for option in indifferent_options(texts or [], variants):
         attributes.pop(option, None)
     pool = [v for v in variants if v["available"] and v["item_id"] != item["item_id"]
@@ -158,6 +169,14 @@ def ranked_variant(view: CustomerView, item: dict[str, Any], wanted: str | None,
             kept = sum(v["options"].get(k) == current[k] for k in free)
             return (sign * (size_value(v["options"].get(option, "")) or 0.0), kept, -float(v["price"]))
     return ok(max(pool, key=key)["item_id"])
+
+
+def _after_ranking(rank: Rank | str, texts: list[str]) -> str:
+    """The words after the ranking word, to the end of each sentence that has it."""
+    word = selector_checks().get(f"rank_{Rank(rank).value}")
+    if word is None:
+        return ""
+    return " ".join(s[m.end():] for t in texts for s in sentences(t) if (m := word.search(s)))
 
 
 # --- conditions -----------------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ def _order_step(spec: FlowSpec, said: dict[str, Any], view: CustomerView) -> Flo
 
 def _items_step(order: dict[str, Any], said: dict[str, Any]) -> FlowStep | list[str]:
     # "Everything except the X": the exclusions are the selector, evaluated against the order's items.
-    resolution = all_except(order, said["except_items"]) if said.get("except_items") else resolve_items(order, said)
+    resolution = all_except(order, said["except_items"], over_several=bool(said.get("of_several_orders"))) \
+        if said.get("except_items") else resolve_items(order, said)
     if resolution.status == "ok":
         return list(resolution.value)
     return _slot_question(resolution, "items", "ask_items", "item_ambiguous", order_id=order["order_id"])

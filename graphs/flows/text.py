@@ -20,7 +20,9 @@ _SYNONYMS = {"grey": "gray", "colour": "color", "sneakers": "shoe", "sneaker": "
              "headphone": "headphones", "earbuds": "headphones", "tee": "t-shirt", "tshirt": "t-shirt",
              "ereader": "e-reader", "kindle": "e-reader", "bag": "backpack", "wifi": "wi-fi",
              # Units as written and as the catalogue spells them ("5-25 lb" is the "5-25 lbs" weight range).
-             "lbs": "lb", "pound": "lb", "feet": "ft", "foot": "ft", "qt": "quart", "litre": "liter"}
+             "lbs": "lb", "pound": "lb", "feet": "ft", "foot": "ft", "qt": "quart", "litre": "liter",
+             # Materials said as adjectives ("the wooden one" is the one of material "wood").
+             "wooden": "wood", "woollen": "wool", "woolen": "wool", "golden": "gold", "metallic": "metal"}
 #: Words that never tell items apart.
 _STOP = frozenset("a an the my i me of in on for with and or to it its is was that this one ones which please want "
                   "would like get some those these them their from order item items also just".split())

@@ -15,10 +15,12 @@ from graphs.flows.items import (
     variant_changes,
     wanted_texts,
 )
+from graphs.flows.reading_schema import selector_checks
 from graphs.flows.render import say
 from graphs.flows.resolution import Resolution
 from graphs.flows.selection import ranked_variant
 from graphs.flows.step import FlowStep, listing
+from graphs.flows.text import sentences
 
 
 def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any],
@@ -31,26 +33,45 @@ def _variant_for(view: CustomerView, order: dict[str, Any], item: dict[str, Any]
     wordings = wanted_texts(order, item["item_id"], said)
     changes = [variant_changes(view, item, wanted) for wanted in wordings]
     results = [resolve_variant(view, item, wanted) for wanted in wordings]
-    first = next((n for n, r in enumerate(results) if r.status == "ok"), None)
-    if first is not None:
-        # A later wording (the customer's own clause) that names what the first one does and more is binding:
-        # "<colour>, still a size <n>" read as just "<colour>" must not become another size.
-        fuller = next((n for n in range(first + 1, len(results)) if _names_more(changes[n], changes[first])), None)
-        first = fuller if fuller is not None else first
-    found = results[first] if first is not None \
-        else next((r for r in results if r.status != "missing"), None) or resolve_variant(view, item, None)
-    if found.status == "none":
+    found = next((r for r in results if r.status == "ok"), None)
+    wish = changes[results.index(found)] if found else {}
+    if found:
+        # The customer's own wording (a conditional sentence aside) that names what the reading's does and more
+        # is binding: "<colour>, still a size <n>" read as just "<colour>" must not become another size.
+        for wording in wordings[results.index(found) + 1:]:
+            plain = _unconditional(wording)
+            if plain and _names_more(fuller := variant_changes(view, item, plain), wish):
+                found, wish = resolve_variant(view, item, plain), fuller
+                break
+    if found is None:
+        found = next((r for r in results if r.status != "missing"), None) or resolve_variant(view, item, None)
         wish = next((c for c, r in zip(changes, results, strict=True) if r is found), {})
+    if found.status == "none":
         # "If that's gone, the black one": the alternatives, in the order said, when the first wish cannot be met.
-        # An alternative that names only part of the wish that failed is that wish said loosely, not another.
+        # An alternative that names only part of the wish that failed is that wish said loosely: the customer's
+        # conditional sentence says what they want instead.
         for alternative in said.get("alternatives", []):
             if alternative.get("condition") == "not_possible" and alternative.get("wanted"):
-                if wish and _names_more(wish, variant_changes(view, item, alternative["wanted"])):
-                    continue
-                other = resolve_variant(view, item, alternative["wanted"])
-                if other.status == "ok":
-                    return other
+                instead = [str(alternative["wanted"])]
+                if wish and _names_more(wish, variant_changes(view, item, instead[0])):
+                    instead = _conditional(wordings)
+                for wording in instead:
+                    other = resolve_variant(view, item, wording)
+                    if other.status == "ok":
+                        return other
     return found
+
+
+def _unconditional(wording: str) -> str:
+    """The wording without its conditional sentences ("if <that> is gone, <the other>")."""
+    condition = selector_checks()["alternatives"]
+    return " ".join(s for s in sentences(wording) if not condition.search(s))
+
+
+def _conditional(wordings: list[str]) -> list[str]:
+    """The conditional sentences of the wordings, each once."""
+    condition = selector_checks()["alternatives"]
+    return list(dict.fromkeys(s for w in wordings for s in sentences(w) if condition.search(s)))
 
 
 def _names_more(fuller: dict[str, str], other: dict[str, str]) -> bool:

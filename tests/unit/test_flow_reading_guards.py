@@ -303,3 +303,77 @@ def test_the_customers_fuller_wording_of_a_variant_binds_over_a_shorter_reading(
     plain = {"items": [{"item": "red running shoes", "wanted": "black"}],
              "texts": ["Please change the red running shoes to black."]}
     assert _variant_for(view, order, item, plain).value == "4"
+
+
+# --- held-out set 2026-12-05f ------------------------------------------------------------------------------
+def test_both_of_one_described_item_takes_both_units_and_is_not_every_item():
+    """ "Two of the same <item> came ... return both of them": two units of that item, not the whole order, and
+    not every order either; "both of my orders" still is every order."""
+    from graphs.flows.items import resolve_items, units_said
+
+    text = "My order came with two of the same red backpack and I'd like to return both of them."
+    got = _merged(text, {"tasks": ["return"], "items": [{"item": "red backpack"}], "all_items": True,
+                         "order_scope": "all"})
+    assert "all_items" not in got and "order_scope" not in got
+    both_orders = "Please return the lamps from both of my orders."
+    assert _merged(both_orders, {"tasks": ["return"], "items": [{"item": "lamps"}],
+                                 "order_scope": "all"})["order_scope"] == "all"
+    assert units_said("red backpack", [text]) == 2 and units_said("lamp", ["Return the lamp."]) == 1
+    bag = {"item_id": "7", "name": "Backpack", "options": {"color": "red"}}
+    order = {"items": [bag, {"item_id": "8", "name": "Water Bottle", "options": {}}, dict(bag)]}
+    assert resolve_items(order, {"items": [{"item": "red backpack"}], "texts": [text]}).value == ["7", "7"]
+    assert resolve_items(order, {"items": [{"item": "red backpack"}],
+                                 "texts": ["Return the red backpack."]}).value == ["7"]
+    # Counted twice over (the reading listed it twice): still only the units the order has.
+    twice = {"items": [{"item": "red backpack"}, {"item": "red backpack"}], "texts": [text]}
+    assert resolve_items(order, twice).value == ["7", "7"]
+
+
+def test_an_item_excluded_over_several_orders_need_not_be_in_each():
+    from graphs.flows.selection import all_except
+
+    order = {"items": [{"item_id": "1", "name": "Water Bottle", "options": {}},
+                       {"item_id": "2", "name": "Luggage Set", "options": {}}]}
+    assert all_except(order, ["the headphones"]).status == "none"
+    assert all_except(order, ["the headphones"], over_several=True).value == ["1", "2"]
+
+
+def test_a_usual_payment_method_is_not_the_one_paid_with():
+    from graphs.flows.resolvers import says_original
+
+    assert not says_original("my card, the usual one")
+    assert says_original("the same card as before") and says_original("the original method")
+
+
+def test_an_answer_that_picks_the_item_keeps_the_variant_wished_before():
+    from graphs.flows.plan import _answer_to_awaited
+    from graphs.understanding import Understanding
+
+    said = {"items": [{"item": "my boots", "wanted": "size 9"}]}
+    update = {"items": [{"item": "the size 12 waterproof ones", "wanted": None}]}
+    got = _answer_to_awaited("items", said, update, "The size 12 waterproof ones.", Understanding())
+    assert got["items"] == [{"item": "the size 12 waterproof ones", "wanted": "size 9"}]
+
+
+def test_a_material_said_as_an_adjective_is_the_material():
+    from graphs.flows.items import item_score
+
+    wood = {"item_id": "1", "name": "Bookshelf", "options": {"material": "wood"}}
+    metal = {"item_id": "2", "name": "Bookshelf", "options": {"material": "metal"}}
+    assert item_score("the wooden one", wood) > item_score("the wooden one", metal)
+
+
+def test_what_follows_the_ranking_word_binds_the_ranking():
+    def variant(iid: str, size: str, color: str, price: float, available: bool = True) -> dict:
+        return {"item_id": iid, "options": {"screen size": size, "color": color}, "available": available,
+                "price": price}
+
+    tablet = {"product_id": "t", "name": "Tablet", "variants": {v["item_id"]: v for v in (
+        variant("1", "12-inch", "gold", 680.0), variant("2", "10-inch", "silver", 200.0),
+        variant("3", "12-inch", "silver", 220.0), variant("4", "12-inch", "black", 150.0, False))}}
+    item = {"item_id": "1", "product_id": "t", "name": "Tablet", "options": {"screen size": "12-inch", "color": "gold"}}
+    view = _Catalogue(tablet)
+    said = ["Swap my gold tablet for the cheapest 12-inch model you have in stock, colour doesn't matter."]
+    assert ranked_variant(view, item, "cheapest", Rank.CHEAPEST, said).value == "3"
+    # The words before the ranking describe the item the customer has, not the one wanted.
+    assert ranked_variant(view, item, None, Rank.CHEAPEST, ["Swap my 12-inch tablet for the cheapest one."]).value == "2"
