@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphs.flows.customer import CustomerView, options_text
+from graphs.flows.reading_schema import check_pattern
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.resolution import Resolution, ok
 from graphs.flows.text import mentions, order_description_spans, sentences, tokens
+from prompts import load_data
 
 
 def _item_words(item: dict[str, Any]) -> set[str]:
@@ -195,20 +197,15 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
     return ok(chosen)
 
 
-#: Number words a customer counts units of one item with; digits are read as they are.
-_COUNT_WORDS = {"both": 2, "two": 2, "three": 3, "four": 4}
-_COUNT = re.compile(r"\b(both|two|three|four|[2-9])\b", re.I)
-
-
 def units_said(description: str, texts: list[str]) -> int:
     """How many units of one described item the customer means: a count in the description ("both of the
     <items>"), else in a sentence that says the item ("two of the same <item> ... return both of them"); 1 when
     none is said. Code caps it at the units the order has."""
     where = [description] + [s for t in texts for s in sentences(t) if tokens(description) & tokens(s)]
     for text in where:
-        if found := _COUNT.search(text):
+        if found := check_pattern("units_counted").search(text):
             word = found.group(1).lower()
-            return _COUNT_WORDS.get(word) or int(word)
+            return load_data("reading_checks")["_units_counted_words"].get(word) or int(word)
     return 1
 
 

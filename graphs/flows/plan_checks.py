@@ -79,14 +79,10 @@ def check_selectors(data: dict[str, Any], text: str) -> None:
             data.pop("alternatives")
 
 
-#: "Both" that is not "both (of my) orders".
-_BOTH_OF_ITEMS = re.compile(r"\bboth\b(?!\s+(of\s+)?(my\s+|the\s+)?orders)", re.I)
-
-
 def _both_counted(data: dict[str, Any], text: str) -> str:
     """The text without the "both" that counts the items named ("two of the same <item> ... return both of
     them"): beside named items it is neither every item of the order nor every order."""
-    return _BOTH_OF_ITEMS.sub(" ", text) if any(i.get("item") for i in data.get("items", [])) else text
+    return selector_checks()["both_of_items"].sub(" ", text) if any(i.get("item") for i in data.get("items", [])) else text
 
 
 def _all_items_asked(data: dict[str, Any], text: str) -> bool:
