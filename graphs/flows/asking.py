@@ -75,7 +75,7 @@ def _named_choice(text: str, choices: list[list[str]]) -> list[str] | None:
 
 def repeated(step: FlowStep, task: str, asked: dict[str, int]) -> tuple[str, dict[str, int], str | None]:
     """The question's text for this time of asking, the new counts, and an escalation reason at the limit."""
-    key = f"{task}:{step.slot}"
+    key = f"{task}:{step.slot}" + (f":{step.still_missing}" if step.still_missing else "")
     times = asked.get(key, 0) + 1
     counts = {**asked, key: times}
     what = _WHAT.get(slot_kind(step.slot), "what you mean")

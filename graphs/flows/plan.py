@@ -14,7 +14,7 @@ from typing import Any
 
 from graphs.flows.resolvers import says_original
 from graphs.flows.segments import share_of, states_task, task_parts
-from graphs.flows.text import find_street, mentions_order, state_code
+from graphs.flows.text import find_city_line, find_street, mentions_order, state_code
 from graphs.intents import stated_reason
 from graphs.understanding import Task, Understanding
 
@@ -98,7 +98,8 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
         update["payment"] = text
     elif awaiting == "address" and update.get("address") is None and (u.zip or state_code(text)):
         # The rest of an address asked for ("<state>, <zip>"): code reads a zip and a state code exactly.
-        update["address"] = {k: v for k, v in (("state", state_code(text)), ("zip", u.zip)) if v}
+        update["address"] = find_city_line(text) or \
+            {k: v for k, v in (("state", state_code(text)), ("zip", u.zip)) if v}
     elif awaiting == "address" and not (update.get("address") or {}).get("address1") and (street := find_street(text)):
         # The street lines of an address asked for in parts, which the reading took for something else.
         update["address"] = {**(update.get("address") or {}), **street}

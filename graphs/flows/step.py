@@ -17,6 +17,9 @@ class FlowStep:
     args: dict[str, Any] = field(default_factory=dict)
     choices: tuple[tuple[str, str], ...] = ()
     """The (id, label) candidates a question listed, numbered: the customer may answer with a number."""
+    still_missing: str = ""
+    """What of the slot a question still lacks when the customer gave part of it ("street"): a question that
+    asks for less than the last one is progress, not the same question again."""
 
 
 def listing(candidates: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:

@@ -144,7 +144,16 @@ def _address_step(said: dict[str, Any]) -> FlowStep | dict[str, str]:
     resolution = resolve_address(said.get("address"))
     if resolution.status == "ok":
         return dict(resolution.value)
+    if said.get("address"):
+        # Part of the address is given: ask for the rest by name (a question of its own, not a repeat).
+        missing = [_ADDRESS_PARTS[k] for k in resolution.value]
+        return FlowStep("ask", say("ask_address_rest", missing=" and ".join(missing)), slot="address",
+                        still_missing="+".join(resolution.value))
     return FlowStep("ask", say("ask_address"), slot="address")
+
+
+#: Address fields as a question names them.
+_ADDRESS_PARTS = {"address1": "street and number", "city": "city", "state": "state", "zip": "zip code"}
 
 
 def _reason_step(said: dict[str, Any], order_id: str) -> Any:

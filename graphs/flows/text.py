@@ -107,10 +107,10 @@ _STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|
                  r"Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Loop|Alley|Plaza")
 _STREET_LINES = (r"(?P<address1>\b\d{1,6}\s+(?:[A-Z0-9][\w.'-]*\s+){0,4}(?:" + _STREET_TYPES + r")\b\.?)"
                  r"(?:,?\s+(?P<address2>(?:Suite|Ste|Apt|Apartment|Unit|Floor|Fl|#)\.?\s*[\w-]+))?")
+_CITY_LINE = r"(?P<city>[A-Z][a-zA-Z.'-]*(?:\s+[A-Z][a-zA-Z.'-]*){0,3}),?\s+(?P<state>[A-Z]{2})\.?,?\s+(?P<zip>\d{5})\b"
 _STREET = re.compile(_STREET_LINES)
-_ADDRESS = re.compile(
-    _STREET_LINES +
-    r",?\s+(?P<city>[A-Z][a-zA-Z.'-]*(?:\s+[A-Z][a-zA-Z.'-]*){0,3}),?\s+(?P<state>[A-Z]{2})\.?,?\s+(?P<zip>\d{5})\b")
+_CITY = re.compile(_CITY_LINE)
+_ADDRESS = re.compile(_STREET_LINES + r",?\s+" + _CITY_LINE)
 
 
 #: US state and territory codes (an address's state, as customers write it).
@@ -134,6 +134,14 @@ def find_street(text: str) -> dict[str, str] | None:
     if not match:
         return None
     return {k: v.strip().rstrip(".") for k, v in match.groupdict().items() if v}
+
+
+def find_city_line(text: str) -> dict[str, str] | None:
+    """The city, state and zip of an address given in parts ("<City> <ST> <zip>"), None when the text has none."""
+    match = _CITY.search(text)
+    if not match or match.group("state") not in US_STATES:
+        return None
+    return {k: v.strip() for k, v in match.groupdict().items()}
 
 
 def _zip_beside_address(text: str) -> str | None:

@@ -377,3 +377,23 @@ def test_what_follows_the_ranking_word_binds_the_ranking():
     assert ranked_variant(view, item, "cheapest", Rank.CHEAPEST, said).value == "3"
     # The words before the ranking describe the item the customer has, not the one wanted.
     assert ranked_variant(view, item, None, Rank.CHEAPEST, ["Swap my 12-inch tablet for the cheapest one."]).value == "2"
+
+
+def test_an_address_given_in_parts_is_asked_for_what_is_missing_not_again():
+    """City, state and zip first, the street after: the second question names the street, and it is progress,
+    not the same question asked again (which would escalate at the third)."""
+    from graphs.flows.asking import repeated
+    from graphs.flows.steps import _address_step
+    from graphs.flows.text import find_city_line
+
+    assert find_city_line("Columbus OH 43210") == {"city": "Columbus", "state": "OH", "zip": "43210"}
+    assert find_city_line("I have 2 orders 12345") is None
+    first = _address_step({})
+    rest = _address_step({"address": find_city_line("Columbus OH 43210")})
+    assert first.slot == rest.slot == "address" and "street" in rest.text and rest.still_missing == "address1"
+    _, asked, _ = repeated(first, "modify_address", {})
+    text, asked, give_up = repeated(rest, "modify_address", asked)
+    assert text == rest.text and give_up is None  # asked once for the whole, once for the street
+    # The same partial question again is a repeat, reworded.
+    again, _, _ = repeated(rest, "modify_address", asked)
+    assert again != rest.text
