@@ -313,7 +313,7 @@ def generate_dataset(customers: int = 200, seed: int = 0, orders: int | None = N
 def add_customers(data: dict, customers: int, seed: int) -> dict:
     """``data`` plus ``customers`` new users with ≈2.5 orders each over the same catalogue, as a new dataset.
 
-    Nothing of ``data`` changes (same users, orders and products, in the same order), so whatever names its
+    Nothing of ``data`` changes (its users, orders and products keep their content and order), so whatever names its
     customers and orders still holds; the new ones are unique against it (ids, emails, name and zip).
     """
     if customers < 1:

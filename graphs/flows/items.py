@@ -199,7 +199,7 @@ def resolve_items(order: dict[str, Any], said: dict[str, Any]) -> Resolution:
 
 def units_said(description: str, texts: list[str]) -> int:
     """How many units of one described item the customer means: a count in the description ("both of the
-    <items>"), else in a sentence that says the item ("two of the same <item> ... return both of them"); 1 when
+    <items>"), else in a sentence that says the item ("<n> of one <item> ... <task> both of them"); 1 when
     none is said. Code caps it at the units the order has."""
     where = [description] + [s for t in texts for s in sentences(t) if tokens(description) & tokens(s)]
     for text in where:

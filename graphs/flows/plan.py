@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from graphs.flows.plan_checks import echoed
 from graphs.flows.resolvers import says_original
 from graphs.flows.segments import share_of, states_task, task_parts
 from graphs.flows.text import find_city_line, find_street, mentions_order, state_code
@@ -79,7 +80,8 @@ def _answer_to_awaited(awaiting: str | None, said: dict[str, Any], update: dict[
         update.pop("items")  # items named to pick the order, not to replace the ones to change
     elif awaiting == "items" and not update.get("items") and not update.get("all_items"):
         update["items"] = [{"item": text, "wanted": None}]
-    elif awaiting == "items" and len(update.get("items", [])) == 1 and not update["items"][0].get("wanted") \
+    elif awaiting == "items" and len(update.get("items", [])) == 1 \
+            and (not update["items"][0].get("wanted") or echoed(update["items"][0])) \
             and len(wished := [i for i in said.get("items", []) if i.get("wanted")]) == 1:
         # "Which <product> do you mean?" answered: the answer picks the item, the variant wished before stays.
         update["items"] = [{**update["items"][0], "wanted": wished[0]["wanted"]}]

@@ -80,7 +80,7 @@ def check_selectors(data: dict[str, Any], text: str) -> None:
 
 
 def _both_counted(data: dict[str, Any], text: str) -> str:
-    """The text without the "both" that counts the items named ("two of the same <item> ... return both of
+    """The text without the "both" that counts the items named ("<n> of one <item> ... <task> both of
     them"): beside named items it is neither every item of the order nor every order."""
     return selector_checks()["both_of_items"].sub(" ", text) if any(i.get("item") for i in data.get("items", [])) else text
 
@@ -123,6 +123,21 @@ def kept_from_description(data: dict[str, Any], text: str) -> None:
         data["except_items"] = [" ".join(w for w in hint.split() if tokens(w) and tokens(w) <= described)]
 
 
+def echoed(item: dict[str, Any]) -> bool:
+    """An item reading whose wanted variant is its own description, word for word: it names, it changes nothing."""
+    return bool(item.get("item")) and tokens(item.get("item")) == tokens(item.get("wanted"))
+
+
+def alternative_items_dropped(data: dict[str, Any]) -> None:
+    """An item whose wanted variant is an alternative's ("<A>; if <condition>, <B> instead" read as two changes
+    of the item, to <A> and to <B>) is that alternative, not a second change (in place)."""
+    instead = [tokens(a.get("wanted")) for a in data.get("alternatives", []) if a.get("wanted")]
+    items = data.get("items") or []
+    kept = [i for i in items if not (i.get("wanted") and tokens(i["wanted"]) in instead)]
+    if instead and kept and len(kept) < len(items):
+        data["items"] = kept
+
+
 def kept_items_dropped(data: dict[str, Any], text: str) -> None:
     """Of several items, one said only in sentences that say it is kept ("I only need the <item A>") and that
     start no request is not acted on (in place): it is the customer's reason for acting on the other."""
@@ -139,7 +154,8 @@ def kept_items_dropped(data: dict[str, Any], text: str) -> None:
         # beside "square <thing>"), else where most of its words are.
         own = tokens(named) - set().union(*(tokens(str(i.get("item") or "")) for i in items if i is not item))
         where = [s for s in said_in if (own & tokens(s) if own else mostly_said(named, s))]
-        return bool(named) and not item.get("wanted") and bool(where) and all(s in kept for s in where)
+        changes = item.get("wanted") and not echoed(item)
+        return bool(named) and not changes and bool(where) and all(s in kept for s in where)
 
     acted_on = [i for i in items if not kept_only(i)]
     if acted_on:

@@ -140,7 +140,7 @@ def said_as_paid_with(words: str, texts: list[str]) -> bool:
 
 
 def says_original(words: str) -> bool:
-    """The words point at the method the order was paid with ("the original <method>", "the same <method> as before").
+    """The words point at the method that paid for the order ("the original <method>", "the same <method> as before").
     A customer's "usual" one is not: the store knows what paid this order, not what they usually use."""
     return bool(tokens(words) & {"original", "same"}) or bool(_PAID_WITH.search(words))
 

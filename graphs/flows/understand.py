@@ -20,7 +20,9 @@ from openai import LengthFinishReasonError
 from pydantic import ValidationError
 
 from graphs.flows.plan_checks import (
+    alternative_items_dropped,
     check_selectors,
+    echoed,
     every_item_of_each,
     exclusion_from_description,
     kept_from_description,
@@ -32,7 +34,15 @@ from graphs.flows.plan_checks import (
 from graphs.flows.reading_schema import check_pattern, reading_format
 from graphs.flows.reading_schema import said as said_check
 from graphs.flows.segments import unread_questions
-from graphs.flows.text import code_facts, find_name, plausible_tasks, sentences, tokens
+from graphs.flows.text import (
+    US_STATES,
+    code_facts,
+    find_name,
+    find_street,
+    plausible_tasks,
+    sentences,
+    tokens,
+)
 from graphs.selectors import Rank
 from graphs.task_words import beyond_doubt, start
 from graphs.understanding import MessageReading, Understanding, reading_fields
@@ -148,11 +158,12 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         if len(data["items"]) > 1:
             # An "item" wanted as itself ("<option>" -> "<option>") beside a real change is an option of that
             # change the model listed as one more item ("<colour> one, same <size>, <type> or <type>").
-            data["items"] = [i for i in data["items"] if not _echo(i)] or data["items"]
+            data["items"] = [i for i in data["items"] if not echoed(i)] or data["items"]
     check_selectors(data, text)
     exclusion_from_description(data, text)
     kept_from_description(data, text)
     kept_items_dropped(data, text)
+    alternative_items_dropped(data)
     every_item_of_each(data, text)
     place_exclusions(data)
     rank_from_text(data, text)
@@ -161,6 +172,8 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
         street = (data["address"] or {}).get("address1")
         if street and not _a_street(str(street)):
             data["address"] = None  # a zip or a colour read as the street: the rest of it is no better
+        elif data["address"] and _fields_shifted(data["address"]):
+            data["address"] = None  # "<ST>, <zip>" read as city <ST> and state <zip>: code reads those parts
     model_address = data.get("address") or {}
     data |= {k: v for k, v in facts.items() if k in Understanding.model_fields}
     if facts.get("address") and not facts["address"].get("address2") and model_address.get("address2"):
@@ -180,6 +193,10 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if data.get("items"):
         data["items"] = [i for i in data["items"] if tokens(i.get("item")) - who or i.get("wanted") or i.get("rank")]
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
+    if len(tasks) > 1 and "address" not in tokens(text) and not facts.get("address") and not find_street(text):
+        # "I'm moving into <place>, so <other request>": the move is why, not a request of its own; an address
+        # change needs the word or an address.
+        tasks = [t for t in tasks if t not in _ADDRESS_TASKS] or tasks
     if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
         # A variant the customer said (checked above) is an item change even without a change verb.
         tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]
@@ -226,9 +243,14 @@ _PAYMENT_WORDS = re.compile(r"\b(visa|mastercard|master card|amex|american expre
                             r"credit card|debit card|card ending|ending (in )?\d{4})\b", re.I)
 
 
-def _echo(item: dict[str, Any]) -> bool:
-    """An item reading whose wanted variant is its own description, word for word."""
-    return bool(item.get("item")) and tokens(item.get("item")) == tokens(item.get("wanted"))
+#: Tasks that change an address.
+_ADDRESS_TASKS = ("modify_address", "change_default_address")
+
+
+def _fields_shifted(address: dict[str, Any]) -> bool:
+    """The address parts the reading gave are in the wrong fields: a state code as the city, a number as the state."""
+    city, state = str(address.get("city") or ""), str(address.get("state") or "")
+    return city.upper() in US_STATES or any(c.isdigit() for c in state + city)
 
 
 def _as_said(item: dict[str, Any], text: str) -> dict[str, Any]:

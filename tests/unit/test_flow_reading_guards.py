@@ -397,3 +397,49 @@ def test_an_address_given_in_parts_is_asked_for_what_is_missing_not_again():
     # The same partial question again is a repeat, reworded.
     again, _, _ = repeated(rest, "modify_address", asked)
     assert again != rest.text
+
+
+def test_an_alternative_read_as_a_second_change_of_the_item_is_only_the_alternative():
+    text = "I'd rather have the black lamp in white. If the white one costs more than $90, the white LED one instead."
+    reading = {"tasks": ["modify_items"], "items": [{"item": "black lamp", "wanted": "white lamp"},
+                                                    {"item": "black lamp", "wanted": "white LED lamp"}],
+               "alternatives": [{"condition": "price_above", "amount": 90, "wanted": "white LED lamp"}]}
+    got = _merged(text, reading)
+    assert got["items"] == [{"item": "black lamp", "wanted": "white lamp"}] and got["alternatives"]
+
+
+def test_an_answer_naming_the_pair_to_change_and_the_pair_that_stays_picks_the_first():
+    """ "The size 12 ones then. The size 10s stay as they are", read as two items each wanted as itself: the one
+    said to stay is dropped, and the answer keeps the variant wished before."""
+    from graphs.flows.plan import _answer_to_awaited
+    from graphs.understanding import Understanding
+
+    text = "Oh, there are two pairs? The size 12 ones then. The size 10s stay as they are."
+    got = _merged(text, {"tasks": ["modify_items"], "items": [{"item": "size 12 ones", "wanted": "size 12 ones"},
+                                                              {"item": "size 10s", "wanted": "size 10s"}]})
+    assert [i["item"] for i in got["items"]] == ["size 12 ones"]
+    said = {"items": [{"item": "my boots", "wanted": "size 9"}]}
+    update = _answer_to_awaited("items", said, {"items": got["items"]}, text, Understanding())
+    assert update["items"] == [{"item": "size 12 ones", "wanted": "size 9"}]
+
+
+def test_state_and_zip_read_into_the_wrong_fields_are_read_by_code():
+    """ "<ST>, <zip>" read as city <ST>, state <zip>: the reading's address is dropped, and as the answer to an
+    address question code reads the state and the zip exactly."""
+    from graphs.flows.plan import _answer_to_awaited
+    from graphs.understanding import Understanding
+
+    text = "TX, 77081"
+    got = _merged(text, {"address": {"city": "TX", "state": "77081", "zip": "77081"}})
+    assert "address" not in got
+    update = _answer_to_awaited("address", {}, {k: v for k, v in got.items() if k != "zip"}, text,
+                                Understanding(**got))
+    assert update["address"] == {"state": "TX", "zip": "77081"}
+
+
+def test_moving_said_as_the_reason_for_another_request_is_no_address_change():
+    text = ("I'm moving into a furnished place and the kitchen things I ordered are now redundant. I'd like to "
+            "return that order.")
+    assert _merged(text, {"tasks": ["return", "change_default_address"]})["tasks"] == ["return"]
+    moved = "I'm moving: please send my lamp order to 12 Main Street, Springfield, IL 62701 and cancel the other."
+    assert "modify_address" in _merged(moved, {"tasks": ["modify_address", "cancel"]})["tasks"]
