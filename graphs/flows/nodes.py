@@ -38,6 +38,7 @@ from graphs.flows.outcomes import done_text
 from graphs.flows.plan import fold, names_no_order, refers_back
 from graphs.flows.render import say
 from graphs.flows.steps import next_step, product_info_text
+from graphs.flows.text import sentences
 from graphs.flows.truth import unsupported_claims
 from graphs.flows.understand import understand
 from graphs.prefetch import find_order_ids
@@ -249,7 +250,12 @@ class FlowNodes:
             # "If that is not possible, then ...": the stated fallback takes the task's place.
             return {"messages": _once(state, step.text), "tasks": [fallback, *rest], "awaiting": None,
                     "asked": {}, "choices": []}
-        return {"messages": _once(state, step.text), "tasks": rest, "awaiting": None, "asked": {}, "choices": []}
+        text = step.text
+        if step.kind == "answer" and text == _last_agent_reply(state):
+            # The same answer as our last reply (a restatement such as "yes, that order"): its first sentence and
+            # an offer to help further, not the whole of it word for word again.
+            text = f"{sentences(text)[0]} {say('anything_else')}"
+        return {"messages": _once(state, text), "tasks": rest, "awaiting": None, "asked": {}, "choices": []}
 
     def confirm(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Pause for the customer's yes or no; a typed message that is neither is read as a new request."""

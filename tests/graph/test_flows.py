@@ -232,3 +232,16 @@ def test_naming_the_pending_action_or_a_casual_yes_confirms_it(flows, typed):
     assert f.pending["arguments"] == {"order_id": "#W4744902", "reason": "ordered by mistake"}
     f.answer(typed)
     assert f.order("#W4744902")["status"] == "cancelled" and f.pending is None
+
+
+def test_a_restated_order_question_is_not_answered_word_for_word_again(flows):
+    """ "Yes, that order" after we answered about it: the first sentence of the answer and an offer to help
+    further, not the whole answer again."""
+    ask = "Lucas Smith, 43221. What's the status of order #W4744902?"
+    again = "Yes, that order."
+    f = flows({ask: {"tasks": ["order_info"], **LUCAS, "order_ids": ["#W4744902"]},
+               again: {"tasks": ["order_info"], "order_hint": "that order"}})
+    first = f.say(ask)[-1]
+    second = f.say(again)
+    assert first.startswith("Order #W4744902") and second and second[-1] != first
+    assert second[-1].startswith(first.split(".")[0]) and "anything else" in second[-1]
