@@ -251,7 +251,7 @@ class FlowNodes:
             return {"messages": _once(state, step.text), "tasks": [fallback, *rest], "awaiting": None,
                     "asked": {}, "choices": []}
         text = step.text
-        if step.kind == "answer" and text == _last_agent_reply(state):
+        if step.kind == "answer" and _recently_said(state, text):
             # The same answer as our last reply (a restatement such as "yes, that order"): its first sentence and
             # an offer to help further, not the whole of it word for word again.
             text = f"{sentences(text)[0]} {say('anything_else')}"
@@ -319,6 +319,12 @@ class FlowNodes:
     def restore(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Never routed to: the node a fork or an operator's state edit is attributed to."""
         return {}
+
+
+def _recently_said(state: SupportState, text: str, window: int = 8) -> bool:
+    """We sent this very text in the last few messages (a restatement answered again and again)."""
+    return any(isinstance(m, AIMessage) and not m.tool_calls and message_text(m) == text
+               for m in state.get("messages", [])[-window:])
 
 
 def _once(state: SupportState, text: str) -> list[AnyMessage]:

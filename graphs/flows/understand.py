@@ -193,10 +193,11 @@ def merge_with_code(text: str, reading: dict[str, Any], facts: dict[str, Any]) -
     if data.get("items"):
         data["items"] = [i for i in data["items"] if tokens(i.get("item")) - who or i.get("wanted") or i.get("rank")]
     tasks = plausible_tasks(text, [str(t) for t in data.get("tasks", [])]) or beyond_doubt(text)
-    if len(tasks) > 1 and "address" not in tokens(text) and not facts.get("address") and not find_street(text):
-        # "I'm moving into <place>, so <other request>": the move is why, not a request of its own; an address
-        # change needs the word or an address.
-        tasks = [t for t in tasks if t not in _ADDRESS_TASKS] or tasks
+    if set(tasks) & set(_ADDRESS_TASKS) and (len(tasks) > 1 or data.get("payment")) and not facts.get("address") \
+            and not find_street(text) and not said_check("address_named", text):
+        # "I'm moving into <place>, so <other request>", "the refund should go to <method>": the move is why, the
+        # "go to" is where money goes; an address change needs an address, its word or a shipping verb.
+        tasks = [t for t in tasks if t not in _ADDRESS_TASKS]
     if not tasks and data.get("items") and any(i.get("rank") or i.get("wanted") for i in data["items"]):
         # A variant the customer said (checked above) is an item change even without a change verb.
         tasks = [t for t in map(str, data.get("tasks", [])) if t in ("modify_items", "exchange")][:1]

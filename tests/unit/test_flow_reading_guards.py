@@ -443,3 +443,11 @@ def test_moving_said_as_the_reason_for_another_request_is_no_address_change():
     assert _merged(text, {"tasks": ["return", "change_default_address"]})["tasks"] == ["return"]
     moved = "I'm moving: please send my lamp order to 12 Main Street, Springfield, IL 62701 and cancel the other."
     assert "modify_address" in _merged(moved, {"tasks": ["modify_address", "cancel"]})["tasks"]
+
+
+def test_money_that_should_go_to_a_method_is_no_address_change():
+    got = _merged("The refund should go to your gift card.", {"tasks": ["modify_address"], "payment": "gift card"})
+    assert "tasks" not in got and got["payment"] == "gift card"
+    sent = _merged("Can it go to my office instead? Send it to 12 Main Street, Springfield, IL 62701.",
+                   {"tasks": ["modify_address"]})
+    assert sent["tasks"] == ["modify_address"]
