@@ -1,0 +1,117 @@
+"""The store's SQLite connection: opening, closing, one transaction per tool call."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self
+
+import sqlite_utils
+
+from tools.store.schema import (
+    _SCHEMA,
+    SCHEMA_VERSION,
+)
+
+
+class StoreConnection:
+    """The store's SQLite connection: opening, closing, one transaction per tool call."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.db = sqlite_utils.Database(conn)
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, path: str | Path = ":memory:", *, busy_timeout_ms: int = 5000) -> Self:
+        """Open (creating the file and schema when missing) the store at `path`."""
+        path = str(path)
+        if path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves (one transaction per tool call).
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, cached_statements=256)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode synchronous=NORMAL never corrupts the database; a commit becomes
+            # durable at the next checkpoint (a power cut may lose only the last commits).
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        store = cls(conn)
+        with store.transaction():
+            # (executescript would COMMIT our transaction: run the statements one by one)
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception).
+
+        Nested use becomes a SAVEPOINT. Inside, use `store.db.execute(...)` / the yielded
+        connection; do not call sqlite-utils helpers that commit on their own (`insert_all`).
+        """
+        with self._lock:
+            conn = self._conn
+            if self._depth == 0:
+                conn.execute("BEGIN IMMEDIATE")
+                self._depth = 1
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                else:
+                    conn.execute("COMMIT")
+                finally:
+                    self._depth = 0
+            else:
+                name = f"sp{self._depth}"
+                conn.execute(f"SAVEPOINT {name}")
+                self._depth += 1
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    conn.execute(f"RELEASE {name}")
+                finally:
+                    self._depth -= 1
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for a multi-query read (a deferred transaction)."""
+        with self._lock:
+            conn = self._conn
+            if self._depth:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            self._depth = 1
+            try:
+                yield conn
+            finally:
+                self._depth = 0
+                conn.execute("COMMIT")
+

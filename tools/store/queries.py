@@ -1,0 +1,169 @@
+"""Reads for other layers (owners, records, counts) and the row helpers the tools share."""
+
+from __future__ import annotations
+
+from tools.store.records import (
+    ToolError,
+    _address,
+    _dumps,
+    _loads,
+    _order_record,
+    _pm_record,
+)
+from tools.store.schema import (
+    _ORDER_COLS,
+    _USER_COLS,
+)
+
+
+class StoreQueries:
+    """Reads for other layers (owners, records, counts) and the row helpers the tools share."""
+
+    # ------------------------------------------------------------------ helpers for other layers
+    def order_owner(self, order_id: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT user_id FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+        return row[0] if row else None
+
+    def user_order_ids(self, user_id: str) -> list[str]:
+        with self._lock:
+            return [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT order_id FROM user_orders WHERE user_id = ? ORDER BY pos", (user_id,)
+                )
+            ]
+
+    def user_exists(self, user_id: str) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is not None
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            return {
+                t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("users", "orders", "products")
+            }
+
+    def order_record(self, order_id: str) -> dict | None:
+        """The order as get_order_details returns it, as a dict (for code that reasons over it), or None."""
+        with self._read():
+            row = self._order_row(order_id)
+            return self._order_json(row) if row is not None else None
+
+    def user_record(self, user_id: str) -> dict | None:
+        """The user's profile as get_user_details returns it, as a dict, or None."""
+        with self._read():
+            return self._user_json(user_id)
+
+    def product_record(self, product_id: str) -> dict | None:
+        """The product with its variants as get_product_details returns it, as a dict, or None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT name FROM products WHERE product_id = ?", (product_id,)).fetchone()
+            if row is None:
+                return None
+            variants = {
+                iid: {"item_id": iid, "options": _loads(o), "available": bool(a), "price": p}
+                for iid, o, a, p in conn.execute(
+                    "SELECT item_id, options, available, price FROM variants WHERE product_id = ? ORDER BY pos",
+                    (product_id,),
+                )
+            }
+        return {"name": row[0], "product_id": product_id, "variants": variants}
+
+    def product_ids_by_name(self) -> dict[str, str]:
+        """Product type name -> product id."""
+        with self._lock:
+            return {name: pid for name, pid in self._conn.execute("SELECT name, product_id FROM products ORDER BY ord")}
+
+    # ------------------------------------------------------------------ record readers
+    def _order_row(self, order_id: str) -> tuple | None:
+        return self._conn.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+
+    def _order_in_status(self, order_id: str, status: str, refusal: str) -> tuple:
+        """The order's row, after the checks every write tool starts with (spec §2: not found, then status)."""
+        row = self._order_row(order_id)
+        if row is None:
+            raise ToolError("order not found")
+        if row[9] != status:
+            raise ToolError(refusal)
+        return row
+
+    def _items(self, order_id: str) -> list[tuple]:
+        """(pos, name, product_id, item_id, price, options_json) in order."""
+        return self._conn.execute(
+            "SELECT pos, name, product_id, item_id, price, options FROM order_items WHERE order_id = ? ORDER BY pos",
+            (order_id,),
+        ).fetchall()
+
+    def _history(self, order_id: str) -> list[tuple]:
+        """(transaction_type, amount, payment_method_id) in order."""
+        return self._conn.execute(
+            "SELECT transaction_type, amount, payment_method_id FROM payment_history WHERE order_id = ? ORDER BY pos",
+            (order_id,),
+        ).fetchall()
+
+    def _order_json(self, row: tuple) -> dict:
+        conn = self._conn
+        oid = row[0]
+        items = [
+            {"name": r[1], "product_id": r[2], "item_id": r[3], "price": r[4], "options": _loads(r[5])}
+            for r in self._items(oid)
+        ]
+        fuls = [
+            {"tracking_id": _loads(tr), "item_ids": _loads(ii)}
+            for tr, ii in conn.execute(
+                "SELECT tracking_id, item_ids FROM fulfillments WHERE order_id = ? ORDER BY pos", (oid,)
+            )
+        ]
+        hist = [
+            {"transaction_type": t, "amount": a, "payment_method_id": p} for t, a, p in self._history(oid)
+        ]
+        return _order_record(row, items, fuls, hist)
+
+    def _order_text(self, order_id: str) -> str:
+        return _dumps(self._order_json(self._order_row(order_id)))
+
+    def _user_json(self, user_id: str) -> dict | None:
+        conn = self._conn
+        row = conn.execute(f"SELECT {_USER_COLS} FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        if row is None:
+            return None
+        pms = {
+            mid: _pm_record(source, mid, brand, last_four, balance)
+            for mid, source, brand, last_four, balance in conn.execute(
+                "SELECT id, source, brand, last_four, balance FROM payment_methods WHERE user_id = ? ORDER BY pos",
+                (user_id,),
+            )
+        }
+        return {
+            "name": {"first_name": row[0], "last_name": row[1]},
+            "address": _address(row[3:9], row[9]),
+            "email": row[2],
+            "payment_methods": pms,
+            "orders": self.user_order_ids(user_id),
+        }
+
+    def _pm(self, user_id: str, pm_id: str) -> tuple | None:
+        """(source, balance) of one of the user's payment methods, or None."""
+        return self._conn.execute(
+            "SELECT source, balance FROM payment_methods WHERE user_id = ? AND id = ?", (user_id, pm_id)
+        ).fetchone()
+
+    def _variant(self, product_id: str, item_id: str) -> tuple | None:
+        """(options_json, available, price) of a catalogue variant, or None."""
+        return self._conn.execute(
+            "SELECT options, available, price FROM variants WHERE product_id = ? AND item_id = ?",
+            (product_id, item_id),
+        ).fetchone()
+
+    def _set_balance(self, user_id: str, pm_id: str, balance: int | float) -> None:
+        self._conn.execute(
+            "UPDATE payment_methods SET balance = ? WHERE user_id = ? AND id = ?", (balance, user_id, pm_id)
+        )
+
+    def _append_history(self, order_id: str, start: int, entries: list[tuple]) -> None:
+        self._conn.executemany(
+            "INSERT INTO payment_history VALUES (?,?,?,?,?)",
+            [(order_id, start + k, t, a, p) for k, (t, a, p) in enumerate(entries)],
+        )
+
