@@ -11,10 +11,7 @@ from typing import Self
 
 import sqlite_utils
 
-from tools.store.schema import (
-    _SCHEMA,
-    SCHEMA_VERSION,
-)
+from tools.store.schema import _SCHEMA, SCHEMA_VERSION
 
 
 class StoreConnection:

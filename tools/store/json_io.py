@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from tools.store.records import (
-    _address,
-    _dumps,
-    _loads,
-    _order_record,
-    _pm_record,
-)
-from tools.store.schema import (
-    _ORDER_COLS,
-    _USER_COLS,
-    OWN_TABLES,
-)
+from tools.store.records import _address, _dumps, _loads, _order_record, _pm_record
+from tools.store.schema import _ORDER_COLS, _USER_COLS, OWN_TABLES
 from tools.validate import ADDRESS_KEYS_REPLACED, validate_dataset
 
 

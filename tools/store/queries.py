@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from tools.store.records import (
-    ToolError,
-    _address,
-    _dumps,
-    _loads,
-    _order_record,
-    _pm_record,
-)
-from tools.store.schema import (
-    _ORDER_COLS,
-    _USER_COLS,
-)
+from tools.store.records import ToolError, _address, _dumps, _loads, _order_record, _pm_record
+from tools.store.schema import _ORDER_COLS, _USER_COLS
 
 
 class StoreQueries:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.store.records import (
-    ToolError,
-    _count_check,
-    _dumps,
-    round2,
-)
-from tools.store.schema import (
-    CANCEL_REASONS,
-)
+from tools.store.records import ToolError, _count_check, _dumps, round2
+from tools.store.schema import CANCEL_REASONS
 
 
 class RetailTools:
