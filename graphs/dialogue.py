@@ -1,5 +1,5 @@
 """What both dialogues (the agent loop in ``graphs.nodes``, the flows in ``graphs.flows``) build their nodes from:
-the graph's options, message text, call ids, stage moves, lookups written as tool pairs, the hand-over note."""
+the graph's options, message text, call ids, stage moves, lookups written as tool pairs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from graphs.state import Stage, StageChange, SupportState
-from graphs.tickets import TicketDesk
-from prompts import replies
 
 
 @dataclass(frozen=True)
@@ -80,10 +78,3 @@ def tool_pair(name: str, args: dict[str, Any], result: str, ok: bool = True) -> 
         ToolMessage(content=result, tool_call_id=call_id, name=name, status="success" if ok else "error"),
     ]
 
-
-def acknowledge_note(desk: TicketDesk, state: SupportState) -> dict[str, Any]:
-    """After hand-over: append the customer's message to the ticket and acknowledge it (both dialogues)."""
-    ticket = state["ticket"]
-    last = state["messages"][-1]
-    desk.add_note(ticket["id"], key=str(last.id), text=message_text(last))
-    return {"messages": [AIMessage(content=replies()["handover_ack"].format(ticket_id=ticket["id"]))]}

@@ -24,7 +24,6 @@ from graphs.budget import estimate_text_tokens, recent_window
 from graphs.confirmations import parse_decision, summarize_write
 from graphs.dialogue import (
     GraphOptions,
-    acknowledge_note,
     is_error,
     message_text,
     move_stage,
@@ -34,6 +33,7 @@ from graphs.dialogue import (
     tool_pair,
 )
 from graphs.intents import cancel_reason
+from graphs.operator import acknowledge_note, handback_context
 from graphs.prefetch import find_email, find_order_ids
 from graphs.prompting import system_prompt
 from graphs.stage_tools import (
@@ -104,6 +104,7 @@ class SupportNodes:
             verified_by=state.get("verified_by"),
             persona=state.get("persona") or self.options.default_persona,
             customer_facts=facts,
+            handback=handback_context(state),
         )
         budget = (self.options.context_tokens - self.options.max_output_tokens
                   - estimate_text_tokens(system) - self.spec_tokens[stage])

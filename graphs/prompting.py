@@ -26,6 +26,7 @@ def system_prompt(
     verified_by: str | None,
     persona: str | None,
     customer_facts: list[str] | None = None,
+    handback: str = "",
 ) -> str:
     """Policy and tone (shared by all stages), then the stage's role, then the facts of this conversation.
 
@@ -44,6 +45,7 @@ def system_prompt(
     facts = load_prompt("facts").format(
         today=today.isoformat(), stage=stage.value.replace("_", " "), customer=customer, orders="\n".join(lines)
     )
+    # A person's hand-back comes last: it is written once per hand-over, so the cached prefix above survives it.
     return "\n\n".join(
-        [load_prompt("policy"), persona_text(persona), load_prompt(_STAGE_PROMPT[stage]), facts.strip()]
-    )
+        [load_prompt("policy"), persona_text(persona), load_prompt(_STAGE_PROMPT[stage]), facts.strip(), handback]
+    ).rstrip()

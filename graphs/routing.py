@@ -6,16 +6,17 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
 
+from graphs.operator import after_handover
 from graphs.state import Stage, SupportState
 
 
 def after_begin_turn(
     state: SupportState,
-) -> Literal["handover_note", "confirm_write", "escalate", "tools", "agent"]:
-    """Handed-over threads only collect notes; a pending write waits for its answer; a request code read
-    from the text goes to the tool layer; else the stage's model works."""
+) -> Literal["operator_confirm", "handover_note", "confirm_write", "escalate", "tools", "agent"]:
+    """Handed-over threads belong to the person (their proposal's answer, or a note for them); a pending write
+    waits for its answer; a request code read from the text goes to the tool layer; else the stage's model works."""
     if state.get("ticket"):
-        return "handover_note"
+        return after_handover(state)
     if state.get("pending_confirmation"):
         return "confirm_write"
     if state.get("stage") == Stage.ESCALATION:

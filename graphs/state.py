@@ -54,6 +54,14 @@ class Ticket(TypedDict):
     status: str
 
 
+class HandBack(TypedDict):
+    """What the person did before giving the conversation back to the agent (the agent sees it)."""
+
+    ticket_id: int
+    operator: str
+    summary: str
+
+
 class TaskFrame(TypedDict):
     """One customer task in the flows dialogue, with what the customer said for it so far."""
 
@@ -79,6 +87,8 @@ class SupportState(TypedDict):
     """A write waiting for the customer's explicit confirmation."""
     ticket: NotRequired[Ticket | None]
     """Set once the case is handed over; the thread then only collects notes for the human."""
+    handback: NotRequired[HandBack | None]
+    """The last hand-back from a person: who, and their summary of what they did."""
     escalation_reason: NotRequired[str | None]
     """Why the conversation is moving to escalation (set by a transfer or a rule)."""
     stage_history: NotRequired[list[StageChange]]

@@ -13,6 +13,7 @@ from graphs import routing
 from graphs.agent_reading import read_request_node
 from graphs.dialogue import GraphOptions
 from graphs.nodes import SupportNodes
+from graphs.operator import OperatorSteps
 from graphs.state import SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools
@@ -58,6 +59,7 @@ def build_support_graph(
     builder.add_node("confirm_write", nodes.confirm_write)
     builder.add_node("escalate", nodes.escalate)
     builder.add_node("handover_note", nodes.handover_note)
+    builder.add_node("operator_confirm", OperatorSteps(nodes.guarded, nodes.desk).confirm)
     builder.add_node("give_up", nodes.give_up)
     builder.add_node("restore", nodes.restore)
 
@@ -66,7 +68,8 @@ def build_support_graph(
         # The request plan is read first, then the stage's model works with it in front of it.
         builder.add_node("read_request", read_request_node(model))
         builder.add_conditional_edges("begin_turn", _via_reading,
-                                      ["handover_note", "confirm_write", "escalate", "tools", "read_request"])
+                                      ["operator_confirm", "handover_note", "confirm_write", "escalate", "tools",
+                                       "read_request"])
         builder.add_edge("read_request", "agent")
     else:
         builder.add_conditional_edges("begin_turn", routing.after_begin_turn)
@@ -82,5 +85,6 @@ def build_support_graph(
     builder.add_conditional_edges("give_up", routing.after_give_up, ["escalate", END])
     builder.add_edge("escalate", END)
     builder.add_edge("handover_note", END)
+    builder.add_edge("operator_confirm", END)
     builder.add_edge("restore", END)
     return builder.compile(checkpointer=checkpointer, name="support")

@@ -27,6 +27,10 @@ CONFIRMATIONS = Counter("deskgraph_confirmations", "Writes put to the customer: 
                         ["tool", "decision"], registry=REGISTRY)
 ESCALATIONS = Counter("deskgraph_escalations", "Hand-overs to a human (tickets opened), by stage left.", ["stage"],
                       registry=REGISTRY)
+OPERATOR_ACTIONS = Counter("deskgraph_operator_actions", "What people did on the operator desk: message, note, read, "
+                           "proposal, hand_back, close.", ["action"], registry=REGISTRY)
+FEEDBACK = Counter("deskgraph_feedback", "Thumbs on agent messages, by value (up, down).", ["value"],
+                   registry=REGISTRY)
 
 
 def metrics_text() -> tuple[bytes, str]:
@@ -37,3 +41,13 @@ def metrics_text() -> tuple[bytes, str]:
 def refused(reason: str) -> None:
     """A turn that was not started (busy, not found, invalid input)."""
     TURNS_REFUSED.labels(reason).inc()
+
+
+def operator_action(action: str) -> None:
+    """A person did something on the operator desk."""
+    OPERATOR_ACTIONS.labels(action).inc()
+
+
+def feedback(value: str) -> None:
+    """A customer or operator rated an agent message (up or down)."""
+    FEEDBACK.labels(value).inc()

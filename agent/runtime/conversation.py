@@ -19,6 +19,7 @@ from langgraph.types import Command, StateSnapshot
 
 from agent.observability import metrics
 from agent.runtime.claims import claimant, may_enter
+from agent.runtime.desk import OperatorDesk
 from agent.runtime.durability import make_durable
 from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
 from agent.runtime.events import ErrorEvent, Event, TurnOutcome
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 _Prepared = tuple[AsyncIterator[Event], TurnObserver | None]
 
 
-class SupportRuntime(ThreadRecords):
+class SupportRuntime(ThreadRecords, OperatorDesk):
     """The conversation runtime. Front ends call it and render the events it yields.
 
     Every turn (message, confirmation, retry, step, replay) first takes the thread's lease in the database:
@@ -67,6 +68,8 @@ class SupportRuntime(ThreadRecords):
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
         self._unsent = UnsentMessages()
+        self.desk = TicketDesk(store)
+        self._desk_wakeups = {}
         #: The model as the server answers it (without recording), and the graph's options: for live replays.
         self.model: BaseChatModel | None = None
         self.options = GraphOptions()

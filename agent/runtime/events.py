@@ -104,7 +104,25 @@ class StepPaused:
     kind: Literal["step_paused"] = "step_paused"
 
 
-Event = StepPaused | Token | ToolCalled | ToolResult | StageChanged | ConfirmationRequested | HandedOver | Reply | ErrorEvent
+@dataclass(frozen=True)
+class DeskEvent:
+    """A person's part of a handed-over conversation, outside any turn: they joined (``claimed``), wrote
+    (``operator_message``), proposed a write for the customer to confirm (``proposal``: ``text`` is what to say
+    yes or no to), handed the conversation back to the agent (``handed_back``) or closed the case (``closed``).
+    Operators' streams also carry the customer's messages to them (``customer_message``), internal notes and reads,
+    which a customer's stream never does. ``feed_id`` orders the desk's log: a follower resumes after it."""
+
+    action: str
+    ticket_id: int
+    author: str
+    text: str
+    feed_id: int
+    message_id: str | None = None
+    kind: Literal["desk"] = "desk"
+
+
+Event = (StepPaused | Token | ToolCalled | ToolResult | StageChanged | ConfirmationRequested | HandedOver | Reply
+         | ErrorEvent | DeskEvent)
 
 
 Audience = Literal["operator", "customer"]

@@ -11,6 +11,8 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
+from graphs.operator import operator_of
+
 
 @dataclass(frozen=True)
 class ThreadView:
@@ -67,6 +69,8 @@ def transcript_lines(messages: list[AnyMessage], *, tool_details: bool = True) -
         elif isinstance(m, ToolMessage):
             text = str(m.content)
             lines.append(f"  <- {text[:200]}{'…' if len(text) > 200 else ''}")
+        elif isinstance(m, AIMessage) and (person := operator_of(m)):
+            lines.append(f"operator ({person}): {m.content}")
         elif isinstance(m, AIMessage):
             lines.append(f"agent: {m.content}")
     return lines

@@ -34,6 +34,7 @@ class ThreadRecords:
     _checkpoint_path: Any
     _store_path: Any
     _unsent: UnsentMessages
+    desk: TicketDesk
 
     async def view(self, thread_id: str, checkpoint_id: str | None = None) -> ThreadView:
         """The thread's state now (or at a checkpoint)."""
@@ -64,11 +65,11 @@ class ThreadRecords:
 
     def tickets(self, status: str | None = None) -> list[TicketRecord]:
         """Hand-over tickets, newest first (optionally only those with one status)."""
-        return TicketDesk(self.store).list(status)
+        return self.desk.list(status)
 
     def ticket(self, ticket_id: int) -> TicketRecord | None:
         """One ticket with the customer's later notes, or None."""
-        return TicketDesk(self.store).get(ticket_id)
+        return self.desk.get(ticket_id)
 
     async def replay_checked(self, thread_id: str, checkpoint_id: str, *, live: bool = False, sandbox: bool = True,
                              on_event: Callable[[Event], None] | None = None) -> ReplayReport:

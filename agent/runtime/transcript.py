@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
-EntryKind = Literal["customer", "agent", "tool_call", "tool_result", "stage_changed", "confirmation_requested",
+from graphs.operator import operator_of
+
+EntryKind = Literal["customer", "agent", "operator", "tool_call", "tool_result", "stage_changed", "confirmation_requested",
                     "confirmation_answered", "handed_over"]
 
 
@@ -33,6 +35,8 @@ class Entry:
     source: str | None = None
     target: str | None = None
     ticket: int | None = None
+    author: str | None = None
+    """An operator's message: the person who wrote it."""
     message_id: str | None = field(default=None, compare=False, repr=False)
     """Only to drop the entry again when a later step removes its message (not exported: ids are random)."""
 
@@ -58,7 +62,9 @@ def message_entries(messages: list[AnyMessage], step: int) -> list[Entry]:
             entries.append(Entry(step, "tool_result", _text(m.content), tool=m.name, call_id=m.tool_call_id,
                                  ok=m.status != "error", message_id=m.id))
         elif isinstance(m, AIMessage):
-            if m.content:
+            if m.content and (person := operator_of(m)):
+                entries.append(Entry(step, "operator", _text(m.content), author=person, message_id=m.id))
+            elif m.content:
                 entries.append(Entry(step, "agent", _text(m.content), message_id=m.id))
             entries += [Entry(step, "tool_call", tool=c["name"], arguments=dict(c["args"]), call_id=c.get("id"),
                               message_id=m.id) for c in m.tool_calls]
@@ -72,6 +78,8 @@ def entry_line(entry: Entry) -> str:
             return f"customer: {entry.text}"
         case "agent":
             return f"agent: {entry.text}"
+        case "operator":
+            return f"operator ({entry.author}): {entry.text}"
         case "tool_call":
             return f"-> {entry.tool}({json.dumps(entry.arguments, ensure_ascii=False)})"
         case "tool_result":

@@ -20,6 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from graphs.dialogue import GraphOptions
 from graphs.flows.nodes import FlowNodes
 from graphs.flows.steps import FLOWS
+from graphs.operator import OperatorSteps, after_handover
 from graphs.state import Stage, SupportState
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools
@@ -31,10 +32,11 @@ FLOW_NODES = tuple(task.value for task in FLOWS)
 
 
 # --- routing (pure functions of the state) -----------------------------------------------------------
-def after_begin(state: SupportState) -> Literal["handover_note", "escalate", "understand"]:
-    """Handed-over threads only collect notes; otherwise read the message."""
+def after_begin(state: SupportState) -> Literal["operator_confirm", "handover_note", "escalate", "understand"]:
+    """Handed-over threads belong to the person (their proposal's answer, or a note for them); otherwise read the
+    message."""
     if state.get("ticket"):
-        return "handover_note"
+        return after_handover(state)
     if state.get("stage") == Stage.ESCALATION:
         return "escalate"
     return "understand"
@@ -148,12 +150,14 @@ def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer:
     builder.add_node("idle", nodes.idle)
     builder.add_node("escalate", nodes.escalate)
     builder.add_node("handover_note", nodes.handover_note)
+    builder.add_node("operator_confirm", OperatorSteps(nodes.guarded, nodes.desk).confirm)
     builder.add_node("restore", nodes.restore)
     builder.add_edge(START, "begin_turn")
-    builder.add_conditional_edges("begin_turn", after_begin, ["handover_note", "escalate", "understand"])
+    builder.add_conditional_edges("begin_turn", after_begin, ["operator_confirm", "handover_note", "escalate",
+                                                              "understand"])
     builder.add_edge("understand", "plan")
     builder.add_conditional_edges("plan", after_plan,
                                   ["escalate", "question", "welcome", "idle", END, *FLOW_NODES])
-    for name in ("question", "welcome", "idle", "escalate", "handover_note", "restore"):
+    for name in ("question", "welcome", "idle", "escalate", "handover_note", "operator_confirm", "restore"):
         builder.add_edge(name, END)
     return builder.compile(checkpointer=checkpointer, name="support")

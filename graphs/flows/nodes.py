@@ -24,7 +24,6 @@ from graphs.budget import recent_window
 from graphs.confirmations import parse_decision
 from graphs.dialogue import (
     GraphOptions,
-    acknowledge_note,
     message_text,
     move_stage,
     new_call_id,
@@ -41,6 +40,7 @@ from graphs.flows.steps import next_step, product_info_text
 from graphs.flows.text import sentences
 from graphs.flows.truth import unsupported_claims
 from graphs.flows.understand import understand
+from graphs.operator import acknowledge_note, handback_context
 from graphs.prefetch import find_order_ids
 from graphs.prompting import persona_text
 from graphs.state import Stage, SupportState
@@ -193,7 +193,8 @@ class FlowNodes:
             known = CustomerView.load(self.guarded.store, state["customer_id"]).account_text(text)
         if known:
             return {"messages": [AIMessage(known)]}
-        system = "\n\n".join([load_prompt("policy"), persona_text(state.get("persona")), load_prompt("question")])
+        system = "\n\n".join([load_prompt("policy"), persona_text(state.get("persona")), load_prompt("question"),
+                             handback_context(state)]).rstrip()
         window = recent_window(state["messages"], 1500)
         reply = await self.model.ainvoke([SystemMessage(system), *[m for m in window if not isinstance(m, ToolMessage)
                                                             and not (isinstance(m, AIMessage) and m.tool_calls)]],
