@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from langchain_core.language_models import BaseChatModel
 
-from agent.api import docs, errors
+from agent.api import desk_routes, docs, errors
 from agent.api.event_docs import event_stream_response
 from agent.api.limits import BodyLimitMiddleware
 from agent.api.openapi import refusals
@@ -21,6 +21,7 @@ from agent.api.schemas import (
     CheckpointId,
     CheckpointOut,
     ConfirmationIn,
+    FeedbackOut,
     ForkIn,
     ForkOut,
     HealthOut,
@@ -29,8 +30,6 @@ from agent.api.schemas import (
     ReplayIn,
     ThreadId,
     ThreadOut,
-    TicketId,
-    TicketOut,
     TicketRef,
 )
 from agent.api.security import Caller, Operator, check_auth_mode
@@ -38,6 +37,7 @@ from agent.api.sse import EventStreamResponse, TurnStreams
 from agent.auth import OperatorTokens, Principal
 from agent.observability.metrics import metrics_text
 from agent.runtime import SupportRuntime, ThreadView, transcript_lines
+from agent.runtime.feedback import Feedback
 from agent.settings import Settings
 from agent.web import guard
 
@@ -114,7 +114,9 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
         view = await rt(request).view(thread_id, checkpoint_id)
         if not view.exists:
             raise HTTPException(404, "thread not found")
-        return _thread_out(view, caller)
+        ratings = rt(request).feedback.for_thread(thread_id)
+        mine = f"customer:{caller.name}"
+        return _thread_out(view, caller, [r for r in ratings if caller.is_operator or r.author == mine])
 
     @app.get("/threads/{thread_id}/checkpoints", responses=refusals(404))
     async def list_checkpoints(thread_id: ThreadId, request: Request, caller: Operator,
@@ -135,22 +137,11 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
             raise HTTPException(409, str(exc)) from exc
         return ForkOut(thread_id=new_id)
 
-    @app.get("/tickets")
-    async def tickets(request: Request, caller: Operator, status: str | None = Query(None, max_length=32)
-                      ) -> list[TicketOut]:
-        return [TicketOut(**{**t.__dict__, "notes": list(t.notes)}) for t in rt(request).tickets(status)]
-
-    @app.get("/tickets/{ticket_id}", responses=refusals(404))
-    async def ticket(ticket_id: TicketId, request: Request, caller: Operator) -> TicketOut:
-        found = rt(request).ticket(ticket_id)
-        if found is None:
-            raise HTTPException(404, "ticket not found")
-        return TicketOut(**{**found.__dict__, "notes": list(found.notes)})
-
+    desk_routes.install(app)
     return app
 
 
-def _thread_out(view: ThreadView, caller: Principal) -> ThreadOut:
+def _thread_out(view: ThreadView, caller: Principal, ratings: list[Feedback]) -> ThreadOut:
     """The thread as the caller may see it: customers get no tool arguments or results."""
     pending = view.pending_confirmation
     return ThreadOut(
@@ -162,4 +153,5 @@ def _thread_out(view: ThreadView, caller: Principal) -> ThreadOut:
         ticket=TicketRef(**view.ticket) if view.ticket else None, persona=view.persona,
         next=list(view.next_nodes), failed_turn=view.failed_turn,
         transcript=transcript_lines(view.messages, tool_details=caller.is_operator),
+        feedback=[FeedbackOut(**{k: v for k, v in r.__dict__.items() if k != "thread"}) for r in ratings],
     )

@@ -20,12 +20,15 @@ from agent.runtime import (
     ThreadBusyError,
     ThreadNotFoundError,
 )
+from agent.runtime.desk import TicketConflictError, TicketNotFoundError
+from agent.runtime.errors import MessageNotFoundError
 
 log = logging.getLogger("agent.api")
 
 #: How the runtime's refusals read over HTTP (the runtime's own messages carry no input back).
 _REFUSALS: dict[type[Exception], int] = {ThreadNotFoundError: 404, ThreadBusyError: 409, NothingPendingError: 409,
-                                         InvalidInputError: 422}
+                                         InvalidInputError: 422, TicketNotFoundError: 404,
+                                         MessageNotFoundError: 404, TicketConflictError: 409}
 
 
 def install(app: FastAPI) -> None:

@@ -72,3 +72,14 @@ def event_stream_response() -> dict[str, Any]:
         # itemSchema describes one event (Open API 3.2); `schema` beside it would describe the whole stream.
         "content": {"text/event-stream": {"itemSchema": {"oneOf": items}}},
     }
+
+
+def desk_feed_response() -> dict[str, Any]:
+    """The 200 answer of a thread's desk feed: ``desk`` events (each with its feed id), then ``idle``."""
+    desk = next(cls for cls in get_args(Event) if _kind(cls) == "desk")
+    items = [_item("desk", _data(desk)), _item("idle", {"type": "object", "additionalProperties": False})]
+    return {
+        "description": "Server-sent events: `id: <feed id>`, `event: desk`, `data: <json>` per desk event, then "
+                       "`idle` with `{}` once nothing happened for `idle` seconds (reconnect with Last-Event-ID).",
+        "content": {"text/event-stream": {"itemSchema": {"oneOf": items}}},
+    }

@@ -116,6 +116,8 @@ class ThreadOut(BaseModel):
     next: list[str]
     failed_turn: bool
     transcript: list[str]
+    feedback: list[FeedbackOut] = []
+    """Ratings of the thread's agent messages (a customer sees their own)."""
 
 
 class CheckpointOut(BaseModel):
@@ -137,8 +139,20 @@ class ForkOut(BaseModel):
     thread_id: str
 
 
+class TicketEventOut(BaseModel):
+    """One row of a ticket's log: who did what (``kind``: claimed, operator_message, internal_note,
+    operator_read, proposal, proposal_answered, customer_message, handed_back, closed)."""
+
+    id: int
+    kind: str
+    author: str
+    text: str
+    created: str
+    data: dict[str, Any]
+
+
 class TicketOut(BaseModel):
-    """A hand-over ticket and the customer's later notes."""
+    """A hand-over ticket: its state (open, claimed, handed_back, closed), the customer's later notes, its log."""
 
     id: int
     thread: str
@@ -148,3 +162,86 @@ class TicketOut(BaseModel):
     created: str
     status: str
     notes: list[str]
+    claimed_by: str | None = None
+    claimed_at: str | None = None
+    waiting_seconds: int = 0
+    """How long the case waited for a person (until claimed, or until now)."""
+    handed_back: str | None = None
+    hand_back_summary: str | None = None
+    closed: str | None = None
+    close_note: str | None = None
+    events: list[TicketEventOut] = []
+    feedback_up: int = 0
+    feedback_down: int = 0
+
+
+#: At least one visible character: a person's text that is only blanks or control characters says nothing.
+_VISIBLE = r"[^\s\x00-\x1f\x7f]"
+
+
+class OperatorMessageIn(_In):
+    """A person's message to the customer of a handed-over thread."""
+
+    text: Text = Field(min_length=1, max_length=8000, pattern=_VISIBLE)
+
+
+class NoteIn(_In):
+    """An internal note on a ticket (never shown to the customer)."""
+
+    text: Text = Field(min_length=1, max_length=8000, pattern=_VISIBLE)
+
+
+class HandBackIn(_In):
+    """What the person did, for the agent that takes the conversation back."""
+
+    summary: Text = Field(min_length=1, max_length=4000, pattern=_VISIBLE)
+
+
+class CloseIn(_In):
+    """Why or how the case was resolved (for the record)."""
+
+    note: Text | None = Field(None, max_length=4000)
+
+
+class ToolIn(_In):
+    """A tool to run for the ticket's customer (a read) or to propose to them (a write)."""
+
+    tool: str = Field(min_length=1, max_length=64)
+    arguments: dict[str, Any] = {}
+
+
+class ReadOut(BaseModel):
+    """What a read tool returned."""
+
+    ok: bool
+    result: str
+
+
+class DeskEventOut(BaseModel):
+    """A desk action as it was logged (and streamed to the thread's followers)."""
+
+    action: str
+    ticket_id: int
+    author: str
+    text: str
+    feed_id: int
+    message_id: str | None = None
+
+
+class FeedbackIn(_In):
+    """Thumbs up or down on one of the thread's agent messages."""
+
+    message_id: str = Field(min_length=1, max_length=128)
+    value: Literal["up", "down"]
+    comment: Text | None = Field(None, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    """One rating of an agent message."""
+
+    id: str
+    message_id: str
+    value: Literal["up", "down"]
+    comment: str | None
+    author: str
+    created: str

@@ -23,6 +23,7 @@ from agent.runtime.desk import OperatorDesk
 from agent.runtime.durability import make_durable
 from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
 from agent.runtime.events import ErrorEvent, Event, TurnOutcome
+from agent.runtime.feedback import FeedbackBook
 from agent.runtime.identity import identified_start, may_access
 from agent.runtime.inputs import check_persona, check_thread_id, clean_text
 from agent.runtime.lease import TurnLeases
@@ -69,6 +70,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
         self._store_path = store_path
         self._unsent = UnsentMessages()
         self.desk = TicketDesk(store)
+        self.feedback = FeedbackBook(store)
         self._desk_wakeups = {}
         #: The model as the server answers it (without recording), and the graph's options: for live replays.
         self.model: BaseChatModel | None = None

@@ -161,7 +161,8 @@ class OperatorDesk:
             raise TicketConflictError(f"ticket #{ticket_id} is claimed by {ticket.claimed_by}")
         async with self.leases.hold(ticket.thread):
             text = replies()["ticket_closed"].format(ticket_id=ticket_id)
-            closed = self.desk.close(ticket_id, _clean(note) if note else None, operator=operator, said=text)
+            note = strip_control_tokens(clean_text(note or "")).strip() or None
+            closed = self.desk.close(ticket_id, note, operator=operator, said=text)
             assert closed is not None  # tickets are never deleted
             if closed.status == "closed" and ticket.status != "closed":
                 await self._release(ticket.thread, ticket_id, text, {}, reason=f"ticket closed by {operator}")

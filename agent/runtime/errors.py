@@ -26,3 +26,7 @@ class InvalidInputError(TurnRefusedError, ValueError):
 
 class NothingPendingError(TurnRefusedError):
     """A confirmation was sent, but no write waits for one in this thread."""
+
+
+class MessageNotFoundError(TurnRefusedError, LookupError):
+    """No agent message with that id in the thread (e.g. a rating of a message that is not there)."""

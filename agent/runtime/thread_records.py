@@ -8,9 +8,13 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from langchain_core.messages import AIMessage
 from langgraph.graph.state import CompiledStateGraph
 
+from agent.observability import metrics
+from agent.runtime.errors import MessageNotFoundError, ThreadNotFoundError
 from agent.runtime.events import Event
+from agent.runtime.feedback import FeedbackBook, Value
 from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view
 from agent.runtime.inputs import check_thread_id
 from agent.runtime.lease import TurnLeases
@@ -35,6 +39,7 @@ class ThreadRecords:
     _store_path: Any
     _unsent: UnsentMessages
     desk: TicketDesk
+    feedback: FeedbackBook
 
     async def view(self, thread_id: str, checkpoint_id: str | None = None) -> ThreadView:
         """The thread's state now (or at a checkpoint)."""
@@ -62,6 +67,21 @@ class ThreadRecords:
         retry. ``ThreadNotFoundError`` for an unknown id, ``ThreadBusyError`` while a turn runs."""
         await delete_thread(self.saver, self.leases, thread_id)
         self._unsent.drop(thread_id)
+
+    async def rate_message(self, thread_id: str, message_id: str, value: Value, *, author: str,
+                           comment: str | None = None, customer_id: str | None = None) -> str:
+        """Thumbs up or down on one of the thread's agent (or operator) messages; rating again replaces the
+        rating. ``ThreadNotFoundError`` for a thread the caller may not see, a message that is not an agent message of the thread (``MessageNotFoundError``)."""
+        await self.check_access(thread_id, customer_id)  # type: ignore[attr-defined]
+        view = await self.view(thread_id)
+        if not view.exists:
+            raise ThreadNotFoundError(f"no thread {thread_id!r}")
+        if not any(isinstance(m, AIMessage) and m.id == message_id and m.content for m in view.messages):
+            raise MessageNotFoundError("no agent message with that id in this thread")
+        feedback_id = self.feedback.rate(thread=thread_id, message_id=message_id, value=value, author=author,
+                                         comment=comment)
+        metrics.feedback(value)
+        return feedback_id
 
     def tickets(self, status: str | None = None) -> list[TicketRecord]:
         """Hand-over tickets, newest first (optionally only those with one status)."""

@@ -47,6 +47,15 @@ _STATUSES = {
     ("post", "/threads/{thread_id}/fork"): {400, 401, 403, 404, 409, 413, 422, 500},
     ("get", "/tickets"): {400, 401, 403, 422, 500},
     ("get", "/tickets/{ticket_id}"): {400, 401, 403, 404, 422, 500},
+    ("post", "/tickets/{ticket_id}/claim"): {400, 401, 403, 404, 409, 413, 422, 500},
+    ("post", "/threads/{thread_id}/operator-messages"): {400, 401, 403, 404, 409, 413, 422, 500},
+    ("post", "/tickets/{ticket_id}/notes"): {400, 401, 403, 404, 413, 422, 500},
+    ("post", "/tickets/{ticket_id}/reads"): {400, 401, 403, 404, 413, 422, 500},
+    ("post", "/tickets/{ticket_id}/proposals"): {400, 401, 403, 404, 409, 413, 422, 500},
+    ("post", "/tickets/{ticket_id}/hand-back"): {400, 401, 403, 404, 409, 413, 422, 500},
+    ("post", "/tickets/{ticket_id}/close"): {400, 401, 403, 404, 409, 413, 422, 500},
+    ("get", "/threads/{thread_id}/events"): {400, 401, 404, 422, 500},
+    ("post", "/threads/{thread_id}/feedback"): {400, 401, 404, 413, 422, 500},
 }
 _ERROR = {"$ref": "#/components/schemas/ErrorOut"}
 _INVALID = {"anyOf": [{"$ref": "#/components/schemas/ValidationErrorOut"}, _ERROR]}

@@ -63,6 +63,10 @@ def test_schemathesis_with_all_checks_finds_nothing(tmp_path, role):
     # The document is for operators only, whoever the run is for.
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config,
                                             headers=operator_headers(settings, "schemathesis"))
+    # The desk feed is a long poll: it stays open until nothing happened for `idle` seconds, by design longer than
+    # the response time limit. tests/graph/test_desk_api.py covers it (events, resume, audiences, 404).
+    schema = schema.exclude(path="/threads/{thread_id}/events")
     results = list(_run(schema))
-    assert [failure for _, failure in results if failure is not None] == []
+    failures = [failure for _, failure in results if failure is not None]
+    assert failures == [], "\n\n".join(failures)
     assert {name for name, _ in results} >= {*CHECKS.get_all_names(), "max_response_time"}  # none skipped
