@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     ui_auth: bool = Field(False, description="Password login (needed for thread history in the UI).")
     ui_username: str = "admin"
     ui_password: SecretStr = Field(SecretStr(""), description="Password for ui_username when ui_auth is on.")
-    ui_db: Path = Field(Path("var/chainlit.db"), description="Chainlit's data layer (thread history).")
+    ui_db: Path = Field(Path("var/chainlit.db"), description="The web UI's own file; its login secret is kept "
+                        "beside it. Thread history comes from the checkpoints; conversation copies an earlier version "
+                        "kept here are removed with their threads.")
     ui_allow_origins: str = Field(
         "", description="Other origins (scheme://host[:port], comma-separated) allowed to call the web UI with "
         "credentials, e.g. a shop page embedding the chat. Empty: same origin only."

@@ -2,7 +2,9 @@
 
 Every handler calls one runtime method and draws the events it yields (``ui.render``); the conversation logic
 lives in the graph. The Chainlit thread id is the LangGraph thread id, so a resumed chat continues the same
-checkpointed thread. Started by ``deskgraph ui`` (or ``chainlit run ui/app.py`` with the DESKGRAPH_* env).
+checkpointed thread, and the thread list and resumed threads come from the checkpoints (``ui.data_layer``).
+Operators also get the operator desk (``ui.desk``); every chat shows what a person writes into it live.
+Started by ``deskgraph ui`` (or ``chainlit run ui/app.py`` with the DESKGRAPH_* env).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import chainlit as cl
 from chainlit.config import config as chainlit_config
-from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.input_widget import Select
 from chainlit.server import app as chainlit_app
 from chainlit.server import sio
@@ -29,6 +31,7 @@ from agent.settings import get_settings
 from agent.web import guard
 from agent.web.proxies import ProxyError
 from prompts import list_personas, replies
+from ui import desk
 from ui.access import (
     CUSTOMER_PREFIX,
     customer_from_headers,
@@ -39,10 +42,19 @@ from ui.access import (
     role_of,
     startup_problem,
 )
+from ui.data_layer import CheckpointDataLayer
 from ui.login_limit import LoginLimiter, LoginRateLimit
 from ui.origins import OriginError, parse_origins, restrict_origins
-from ui.render import CONFIRM_ACTION, RETRY_ACTION, clear_actions, render, restore_actions, stage_name
-from ui.storage import auth_secret, database_url, ensure_schema
+from ui.render import (
+    CONFIRM_ACTION,
+    RETRY_ACTION,
+    clear_actions,
+    render,
+    render_desk_event,
+    restore_actions,
+    stage_name,
+)
+from ui.storage import auth_secret
 
 log = logging.getLogger("deskgraph.ui")
 settings = get_settings()
@@ -103,18 +115,15 @@ async def _shutdown() -> None:
     await holder.close()
 
 
-# --- thread history (Chainlit's SQLAlchemy data layer on SQLite) -------------------------------------
-_ui_db = ensure_schema(settings.ui_db)
-
-
+# --- thread history: the checkpoints themselves, through the runtime -----------------------------------
 @cl.data_layer
-def _data_layer() -> SQLAlchemyDataLayer:
-    return SQLAlchemyDataLayer(conninfo=database_url(_ui_db))
+def _data_layer() -> CheckpointDataLayer:
+    return CheckpointDataLayer(holder.get)
 
 
 # --- login: operators by password, customers by the shop's token (header auth); off for the local demo ----
 if password_login_on(settings) or customer_login_on(settings):
-    os.environ["CHAINLIT_AUTH_SECRET"] = auth_secret(_ui_db.parent)
+    os.environ["CHAINLIT_AUTH_SECRET"] = auth_secret(Path(settings.ui_db).expanduser().resolve().parent)
 
 if password_login_on(settings):
 
@@ -154,6 +163,31 @@ def _customer_id() -> str | None:
     return customer_id_of(_identifier())
 
 
+def _at_desk() -> bool:
+    """This session is an operator's desk (their "Operator desk" chat profile)."""
+    return role_of(_identifier()) == "operator" and cl.user_session.get("chat_profile") == desk.DESK_PROFILE
+
+
+#: The user-session key of the task that shows a person's messages in this chat as they are written.
+_LIVE_KEY = "live_desk_feed"
+
+
+def _follow_desk_events(runtime: SupportRuntime) -> None:
+    """Show what a person writes into this chat (a reply, a proposal, the hand-back) the moment it happens."""
+    thread_id = _thread_id()
+
+    async def follow() -> None:
+        after = runtime.desk.last_event_id(thread_id)
+        while True:  # each follow() ends after an idle spell; keep going until the session ends
+            async for event in runtime.follow(thread_id, audience="customer", after=after, idle_seconds=300):
+                after = event.feed_id
+                await render_desk_event(event)
+
+    if (old := cl.user_session.get(_LIVE_KEY)) is not None:
+        old.cancel()
+    cl.user_session.set(_LIVE_KEY, asyncio.create_task(follow()))
+
+
 async def _draw(events: AsyncIterator[Event]) -> None:
     """Render a turn; a turn the runtime refuses becomes a notice. Customers never see raw tool results."""
     try:
@@ -173,17 +207,41 @@ async def _send_settings(persona: str) -> None:
 
 
 # --- handlers ------------------------------------------------------------------------------------------
+@cl.set_chat_profiles
+async def _profiles(user: cl.User | None, language: str | None = None) -> list[cl.ChatProfile] | None:
+    """Operators choose between chatting with the assistant and the operator desk; customers just chat."""
+    if role_of(user.identifier if user else None) != "operator":
+        return None
+    return [cl.ChatProfile(name="Assistant", markdown_description="Chat with the assistant as a customer would.",
+                           default=True),
+            cl.ChatProfile(name=desk.DESK_PROFILE, markdown_description="The hand-over tickets: claim one, reply "
+                           "to the customer, hand the conversation back or close the case.")]
+
+
 @cl.on_chat_start
 async def _start() -> None:
+    if _at_desk():
+        await desk.show_queue(await holder.get())
+        return
     await _send_settings(settings.persona)
     await cl.Message(content=replies()["welcome"], author=stage_name("intake")).send()
+    _follow_desk_events(await holder.get())
 
 
 @cl.on_chat_resume
 async def _resume(thread: ThreadDict) -> None:
-    view = await (await holder.get()).view(thread["id"])
+    runtime = await holder.get()
+    view = await runtime.view(thread["id"])
     await _send_settings(view.persona or settings.persona)
     await restore_actions(thread.get("steps") or [], confirmation=view.interrupted, retry=view.failed_turn)
+    _follow_desk_events(runtime)
+
+
+@cl.on_chat_end
+async def _end() -> None:
+    if (task := cl.user_session.get(_LIVE_KEY)) is not None:
+        task.cancel()
+    desk.stop_following()
 
 
 @cl.on_settings_update
@@ -194,6 +252,9 @@ async def _settings_update(values: dict[str, Any]) -> None:
 
 @cl.on_message
 async def _message(message: cl.Message) -> None:
+    if _at_desk():
+        await desk.command(await holder.get(), str(_identifier()), message.content)
+        return
     await clear_actions()  # a typed message answers a pending confirmation (the runtime treats it so)
     runtime = await holder.get()
     await _draw(runtime.send(_thread_id(), message.content, persona=cl.user_session.get("persona"),
@@ -215,3 +276,28 @@ async def _retry(action: cl.Action) -> None:
         return
     runtime = await holder.get()
     await _draw(runtime.retry(_thread_id(), customer_id=_customer_id()))
+
+
+# --- the operator desk's buttons (``ui.desk``) -------------------------------------------------------------
+@cl.action_callback(desk.QUEUE_ACTION)
+async def _desk_queue(action: cl.Action) -> None:
+    if _at_desk():
+        await desk.show_queue(await holder.get())
+
+
+@cl.action_callback(desk.OPEN_ACTION)
+async def _desk_open(action: cl.Action) -> None:
+    if _at_desk():
+        await desk.open_ticket(await holder.get(), int(action.payload["ticket"]))
+
+
+@cl.action_callback(desk.CLAIM_ACTION)
+async def _desk_claim(action: cl.Action) -> None:
+    if _at_desk():
+        await desk.claim(await holder.get(), str(_identifier()), int(action.payload["ticket"]))
+
+
+@cl.action_callback(desk.CLOSE_ACTION)
+async def _desk_close(action: cl.Action) -> None:
+    if _at_desk():
+        await desk.close(await holder.get(), str(_identifier()), int(action.payload["ticket"]))

@@ -13,6 +13,7 @@ from chainlit.utils import utc_now
 
 from agent.runtime import (
     ConfirmationRequested,
+    DeskEvent,
     ErrorEvent,
     Event,
     HandedOver,
@@ -29,6 +30,10 @@ STAGE_NAMES = {"intake": "Intake", "order_desk": "Order desk", "escalation": "Es
 #: "Moved to ..." notes.
 _STAGE_PHRASES = {"intake": "intake", "order_desk": "the order desk", "escalation": "escalation"}
 
+#: Authors of the messages that are not replies: confirmation requests and notices (failed turns, refusals).
+CONFIRMATION_AUTHOR = "Confirmation"
+NOTICE_AUTHOR = "Notice"
+
 #: Action names (Chainlit routes a click to the callback registered under the name).
 CONFIRM_ACTION = "confirm"
 RETRY_ACTION = "retry"
@@ -42,6 +47,11 @@ STEPS_KEY = "open_tool_steps"
 def stage_name(stage: str) -> str:
     """The on-screen name of a stage."""
     return STAGE_NAMES.get(stage, stage.replace("_", " ").capitalize())
+
+
+def stage_note(target: str, reason: str) -> str:
+    """The note shown when the conversation moves to another stage."""
+    return f"Moved to {_STAGE_PHRASES.get(target, target)}: {reason}"
 
 
 def confirmation_actions() -> list[cl.Action]:
@@ -85,7 +95,8 @@ async def clear_actions() -> bool:
 
 async def restore_actions(steps: list[dict], *, confirmation: bool, retry: bool) -> None:
     """On resume: put the Yes / No (or Retry) buttons back on the last such message of the loaded thread."""
-    author, actions = ("Confirmation", confirmation_actions()) if confirmation else ("Notice", retry_actions())
+    author, actions = ((CONFIRMATION_AUTHOR, confirmation_actions()) if confirmation
+                       else (NOTICE_AUTHOR, retry_actions()))
     if not (confirmation or retry):
         return
     last = next((s for s in reversed(steps) if s.get("type") == "assistant_message" and s.get("name") == author),
@@ -105,6 +116,32 @@ def _tool_outcome(event: ToolResult, details: bool) -> tuple[str, str | None]:
     return ("ok" if event.ok else "failed"), None
 
 
+def _same_id(message_id: str | None) -> dict[str, str]:
+    return {"id": message_id} if message_id else {}
+
+
+async def ask_confirmation(summary: str) -> None:
+    """A write to say yes or no to, with its buttons (the only ones showing)."""
+    await clear_actions()
+    message = cl.Message(content=f"**Please confirm:** {summary}", author=CONFIRMATION_AUTHOR,
+                         actions=confirmation_actions())
+    await message.send()
+    cl.user_session.set(ACTIONS_KEY, message)
+
+
+async def render_desk_event(event: DeskEvent) -> None:
+    """A person's part of a handed-over conversation, drawn in the customer's chat as it happens: their
+    messages under their name, a proposal as a confirmation request, the hand-back and the close as the
+    assistant's notes."""
+    if event.action in ("claimed", "operator_message", "proposal"):
+        await cl.Message(content=event.text, author=event.author, **_same_id(event.message_id)).send()
+    if event.action == "proposal":
+        await ask_confirmation(event.text)
+    elif event.action in ("handed_back", "closed"):
+        await clear_actions()
+        await cl.Message(content=event.text, author=stage_name("order_desk"), **_same_id(event.message_id)).send()
+
+
 async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
     """Draw one turn's events as they arrive.
 
@@ -120,7 +157,9 @@ async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
             if isinstance(event, Token):
                 key = str(event.message_id)
                 if key not in streaming:
-                    streaming[key] = cl.Message(content="", author=stage_name(event.stage))
+                    # The checkpointed message's id: a rating of the message in the browser lands on it.
+                    streaming[key] = cl.Message(content="", author=stage_name(event.stage),
+                                                **_same_id(event.message_id))
                 await streaming[key].stream_token(event.text)
             elif isinstance(event, Reply):
                 message = streaming.pop(str(event.message_id), None)
@@ -128,7 +167,8 @@ async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
                     message.content = event.text
                     await message.send()  # ends the stream and persists the message
                 else:
-                    await cl.Message(content=event.text, author=stage_name(event.stage)).send()
+                    await cl.Message(content=event.text, author=stage_name(event.stage),
+                                     **_same_id(event.message_id)).send()
             elif isinstance(event, ToolCalled):
                 step = cl.Step(name=event.name, type="tool", parent_id=_run_id(), default_open=False,
                                show_input="json" if details else False, language="json")
@@ -148,19 +188,14 @@ async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
                 step.end = utc_now()
                 await step.send() if step_is_new else await step.update()
             elif isinstance(event, StageChanged):
-                await cl.Message(content=f"Moved to {_STAGE_PHRASES.get(event.target, event.target)}: {event.reason}",
-                                 author=stage_name(event.target)).send()
+                await cl.Message(content=stage_note(event.target, event.reason), author=stage_name(event.target)).send()
             elif isinstance(event, ConfirmationRequested):
-                await clear_actions()
-                message = cl.Message(content=f"**Please confirm:** {event.summary}", author="Confirmation",
-                                     actions=confirmation_actions())
-                await message.send()
-                cl.user_session.set(ACTIONS_KEY, message)
+                await ask_confirmation(event.summary)
             elif isinstance(event, HandedOver):
                 pass  # the reply that follows names the ticket and says a person takes over
             elif isinstance(event, ErrorEvent):
                 await clear_actions()
-                message = cl.Message(content=event.message, author="Notice",
+                message = cl.Message(content=event.message, author=NOTICE_AUTHOR,
                                      actions=retry_actions() if event.retryable else [])
                 await message.send()
                 if event.retryable:

@@ -10,6 +10,7 @@ from agent.runtime.errors import (
 )
 from agent.runtime.events import (
     ConfirmationRequested,
+    DeskEvent,
     ErrorEvent,
     Event,
     HandedOver,
@@ -37,6 +38,7 @@ from agent.runtime.turns import Turn
 __all__ = [
     "CheckpointInfo",
     "ConfirmationRequested",
+    "DeskEvent",
     "ErrorEvent",
     "Event",
     "HandedOver",

@@ -54,3 +54,9 @@ async def owner_of(conn: aiosqlite.Connection, thread_id: str) -> str | None:
     async with conn.execute(_OWNER, (thread_id,)) as cursor:
         row = await cursor.fetchone()
     return None if row is None else str(row[0])
+
+
+async def claimed_by(conn: aiosqlite.Connection, owner: str) -> set[str]:
+    """The threads claimed by ``owner``."""
+    async with conn.execute("SELECT thread_id FROM thread_claims WHERE owner = ?", (owner,)) as cursor:
+        return {str(row[0]) for row in await cursor.fetchall()}

@@ -101,6 +101,11 @@ class TurnLeases:
         async with self._lock:
             return await claims.owner_of(self.conn, thread_id)
 
+    async def claimed_by(self, owner: str) -> set[str]:
+        """The threads claimed by ``owner`` (a customer id): the threads a customer started."""
+        async with self._lock:
+            return await claims.claimed_by(self.conn, owner)
+
     async def renew(self, thread_id: str, owner: str) -> bool:
         """Push the expiry forward; False when the lease was lost (expired and taken over)."""
         now = time.time()

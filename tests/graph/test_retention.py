@@ -28,7 +28,6 @@ from agent.runtime.storage import open_checkpointer
 from agent.settings import Settings, get_settings
 from agent.testing import ScriptedChatModel
 from tests.graph.api_support import shop_settings
-from ui.storage import ensure_schema
 
 LENA = "lena.moreau5521@example.com"
 
@@ -190,8 +189,11 @@ def test_commands_delete_prune_list_and_vacuum(cli_env):
             await _chat(rt, model, "cli-2", 2)
 
     asyncio.run(conversations())  # the commands run their own event loop: this test has none running
-    ensure_schema(settings.ui_db)
+    # The web UI's copy of conversations, as versions before the checkpoint data layer kept it: still cleaned up.
     ui = sqlite3.connect(settings.ui_db)
+    ui.execute('CREATE TABLE threads ("id" TEXT PRIMARY KEY, "name" TEXT)')
+    ui.execute('CREATE TABLE steps ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "type" TEXT NOT NULL, '
+               '"threadId" TEXT NOT NULL, "streaming" BOOLEAN NOT NULL)')
     ui.execute("INSERT INTO threads (id, name) VALUES ('web-1', 'x'), ('cli-2', 'y')")
     ui.execute("INSERT INTO steps (id, name, type, threadId, streaming) VALUES ('s1', 'n', 'run', 'web-1', 0)")
     ui.commit()
