@@ -162,7 +162,7 @@ class TicketDesk:
                 self._log(ticket_id, "customer_message", "customer", text)
 
     # --- the operator's side ----------------------------------------------------------------------------
-    def claim(self, ticket_id: int, operator: str, said: str = "") -> TicketRecord:
+    def claim(self, ticket_id: int, operator: str, said: str = "", data: dict[str, Any] | None = None) -> TicketRecord:
         """The operator takes the ticket (``said``: what the customer is told). Claiming one's own claim again
         changes nothing; another operator's claim, or a ticket no longer active, raises ``TicketError``."""
         with self._store.transaction():
@@ -175,7 +175,7 @@ class TicketDesk:
                 raise TicketError(f"ticket #{ticket_id} is {ticket.status.replace('_', ' ')}")
             self._store.db.execute("UPDATE tickets SET status = 'claimed', claimed_by = ?, claimed_at = ? WHERE id = ?",
                                    [operator, _now(), ticket_id])
-            self._log(ticket_id, "claimed", operator, said)
+            self._log(ticket_id, "claimed", operator, said, data)
         return self._require(ticket_id)
 
     def require_claimed_by(self, ticket_id: int, operator: str) -> TicketRecord:

@@ -116,9 +116,12 @@ async def _shutdown() -> None:
 
 
 # --- thread history: the checkpoints themselves, through the runtime -----------------------------------
+_layer = CheckpointDataLayer(holder.get)
+
+
 @cl.data_layer
 def _data_layer() -> CheckpointDataLayer:
-    return CheckpointDataLayer(holder.get)
+    return _layer
 
 
 # --- login: operators by password, customers by the shop's token (header auth); off for the local demo ----
@@ -191,7 +194,9 @@ def _follow_desk_events(runtime: SupportRuntime) -> None:
 async def _draw(events: AsyncIterator[Event]) -> None:
     """Render a turn; a turn the runtime refuses becomes a notice. Customers never see raw tool results."""
     try:
-        await render(events, details=role_of(_identifier()) != "customer")
+        last_reply = await render(events, details=role_of(_identifier()) != "customer")
+        if last_reply and (run := cl.context.current_step) is not None:
+            await _layer.rated_step(run.id, _thread_id(), last_reply)
     except TurnRefusedError as exc:
         key = ("thread_unavailable" if isinstance(exc, ThreadNotFoundError)
                else "thread_busy" if isinstance(exc, ThreadBusyError) else "turn_refused")

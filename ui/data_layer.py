@@ -20,20 +20,27 @@ from chainlit.data.base import BaseDataLayer
 from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
 from chainlit.user import PersistedUser, User
 
-from agent.runtime import SupportRuntime, ThreadNotFoundError
+from agent.runtime import SupportRuntime, ThreadNotFoundError, TurnRefusedError
+from agent.runtime.errors import MessageNotFoundError
 from agent.runtime.export import export_thread
 from agent.runtime.transcript import Entry
 from prompts import replies
 from ui.access import CUSTOMER_PREFIX, customer_id_of, customer_identifier
-from ui.render import CONFIRMATION_AUTHOR, NOTICE_AUTHOR, stage_name, stage_note
+from ui.render import CONFIRMATION_AUTHOR, NOTICE_AUTHOR, operator_said, stage_name, stage_note
 
 log = logging.getLogger("deskgraph.ui")
 
-_AUTHORS = """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS web_thread_authors (
     thread_id TEXT PRIMARY KEY,
     author TEXT NOT NULL,
     created TEXT NOT NULL
+);
+-- Chainlit puts the thumbs of a live turn on the turn's run step, not on a message: the reply it stands for.
+CREATE TABLE IF NOT EXISTS web_rated_steps (
+    step_id TEXT PRIMARY KEY,
+    thread_id TEXT NOT NULL,
+    message_id TEXT NOT NULL
 )
 """
 
@@ -55,7 +62,9 @@ class CheckpointDataLayer(BaseDataLayer):
     async def _rt(self) -> SupportRuntime:
         runtime = await self._runtime()
         if not self._ready:
-            runtime.store.db.execute(_AUTHORS)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    runtime.store.db.execute(statement)
             self._ready = True
         return runtime
 
@@ -140,7 +149,8 @@ class CheckpointDataLayer(BaseDataLayer):
         with contextlib.suppress(ThreadNotFoundError):  # nothing checkpointed yet: only the author row goes
             await runtime.delete_thread(thread_id)
         with runtime.store.transaction():
-            runtime.store.db.execute("DELETE FROM web_thread_authors WHERE thread_id = ?", [thread_id])
+            for table in ("web_thread_authors", "web_rated_steps"):
+                runtime.store.db.execute(f"DELETE FROM {table} WHERE thread_id = ?", [thread_id])
 
     # --- ratings ------------------------------------------------------------------------------------
     async def upsert_feedback(self, feedback: Feedback) -> str:
@@ -148,11 +158,25 @@ class CheckpointDataLayer(BaseDataLayer):
         runtime = await self._rt()
         thread_id = feedback.threadId or ""
         author = await self._author(runtime, thread_id)
-        if not author:
-            raise ValueError("this conversation cannot be rated")
-        return await runtime.rate_message(thread_id, feedback.forId, "up" if feedback.value == 1 else "down",
-                                          author=author, comment=feedback.comment or None,
-                                          customer_id=customer_id_of(author))
+        try:
+            if not author:
+                raise MessageNotFoundError("no conversation to rate here")
+            row = runtime.store.db.execute("SELECT message_id FROM web_rated_steps WHERE step_id = ? AND thread_id = ?",
+                                           [feedback.forId, thread_id]).fetchone()
+            message_id = str(row[0]) if row else feedback.forId
+            return await runtime.rate_message(thread_id, message_id, "up" if feedback.value == 1 else "down",
+                                              author=author, comment=feedback.comment or None,
+                                              customer_id=customer_id_of(author))
+        except TurnRefusedError as exc:  # Chainlit shows the message of a failed rating; the log says which
+            log.info("rating refused: %s", exc, extra={"thread": thread_id, "message": feedback.forId})
+            raise ValueError("Only the assistant's messages in a conversation can be rated.") from exc
+
+    async def rated_step(self, step_id: str, thread_id: str, message_id: str) -> None:
+        """A live turn's run step stands for its last reply when Chainlit rates the turn."""
+        runtime = await self._rt()
+        with runtime.store.transaction():
+            runtime.store.db.execute("INSERT OR REPLACE INTO web_rated_steps (step_id, thread_id, message_id) "
+                                     "VALUES (?, ?, ?)", [step_id, thread_id, message_id])
 
     async def delete_feedback(self, feedback_id: str) -> bool:
         runtime = await self._rt()
@@ -229,8 +253,8 @@ def thread_steps(thread_id: str, entries: tuple[Entry, ...], *, user: str, detai
                 steps.append(_step(thread_id, index, "assistant_message", stage_name(stage), entry.text,
                                    step_id=entry.message_id))
             case "operator":
-                steps.append(_step(thread_id, index, "assistant_message", entry.author or "operator", entry.text,
-                                   step_id=entry.message_id))
+                steps.append(_step(thread_id, index, "assistant_message", entry.author or "operator",
+                                   operator_said(entry.author or "operator", entry.text), step_id=entry.message_id))
             case "tool_call":
                 step = _step(thread_id, index, "tool", entry.tool or "tool", "", language="json",
                              showInput="json" if details else False,

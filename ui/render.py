@@ -116,6 +116,11 @@ def _tool_outcome(event: ToolResult, details: bool) -> tuple[str, str | None]:
     return ("ok" if event.ok else "failed"), None
 
 
+def operator_said(author: str, text: str) -> str:
+    """A person's message as the chat shows it: their name first (Chainlit shows authors only as avatars)."""
+    return f"**{author}:** {text}"
+
+
 def _same_id(message_id: str | None) -> dict[str, str]:
     return {"id": message_id} if message_id else {}
 
@@ -134,7 +139,8 @@ async def render_desk_event(event: DeskEvent) -> None:
     messages under their name, a proposal as a confirmation request, the hand-back and the close as the
     assistant's notes."""
     if event.action in ("claimed", "operator_message", "proposal"):
-        await cl.Message(content=event.text, author=event.author, **_same_id(event.message_id)).send()
+        await cl.Message(content=operator_said(event.author, event.text), author=event.author,
+                         **_same_id(event.message_id)).send()
     if event.action == "proposal":
         await ask_confirmation(event.text)
     elif event.action in ("handed_back", "closed"):
@@ -142,13 +148,14 @@ async def render_desk_event(event: DeskEvent) -> None:
         await cl.Message(content=event.text, author=stage_name("order_desk"), **_same_id(event.message_id)).send()
 
 
-async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
-    """Draw one turn's events as they arrive.
+async def render(events: AsyncIterator[Event], *, details: bool = True) -> str | None:
+    """Draw one turn's events as they arrive; the checkpointed id of the turn's last reply (None: no reply).
 
     ``details=False`` (customers): tool steps carry the tool's name and ok/failed, never its arguments or raw
     result (another customer's data must never reach a browser, even when a tool returned it by mistake).
     """
     streaming: dict[str, cl.Message] = {}  # message id -> the message its tokens go to
+    last_reply: str | None = None
     # Tool call id -> its step. Kept in the session: a write's result arrives in the turn after its confirmation.
     steps: dict[str, cl.Step] = cl.user_session.get(STEPS_KEY) or {}
     cl.user_session.set(STEPS_KEY, steps)
@@ -162,6 +169,7 @@ async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
                                                 **_same_id(event.message_id))
                 await streaming[key].stream_token(event.text)
             elif isinstance(event, Reply):
+                last_reply = event.message_id or last_reply
                 message = streaming.pop(str(event.message_id), None)
                 if event.streamed and message is not None:
                     message.content = event.text
@@ -205,3 +213,4 @@ async def render(events: AsyncIterator[Event], *, details: bool = True) -> None:
         # by the CLI too) or a turn that failed mid-stream. End their stream so they are persisted as shown.
         for message in streaming.values():
             await message.send()
+    return last_reply

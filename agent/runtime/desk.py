@@ -65,11 +65,14 @@ class OperatorDesk:
         """The operator takes the case: the agent stops answering the customer's messages in the thread."""
         ticket = self._ticket(ticket_id)
         async with self.leases.hold(ticket.thread):
-            said = replies()["operator_joined"].format(operator=operator)
-            claimed = _checked(lambda: self.desk.claim(ticket_id, operator, said))
+            joined = operator_message(replies()["operator_joined"].format(operator=operator), operator)
+            before = self.desk.get(ticket_id)
+            claimed = _checked(lambda: self.desk.claim(ticket_id, operator, str(joined.content),
+                                                       {"message_id": joined.id}))
             values = (await self.graph.aget_state(_config(ticket.thread))).values
-            if (values.get("ticket") or {}).get("id") == ticket_id:
-                await self._edit(ticket.thread, {"ticket": {**values["ticket"], "status": "claimed"}})
+            if (values.get("ticket") or {}).get("id") == ticket_id and before and before.status == "open":
+                await self._edit(ticket.thread, {"ticket": {**values["ticket"], "status": "claimed"},
+                                                 "messages": [joined]})
         self._wake(ticket.thread)
         return claimed
 

@@ -17,8 +17,6 @@ from tests.graph.api_support import LENA, OMAR, client, customer_headers, operat
 from tests.graph.api_support import events as sse_events
 from tools import RetailStore
 
-pytestmark = pytest.mark.fast
-
 SUMMARY = "Cancelled #W1000001 for the customer; a refund question may follow."
 
 
