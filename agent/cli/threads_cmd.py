@@ -20,7 +20,7 @@ app.add_typer(threads_app, name="threads")
 app.add_typer(tickets_app, name="tickets")
 
 
-def _offline(coro_fn):  # noqa: ANN001, ANN202 - tiny adapter
+def offline(coro_fn):  # noqa: ANN001, ANN202 - tiny adapter
     async def run():
         async with SupportRuntime.open(get_settings(), model=NoModel()) as runtime:
             return await coro_fn(runtime)
@@ -43,7 +43,7 @@ def list_threads() -> None:
             disk = f"{size.checkpoints} checkpoints, {size.bytes} bytes" if size else "-"
             typer.echo(f"{thread_id}\t{stage_name(view.stage)}\t{view.customer_id or '-'}\t"
                        f"{len(view.messages)} messages\t{disk}{flags}")
-    _offline(body)
+    offline(body)
 
 
 @threads_app.command("show")
@@ -55,11 +55,12 @@ def show(thread: str = typer.Argument(..., help="Thread id."),
         view = await rt.view(thread, checkpoint)
         if not view.exists:
             not_found(f"no thread {thread!r}" + (f" at checkpoint {checkpoint!r}" if checkpoint else ""))
+        ratings = rt.feedback.for_thread(thread)
         if as_json:
             typer.echo(json.dumps({"thread": thread, "stage": view.stage, "customer_id": view.customer_id,
                                    "pending_confirmation": view.pending_confirmation, "ticket": view.ticket,
-                                   "next": list(view.next_nodes), "transcript": transcript_lines(view.messages)},
-                                  indent=2))
+                                   "next": list(view.next_nodes), "transcript": transcript_lines(view.messages),
+                                   "feedback": [r.__dict__ for r in ratings]}, indent=2))
             return
         typer.echo(f"thread {thread}: stage {stage_name(view.stage)}, customer {view.customer_id or '-'}, "
                    f"next {list(view.next_nodes) or '-'}")
@@ -68,7 +69,15 @@ def show(thread: str = typer.Argument(..., help="Thread id."),
         if view.ticket:
             typer.echo(f"handed over: ticket #{view.ticket['id']} ({view.ticket['reason']})")
         typer.echo("\n".join(transcript_lines(view.messages)))
-    _offline(body)
+        if ratings:
+            said = {m.id: str(m.content) for m in view.messages}
+            typer.echo(f"feedback ({sum(r.value == 'up' for r in ratings)} up, "
+                       f"{sum(r.value == 'down' for r in ratings)} down):")
+            for r in ratings:
+                quoted = said.get(r.message_id, r.message_id)
+                typer.echo(f"  {'+1' if r.value == 'up' else '-1'} {r.author} on \"{quoted[:60]}\""
+                           + (f": {r.comment}" if r.comment else ""))
+    offline(body)
 
 
 @threads_app.command("checkpoints")
@@ -82,7 +91,7 @@ def list_checkpoints(thread: str = typer.Argument(..., help="Thread id."),
         for c in rows:
             typer.echo(f"{c.checkpoint_id}  step {c.step:>3}  {c.source:<6} wrote={','.join(c.wrote) or '-':<14} "
                        f"next={','.join(c.next_nodes) or '-':<14} {stage_name(c.stage):<11} {c.messages} msgs")
-    _offline(body)
+    offline(body)
 
 
 @threads_app.command("fork")
@@ -99,26 +108,29 @@ def fork_thread(thread: str = typer.Argument(..., help="Thread id."),
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(new_id)
-    _offline(body)
+    offline(body)
 
 
 @tickets_app.command("list")
-def list_tickets(status: str | None = typer.Option(None, help="Only tickets with this status (e.g. open).")) -> None:
-    """Hand-over tickets, newest first."""
+def list_tickets(status: str | None = typer.Option(
+        None, help="Only tickets with this status: open, claimed, handed_back, closed, or active (open and claimed).")
+        ) -> None:
+    """Hand-over tickets, newest first: number, status, opened, thread, customer, reason, who claimed it."""
     from agent.runtime import open_store
     from graphs.tickets import TicketDesk
 
     store = open_store(get_settings())
     try:
         for t in TicketDesk(store).list(status):
-            typer.echo(f"#{t.id}\t{t.status}\t{t.created}\t{t.thread}\t{t.customer or '-'}\t{t.reason}")
+            typer.echo(f"#{t.id}\t{t.status}\t{t.created}\t{t.thread}\t{t.customer or '-'}\t{t.reason}\t"
+                       f"{t.claimed_by or '-'}")
     finally:
         store.close()
 
 
 @tickets_app.command("show")
 def show_ticket(ticket_id: int = typer.Argument(..., help="Ticket number.")) -> None:
-    """One ticket with its summary and the customer's later messages."""
+    """One ticket: its summary, who has it, the customer's later messages and its log."""
     from agent.runtime import open_store
     from graphs.tickets import TicketDesk
 
@@ -129,10 +141,16 @@ def show_ticket(ticket_id: int = typer.Argument(..., help="Ticket number.")) -> 
             not_found(f"no ticket #{ticket_id}")
         typer.echo(f"ticket #{ticket.id} ({ticket.status}), thread {ticket.thread}, customer {ticket.customer or '-'}")
         typer.echo(f"reason: {ticket.reason}\nsummary: {ticket.summary}")
+        if ticket.claimed_by:
+            typer.echo(f"claimed by {ticket.claimed_by} at {ticket.claimed_at}")
+        if ticket.handed_back:
+            typer.echo(f"handed back: {ticket.handed_back} ({ticket.hand_back_summary})")
         if ticket.closed:
             typer.echo(f"closed: {ticket.closed}" + (f" ({ticket.close_note})" if ticket.close_note else ""))
         for note in ticket.notes:
             typer.echo(f"  + {note}")
+        for event in ticket.events:
+            typer.echo(f"  {event.created} {event.kind} by {event.author}: {event.text}")
     finally:
         store.close()
 

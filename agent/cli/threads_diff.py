@@ -7,7 +7,7 @@ import json
 import typer
 
 from agent.cli.errors import not_found
-from agent.cli.threads_cmd import _offline, threads_app
+from agent.cli.threads_cmd import offline, threads_app
 from agent.runtime import SupportRuntime
 from agent.runtime.diff import diff_checkpoints
 
@@ -24,4 +24,4 @@ def diff(thread: str = typer.Argument(..., help="Thread id."),
         except LookupError as exc:
             not_found(str(exc))
         typer.echo(json.dumps(found.as_dict(), indent=2, ensure_ascii=False) if as_json else "\n".join(found.lines()))
-    _offline(body)
+    offline(body)

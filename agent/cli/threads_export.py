@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from agent.cli.errors import not_found
-from agent.cli.threads_cmd import _offline, threads_app
+from agent.cli.threads_cmd import offline, threads_app
 from agent.runtime import SupportRuntime
 from agent.runtime.export import export_thread
 
@@ -37,4 +37,4 @@ def export(thread: str = typer.Argument(..., help="Thread id."),
             typer.echo(text, nl=False)
         else:
             out.write_text(text, encoding="utf-8")
-    _offline(body)
+    offline(body)

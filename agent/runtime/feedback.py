@@ -75,6 +75,11 @@ class FeedbackBook:
             self._store.db.execute("DELETE FROM message_feedback WHERE id = ?", [feedback_id])
         return str(row[0]) if row else None
 
+    def forget_thread(self, thread: str) -> int:
+        """Delete a thread's ratings (the thread itself is being deleted); how many went."""
+        with self._store.transaction():
+            return self._store.db.execute("DELETE FROM message_feedback WHERE thread = ?", [thread]).rowcount
+
     def get(self, feedback_id: str) -> Feedback | None:
         """One rating, or None."""
         row = self._store.db.execute(f"SELECT {_COLUMNS} FROM message_feedback WHERE id = ?",

@@ -63,9 +63,11 @@ class ThreadRecords:
         return await thread_ids(self.saver)
 
     async def delete_thread(self, thread_id: str) -> None:
-        """Delete a thread: checkpoints, writes, lease, claim (``runtime.retention``) and a message kept for
-        retry. ``ThreadNotFoundError`` for an unknown id, ``ThreadBusyError`` while a turn runs."""
+        """Delete a thread: checkpoints, writes, lease, claim (``runtime.retention``), its message ratings and a
+        message kept for retry. ``ThreadNotFoundError`` for an unknown id, ``ThreadBusyError`` while a turn runs.
+        Its tickets stay: they are the desk's record."""
         await delete_thread(self.saver, self.leases, thread_id)
+        self.feedback.forget_thread(thread_id)
         self._unsent.drop(thread_id)
 
     async def rate_message(self, thread_id: str, message_id: str, value: Value, *, author: str,

@@ -130,6 +130,10 @@ def test_tickets_close_with_note(thread):
     assert again.exit_code == 0 and "already closed" in again.output
     assert "(refund confirmed by phone)" in run("tickets", "show", "1").output
     assert "\tclosed\t" in run("tickets", "list").output
+    # Closing releases the thread: the customer is told, and may go on with the assistant.
+    shown = run("threads", "show", "t1").output
+    assert "agent: Your case (ticket #1) is now closed." in shown and "handed over:" not in shown
+    assert "closed by operator" in run("tickets", "show", "1").output
 
 
 @pytest.mark.parametrize("args", [
