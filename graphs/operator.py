@@ -45,6 +45,19 @@ def after_handover(state: SupportState) -> Literal["operator_confirm", "handover
     return "operator_confirm" if state.get("pending_confirmation") else "handover_note"
 
 
+#: For how many customer messages after a hand-back the flows' reading is told of it (the answers' prompts always
+#: are): long enough for "what did your colleague do?", short enough that it stops costing uncached tokens.
+RECENT_TURNS = 3
+
+
+def recent_handback(state: SupportState) -> str | None:
+    """The person's summary, for the reading, while the hand-back is recent (None otherwise)."""
+    handback = state.get("handback")
+    if not handback or state.get("turn", 0) - handback.get("turn", 0) > RECENT_TURNS:
+        return None
+    return f"A colleague handled this case before and handed it back: {handback['summary'][:300]}"
+
+
 def handback_context(state: SupportState) -> str:
     """What the agent is told about the person's part, once the conversation is back with it ('' when none)."""
     handback = state.get("handback")

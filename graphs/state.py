@@ -60,6 +60,8 @@ class HandBack(TypedDict):
     ticket_id: int
     operator: str
     summary: str
+    turn: int
+    """The customer-message count when it happened (the reading hears of it for the next few messages)."""
 
 
 class TaskFrame(TypedDict):

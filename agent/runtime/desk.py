@@ -33,6 +33,7 @@ from graphs.tool_layer import GuardedTools, dry_run, validate_call
 from prompts import replies
 from tools import RetailStore
 from tools.catalog import IDENTIFY_TOOLS, READ_TOOLS, WRITE_TOOLS
+from tools.order_ids import order_ids_in
 
 #: How often a follower looks for log rows another process wrote (rows written by this process wake it at once).
 POLL_SECONDS = 0.5
@@ -149,9 +150,13 @@ class OperatorDesk:
         async with self.leases.hold(ticket.thread):
             text = replies()["handed_back"].format(operator=operator)
             done = _checked(lambda: self.desk.hand_back(ticket_id, operator, summary, text))
-            await self._release(ticket.thread, ticket_id, text,
-                                {"handback": {"ticket_id": ticket_id, "operator": operator, "summary": summary}},
-                                reason=f"handed back by {operator}")
+            values = (await self.graph.aget_state(_config(ticket.thread))).values
+            # The orders the person names are the ones under discussion now ("the refund she gave me").
+            named = [o for o in order_ids_in(summary) if o not in values.get("orders_in_focus", [])]
+            await self._release(ticket.thread, ticket_id, text, {
+                "handback": {"ticket_id": ticket_id, "operator": operator, "summary": summary,
+                             "turn": values.get("turn", 0)},
+                "orders_in_focus": [*values.get("orders_in_focus", []), *named]}, reason=f"handed back by {operator}")
         metrics.operator_action("hand_back")
         self._wake(ticket.thread)
         return done

@@ -40,7 +40,7 @@ from graphs.flows.steps import next_step, product_info_text
 from graphs.flows.text import sentences
 from graphs.flows.truth import unsupported_claims
 from graphs.flows.understand import understand
-from graphs.operator import acknowledge_note, handback_context
+from graphs.operator import acknowledge_note, handback_context, recent_handback
 from graphs.prefetch import find_order_ids
 from graphs.prompting import persona_text
 from graphs.state import Stage, SupportState
@@ -61,7 +61,7 @@ def dialogue_context(state: SupportState) -> str | None:
     """What the reading should know of the dialogue: the active request, what it has so far, our question."""
     frames = state.get("tasks") or []
     if not frames:
-        return None
+        return recent_handback(state)
     said = frames[0]["said"]
     known = [key for key in ("order_ids", "order_hint", "items", "reason", "payment", "address") if said.get(key)]
     # Short: these tokens are new on every turn (not prefix-cached), and each costs first-token time.
