@@ -170,3 +170,19 @@ def test_graph_mermaid_names_the_flow_subgraph_nodes(monkeypatch):
         assert run("graph", "--format", "png").exit_code == 2  # a PNG goes to a file
     finally:
         get_settings.cache_clear()
+
+
+def test_threads_show_lists_the_ratings(thread, tmp_path):
+    from agent.runtime import SupportRuntime
+    from agent.runtime.conversation import NoModel
+
+    async def rate() -> str:
+        async with SupportRuntime.open(get_settings(), model=NoModel()) as rt:
+            reply = next(m for m in (await rt.view("t1")).messages if m.type == "ai" and m.content)
+            await rt.rate_message("t1", reply.id, "down", author="customer:x", comment="slow")
+            return str(reply.content)
+
+    said = asyncio.run(rate())
+    shown = run("threads", "show", "t1").output
+    assert "feedback (0 up, 1 down):" in shown and f'-1 customer:x on "{said[:60]}": slow' in shown
+    assert json.loads(run("threads", "show", "t1", "--json").output)["feedback"][0]["comment"] == "slow"
