@@ -1,15 +1,41 @@
-"""Human-readable confirmation requests for write tools, and reading the customer's yes or no."""
+"""Human-readable confirmation requests for write tools, waiting for the customer's yes or no, and reading it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from langchain_core.messages import AnyMessage, HumanMessage
+from langgraph.types import interrupt
 
 from graphs.answers import confirmation_answer
 from graphs.labels import payment_label
 from prompts import load_texts
 from tools import RetailStore, call_tool, spec
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The customer's answer to a write waiting for confirmation, read."""
+
+    decision: Literal["yes", "no"] | None
+    said: str
+    """What they typed (or "yes"/"no" for a button), for the history; empty when nothing was said."""
+
+    @property
+    def messages(self) -> list[AnyMessage]:
+        """The answer as the conversation records it."""
+        return [HumanMessage(self.said)] if self.said else []
+
+
+def await_answer(pending: Mapping[str, Any]) -> Answer:
+    """Pause the graph until the customer answers the pending write (an interrupt every front end shows as a
+    confirmation request, with its buttons); their answer, read."""
+    answer = interrupt({"type": "confirmation", **pending})
+    decision = parse_decision(answer, pending["tool"])
+    return Answer(decision, answer if isinstance(answer, str) else (decision or ""))
 
 
 def parse_decision(answer: Any, tool: str | None = None) -> Literal["yes", "no"] | None:

@@ -11,11 +11,10 @@ import asyncio
 import uuid
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import interrupt
 
-from graphs.confirmations import parse_decision
+from graphs.confirmations import await_answer
 from graphs.dialogue import message_text, thread_of
 from graphs.state import SupportState
 from graphs.tickets import TicketDesk
@@ -78,10 +77,8 @@ class OperatorSteps:
         """Wait for the customer's answer to the person's proposal; a yes runs the write (once, by its call id)."""
         pending = state["pending_confirmation"]
         ticket = state["ticket"]
-        answer = interrupt({"type": "confirmation", **pending})
-        decision = parse_decision(answer, pending["tool"])
-        said = answer if isinstance(answer, str) else (decision or "")
-        messages: list[AnyMessage] = [HumanMessage(said)] if said else []
+        answer = await_answer(pending)
+        decision, said, messages = answer.decision, answer.said, answer.messages
         update: dict[str, Any] = {"pending_confirmation": None}
         if decision != "yes":
             if decision is None and said:  # neither yes nor no: a message for the person, as any other

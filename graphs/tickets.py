@@ -128,9 +128,7 @@ class TicketDesk:
 
     def __init__(self, store: RetailStore) -> None:
         self._store = store
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                store.db.execute(statement)
+        store.create_tables(_SCHEMA)
         # Files made before a column existed lack it; add it in place.
         have = {row[1] for row in store.db.execute("PRAGMA table_info(tickets)").fetchall()}
         for column in _LATE_COLUMNS:

@@ -62,9 +62,7 @@ class CheckpointDataLayer(BaseDataLayer):
     async def _rt(self) -> SupportRuntime:
         runtime = await self._runtime()
         if not self._ready:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    runtime.store.db.execute(statement)
+            runtime.store.create_tables(_SCHEMA)
             self._ready = True
         return runtime
 

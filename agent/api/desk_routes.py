@@ -18,7 +18,6 @@ from agent.api.event_docs import desk_feed_response
 from agent.api.openapi import refusals
 from agent.api.schemas import (
     CloseIn,
-    DeskEventOut,
     FeedbackIn,
     HandBackIn,
     NoteIn,
@@ -54,10 +53,6 @@ def ticket_out(runtime: SupportRuntime, ticket: TicketRecord) -> TicketOut:
                              for e in ticket.events], feedback_up=up, feedback_down=down)
 
 
-def _event_out(event: DeskEvent) -> DeskEventOut:
-    return DeskEventOut(**{k: v for k, v in event.__dict__.items() if k != "kind"})
-
-
 def install(app: FastAPI) -> None:
     """Add the desk's routes to the service."""
 
@@ -87,15 +82,15 @@ def install(app: FastAPI) -> None:
 
     @app.post("/threads/{thread_id}/operator-messages", responses=refusals(404, 409))
     async def operator_message(thread_id: ThreadId, body: OperatorMessageIn, request: Request,
-                               caller: Operator) -> DeskEventOut:
+                               caller: Operator) -> DeskEvent:
         """A message to the customer from the operator holding the thread's ticket (shown with their name)."""
-        return _event_out(await _rt(request).operator_reply(thread_id, caller.name, body.text))
+        return await _rt(request).operator_reply(thread_id, caller.name, body.text)
 
 
     @app.post("/tickets/{ticket_id}/notes", responses=refusals(404))
-    async def note(ticket_id: TicketId, body: NoteIn, request: Request, caller: Operator) -> DeskEventOut:
+    async def note(ticket_id: TicketId, body: NoteIn, request: Request, caller: Operator) -> DeskEvent:
         """An internal note for colleagues; the customer never sees it."""
-        return _event_out(await _rt(request).internal_note(ticket_id, caller.name, body.text))
+        return await _rt(request).internal_note(ticket_id, caller.name, body.text)
 
 
     @app.post("/tickets/{ticket_id}/reads", responses=refusals(404))
@@ -106,9 +101,9 @@ def install(app: FastAPI) -> None:
 
 
     @app.post("/tickets/{ticket_id}/proposals", responses=refusals(404, 409))
-    async def propose(ticket_id: TicketId, body: ToolIn, request: Request, caller: Operator) -> DeskEventOut:
+    async def propose(ticket_id: TicketId, body: ToolIn, request: Request, caller: Operator) -> DeskEvent:
         """Propose a write to the customer; it runs only on their yes (POST /threads/{id}/confirmation or typed)."""
-        return _event_out(await _rt(request).propose_write(ticket_id, caller.name, body.tool, body.arguments))
+        return await _rt(request).propose_write(ticket_id, caller.name, body.tool, body.arguments)
 
 
     @app.post("/tickets/{ticket_id}/hand-back", responses=refusals(404, 409))

@@ -217,17 +217,6 @@ class ReadOut(BaseModel):
     result: str
 
 
-class DeskEventOut(BaseModel):
-    """A desk action as it was logged (and streamed to the thread's followers)."""
-
-    action: str
-    ticket_id: int
-    author: str
-    text: str
-    feed_id: int
-    message_id: str | None = None
-
-
 class FeedbackIn(_In):
     """Thumbs up or down on one of the thread's agent messages."""
 

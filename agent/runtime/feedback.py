@@ -49,9 +49,7 @@ class FeedbackBook:
 
     def __init__(self, store: RetailStore) -> None:
         self._store = store
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                store.db.execute(statement)
+        store.create_tables(_SCHEMA)
 
     def rate(self, *, thread: str, message_id: str, value: Value, author: str, comment: str | None = None) -> str:
         """Record (or replace) ``author``'s rating of a message; its id."""

@@ -18,10 +18,9 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import interrupt
 
 from graphs.budget import recent_window
-from graphs.confirmations import parse_decision
+from graphs.confirmations import await_answer
 from graphs.dialogue import (
     GraphOptions,
     message_text,
@@ -260,11 +259,8 @@ class FlowNodes:
 
     def confirm(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Pause for the customer's yes or no; a typed message that is neither is read as a new request."""
-        pending = state["pending_confirmation"]
-        answer = interrupt({"type": "confirmation", **pending})
-        decision = parse_decision(answer, pending["tool"])
-        said = answer if isinstance(answer, str) else (decision or "")
-        messages: list[AnyMessage] = [HumanMessage(said)] if said else []
+        answer = await_answer(state["pending_confirmation"])
+        decision, said, messages = answer.decision, answer.said, answer.messages
         update: dict[str, Any] = {"awaiting": None}
         if decision == "yes":
             return update | {"messages": messages}

@@ -114,6 +114,15 @@ def start_ui(root: Path, extra_env: dict[str, str], *, startup_timeout: float = 
     raise RuntimeError(f"deskgraph ui did not answer within {startup_timeout}s:\n{server.log_text()[-4000:]}")
 
 
+def seeded_root(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A fresh directory with the small test shop's store in it."""
+    root = tmp_path_factory.mktemp(name)
+    store = RetailStore.open(root / "store.db")
+    store.load_json(small_dataset())
+    store.close()
+    return root
+
+
 def stop_ui(server: UIServer) -> None:
     """Stop `deskgraph ui` (it stops Chainlit and any embedded model it started)."""
     if server.proc.poll() is None:
@@ -133,11 +142,7 @@ def fake() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="session")
 def ui_server(fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
-    root = tmp_path_factory.mktemp("deskgraph-ui")
-    store = RetailStore.open(root / "store.db")
-    store.load_json(small_dataset())
-    store.close()
-    server = start_ui(root, {
+    server = start_ui(seeded_root(tmp_path_factory, "deskgraph-ui"), {
         "DESKGRAPH_LLM_BASE_URL": fake.base_url,
         "DESKGRAPH_LLM_MODEL": "fake-qwen",
         "DESKGRAPH_LLM_MAX_RETRIES": "0",  # one scripted 500 is one failed turn

@@ -16,9 +16,17 @@ from playwright.sync_api import expect
 
 from agent.auth import mint_customer_token
 from tests.browser.chat import ASSISTANT, USER, assistant, open_chat, send
-from tests.browser.conftest import PASSWORD, USERNAME, UIServer, _local_only, shot, start_ui, stop_ui
+from tests.browser.conftest import (
+    PASSWORD,
+    USERNAME,
+    UIServer,
+    _local_only,
+    seeded_root,
+    shot,
+    start_ui,
+    stop_ui,
+)
 from tests.browser.test_chat_ui import _thread_id, _view
-from tests.fixtures_data import small_dataset
 from tests.unit.fake_openai import FakeOpenAI, text, tool_calls
 from tools import RetailStore
 
@@ -36,11 +44,7 @@ def _env(fake: FakeOpenAI) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def desk_server(fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
-    root = tmp_path_factory.mktemp("deskgraph-ui-desk")
-    store = RetailStore.open(root / "store.db")
-    store.load_json(small_dataset())
-    store.close()
-    server = start_ui(root, _env(fake))
+    server = start_ui(seeded_root(tmp_path_factory, "deskgraph-ui-desk"), _env(fake))
     yield server
     stop_ui(server)
 

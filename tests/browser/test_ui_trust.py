@@ -20,14 +20,13 @@ from tests.browser.conftest import (
     UIServer,
     _local_only,
     deskgraph_exe,
+    seeded_root,
     shot,
     start_ui,
     stop_ui,
 )
 from tests.browser.test_chat_ui import _thread_id, _view
-from tests.fixtures_data import small_dataset
 from tests.unit.fake_openai import FakeOpenAI, text
-from tools import RetailStore
 
 SECRET = "shop-signing-secret-0123456789-abcdefghij"
 SHOP = "https://shop.example.com"
@@ -38,11 +37,7 @@ MAX_FAILURES = 3
 @pytest.fixture(scope="module")
 def exposed(fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
     """`deskgraph ui --host 0.0.0.0` with the operator's password and the shop's customer-token secret."""
-    root = tmp_path_factory.mktemp("deskgraph-ui-exposed")
-    store = RetailStore.open(root / "store.db")
-    store.load_json(small_dataset())
-    store.close()
-    server = start_ui(root, {
+    server = start_ui(seeded_root(tmp_path_factory, "deskgraph-ui-exposed"), {
         "DESKGRAPH_LLM_BASE_URL": fake.base_url,
         "DESKGRAPH_LLM_MODEL": "fake-qwen",
         "DESKGRAPH_LLM_MAX_RETRIES": "0",

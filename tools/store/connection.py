@@ -41,13 +41,18 @@ class StoreConnection:
         conn.execute("PRAGMA foreign_keys = OFF")
         store = cls(conn)
         with store.transaction():
-            # (executescript would COMMIT our transaction: run the statements one by one)
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
+            store.create_tables(_SCHEMA)
             if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return store
+
+    def create_tables(self, schema: str) -> None:
+        """Run ``CREATE ... IF NOT EXISTS`` statements (separated by ``;``): the store's own, or the tables another
+        layer keeps in this database (tickets, ratings). One by one: executescript would commit a running
+        transaction."""
+        for statement in schema.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)
 
     def close(self) -> None:
         with self._lock:
