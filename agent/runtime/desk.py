@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -28,7 +29,7 @@ from graphs.dialogue import move_stage, new_call_id
 from graphs.guardrail import strip_control_tokens
 from graphs.operator import operator_message
 from graphs.state import Stage
-from graphs.tickets import TicketDesk, TicketError, TicketEvent, TicketRecord
+from graphs.tickets import ACTIVE, TicketDesk, TicketError, TicketEvent, TicketRecord
 from graphs.tool_layer import GuardedTools, dry_run, validate_call
 from prompts import replies
 from tools import RetailStore
@@ -63,17 +64,23 @@ class OperatorDesk:
 
     # --- tickets --------------------------------------------------------------------------------------
     async def claim_ticket(self, ticket_id: int, operator: str) -> TicketRecord:
-        """The operator takes the case: the agent stops answering the customer's messages in the thread."""
+        """The operator takes the case: the agent stops answering the customer's messages in the thread.
+
+        Each desk action changes the checkpointed conversation first and commits the ticket after it, under the
+        thread's lease: if the second write fails, doing the action again completes it (the first is not
+        repeated), and a ticket never says more than the conversation shows."""
         ticket = self._ticket(ticket_id)
         async with self.leases.hold(ticket.thread):
+            ticket = self._ticket(ticket_id)
+            if (ticket.status == "claimed" and ticket.claimed_by != operator) or ticket.status not in ACTIVE:
+                _checked(lambda: self.desk.claim(ticket_id, operator))  # raises the refusal, changes nothing
+            values = (await self.graph.aget_state(_config(ticket.thread))).values
             joined = operator_message(replies()["operator_joined"].format(operator=operator), operator)
-            before = self.desk.get(ticket_id)
+            held = values.get("ticket") or {}
+            if held.get("id") == ticket_id and held.get("status") != "claimed":
+                await self._edit(ticket.thread, {"ticket": {**held, "status": "claimed"}, "messages": [joined]})
             claimed = _checked(lambda: self.desk.claim(ticket_id, operator, str(joined.content),
                                                        {"message_id": joined.id}))
-            values = (await self.graph.aget_state(_config(ticket.thread))).values
-            if (values.get("ticket") or {}).get("id") == ticket_id and before and before.status == "open":
-                await self._edit(ticket.thread, {"ticket": {**values["ticket"], "status": "claimed"},
-                                                 "messages": [joined]})
         self._wake(ticket.thread)
         return claimed
 
@@ -148,8 +155,8 @@ class OperatorDesk:
         summary = _clean(summary)
         ticket = self._ticket(ticket_id)
         async with self.leases.hold(ticket.thread):
+            _checked(lambda: self.desk.require_claimed_by(ticket_id, operator))
             text = replies()["handed_back"].format(operator=operator)
-            done = _checked(lambda: self.desk.hand_back(ticket_id, operator, summary, text))
             values = (await self.graph.aget_state(_config(ticket.thread))).values
             # The orders the person names are the ones under discussion now ("the refund she gave me").
             named = [o for o in order_ids_in(summary) if o not in values.get("orders_in_focus", [])]
@@ -157,23 +164,26 @@ class OperatorDesk:
                 "handback": {"ticket_id": ticket_id, "operator": operator, "summary": summary,
                              "turn": values.get("turn", 0)},
                 "orders_in_focus": [*values.get("orders_in_focus", []), *named]}, reason=f"handed back by {operator}")
+            done = _checked(lambda: self.desk.hand_back(ticket_id, operator, summary, text))
         metrics.operator_action("hand_back")
         self._wake(ticket.thread)
         return done
 
     async def close_ticket(self, ticket_id: int, operator: str, note: str | None = None) -> TicketRecord:
         """Close the case (open, or claimed by this operator); the customer may go on with the agent. Closing a
-        closed ticket changes nothing."""
+        closed (or handed back) ticket changes nothing."""
         ticket = self._ticket(ticket_id)
-        if ticket.status == "claimed" and ticket.claimed_by != operator:
-            raise TicketConflictError(f"ticket #{ticket_id} is claimed by {ticket.claimed_by}")
         async with self.leases.hold(ticket.thread):
+            ticket = self._ticket(ticket_id)
+            if ticket.status == "claimed" and ticket.claimed_by != operator:
+                raise TicketConflictError(f"ticket #{ticket_id} is claimed by {ticket.claimed_by}")
             text = replies()["ticket_closed"].format(ticket_id=ticket_id)
+            if ticket.status in ACTIVE or ticket.status == "closed":  # closed: finish a close cut short
+                await self._release(ticket.thread, ticket_id, text, {}, reason=f"ticket closed by {operator}")
             note = strip_control_tokens(clean_text(note or "")).strip() or None
             closed = self.desk.close(ticket_id, note, operator=operator, said=text)
             assert closed is not None  # tickets are never deleted
-            if closed.status == "closed" and ticket.status != "closed":
-                await self._release(ticket.thread, ticket_id, text, {}, reason=f"ticket closed by {operator}")
+            if ticket.status in ACTIVE:
                 metrics.operator_action("close")
         self._wake(ticket.thread)
         return closed
@@ -189,7 +199,10 @@ class OperatorDesk:
         try:
             deadline = time.monotonic() + idle_seconds
             while time.monotonic() < deadline:
-                rows = self.desk.events_after(thread_id, cursor, customer_only=audience == "customer")
+                try:
+                    rows = self.desk.events_after(thread_id, cursor, customer_only=audience == "customer")
+                except sqlite3.OperationalError:  # the database is busy or locked for a moment: look again
+                    rows = []
                 for row in rows:
                     cursor = row.id
                     yield _desk_event(row)

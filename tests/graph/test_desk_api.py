@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from agent.runtime import transcript_lines
 from agent.testing import ScriptedChatModel
 from tests.graph.api_support import LENA, OMAR, client, customer_headers, operator_headers, shop_settings
 from tests.graph.api_support import events as sse_events
@@ -206,3 +207,40 @@ async def test_ratings_of_agent_messages(settings):
         assert (ticket["feedback_up"], ticket["feedback_down"]) == (1, 1)
         metrics = (await c.get("/metrics", headers=alice)).text
         assert 'deskgraph_feedback_total{value="up"}' in metrics and 'deskgraph_feedback_total{value="down"}' in metrics
+
+
+async def test_a_desk_action_cut_short_completes_when_done_again(settings, monkeypatch):
+    """The conversation is changed first and the ticket committed after: if the second write fails, doing the
+    action again completes it without repeating the first."""
+    import sqlite3
+
+    from agent.runtime import SupportRuntime
+
+    async with SupportRuntime.open(settings, model=ScriptedChatModel(["{}"] * 10)) as rt:
+        await rt.turn("d5", "I want to talk to a human", customer_id=LENA)
+        ticket_id = (await rt.view("d5")).ticket["id"]
+        real_claim, real_back = rt.desk.claim, rt.desk.hand_back
+        broken = {"claim": True, "hand_back": True}
+
+        def once(name, real):
+            def call(*args, **kwargs):
+                # The refusal check (no ``said``) passes through; the committing call fails once.
+                if broken[name] and (name != "claim" or len(args) > 2):
+                    broken[name] = False
+                    raise sqlite3.OperationalError("database is locked")
+                return real(*args, **kwargs)
+            return call
+
+        monkeypatch.setattr(rt.desk, "claim", once("claim", real_claim))
+        monkeypatch.setattr(rt.desk, "hand_back", once("hand_back", real_back))
+        with pytest.raises(sqlite3.OperationalError):
+            await rt.claim_ticket(ticket_id, "alice")
+        assert rt.ticket(ticket_id).status == "open" and (await rt.view("d5")).ticket["status"] == "claimed"
+        assert (await rt.claim_ticket(ticket_id, "alice")).claimed_by == "alice"
+        with pytest.raises(sqlite3.OperationalError):
+            await rt.hand_back(ticket_id, "alice", SUMMARY)
+        assert rt.ticket(ticket_id).status == "claimed" and (await rt.view("d5")).ticket is None
+        assert (await rt.hand_back(ticket_id, "alice", SUMMARY)).status == "handed_back"
+        lines = transcript_lines((await rt.view("d5")).messages)
+        assert sum("from our team has joined" in line for line in lines) == 1
+        assert sum("handed you back" in line for line in lines) == 1
