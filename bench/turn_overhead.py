@@ -2,9 +2,9 @@
 
 Both graphs get the same scripted model (answers instantly), the same retail tools and the same SQLite
 checkpoint settings as the runtime: WAL, synchronous=NORMAL, durability="sync" (every step committed before
-the next), and one fsync of the WAL when the turn returns (so a turn that returned is on disk). deskgraph uses
-the runtime's saver (SqliteSaver plus the in-memory delta-history cache); the baseline the stock SqliteSaver.
-One thread each, text-only turns. Measured: wall time per turn at turn 1, around turn 50 and around turn 200,
+the next), and one fsync of the WAL when the turn returns (so a turn that returned is on disk). Both are driven
+with ``ainvoke`` as the runtime drives them; deskgraph uses the runtime's saver (the async SQLite saver plus the
+in-memory delta-history cache), the baseline the stock async SQLite saver. One thread each, text-only turns. Measured: wall time per turn at turn 1, around turn 50 and around turn 200,
 and checkpoint bytes added per turn (checkpoint + metadata + pending-write blobs).
 
     .venv/bin/python bench/turn_overhead.py [--turns 200]
@@ -13,6 +13,7 @@ and checkpoint bytes added per turn (checkpoint + metadata + pending-write blobs
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import sqlite3
 import statistics
@@ -23,15 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import aiosqlite
 from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agent.runtime.checkpoints import CachedSqliteSaver
 from agent.runtime.durability import make_durable
+from agent.runtime.storage import open_checkpointer
 from agent.testing import ScriptedChatModel
 from graphs import GraphOptions, build_support_graph
-from graphs.state import delta_channels
 from tools import RetailStore, langchain_tools
 from tools.generator import generate_dataset
 
@@ -40,45 +41,53 @@ ANSWER = ("Returns are possible for delivered orders: tell me which items you wa
           "should go to the original payment method or to a gift card, and I will prepare the request for you. ")
 
 
-def _saver(path: Path, cached: bool) -> tuple[sqlite3.Connection, SqliteSaver]:
-    conn = sqlite3.connect(path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    saver = CachedSqliteSaver(conn, delta_channels()) if cached else SqliteSaver(conn)
-    saver.setup()
+async def _saver(path: Path, cached: bool) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
+    """deskgraph: the runtime's own saver (``open_checkpointer``); the baseline: the stock async saver on the same
+    SQLite settings (WAL, synchronous=NORMAL)."""
+    if cached:
+        return await open_checkpointer(path)
+    conn = await aiosqlite.connect(str(path))
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA synchronous=NORMAL")
+    saver = AsyncSqliteSaver(conn)
+    await saver.setup()
     return conn, saver
 
 
-def _stored_bytes(conn: sqlite3.Connection) -> int:
-    checkpoints = conn.execute("SELECT coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints")
-    writes = conn.execute("SELECT coalesce(sum(length(value)), 0) FROM writes")
-    return int(checkpoints.fetchone()[0]) + int(writes.fetchone()[0])
+def _stored_bytes(path: Path) -> int:
+    with sqlite3.connect(path) as conn:  # a reader beside the saver's writer (WAL)
+        checkpoints = conn.execute("SELECT coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints")
+        writes = conn.execute("SELECT coalesce(sum(length(value)), 0) FROM writes")
+        return int(checkpoints.fetchone()[0]) + int(writes.fetchone()[0])
 
 
-def run(kind: str, turns: int, root: Path, store: RetailStore, context_tokens: int) -> tuple[list[float], list[int]]:
-    """Per-turn seconds and bytes for one graph kind."""
-    conn, saver = _saver(root / f"{kind}.db", cached=kind == "deskgraph")
+async def run(kind: str, turns: int, root: Path, store: RetailStore, context_tokens: int, dialogue: str
+              ) -> tuple[list[float], list[int]]:
+    """Per-turn seconds and bytes for one graph kind, driven as the runtime drives it (``ainvoke``)."""
+    path = root / f"{kind}.db"
+    conn, saver = await _saver(path, cached=kind == "deskgraph")
     model = ScriptedChatModel()
     if kind == "deskgraph":
         graph = build_support_graph(model=model, store=store, checkpointer=saver,
-                                    options=GraphOptions(today=dt.date(2026, 11, 26), context_tokens=context_tokens))
+                                    options=GraphOptions(today=dt.date(2026, 11, 26), context_tokens=context_tokens,
+                                                         dialogue=dialogue))
     else:
         graph = create_agent(model, tools=langchain_tools(store), system_prompt="You are a support agent.",
                              checkpointer=saver)
     config = {"configurable": {"thread_id": f"bench-{kind}"}}
     seconds, sizes = [], []
-    before = _stored_bytes(conn)
+    before = _stored_bytes(path)
     for turn in range(1, turns + 1):
         model.extend([f"{ANSWER}(turn {turn})"])
         start = time.perf_counter()
-        graph.invoke({"messages": [HumanMessage(f"{QUESTION}(turn {turn})")]}, config, durability="sync")
-        make_durable(root / f"{kind}.db")
+        await graph.ainvoke({"messages": [HumanMessage(f"{QUESTION}(turn {turn})")]}, config, durability="sync")
+        make_durable(path)
         seconds.append(time.perf_counter() - start)
-        after = _stored_bytes(conn)
+        after = _stored_bytes(path)
         sizes.append(after - before)
         before = after
     model.assert_complete()
-    conn.close()
+    await conn.close()
     return seconds, sizes
 
 
@@ -92,15 +101,18 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--context-tokens", type=int, default=32768,
                         help="model context the history window is budgeted from (32768: vLLM; 8192: embedded)")
+    parser.add_argument("--dialogue", choices=("flows", "agent"), default="flows",
+                        help="deskgraph's dialogue (flows: the product's default)")
     args = parser.parse_args()
     turns = args.turns
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         store = RetailStore.open(root / "store.db")
         store.load_json(generate_dataset(customers=50, seed=1))
-        results = {kind: run(kind, turns, root, store, args.context_tokens) for kind in ("baseline", "deskgraph")}
+        results = {kind: asyncio.run(run(kind, turns, root, store, args.context_tokens, args.dialogue))
+                   for kind in ("baseline", "deskgraph")}
         store.close()
-    print(f"context budget {args.context_tokens} tokens: deskgraph sends the system prompt, the tools and as many "
+    print(f"dialogue {args.dialogue}; context budget {args.context_tokens} tokens: deskgraph sends the system prompt, the tools and as many "
           "recent messages as fit; the baseline sends the whole history")
     marks = [1, min(50, turns), turns]
     print(f"{'turn':>6} | {'baseline ms':>11} {'KiB/turn':>9} | {'deskgraph ms':>12} {'KiB/turn':>9}")

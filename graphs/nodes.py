@@ -19,6 +19,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.types import interrupt
 
+from graphs.blocking import off_loop
 from graphs.briefs import order_brief
 from graphs.budget import estimate_text_tokens, recent_window
 from graphs.confirmations import parse_decision, summarize_write
@@ -161,10 +162,15 @@ class SupportNodes:
         """The owner of an order, or None when it does not exist."""
         return self.guarded.store.order_owner(order_id)
 
-    def agent(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def agent(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Ask the stage's model for the next step and keep at most one valid tool call."""
         stage = Stage(state.get("stage", Stage.INTAKE))
-        reply = self.models[stage].invoke(self._model_input(state, stage), config)
+        model_input = await off_loop(self._model_input, state, stage)  # the customer's facts come from the store
+        reply = await self.models[stage].ainvoke(model_input, config)
+        return self._next_step(state, stage, reply)
+
+    def _next_step(self, state: SupportState, stage: Stage, reply: AIMessage) -> dict[str, Any]:
+        """The model's reply as the turn's next step: a reply, one valid tool call, or a correction."""
         update: dict[str, Any] = {"turn_model_calls": state.get("turn_model_calls", 0) + 1}
         calls = list(getattr(reply, "tool_calls", []) or [])
         invalid = list(getattr(reply, "invalid_tool_calls", []) or [])
@@ -295,12 +301,16 @@ class SupportNodes:
             messages.append(AIMessage(content=replies()["declined"]))
         return update | {"messages": messages}
 
-    def escalate(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+    async def escalate(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Open the hand-over ticket (model-written summary when possible) and tell the customer its id."""
         if state.get("ticket"):
             return {}
+        messages, summary = await self._handover_summary(state, config)
+        return await off_loop(self._open_ticket, state, config, messages, summary)
+
+    def _open_ticket(self, state: SupportState, config: RunnableConfig, messages: list[AnyMessage],
+                     summary: str) -> dict[str, Any]:
         reason = state.get("escalation_reason") or "the customer asked for a human"
-        messages, summary = self._handover_summary(state, config)
         self.guarded.run_read(HANDOVER_TOOL, {"summary": summary}, state.get("customer_id"))
         ticket_id = self.desk.open(key=f"{thread_of(config)}:{state.get('turn', 0)}", thread=thread_of(config),
                                    customer=state.get("customer_id"), reason=reason, summary=summary)
@@ -309,10 +319,11 @@ class SupportNodes:
                 "ticket": {"id": ticket_id, "reason": reason, "summary": summary, "status": "open"},
                 **move_stage(state, Stage.ESCALATION, reason)}
 
-    def _handover_summary(self, state: SupportState, config: RunnableConfig) -> tuple[list[AnyMessage], str]:
+    async def _handover_summary(self, state: SupportState, config: RunnableConfig) -> tuple[list[AnyMessage], str]:
         """Ask the escalation model for the ticket summary; fall back to one built from the transcript."""
         try:
-            reply = self.models[Stage.ESCALATION].invoke(self._model_input(state, Stage.ESCALATION), config)
+            model_input = await off_loop(self._model_input, state, Stage.ESCALATION)
+            reply = await self.models[Stage.ESCALATION].ainvoke(model_input, config)
             call = next((c for c in getattr(reply, "tool_calls", []) if c["name"] == HANDOVER_TOOL), None)
             summary = call["args"].get("summary") if call else None
             if call and isinstance(summary, str) and summary.strip():

@@ -7,13 +7,13 @@ same confirmation buttons and endpoint) and runs through the same write ledger, 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
+from graphs.blocking import off_loop
 from graphs.confirmations import await_answer
 from graphs.dialogue import message_text, thread_of
 from graphs.state import SupportState
@@ -82,12 +82,12 @@ class OperatorSteps:
         update: dict[str, Any] = {"pending_confirmation": None}
         if decision != "yes":
             if decision is None and said:  # neither yes nor no: a message for the person, as any other
-                await asyncio.to_thread(self.desk.add_note, ticket["id"], key=str(uuid.uuid4()), text=said)
+                await off_loop(self.desk.add_note, ticket["id"], key=str(uuid.uuid4()), text=said)
             text = replies()["operator_declined" if decision == "no" else "operator_not_confirmed"]
-            await asyncio.to_thread(self.desk.log, ticket["id"], "proposal_answered", "customer", said or "no",
+            await off_loop(self.desk.log, ticket["id"], "proposal_answered", "customer", said or "no",
                                     {"tool": pending["tool"], "done": False})
             return update | {"messages": [*messages, AIMessage(text)]}
-        outcome = await asyncio.to_thread(
+        outcome = await off_loop(
             lambda: self.guarded.write(tool_call_id=pending["tool_call_id"], thread=thread_of(config),
                                        name=pending["tool"], args=pending["arguments"],
                                        customer_id=state.get("customer_id")))
@@ -97,7 +97,7 @@ class OperatorSteps:
                              status="success" if outcome.ok else "error")
         text = (replies()["operator_write_done"] if outcome.ok
                 else replies()["operator_write_failed"].format(why=outcome.error))
-        await asyncio.to_thread(self.desk.log, ticket["id"], "proposal_answered", "customer", said or "yes",
+        await off_loop(self.desk.log, ticket["id"], "proposal_answered", "customer", said or "yes",
                                 {"tool": pending["tool"], "done": outcome.ok, "result": outcome.text()})
         return update | {"messages": [*messages, call, result, AIMessage(text)]}
 

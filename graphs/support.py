@@ -11,6 +11,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graphs import routing
 from graphs.agent_reading import read_request_node
+from graphs.blocking import async_node, plain_node
 from graphs.dialogue import GraphOptions
 from graphs.nodes import SupportNodes
 from graphs.operator import OperatorSteps
@@ -53,15 +54,16 @@ def build_support_graph(
         return build_flows_graph(model=model, store=store, checkpointer=checkpointer, options=options)
     nodes = SupportNodes(model, GuardedTools(store), TicketDesk(store), options)
     builder = StateGraph(SupportState)
-    builder.add_node("begin_turn", nodes.begin_turn)
+    # Every node is async: the model is awaited, plain code and the store run off the event loop (graphs.blocking).
+    builder.add_node("begin_turn", async_node(nodes.begin_turn))
     builder.add_node("agent", nodes.agent)
-    builder.add_node("tools", nodes.tools)
-    builder.add_node("confirm_write", nodes.confirm_write)
+    builder.add_node("tools", async_node(nodes.tools))
+    builder.add_node("confirm_write", async_node(nodes.confirm_write))
     builder.add_node("escalate", nodes.escalate)
-    builder.add_node("handover_note", nodes.handover_note)
+    builder.add_node("handover_note", async_node(nodes.handover_note))
     builder.add_node("operator_confirm", OperatorSteps(nodes.guarded, nodes.desk).confirm)
-    builder.add_node("give_up", nodes.give_up)
-    builder.add_node("restore", nodes.restore)
+    builder.add_node("give_up", plain_node(nodes.give_up))
+    builder.add_node("restore", plain_node(nodes.restore))
 
     builder.add_edge(START, "begin_turn")
     if options.agent_understand:

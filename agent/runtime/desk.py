@@ -24,6 +24,7 @@ from agent.runtime.errors import InvalidInputError, ThreadNotFoundError, TurnRef
 from agent.runtime.events import DeskEvent
 from agent.runtime.inputs import clean_text
 from agent.runtime.lease import TurnLeases
+from graphs.blocking import off_loop
 from graphs.confirmations import summarize_write
 from graphs.dialogue import move_stage, new_call_id
 from graphs.guardrail import strip_control_tokens
@@ -112,7 +113,7 @@ class OperatorDesk:
         ticket = self._ticket(ticket_id)
         if (problem := validate_call(tool, dict(arguments), _READ_TOOLS)) is not None:
             raise InvalidInputError(problem.removeprefix("Error: "))
-        outcome = await asyncio.to_thread(GuardedTools(self.store).read, tool, dict(arguments), ticket.customer)
+        outcome = await off_loop(GuardedTools(self.store).read, tool, dict(arguments), ticket.customer)
         self.desk.log(ticket_id, "operator_read", operator, outcome.text(),
                       {"tool": tool, "arguments": dict(arguments), "ok": outcome.ok})
         metrics.operator_action("read")
@@ -126,7 +127,7 @@ class OperatorDesk:
         if (problem := validate_call(tool, arguments, _WRITE_TOOLS)) is not None:
             raise InvalidInputError(problem.removeprefix("Error: "))
         guarded = GuardedTools(self.store)
-        refusal = guarded.ownership_error(tool, arguments, ticket.customer) or await asyncio.to_thread(
+        refusal = guarded.ownership_error(tool, arguments, ticket.customer) or await off_loop(
             dry_run, self.store, tool, arguments)
         if refusal:
             raise InvalidInputError(f"the store would refuse it: {refusal.removeprefix('Error: ')}")

@@ -12,7 +12,6 @@ response the graph acted on is on disk whenever the step's checkpoint is.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
@@ -30,6 +29,8 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import ConfigDict, PrivateAttr
+
+from graphs.blocking import off_loop
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_responses (
@@ -210,7 +211,7 @@ class RecordingChatModel(BaseChatModel):
         """Ask the wrapped model; record its answer against the asking checkpoint."""
         message = await super().ainvoke(input, config, **kwargs)
         if (where := asked_from(config)) is not None:
-            await asyncio.to_thread(self._recorder.record, where, message)
+            await off_loop(self._recorder.record, where, message)
         return message
 
     # The wrapped model does the work; these only forward (private hooks of BaseChatModel, see the contract test).

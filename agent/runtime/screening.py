@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +14,7 @@ from langgraph.types import StateSnapshot
 from agent.runtime.events import Event, Reply
 from agent.runtime.stream import translate
 from graphs import Stage
+from graphs.blocking import off_loop
 from graphs.guardrail import Verdict
 
 log = logging.getLogger("agent.runtime")
@@ -39,7 +39,7 @@ async def answer_screened(graph: CompiledStateGraph, config: dict[str, Any], tex
         if persona:
             update["persona"] = persona
         await graph.aupdate_state(config, update, as_node="restore")
-        await asyncio.to_thread(make_durable, False)
+        await off_loop(make_durable, False)
     yield Reply(text=verdict.reply, stage=stage, message_id=reply.id, streamed=False)
     for event in translate("__interrupt__", waiting, set(), stage):
         yield event

@@ -26,6 +26,7 @@ from agent.runtime.events import (
 from agent.runtime.failures import describe_failure
 from agent.runtime.observer import TurnObserver
 from agent.runtime.stepping import is_paused, next_names, split_breakpoints, subgraph_breakpoints
+from graphs.blocking import off_loop
 
 log = logging.getLogger("agent.runtime")
 
@@ -80,7 +81,7 @@ async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, A
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event; the checkpoint stays intact
         yield failure_event(exc, observer.thread_id, observer.stage)
     finally:
-        await asyncio.to_thread(make_durable, wrote_store)
+        await off_loop(make_durable, wrote_store)
 
 
 def failure_event(exc: Exception, thread_id: str, stage: str | None = None) -> ErrorEvent:

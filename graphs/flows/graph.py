@@ -17,6 +17,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from graphs.blocking import async_node, plain_node
 from graphs.dialogue import GraphOptions
 from graphs.flows.nodes import FlowNodes
 from graphs.flows.steps import FLOWS
@@ -96,9 +97,9 @@ def after_confirm(state: SupportState) -> Literal["execute", "__end__"]:
 def build_task_flow(task: Task, nodes: FlowNodes) -> CompiledStateGraph:
     """One task's flow: resolve the next step, confirm a write, execute it."""
     builder = StateGraph(SupportState)
-    builder.add_node("step", nodes.flow_step)
-    builder.add_node("confirm", nodes.confirm)
-    builder.add_node("execute", nodes.execute)
+    builder.add_node("step", async_node(nodes.flow_step))
+    builder.add_node("confirm", plain_node(nodes.confirm))
+    builder.add_node("execute", async_node(nodes.execute))
     builder.add_edge(START, "step")
     builder.add_conditional_edges("step", after_step, ["confirm", END])
     builder.add_conditional_edges("confirm", after_confirm, ["execute", END])
@@ -129,7 +130,7 @@ def flow_node(flow: CompiledStateGraph) -> Any:
     return run_flow
 
 
-def _welcome(state: SupportState) -> dict[str, Any]:
+def _welcome(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
     return {"messages": [AIMessage(replies()["welcome"])]}
 
 
@@ -139,19 +140,20 @@ def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer:
     options = options or GraphOptions()
     nodes = FlowNodes(model, GuardedTools(store), TicketDesk(store), options)
     builder = StateGraph(SupportState)
-    builder.add_node("begin_turn", nodes.begin_turn)
+    # Every node is async: the model is awaited, plain code and the store run off the event loop (graphs.blocking).
+    builder.add_node("begin_turn", plain_node(nodes.begin_turn))
     builder.add_node("understand", nodes.understand)
-    builder.add_node("plan", nodes.plan)
+    builder.add_node("plan", async_node(nodes.plan))
     for task in FLOWS:
         builder.add_node(task.value, flow_node(build_task_flow(task, nodes)))
         builder.add_conditional_edges(task.value, after_flow, ["understand", "idle", "escalate", END, *FLOW_NODES])
     builder.add_node("question", nodes.question)
-    builder.add_node("welcome", _welcome)
-    builder.add_node("idle", nodes.idle)
-    builder.add_node("escalate", nodes.escalate)
-    builder.add_node("handover_note", nodes.handover_note)
+    builder.add_node("welcome", plain_node(_welcome))
+    builder.add_node("idle", plain_node(nodes.idle))
+    builder.add_node("escalate", async_node(nodes.escalate))
+    builder.add_node("handover_note", async_node(nodes.handover_note))
     builder.add_node("operator_confirm", OperatorSteps(nodes.guarded, nodes.desk).confirm)
-    builder.add_node("restore", nodes.restore)
+    builder.add_node("restore", plain_node(nodes.restore))
     builder.add_edge(START, "begin_turn")
     builder.add_conditional_edges("begin_turn", after_begin, ["operator_confirm", "handover_note", "escalate",
                                                               "understand"])

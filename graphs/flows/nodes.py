@@ -19,6 +19,7 @@ from langchain_core.messages import (
 )
 from langchain_core.runnables import RunnableConfig
 
+from graphs.blocking import off_loop
 from graphs.budget import recent_window
 from graphs.confirmations import await_answer
 from graphs.dialogue import (
@@ -187,9 +188,7 @@ class FlowNodes:
     async def question(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """An open question: product facts from the catalogue by code, otherwise a short model answer."""
         text = _last_customer_text(state)
-        known = product_info_text(self.guarded.store, text, (state.get("understanding") or {}).get("items"))
-        if not known and state.get("customer_id"):
-            known = CustomerView.load(self.guarded.store, state["customer_id"]).account_text(text)
+        known = await off_loop(self._known_answer, state, text)
         if known:
             return {"messages": [AIMessage(known)]}
         system = "\n\n".join([load_prompt("policy"), persona_text(state.get("persona")), load_prompt("question"),
@@ -204,6 +203,13 @@ class FlowNodes:
             # Raw data, or a number / id / status the model made up: the fixed text instead.
             answer = say("not_understood")
         return {"messages": [AIMessage(answer)], "turn_model_calls": state.get("turn_model_calls", 0) + 1}
+
+    def _known_answer(self, state: SupportState, text: str) -> str | None:
+        """An open question the catalogue or the customer's account answers (read from the store)."""
+        known = product_info_text(self.guarded.store, text, (state.get("understanding") or {}).get("items"))
+        if not known and state.get("customer_id"):
+            known = CustomerView.load(self.guarded.store, state["customer_id"]).account_text(text)
+        return known
 
     # --- one task flow ---------------------------------------------------------------------------------
     def flow_step(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:

@@ -245,7 +245,7 @@ def test_resume_after_restart_from_the_sqlite_files(harness):
     _authenticate(harness)
     harness.say("cancel #W1000001, no longer needed")
     harness.restart()  # a new process: new store connection, new saver, new graph
-    state = harness.graph.get_state(harness.config())
+    state = harness.state()
     assert state.values["pending_confirmation"]["tool"] == "cancel_pending_order"
     assert state.values["customer_id"] == "lena_moreau_3307"
     harness.model.extend(["Cancelled."])
@@ -268,15 +268,14 @@ def test_rerun_turn_never_repeats_a_write(harness, monkeypatch):
     harness.model.extend([tool_call("modify_pending_order_payment", order_id="#W1000001",
                                     payment_method_id="paypal_2290457")])
     harness.say("pay #W1000001 with paypal instead")
-    before_yes = harness.graph.get_state(harness.config())
+    before_yes = harness.state()
     harness.model.extend(["Payment changed to PayPal."])
     harness.resume("yes")
     history = harness.order("#W1000001")["payment_history"]
     assert len(history) == 3
     # replay the confirmation from the checkpoint before it (as after a crash): the write must not run again
     harness.model.extend(["Payment changed to PayPal."])
-    harness.graph.invoke(__import__("langgraph.types", fromlist=["Command"]).Command(resume="yes"),
-                         before_yes.config)
+    harness.resume("yes", config=before_yes.config)
     assert harness.order("#W1000001")["payment_history"] == history
     # one trial in a rolled-back transaction before asking, one write after the yes; the replay runs neither
     assert executed.count("modify_pending_order_payment") == 2

@@ -1,0 +1,57 @@
+"""Blocking work of a turn (SQLite calls of the store, the checkpoints' file sync, a node's own code) leaves the
+event loop on an executor of its own, sized for the turns a process runs at once.
+
+Never the loop's default executor: it has min(32, cores + 4) threads (6 on a 2-core machine), and a graph's
+synchronous node is run there by LangGraph, so a process held at most that many turns in flight, whatever the
+model server could take. Nodes are ``async def``: the model is awaited (``ainvoke``) on the loop, the blocking
+parts go through ``off_loop`` (a node of plain code with store calls: ``async_node``), and a node of plain code
+alone runs on the loop (``plain_node``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Threads for blocking calls. They wait on SQLite (one writer at a time) far more than they compute, so a
+#: process serving many conversations needs many of them; they are cheap while idle.
+THREADS = 64
+
+_executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="deskgraph-blocking")
+
+
+async def off_loop(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking call on the blocking executor, in the caller's context (LangGraph's config and
+    ``interrupt`` live in context variables)."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(_executor, functools.partial(context.run, fn, *args, **kwargs))
+
+
+def async_node(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """A node written as plain code (routing, the store's reads and writes, building a reply), as an ``async def``
+    node whose body runs off the loop. Keeps the node's name (checkpoints and breakpoints use it)."""
+
+    @functools.wraps(fn)
+    async def node(state: Any, config: Any) -> T:
+        return await off_loop(fn, state, config)
+
+    return node
+
+
+def plain_node(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """A node of plain code that touches neither the store nor a file (counters, routing state, a fixed reply), as
+    an ``async def`` node run on the loop: a thread hop would cost more than the node."""
+
+    @functools.wraps(fn)
+    async def node(state: Any, config: Any) -> T:
+        return fn(state, config)
+
+    return node
