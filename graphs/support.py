@@ -41,11 +41,12 @@ def build_support_graph(
     checkpointer: BaseCheckpointSaver | None = None,
     options: GraphOptions | None = None,
 ) -> CompiledStateGraph:
-    """Compile the support graph over a chat model, a retail store and an optional checkpointer.
+    """Compile the support graph over a chat model, a retail store and an optional checkpointer (an async one:
+    the nodes are async, so the graph runs with ``ainvoke`` / ``astream``).
 
     Example:
         graph = build_support_graph(model=chat_model, store=RetailStore.open("var/store.db"), checkpointer=saver)
-        graph.invoke({"messages": [HumanMessage("Hi")]}, {"configurable": {"thread_id": "t1"}})
+        await graph.ainvoke({"messages": [HumanMessage("Hi")]}, {"configurable": {"thread_id": "t1"}})
     """
     options = options or GraphOptions()
     if options.dialogue == "flows":
