@@ -23,7 +23,7 @@ from tools.catalog import (
     spec,
 )
 from tools.runner import ToolOutcome, call_tool, langchain_tools, run_tool
-from tools.store import RetailStore, ToolError, round2
+from tools.store import RetailStore, ToolError, UnsupportedDatabaseError, round2
 from tools.validate import DatasetError, validate_dataset
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "ToolError",
     "ToolOutcome",
     "ToolSpec",
+    "UnsupportedDatabaseError",
     "calculate",
     "call_tool",
     "for_task",

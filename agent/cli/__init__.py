@@ -29,6 +29,12 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. A database this build cannot open is a one-line error (exit 2)."""
+    from tools import UnsupportedDatabaseError
+
     _register()
-    app()
+    try:
+        app()
+    except UnsupportedDatabaseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc

@@ -26,7 +26,12 @@ def _db_path(db: Path | None) -> Path:
         from agent.settings import get_settings
 
         db = get_settings().store_db
-    db.parent.mkdir(parents=True, exist_ok=True)
+    from tools.store.connection import UnsupportedDatabaseError, sqlite_path
+
+    try:  # a database URL is not a file path: never make folders named after its scheme
+        Path(sqlite_path(db)).parent.mkdir(parents=True, exist_ok=True)
+    except UnsupportedDatabaseError as exc:
+        _fail(str(exc), 2)
     return db
 
 

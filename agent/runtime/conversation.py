@@ -43,6 +43,7 @@ from graphs.guardrail import screen, strip_control_tokens
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools
 from tools import RetailStore
+from tools.store.connection import sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
                 base_url = await asyncio.to_thread(server.__enter__)
                 stack.push(lambda *exc: server.__exit__(*exc))
                 model = build_chat_model(settings, base_url=base_url)
+            sqlite_path(settings.checkpoint_db)  # a database URL is refused before anything is opened or made
             store = open_store(settings)
             stack.callback(store.close)
             # Recorded replay (agent.runtime.replay): the store's undo journal, each checkpoint's place in it,

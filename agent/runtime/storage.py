@@ -35,8 +35,8 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mar
 
 
 def open_store(settings: Settings) -> RetailStore:
-    """The retail store; a brand-new file is filled with generated demo data so the product works at once."""
-    settings.store_db.parent.mkdir(parents=True, exist_ok=True)
+    """The retail store; a brand-new file is filled with generated demo data so the product works at once.
+    ``UnsupportedDatabaseError`` for a database URL this build cannot open (before any folder is made)."""
     store = RetailStore.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     if store.counts().get("users", 0) == 0:
         from tools.generator import demo_dataset

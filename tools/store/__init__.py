@@ -24,14 +24,15 @@ first write, and any exception rolls everything back.
 
 from __future__ import annotations
 
-from tools.store.connection import StoreConnection
+from tools.store.connection import StoreConnection, UnsupportedDatabaseError
 from tools.store.json_io import JsonIO
 from tools.store.queries import StoreQueries
 from tools.store.records import ToolError, round2
 from tools.store.retail_tools import RetailTools
 from tools.store.schema import CANCEL_REASONS, OWN_TABLES, SCHEMA_VERSION
 
-__all__ = ["CANCEL_REASONS", "OWN_TABLES", "SCHEMA_VERSION", "RetailStore", "ToolError", "round2"]
+__all__ = ["CANCEL_REASONS", "OWN_TABLES", "SCHEMA_VERSION", "RetailStore", "ToolError", "UnsupportedDatabaseError",
+           "round2"]
 
 
 class RetailStore(RetailTools, StoreQueries, JsonIO, StoreConnection):

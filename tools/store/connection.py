@@ -14,6 +14,30 @@ import sqlite_utils
 from tools.store.schema import _SCHEMA, SCHEMA_VERSION
 
 
+class UnsupportedDatabaseError(ValueError):
+    """A database URL this build cannot open."""
+
+
+def sqlite_path(location: str | Path) -> str:
+    """The SQLite file a store location names: a path as it is, a ``sqlite:///`` URL's path; other URLs raise
+    ``UnsupportedDatabaseError``. A URL that went through ``pathlib.Path`` has lost a slash ("postgresql:/host");
+    it is recognised too, rather than made into folders."""
+    text = str(location)
+    scheme, colon, rest = text.partition(":")
+    is_url = bool(colon) and len(scheme) > 1 and scheme[0].isalpha() and scheme.replace("+", "").isalnum() \
+        and rest.startswith("/")  # "C:/x" (one letter) is a Windows drive; "file:" URIs have no slash after
+    if not is_url:
+        return text
+    if scheme == "sqlite" and rest.startswith("///") and len(rest) > 3:
+        return rest[3:]  # sqlite:///var/x.db -> var/x.db ; sqlite:////abs/x.db -> /abs/x.db
+    if scheme == "sqlite":
+        raise UnsupportedDatabaseError(f"{text!r}: write a SQLite URL as sqlite:///relative/path or "
+                                       "sqlite:////absolute/path (as a string: a Path drops a slash)")
+    raise UnsupportedDatabaseError(
+        f"cannot open {scheme}:// databases: this build keeps its data in SQLite (a file path or sqlite:///path)"
+        + ("; PostgreSQL support is not built yet" if scheme.startswith("postgres") else ""))
+
+
 class StoreConnection:
     """The store's SQLite connection: opening, closing, one transaction per tool call."""
 
@@ -26,8 +50,11 @@ class StoreConnection:
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def open(cls, path: str | Path = ":memory:", *, busy_timeout_ms: int = 5000) -> Self:
-        """Open (creating the file and schema when missing) the store at `path`."""
-        path = str(path)
+        """Open (creating the file and schema when missing) the store at `path`: a file path, ``:memory:``, or a
+        ``sqlite:///relative/path`` / ``sqlite:////absolute/path`` URL. Any other URL (``postgresql://``) is refused
+        with ``UnsupportedDatabaseError``, instead of being taken for a file path (it made folders named after the
+        scheme)."""
+        path = sqlite_path(path)
         if path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (one transaction per tool call).

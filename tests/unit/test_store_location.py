@@ -1,0 +1,50 @@
+"""Where the store lives: a file path, ``:memory:`` or a ``sqlite:///`` URL; any other database URL is refused
+with a clear error before a file or folder is made (a URL used to be taken for a path: folders named
+"postgresql:" appeared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tools import RetailStore, UnsupportedDatabaseError
+from tools.store.connection import sqlite_path
+
+
+@pytest.mark.parametrize(("location", "path"), [
+    ("var/store.db", "var/store.db"), ("/srv/store.db", "/srv/store.db"), (":memory:", ":memory:"),
+    ("file:store.db?mode=ro", "file:store.db?mode=ro"), ("C:/data/store.db", "C:/data/store.db"),
+    ("sqlite:///var/store.db", "var/store.db"), ("sqlite:////srv/store.db", "/srv/store.db"),
+])
+def test_paths_and_sqlite_urls_name_a_file(location, path):
+    assert sqlite_path(location) == path
+
+
+@pytest.mark.parametrize("location", ["postgresql://shop@db.internal/deskgraph", Path("postgresql://shop@db/x"),
+                                      "mysql://db/x", "sqlite:/var/store.db", Path("sqlite:///var/store.db")])
+def test_other_urls_are_refused_before_anything_is_made(tmp_path, monkeypatch, location):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UnsupportedDatabaseError) as refused:
+        RetailStore.open(location)
+    assert list(tmp_path.iterdir()) == []
+    scheme = str(location).split(":", 1)[0]
+    assert scheme in str(refused.value)
+
+
+def test_a_sqlite_url_opens_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = RetailStore.open("sqlite:///var/store.db")
+    store.close()
+    assert (tmp_path / "var" / "store.db").is_file()
+
+
+def test_the_cli_says_so_in_one_line(tmp_path, monkeypatch):
+    from agent.cli import _register, app
+
+    _register()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["data", "seed", "--db", "postgresql://shop@db.internal/deskgraph"])
+    assert result.exit_code == 2 and "PostgreSQL support is not built yet" in result.output
+    assert list(tmp_path.iterdir()) == []
