@@ -306,3 +306,9 @@ async def _desk_claim(action: cl.Action) -> None:
 async def _desk_close(action: cl.Action) -> None:
     if _at_desk():
         await desk.close(await holder.get(), str(_identifier()), int(action.payload["ticket"]))
+
+
+@cl.action_callback(desk.HAND_BACK_ACTION)
+async def _desk_hand_back(action: cl.Action) -> None:
+    if _at_desk():
+        await desk.hand_back_asking(await holder.get(), str(_identifier()), int(action.payload["ticket"]))

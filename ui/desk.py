@@ -25,6 +25,7 @@ DESK_PROFILE = "Operator desk"
 AUTHOR = "Desk"
 
 OPEN_ACTION, CLAIM_ACTION, CLOSE_ACTION, QUEUE_ACTION = "desk_open", "desk_claim", "desk_close", "desk_queue"
+HAND_BACK_ACTION = "desk_hand_back"
 #: The user-session keys: the ticket open in the desk, and the task following its thread.
 TICKET_KEY, FOLLOW_KEY = "desk_ticket", "desk_follow"
 
@@ -98,6 +99,9 @@ def _ticket_actions(ticket: TicketRecord) -> list[cl.Action]:
     actions = []
     if ticket.status == "open":
         actions.append(cl.Action(name=CLAIM_ACTION, payload={"ticket": ticket.id}, label="Claim", icon="hand"))
+    if ticket.status == "claimed":
+        actions.append(cl.Action(name=HAND_BACK_ACTION, payload={"ticket": ticket.id}, label="Hand back",
+                                 icon="undo-2"))
     if ticket.status in ("open", "claimed"):
         actions.append(cl.Action(name=CLOSE_ACTION, payload={"ticket": ticket.id}, label="Close", icon="check"))
     actions.append(cl.Action(name=QUEUE_ACTION, payload={}, label="Queue", icon="list"))
@@ -141,7 +145,25 @@ async def claim(runtime: SupportRuntime, operator: str, ticket_id: int) -> None:
     ticket = await _refusing(runtime.claim_ticket(ticket_id, operator))
     if ticket is not None:
         cl.user_session.set(TICKET_KEY, ticket_id)
-        await notice(f"You have claimed ticket #{ticket_id}. {HELP}")
+        await cl.Message(content=f"You have claimed ticket #{ticket_id}. {HELP}", author=AUTHOR,
+                         actions=_ticket_actions(ticket)).send()
+
+
+async def hand_back_asking(runtime: SupportRuntime, operator: str, ticket_id: int) -> None:
+    """The Hand back button: ask for the summary the assistant will read, then hand the conversation back."""
+    answer = await cl.AskUserMessage(content="What did you do for the customer? The assistant reads this summary "
+                                     "when it takes the conversation back.", author=AUTHOR, timeout=900).send()
+    summary = str((answer or {}).get("output") or "").strip()
+    if not summary:
+        await notice("Not handed back: no summary was given.")
+        return
+    await hand_back(runtime, operator, ticket_id, summary)
+
+
+async def hand_back(runtime: SupportRuntime, operator: str, ticket_id: int, summary: str) -> None:
+    if await _refusing(runtime.hand_back(ticket_id, operator, summary)) is not None:
+        await notice(f"Ticket #{ticket_id} is handed back to the assistant.")
+        await show_queue(runtime)
 
 
 async def close(runtime: SupportRuntime, operator: str, ticket_id: int, note: str | None = None) -> None:
@@ -183,10 +205,7 @@ async def command(runtime: SupportRuntime, operator: str, text: str) -> None:
         elif await _refusing(runtime.propose_write(ticket_id, operator, *parsed)) is not None:
             await notice("Proposed; it runs when the customer says yes.")
     elif name == "/handback" and rest:
-        back = await _refusing(runtime.hand_back(ticket_id, operator, rest))
-        if back is not None:
-            await notice(f"Ticket #{ticket_id} is handed back to the assistant.")
-            await show_queue(runtime)
+        await hand_back(runtime, operator, ticket_id, rest)
     elif name == "/close":
         await close(runtime, operator, ticket_id, rest or None)
     elif name.startswith("/"):

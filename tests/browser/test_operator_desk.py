@@ -129,7 +129,9 @@ def test_a_person_takes_the_hand_over_and_gives_it_back(browser, desk_server, fa
         assistant(desk, "The customer answered the proposal")
 
         # Hand-back: the agent has the conversation again, with the operator's summary.
-        send(desk, f"/handback {SUMMARY}")
+        desk.get_by_role("button", name="Hand back").last.click()  # asks for the summary the agent will read
+        assistant(desk, "What did you do for the customer?")
+        send(desk, SUMMARY)
         assistant(desk, f"Ticket #{ticket} is handed back to the assistant.")
         assistant(lena, f"{USERNAME} has handed you back to me")
         shot(desk, "43-desk-handed-back")
