@@ -29,7 +29,8 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.unit.fake_openai import FakeOpenAI, Reply  # noqa: E402 - after the path is set
+from bench.checks import report  # noqa: E402 - after the path is set
+from tests.unit.fake_openai import FakeOpenAI, Reply  # noqa: E402
 from tools import RetailStore  # noqa: E402
 from tools.generator import generate_dataset  # noqa: E402
 
@@ -154,10 +155,7 @@ def main() -> int:
         (f"CPU per text-only turn {median['cpu_ms_per_turn']:.1f} ms (target <= 10 ms)",
          median["cpu_ms_per_turn"] <= 10),
     ]
-    print("\nratios:")
-    for text, ok in checks:
-        print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return report(checks)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from agent.runtime.durability import make_durable
 from agent.runtime.storage import open_checkpointer
 from agent.testing import ScriptedChatModel
+from bench.checks import report
 from graphs import GraphOptions, build_support_graph
 from tools import RetailStore, langchain_tools
 from tools.generator import generate_dataset
@@ -181,10 +182,7 @@ def main() -> int:
         (f"flat from turn {marks[1]} to {turns}: time x{flat_time:.2f}, bytes x{flat_bytes:.2f} (target <= 1.25)",
          flat_time <= 1.25 and flat_bytes <= 1.25),
     ]
-    print("\nratios:")
-    for text, ok in checks:
-        print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return report(checks)
 
 
 if __name__ == "__main__":
