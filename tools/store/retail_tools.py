@@ -107,6 +107,13 @@ class RetailTools:
             diff += v[2] - old[4]
         return diff, items, variants
 
+    def _payment_method(self, user_id: str, pm_id: str) -> tuple:
+        """(source, balance) of one of the user's payment methods; a ``ToolError`` when they have no such method."""
+        pm = self._pm(user_id, pm_id)
+        if pm is None:
+            raise ToolError("payment method not found")
+        return pm
+
     def exchange_delivered_order_items(
         self, order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str
     ) -> str:
@@ -114,9 +121,7 @@ class RetailTools:
             row = self._order_in_status(order_id, "delivered", "non-delivered order cannot be exchanged")
             diff, _items, _v = self._item_diff(row, item_ids, new_item_ids)
             diff = round2(diff)
-            pm = self._pm(row[1], payment_method_id)
-            if pm is None:
-                raise ToolError("payment method not found")
+            pm = self._payment_method(row[1], payment_method_id)
             if pm[0] == "gift_card" and pm[1] < diff:
                 raise ToolError("insufficient gift card balance to pay for the price difference")
             conn.execute(
@@ -145,9 +150,7 @@ class RetailTools:
             row = self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
             diff, items, variants = self._item_diff(row, item_ids, new_item_ids)
             owner = row[1]
-            pm = self._pm(owner, payment_method_id)
-            if pm is None:
-                raise ToolError("payment method not found")
+            pm = self._payment_method(owner, payment_method_id)
             if pm[0] == "gift_card" and pm[1] < diff:
                 raise ToolError("insufficient gift card balance to pay for the new item")
             # Apply the swaps on a Python copy first (FirstItem on the *current* items).
@@ -178,9 +181,7 @@ class RetailTools:
         with self.transaction():
             row = self._order_in_status(order_id, "pending", "non-pending order cannot be modified")
             owner = row[1]
-            new = self._pm(owner, payment_method_id)
-            if new is None:
-                raise ToolError("payment method not found")
+            new = self._payment_method(owner, payment_method_id)
             history = self._history(order_id)
             if len(history) > 1 or history[0][0] != "payment":
                 raise ToolError("there should be exactly one payment for a pending order")
@@ -224,8 +225,7 @@ class RetailTools:
     def return_delivered_order_items(self, order_id: str, item_ids: list[str], payment_method_id: str) -> str:
         with self.transaction() as conn:
             row = self._order_in_status(order_id, "delivered", "non-delivered order cannot be returned")
-            if self._pm(row[1], payment_method_id) is None:
-                raise ToolError("payment method not found")
+            self._payment_method(row[1], payment_method_id)
             if "gift_card" not in payment_method_id:
                 history = self._history(order_id)
                 if payment_method_id != history[0][2]:
