@@ -164,17 +164,22 @@ class TicketDesk:
         """The operator takes the ticket (``said``: what the customer is told). Claiming one's own claim again
         changes nothing; another operator's claim, or a ticket no longer active, raises ``TicketError``."""
         with self._store.transaction():
-            ticket = self._require(ticket_id)
-            if ticket.status == "claimed" and ticket.claimed_by == operator:
+            ticket = self.require_claimable(ticket_id, operator)
+            if ticket.status == "claimed":  # already this operator's
                 return ticket
-            if ticket.status == "claimed":
-                raise TicketError(f"ticket #{ticket_id} is claimed by {ticket.claimed_by}")
-            if ticket.status != "open":
-                raise TicketError(f"ticket #{ticket_id} is {ticket.status.replace('_', ' ')}")
             self._store.db.execute("UPDATE tickets SET status = 'claimed', claimed_by = ?, claimed_at = ? WHERE id = ?",
                                    [operator, _now(), ticket_id])
             self._log(ticket_id, "claimed", operator, said, data)
         return self._require(ticket_id)
+
+    def require_claimable(self, ticket_id: int, operator: str) -> TicketRecord:
+        """The ticket, if ``operator`` may claim it (open, or already theirs); else ``TicketError`` saying why not."""
+        ticket = self._require(ticket_id)
+        if ticket.status == "claimed" and ticket.claimed_by != operator:
+            raise TicketError(f"ticket #{ticket_id} is claimed by {ticket.claimed_by}")
+        if ticket.status not in ACTIVE:
+            raise TicketError(f"ticket #{ticket_id} is {ticket.status.replace('_', ' ')}")
+        return ticket
 
     def require_claimed_by(self, ticket_id: int, operator: str) -> TicketRecord:
         """The ticket, if ``operator`` holds its claim; else ``TicketError`` saying why not."""

@@ -31,7 +31,7 @@ from agent.settings import get_settings
 from agent.web import guard
 from agent.web.proxies import ProxyError
 from prompts import list_personas, replies
-from ui import desk
+from ui import desk, live
 from ui.access import (
     CUSTOMER_PREFIX,
     customer_from_headers,
@@ -177,18 +177,7 @@ _LIVE_KEY = "live_desk_feed"
 
 def _follow_desk_events(runtime: SupportRuntime) -> None:
     """Show what a person writes into this chat (a reply, a proposal, the hand-back) the moment it happens."""
-    thread_id = _thread_id()
-
-    async def follow() -> None:
-        after = runtime.desk.last_event_id(thread_id)
-        while True:  # each follow() ends after an idle spell; keep going until the session ends
-            async for event in runtime.follow(thread_id, audience="customer", after=after, idle_seconds=300):
-                after = event.feed_id
-                await render_desk_event(event)
-
-    if (old := cl.user_session.get(_LIVE_KEY)) is not None:
-        old.cancel()
-    cl.user_session.set(_LIVE_KEY, asyncio.create_task(follow()))
+    live.follow(_LIVE_KEY, runtime, _thread_id(), "customer", render_desk_event)
 
 
 async def _draw(events: AsyncIterator[Event]) -> None:
@@ -244,8 +233,7 @@ async def _resume(thread: ThreadDict) -> None:
 
 @cl.on_chat_end
 async def _end() -> None:
-    if (task := cl.user_session.get(_LIVE_KEY)) is not None:
-        task.cancel()
+    live.stop(_LIVE_KEY)
     desk.stop_following()
 
 

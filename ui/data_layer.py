@@ -20,7 +20,7 @@ from chainlit.data.base import BaseDataLayer
 from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
 from chainlit.user import PersistedUser, User
 
-from agent.runtime import SupportRuntime, ThreadNotFoundError, TurnRefusedError
+from agent.runtime import SupportRuntime, ThreadNotFoundError, ThreadView, TurnRefusedError
 from agent.runtime.errors import MessageNotFoundError
 from agent.runtime.export import export_thread
 from agent.runtime.transcript import Entry
@@ -126,7 +126,7 @@ class CheckpointDataLayer(BaseDataLayer):
         view = await runtime.view(thread_id)
         if not view.exists:
             return None
-        author = await self._author(runtime, thread_id)
+        author = await self._author(runtime, thread_id, view)
         transcript = await export_thread(runtime.graph, thread_id)
         ratings = {r.message_id: r for r in runtime.feedback.for_thread(thread_id) if r.author == author}
         steps = thread_steps(thread_id, transcript.entries, user=author or "customer",
@@ -209,13 +209,14 @@ class CheckpointDataLayer(BaseDataLayer):
         return None
 
     # --- internals ----------------------------------------------------------------------------------
-    async def _author(self, runtime: SupportRuntime, thread_id: str) -> str | None:
-        """The web user the thread belongs to: the customer it was started for, else whoever started it here."""
+    async def _author(self, runtime: SupportRuntime, thread_id: str, view: ThreadView | None = None) -> str | None:
+        """The web user the thread belongs to: the customer it was started for, else whoever started it here
+        (``view``: the thread's view when the caller has it already)."""
         row = runtime.store.db.execute("SELECT author FROM web_thread_authors WHERE thread_id = ?",
                                        [thread_id]).fetchone()
         if row:
             return str(row[0])
-        view = await runtime.view(thread_id)
+        view = view or await runtime.view(thread_id)
         return customer_identifier(view.owner) if view.owner else None
 
 

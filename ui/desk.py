@@ -9,7 +9,6 @@ In the desk a typed message is a reply to the customer of the open ticket; comma
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -19,6 +18,7 @@ from agent.runtime import DeskEvent, SupportRuntime, TurnRefusedError
 from agent.runtime.export import export_thread
 from agent.runtime.transcript import entry_line
 from graphs.tickets import TicketRecord
+from ui import live
 
 #: The chat profile that opens the desk (operators only).
 DESK_PROFILE = "Operator desk"
@@ -111,23 +111,11 @@ def _ticket_actions(ticket: TicketRecord) -> list[cl.Action]:
 def follow(runtime: SupportRuntime, thread_id: str) -> None:
     """Show the thread's desk events in this session as they happen (the customer's messages to the person, a
     colleague's actions), until another ticket is opened or the session ends."""
-    stop_following()
-    cl.user_session.set(FOLLOW_KEY, asyncio.create_task(_follow(runtime, thread_id)))
+    live.follow(FOLLOW_KEY, runtime, thread_id, "operator", _show)
 
 
 def stop_following() -> None:
-    task: asyncio.Task | None = cl.user_session.get(FOLLOW_KEY)
-    if task is not None:
-        task.cancel()
-    cl.user_session.set(FOLLOW_KEY, None)
-
-
-async def _follow(runtime: SupportRuntime, thread_id: str) -> None:
-    after = runtime.desk.last_event_id(thread_id)
-    while True:
-        async for event in runtime.follow(thread_id, audience="operator", after=after, idle_seconds=300):
-            after = event.feed_id
-            await _show(event)
+    live.stop(FOLLOW_KEY)
 
 
 async def _show(event: DeskEvent) -> None:

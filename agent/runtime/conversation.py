@@ -71,6 +71,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
         self._store_path = store_path
         self._unsent = UnsentMessages()
         self.desk = TicketDesk(store)
+        self.guarded = GuardedTools(store)  # what a person runs for a customer goes through the same checks
         self.feedback = FeedbackBook(store)
         self._desk_wakeups = {}
         #: The model as the server answers it (without recording), and the graph's options: for live replays.

@@ -61,6 +61,7 @@ class OperatorDesk:
     store: RetailStore
     leases: TurnLeases
     desk: TicketDesk
+    guarded: GuardedTools
     _desk_wakeups: dict[str, set[asyncio.Event]]
 
     # --- tickets --------------------------------------------------------------------------------------
@@ -72,9 +73,7 @@ class OperatorDesk:
         repeated), and a ticket never says more than the conversation shows."""
         ticket = self._ticket(ticket_id)
         async with self.leases.hold(ticket.thread):
-            ticket = self._ticket(ticket_id)
-            if (ticket.status == "claimed" and ticket.claimed_by != operator) or ticket.status not in ACTIVE:
-                _checked(lambda: self.desk.claim(ticket_id, operator))  # raises the refusal, changes nothing
+            _checked(lambda: self.desk.require_claimable(ticket_id, operator))
             values = (await self.graph.aget_state(_config(ticket.thread))).values
             joined = operator_message(replies()["operator_joined"].format(operator=operator), operator)
             held = values.get("ticket") or {}
@@ -89,11 +88,12 @@ class OperatorDesk:
         """A message from the claiming operator to the customer, in the thread's history and live on its stream."""
         text = _clean(text)
         async with self.leases.hold(thread_id):
-            if not (await self.graph.aget_state(_config(thread_id))).values:
+            values = (await self.graph.aget_state(_config(thread_id))).values
+            if not values:
                 raise ThreadNotFoundError(f"no thread {thread_id!r}")
             ticket = self._claimed_on(thread_id, operator)
             message = operator_message(text, operator)
-            await self._add_messages(thread_id, [message])
+            await self._add_messages(thread_id, [message], values)
             logged = self.desk.log(ticket.id, "operator_message", operator, text, {"message_id": message.id})
         metrics.operator_action("message")
         self._wake(thread_id)
@@ -113,7 +113,7 @@ class OperatorDesk:
         ticket = self._ticket(ticket_id)
         if (problem := validate_call(tool, dict(arguments), _READ_TOOLS)) is not None:
             raise InvalidInputError(problem.removeprefix("Error: "))
-        outcome = await off_loop(GuardedTools(self.store).read, tool, dict(arguments), ticket.customer)
+        outcome = await off_loop(self.guarded.read, tool, dict(arguments), ticket.customer)
         self.desk.log(ticket_id, "operator_read", operator, outcome.text(),
                       {"tool": tool, "arguments": dict(arguments), "ok": outcome.ok})
         metrics.operator_action("read")
@@ -126,8 +126,7 @@ class OperatorDesk:
         arguments = dict(arguments)
         if (problem := validate_call(tool, arguments, _WRITE_TOOLS)) is not None:
             raise InvalidInputError(problem.removeprefix("Error: "))
-        guarded = GuardedTools(self.store)
-        refusal = guarded.ownership_error(tool, arguments, ticket.customer) or await off_loop(
+        refusal = self.guarded.ownership_error(tool, arguments, ticket.customer) or await off_loop(
             dry_run, self.store, tool, arguments)
         if refusal:
             raise InvalidInputError(f"the store would refuse it: {refusal.removeprefix('Error: ')}")
@@ -164,7 +163,8 @@ class OperatorDesk:
             await self._release(ticket.thread, ticket_id, text, {
                 "handback": {"ticket_id": ticket_id, "operator": operator, "summary": summary,
                              "turn": values.get("turn", 0)},
-                "orders_in_focus": [*values.get("orders_in_focus", []), *named]}, reason=f"handed back by {operator}")
+                "orders_in_focus": [*values.get("orders_in_focus", []), *named]}, values,
+                reason=f"handed back by {operator}")
             done = _checked(lambda: self.desk.hand_back(ticket_id, operator, summary, text))
         metrics.operator_action("hand_back")
         self._wake(ticket.thread)
@@ -180,7 +180,8 @@ class OperatorDesk:
                 raise TicketConflictError(f"ticket #{ticket_id} is claimed by {ticket.claimed_by}")
             text = replies()["ticket_closed"].format(ticket_id=ticket_id)
             if ticket.status in ACTIVE or ticket.status == "closed":  # closed: finish a close cut short
-                await self._release(ticket.thread, ticket_id, text, {}, reason=f"ticket closed by {operator}")
+                values = (await self.graph.aget_state(_config(ticket.thread))).values
+                await self._release(ticket.thread, ticket_id, text, {}, values, reason=f"ticket closed by {operator}")
             note = strip_control_tokens(clean_text(note or "")).strip() or None
             closed = self.desk.close(ticket_id, note, operator=operator, said=text)
             assert closed is not None  # tickets are never deleted
@@ -238,10 +239,9 @@ class OperatorDesk:
     async def _edit(self, thread_id: str, values: dict[str, Any], as_node: str = "restore") -> None:
         await self.graph.aupdate_state(_config(thread_id), values, as_node=as_node)
 
-    async def _add_messages(self, thread_id: str, messages: list[AIMessage]) -> None:
-        """Add to the history. While a proposal waits for its answer, the thread is paused again at it afterwards
-        (an edit ends the pause it was written over)."""
-        values = (await self.graph.aget_state(_config(thread_id))).values
+    async def _add_messages(self, thread_id: str, messages: list[AIMessage], values: dict[str, Any]) -> None:
+        """Add to the history (``values``: the thread's state now). While a proposal waits for its answer, the
+        thread is paused again at it afterwards (an edit ends the pause it was written over)."""
         if values.get("pending_confirmation"):
             await self._edit(thread_id, {"messages": messages}, as_node="begin_turn")
             await self._until_paused(thread_id)
@@ -253,10 +253,10 @@ class OperatorDesk:
         async for _ in self.graph.astream(None, _config(thread_id), stream_mode="updates"):
             pass
 
-    async def _release(self, thread_id: str, ticket_id: int, text: str, extra: dict[str, Any], *,
-                       reason: str) -> None:
-        """The person is done: the agent has the conversation again (if this ticket still holds it)."""
-        values = (await self.graph.aget_state(_config(thread_id))).values
+    async def _release(self, thread_id: str, ticket_id: int, text: str, extra: dict[str, Any],
+                       values: dict[str, Any], *, reason: str) -> None:
+        """The person is done: the agent has the conversation again (if this ticket still holds it; ``values``: the
+        thread's state now)."""
         if (values.get("ticket") or {}).get("id") != ticket_id:
             return
         target = Stage.ORDER_DESK if values.get("customer_id") else Stage.INTAKE
