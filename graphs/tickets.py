@@ -17,42 +17,6 @@ from typing import Any, Literal
 
 from tools import RetailStore
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tickets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL UNIQUE,          -- idempotency key: a re-run turn never opens a second ticket
-    thread TEXT NOT NULL,
-    customer TEXT,
-    reason TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    created TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    closed TEXT,                       -- when an operator closed it
-    close_note TEXT                    -- the operator's closing note
-);
-CREATE TABLE IF NOT EXISTS ticket_notes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
-    key TEXT NOT NULL UNIQUE,
-    text TEXT NOT NULL,
-    created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ticket_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
-    thread TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    author TEXT NOT NULL,
-    text TEXT NOT NULL DEFAULT '',
-    data TEXT NOT NULL DEFAULT '{}',   -- JSON: a proposal's tool and arguments, a read's result ...
-    created TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ticket_events_thread ON ticket_events(thread, id);
-"""
-
-#: Columns added after the first release; an older file gets them with ALTER TABLE.
-_LATE_COLUMNS = ("closed", "close_note", "claimed_by", "claimed_at", "handed_back", "hand_back_summary")
-
 EventKind = Literal["claimed", "operator_message", "internal_note", "operator_read", "proposal", "proposal_answered",
                     "customer_message", "handed_back", "closed"]
 
@@ -127,13 +91,7 @@ class TicketDesk:
     """Opens tickets, keeps their log and moves them through claim, hand-back and close."""
 
     def __init__(self, store: RetailStore) -> None:
-        self._store = store
-        store.create_tables(_SCHEMA)
-        # Files made before a column existed lack it; add it in place.
-        have = {row[1] for row in store.db.execute("PRAGMA table_info(tickets)").fetchall()}
-        for column in _LATE_COLUMNS:
-            if column not in have:
-                store.db.execute(f"ALTER TABLE tickets ADD COLUMN {column} TEXT")
+        self._store = store  # its tables are migrations 3 to 5 of tools.db.migrations
 
     # --- the agent's side -------------------------------------------------------------------------------
     def open(self, *, key: str, thread: str, customer: str | None, reason: str, summary: str) -> int:
@@ -144,16 +102,16 @@ class TicketDesk:
                 return int(row[0])
             cursor = self._store.db.execute(
                 "INSERT INTO tickets (key, thread, customer, reason, summary, created, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'open')",
+                "VALUES (?, ?, ?, ?, ?, ?, 'open') RETURNING id",
                 [key, thread, customer, reason, summary, _now()],
             )
-            return int(cursor.lastrowid)
+            return int(cursor.fetchone()[0])
 
     def add_note(self, ticket_id: int, *, key: str, text: str) -> None:
         """Append a customer message to a ticket, once per ``key`` (it also goes to the log, for the desk's feed)."""
         with self._store.transaction():
             cursor = self._store.db.execute(
-                "INSERT OR IGNORE INTO ticket_notes (ticket_id, key, text, created) VALUES (?, ?, ?, ?)",
+                "INSERT INTO ticket_notes (ticket_id, key, text, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [ticket_id, key, text, _now()],
             )
             if cursor.rowcount:
@@ -274,9 +232,9 @@ class TicketDesk:
         thread = self._store.db.execute("SELECT thread FROM tickets WHERE id = ?", [ticket_id]).fetchone()[0]
         cursor = self._store.db.execute(
             "INSERT INTO ticket_events (ticket_id, thread, kind, author, text, data, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [ticket_id, thread, kind, author, text, json.dumps(data or {}, ensure_ascii=False), _now()])
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
     def _event(self, event_id: int) -> TicketEvent:
         row = self._store.db.execute(f"SELECT {_EVENT_COLUMNS} FROM ticket_events WHERE id = ?", [event_id]).fetchone()

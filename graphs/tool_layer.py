@@ -20,17 +20,6 @@ from graphs.state import Stage
 from tools import RetailStore, ToolOutcome, call_tool, spec
 from tools.order_ids import normalise_order_id
 
-_LEDGER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS write_ledger (
-    tool_call_id TEXT PRIMARY KEY,     -- a write runs at most once per tool call id
-    thread TEXT NOT NULL,
-    tool TEXT NOT NULL,
-    arguments TEXT NOT NULL,
-    result TEXT NOT NULL,
-    created TEXT NOT NULL
-)
-"""
-
 
 def _declared(name: str):
     declared = spec(name)
@@ -122,8 +111,7 @@ class GuardedTools:
     """Runs domain tools for one authenticated customer, refusing anything that is not theirs."""
 
     def __init__(self, store: RetailStore) -> None:
-        self.store = store
-        store.db.execute(_LEDGER_SCHEMA)
+        self.store = store  # the write ledger is migration 2 of tools.db.migrations
 
     def ownership_error(self, name: str, args: Mapping[str, Any], customer_id: str | None) -> str | None:
         """Why this call must be refused for the current customer, or None when it may run."""

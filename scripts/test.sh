@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up and run every test tier: fast (unit + scripted graph), model (embedded real model),
-# vllm (a real vLLM server on the CPU), browser (Chromium via Playwright).
+# vllm (a real vLLM server on the CPU), browser (Chromium via Playwright). The fast tier includes the PostgreSQL
+# tests, on a throwaway server started from Debian's postgresql package (installed here when missing).
 # One tier alone: scripts/test.sh -m fast   (or -m model, -m vllm, -m browser)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,14 @@ if [ ! -x /usr/bin/chromium ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+# The PostgreSQL tests start a throwaway cluster from Debian's server binaries (tests/postgres_server.py).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "==> installing postgresql (Debian package)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 # The model tier needs the embedded GGUF: pulled once into the user cache, verified by size and sha256.
 .venv/bin/deskgraph model pull

@@ -33,3 +33,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Fast tests first, the real models next (llama.cpp, then vLLM), the browser last: Playwright's sync API keeps
     # an event loop running in the main thread while its session fixture lives, which async tests cannot share.
     items.sort(key=lambda item: _TIER_ORDER[_tier(item)])
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server for the session (tests/postgres_server.py)."""
+    from tests.postgres_server import ThrowawayPostgres
+
+    with ThrowawayPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty PostgreSQL database of the session's server."""
+    return postgres_server.new_database()

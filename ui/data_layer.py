@@ -30,20 +30,6 @@ from ui.render import CONFIRMATION_AUTHOR, NOTICE_AUTHOR, operator_said, stage_n
 
 log = logging.getLogger("deskgraph.ui")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS web_thread_authors (
-    thread_id TEXT PRIMARY KEY,
-    author TEXT NOT NULL,
-    created TEXT NOT NULL
-);
--- Chainlit puts the thumbs of a live turn on the turn's run step, not on a message: the reply it stands for.
-CREATE TABLE IF NOT EXISTS web_rated_steps (
-    step_id TEXT PRIMARY KEY,
-    thread_id TEXT NOT NULL,
-    message_id TEXT NOT NULL
-)
-"""
-
 #: How much of the first message names a thread in the sidebar.
 _NAME_CHARS = 60
 
@@ -57,14 +43,10 @@ class CheckpointDataLayer(BaseDataLayer):
 
     def __init__(self, runtime: Callable[[], Awaitable[SupportRuntime]]) -> None:
         self._runtime = runtime
-        self._ready = False
 
     async def _rt(self) -> SupportRuntime:
-        runtime = await self._runtime()
-        if not self._ready:
-            runtime.store.create_tables(_SCHEMA)
-            self._ready = True
-        return runtime
+        # web_thread_authors and web_rated_steps are migration 7 of tools.db.migrations.
+        return await self._runtime()
 
     # --- users: who they are is the login's (operators by password, customers by the shop's token) -----
     async def get_user(self, identifier: str) -> PersistedUser | None:
@@ -82,8 +64,8 @@ class CheckpointDataLayer(BaseDataLayer):
         if user_id:
             runtime = await self._rt()
             with runtime.store.transaction():
-                runtime.store.db.execute("INSERT OR IGNORE INTO web_thread_authors (thread_id, author, created) "
-                                         "VALUES (?, ?, ?)", [thread_id, user_id, _now()])
+                runtime.store.db.execute("INSERT INTO web_thread_authors (thread_id, author, created) "
+                                         "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [thread_id, user_id, _now()])
 
     async def get_thread_author(self, thread_id: str) -> str:
         return await self._author(await self._rt(), thread_id) or ""
@@ -173,8 +155,9 @@ class CheckpointDataLayer(BaseDataLayer):
         """A live turn's run step stands for its last reply when Chainlit rates the turn."""
         runtime = await self._rt()
         with runtime.store.transaction():
-            runtime.store.db.execute("INSERT OR REPLACE INTO web_rated_steps (step_id, thread_id, message_id) "
-                                     "VALUES (?, ?, ?)", [step_id, thread_id, message_id])
+            runtime.store.db.execute("INSERT INTO web_rated_steps (step_id, thread_id, message_id) VALUES (?, ?, ?) "
+                                     "ON CONFLICT (step_id) DO UPDATE SET thread_id = excluded.thread_id, "
+                                     "message_id = excluded.message_id", [step_id, thread_id, message_id])
 
     async def delete_feedback(self, feedback_id: str) -> bool:
         runtime = await self._rt()

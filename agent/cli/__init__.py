@@ -29,7 +29,10 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Console-script entry point. A database this build cannot open is a one-line error (exit 2)."""
+    """Console-script entry point. A database this build cannot open, or a PostgreSQL server it cannot reach, is
+    a one-line error (exit 2)."""
+    import psycopg
+
     from tools import UnsupportedDatabaseError
 
     _register()
@@ -37,4 +40,8 @@ def main() -> None:
         app()
     except UnsupportedDatabaseError as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+    except psycopg.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"error: cannot use the PostgreSQL database: {first_line}", err=True)
         raise SystemExit(2) from exc

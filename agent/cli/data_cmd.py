@@ -8,12 +8,14 @@ from pathlib import Path
 import typer
 
 from agent.cli import app
+from tools.db.urls import redacted
 
 data_app = typer.Typer(help="Seed, import and export the retail store data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 COLLECTIONS = ("users", "orders", "products")
-DbOption = typer.Option(None, "--db", help="SQLite file of the store (default: settings store_db).")
+DbOption = typer.Option(None, "--db", help="The store: a SQLite file or a postgresql:// URL (default: the settings' "
+                        "DESKGRAPH_DATABASE_URL, else store_db).")
 
 
 def _fail(msg: str, code: int = 1) -> None:
@@ -21,28 +23,33 @@ def _fail(msg: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _db_path(db: Path | None) -> Path:
+def _db_path(db: str | None) -> str | Path:
     if db is None:
         from agent.settings import get_settings
 
-        db = get_settings().store_db
-    from tools.store.connection import UnsupportedDatabaseError, sqlite_path
+        db = get_settings().store_location
+    from tools.db import UnsupportedDatabaseError, database_engine, sqlite_path
 
     try:  # a database URL is not a file path: never make folders named after its scheme
-        Path(sqlite_path(db)).parent.mkdir(parents=True, exist_ok=True)
+        if database_engine(db) == "sqlite":
+            Path(sqlite_path(db)).parent.mkdir(parents=True, exist_ok=True)
     except UnsupportedDatabaseError as exc:
         _fail(str(exc), 2)
     return db
 
 
 def _open(db: Path | None):
+    import psycopg
+
     from tools import RetailStore
 
     path = _db_path(db)
     try:
         return RetailStore.open(path)
+    except psycopg.OperationalError:
+        raise  # the CLI's entry point says it in one line
     except Exception as e:  # noqa: BLE001 - one-line error for an unusable file
-        _fail(f"cannot open store {path}: {e}")
+        _fail(f"cannot open store {redacted(path)}: {e}")
 
 
 def _counts_line(store) -> str:
@@ -52,7 +59,7 @@ def _counts_line(store) -> str:
 
 @data_app.command("seed")
 def seed(
-    db: Path | None = DbOption,
+    db: str | None = DbOption,
     customers: int | None = typer.Option(None, "--customers", min=1,
                                          help="Number of users to generate (default: the demo store, 400)."),
     seed_: int | None = typer.Option(None, "--seed", help="Random seed (same seed, same data)."),
@@ -68,7 +75,7 @@ def seed(
     store = _open(db)
     try:
         store.load_json(data)
-        typer.echo(f"seeded {_db_path(db)}: {_counts_line(store)}")
+        typer.echo(f"seeded {redacted(_db_path(db))}: {_counts_line(store)}")
     finally:
         store.close()
 
@@ -76,7 +83,7 @@ def seed(
 @data_app.command("import")
 def import_(
     directory: Path = typer.Argument(..., help="Folder with users.json, orders.json and products.json."),
-    db: Path | None = DbOption,
+    db: str | None = DbOption,
 ) -> None:
     """Replace the store's data with the three JSON files of DIRECTORY (validated first; nothing written on error)."""
     from tools import DatasetError, validate_dataset
@@ -99,7 +106,7 @@ def import_(
     store = _open(db)
     try:
         store.load_json(data)
-        typer.echo(f"imported {directory} into {_db_path(db)}: {_counts_line(store)}")
+        typer.echo(f"imported {directory} into {redacted(_db_path(db))}: {_counts_line(store)}")
     finally:
         store.close()
 
@@ -107,11 +114,13 @@ def import_(
 @data_app.command("export")
 def export(
     directory: Path = typer.Argument(..., help="Folder to write users.json, orders.json and products.json to."),
-    db: Path | None = DbOption,
+    db: str | None = DbOption,
 ) -> None:
     """Write the store's data as users.json, orders.json and products.json (exact types, re-importable)."""
+    from tools.db import database_engine, sqlite_path
+
     path = _db_path(db)
-    if not path.exists():
+    if database_engine(path) == "sqlite" and not Path(sqlite_path(path)).exists():
         _fail(f"store not found: {path}")
     store = _open(db)
     try:
@@ -124,6 +133,6 @@ def export(
     for name in COLLECTIONS:
         (directory / f"{name}.json").write_text(json.dumps(data[name], indent=2) + "\n", encoding="utf-8")
     typer.echo(
-        f"exported {path} to {directory}: users={len(data['users'])} orders={len(data['orders'])} "
+        f"exported {redacted(path)} to {directory}: users={len(data['users'])} orders={len(data['orders'])} "
         f"products={len(data['products'])}"
     )

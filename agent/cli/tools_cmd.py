@@ -28,7 +28,8 @@ def list_tools() -> None:
 def call(
     name: str = typer.Argument(..., help="Tool name (see `deskgraph tools list`)."),
     args: str = typer.Option("{}", "--args", help="The arguments as a JSON object."),
-    db: Path | None = typer.Option(None, "--db", help="SQLite file of the store (default: settings store_db)."),
+    db: str | None = typer.Option(None, "--db", help="The store: a SQLite file or a postgresql:// URL (default: "
+                                  "the settings' DESKGRAPH_DATABASE_URL, else store_db)."),
 ) -> None:
     """Run one tool call (one transaction) and print its result exactly."""
     from tools import RetailStore, run_tool, spec
@@ -47,8 +48,10 @@ def call(
     if db is None:
         from agent.settings import get_settings
 
-        db = get_settings().store_db
-    if not db.exists():
+        db = get_settings().store_location
+    from tools.db import database_engine, sqlite_path
+
+    if database_engine(db) == "sqlite" and not Path(sqlite_path(db)).exists():
         typer.echo(f"Error: store not found: {db} (run `deskgraph data seed` first)", err=True)
         raise typer.Exit(1)
     store = RetailStore.open(db)

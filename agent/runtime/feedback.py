@@ -14,20 +14,6 @@ from typing import Literal
 
 from tools import RetailStore
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS message_feedback (
-    id TEXT PRIMARY KEY,
-    thread TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    value INTEGER NOT NULL CHECK (value IN (-1, 1)),
-    comment TEXT,
-    author TEXT NOT NULL,
-    created TEXT NOT NULL,
-    UNIQUE (thread, message_id, author)
-);
-CREATE INDEX IF NOT EXISTS message_feedback_thread ON message_feedback(thread)
-"""
-
 Value = Literal["up", "down"]
 
 
@@ -48,8 +34,7 @@ class FeedbackBook:
     """The ratings of one deployment."""
 
     def __init__(self, store: RetailStore) -> None:
-        self._store = store
-        store.create_tables(_SCHEMA)
+        self._store = store  # message_feedback is migration 6 of tools.db.migrations
 
     def rate(self, *, thread: str, message_id: str, value: Value, author: str, comment: str | None = None) -> str:
         """Record (or replace) ``author``'s rating of a message; its id."""
@@ -92,7 +77,7 @@ class FeedbackBook:
 
     def counts(self, thread: str) -> tuple[int, int]:
         """(thumbs up, thumbs down) of a thread."""
-        row = self._store.db.execute("SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) "
+        row = self._store.db.execute("SELECT COUNT(*) FILTER (WHERE value = 1), COUNT(*) FILTER (WHERE value = -1) "
                                      "FROM message_feedback WHERE thread = ?", [thread]).fetchone()
         return int(row[0]), int(row[1])
 

@@ -1,6 +1,6 @@
-"""Where the store lives: a file path, ``:memory:`` or a ``sqlite:///`` URL; any other database URL is refused
-with a clear error before a file or folder is made (a URL used to be taken for a path: folders named
-"postgresql:" appeared)."""
+"""Where the store lives: a file path, ``:memory:``, a ``sqlite:///`` URL or a ``postgresql://`` URL; any other
+database URL (or one a ``Path`` has mangled) is refused with a clear error before a file or folder is made (a URL
+used to be taken for a path: folders named "postgresql:" appeared)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def test_paths_and_sqlite_urls_name_a_file(location, path):
     assert sqlite_path(location) == path
 
 
-@pytest.mark.parametrize("location", ["postgresql://shop@db.internal/deskgraph", Path("postgresql://shop@db/x"),
-                                      "mysql://db/x", "sqlite:/var/store.db", Path("sqlite:///var/store.db")])
+@pytest.mark.parametrize("location", [Path("postgresql://shop@db/x"), "mysql://db/x", "sqlite:/var/store.db",
+                                      Path("sqlite:///var/store.db")])
 def test_other_urls_are_refused_before_anything_is_made(tmp_path, monkeypatch, location):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UnsupportedDatabaseError) as refused:
@@ -45,6 +45,26 @@ def test_the_cli_says_so_in_one_line(tmp_path, monkeypatch):
 
     _register()
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["data", "seed", "--db", "postgresql://shop@db.internal/deskgraph"])
-    assert result.exit_code == 2 and "PostgreSQL support is not built yet" in result.output
+    result = CliRunner().invoke(app, ["data", "seed", "--db", "mysql://db.internal/deskgraph"])
+    assert result.exit_code == 2 and "cannot open mysql:// databases" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_postgresql_url_opens_that_database(postgres_url):
+    store = RetailStore.open(postgres_url)
+    try:
+        assert store.engine == "postgres" and store.counts() == {"users": 0, "orders": 0, "products": 0}
+    finally:
+        store.close()
+
+
+def test_an_unreachable_postgresql_server_is_one_line_with_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    deskgraph = str(Path(sys.executable).parent / "deskgraph")
+    result = subprocess.run([deskgraph, "data", "seed", "--db",
+                             "postgresql://shop@127.0.0.1:1/deskgraph"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: cannot use the PostgreSQL database:") and result.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []

@@ -1,9 +1,11 @@
-"""Property test: random call sequences give identical results and states on SQLite and the dict reference."""
+"""Property test: random call sequences give identical results and states on SQLite, on PostgreSQL and in the dict
+reference."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -112,28 +114,37 @@ def targeted_call(draw):
     return name, {"order_id": oid, "item_ids": olds, "new_item_ids": news, "payment_method_id": m}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(CALLS, targeted_call(), targeted_call()), min_size=1, max_size=25))
-def test_sqlite_matches_reference(calls):
-    data = json.loads(_DATA_TEXT)
-    ref = Reference(data)
-    store = RetailStore.open(":memory:")
-    store.load_json(data)
-    try:
-        for name, args in calls:
-            before = json.dumps(ref.data)
-            expected = ref.call(name, json.loads(json.dumps(args)))
-            got = run_tool(store, name, args)
-            assert got == expected, (name, args)
-            dumped = json.dumps(store.dump_json())
-            assert dumped == json.dumps(ref.data), (name, args)
-            if got.startswith("Error"):
-                assert dumped == before
-    finally:
+@pytest.fixture(scope="module")
+def stores(postgres_server):
+    """One store per engine for the whole module: every example loads its data afresh (load_json replaces all)."""
+    opened = {"sqlite": RetailStore.open(":memory:"), "postgres": RetailStore.open(postgres_server.new_database())}
+    yield opened
+    for store in opened.values():
         store.close()
 
 
-def test_tau_random_walk_matches_reference():
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(CALLS, targeted_call(), targeted_call()), min_size=1, max_size=25))
+def test_store_matches_reference(stores, engine, calls):
+    data = json.loads(_DATA_TEXT)
+    ref = Reference(data)
+    store = stores[engine]
+    store.load_json(data)
+    for name, args in calls:
+        before = json.dumps(ref.data)
+        expected = ref.call(name, json.loads(json.dumps(args)))
+        got = run_tool(store, name, args)
+        assert got == expected, (name, args)
+        dumped = json.dumps(store.dump_json())
+        assert dumped == json.dumps(ref.data), (name, args)
+        if got.startswith("Error"):
+            assert dumped == before
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_tau_random_walk_matches_reference(stores, engine):
     """1500 seeded random, mostly well-targeted calls on the real tau-retail excerpt: same results and states.
 
     The excerpt has 12 orders and most writes end an order's writable life, so the walk starts again from the
@@ -154,9 +165,8 @@ def test_tau_random_walk_matches_reference():
         if step % 25 == 0:
             if store is not None:
                 assert canonical_hash(store.dump_json()) == canonical_hash(ref.data), step
-                store.close()
             ref = Reference(data)
-            store = RetailStore.open(":memory:")
+            store = stores[engine]
             store.load_json(data)
         oid = rng.choice(oids)
         o = ref.data["orders"][oid]

@@ -1,4 +1,4 @@
-"""Exact round trip of the tau-retail excerpt through the SQLite store (spec §4)."""
+"""Exact round trip of the tau-retail excerpt through the store, on SQLite and on PostgreSQL (spec §4)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ def _key_orders(v, path=""):
             yield from _key_orders(x, f"{path}[{i}]")
 
 
-def test_tau_roundtrip(tmp_path):
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_tau_roundtrip(tmp_path, engine, request):
     data = load_tau_retail()
-    s = RetailStore.open(tmp_path / "s.db")
+    location = tmp_path / "s.db" if engine == "sqlite" else request.getfixturevalue("postgres_url")
+    s = RetailStore.open(location)
     s.load_json(data)
     assert s.counts() == TAU_RETAIL_COUNTS
     out = s.dump_json()
@@ -32,7 +34,7 @@ def test_tau_roundtrip(tmp_path):
     assert list(_key_orders(out)) == list(_key_orders(data))
     assert canonical_hash(out) == canonical_hash(data)
     s.close()
-    s2 = RetailStore.open(tmp_path / "s.db")
+    s2 = RetailStore.open(location)
     assert canonical_hash(s2.dump_json()) == canonical_hash(data)
     s2.close()
 
@@ -48,14 +50,14 @@ def test_tau_excerpt_is_whole_records():
     assert {"pending", "processed", "delivered", "cancelled"} <= statuses
 
 
-def test_optional_fields_roundtrip():
+def test_optional_fields_roundtrip(new_store):
     data = example_data()
     o = data["orders"]["#W1000002"]
     o.update(status="exchange requested", exchange_items=[], exchange_new_items=[],
              exchange_payment_method_id="paypal_2290457", exchange_price_difference=-0.0)
     data["orders"]["#W1000001"].update(status="cancelled", cancel_reason="no longer needed")
     data["users"]["lena_moreau_3307"]["payment_methods"]["gift_card_6620913"]["balance"] = 80.0
-    s = RetailStore.open(":memory:")
+    s = new_store()
     s.load_json(data)
     assert json.dumps(s.dump_json()) == json.dumps(data)
     assert canonical_hash(s.dump_json()) == canonical_hash(data)

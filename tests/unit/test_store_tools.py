@@ -26,17 +26,22 @@ ADDR = {"address1": "1 Elm St", "address2": "", "city": "Austin", "state": "TX",
 
 
 @pytest.fixture
-def store():
-    s = RetailStore.open(":memory:")
+def store(new_store):
+    s = new_store()
     s.load_json(example_data())
-    yield s
-    s.close()
-
-
-def make(balance: int) -> RetailStore:
-    s = RetailStore.open(":memory:")
-    s.load_json(example_data(balance))
     return s
+
+
+@pytest.fixture
+def make(new_store):
+    """A store with the example data and the gift card at ``balance``."""
+
+    def make_one(balance: int) -> RetailStore:
+        s = new_store()
+        s.load_json(example_data(balance))
+        return s
+
+    return make_one
 
 
 def call(s, name, **kw):
@@ -139,11 +144,11 @@ def test_reads(store):
     assert call(store, "list_all_product_types") == '{"Desk Fan": "9000000017", "Yoga Block": "9000000042"}'
 
 
-def test_list_all_product_types_sorting():
+def test_list_all_product_types_sorting(new_store):
     data = example_data()
     data["products"]["9000000017"]["name"] = "LED Light Bulb"
     data["products"]["9000000042"]["name"] = "Laptop"
-    s = RetailStore.open(":memory:")
+    s = new_store()
     s.load_json(data)
     assert call(s, "list_all_product_types") == '{"LED Light Bulb": "9000000017", "Laptop": "9000000042"}'
 
@@ -214,7 +219,7 @@ def test_example_b_exchange_rounding(store):
                            order_id=O2, item_ids=[], new_item_ids=[], payment_method_id=PP)
 
 
-def test_exchange_insufficient_balance():
+def test_exchange_insufficient_balance(make):
     s = make(12)
     assert_error_unchanged(s, "exchange_delivered_order_items",
                            "Error: insufficient gift card balance to pay for the price difference",
@@ -226,7 +231,7 @@ def test_exchange_insufficient_balance():
 
 
 # ----------------------------------------------------------------------------- §5 C
-def test_example_c_payment_then_cancel():
+def test_example_c_payment_then_cancel(make):
     s = make(80)
     r = call(s, "modify_pending_order_payment", order_id=O1, payment_method_id=GC)
     o = order(s, O1)
@@ -268,11 +273,11 @@ def test_example_c_errors(store):
                            order_id=O2, payment_method_id=CC)
 
 
-def test_payment_from_gift_card_credits_old():
+def test_payment_from_gift_card_credits_old(new_store):
     data = example_data(100)
     data["orders"][O1]["payment_history"][0]["payment_method_id"] = GC
     data["orders"][O1]["payment_history"][0]["amount"] = 46.0
-    s = RetailStore.open(":memory:")
+    s = new_store()
     s.load_json(data)
     call(s, "modify_pending_order_payment", order_id=O1, payment_method_id=PP)
     assert gc_balance(s) == 146.0 and type(gc_balance(s)) is float
@@ -344,8 +349,8 @@ def _dup_data():
     return data
 
 
-def test_example_e_self_pair():
-    s = RetailStore.open(":memory:")
+def test_example_e_self_pair(new_store):
+    s = new_store()
     s.load_json(_dup_data())
     call(s, "modify_pending_order_items", order_id=O1, item_ids=["9100000101", "9100000101"],
          new_item_ids=["9100000101", "9100000102"], payment_method_id=GC)
@@ -355,12 +360,12 @@ def test_example_e_self_pair():
     assert amt == abs(0.0 + (54.25 - 39.99)) and o["payment_history"][-1]["transaction_type"] == "payment"
 
 
-def test_example_e_chaining():
+def test_example_e_chaining(new_store):
     data = example_data()
     a = data["orders"][O1]["items"][0]
     b = dict(a, item_id="9100000102", price=54.25, options={"size": "large", "color": "white"})
     data["orders"][O1]["items"] = [a, b]
-    s = RetailStore.open(":memory:")
+    s = new_store()
     s.load_json(data)
     before = order(s, O1)["items"]
     call(s, "modify_pending_order_items", order_id=O1, item_ids=["9100000101", "9100000102"],
@@ -373,7 +378,7 @@ def test_example_e_chaining():
     assert o["status"] == "pending (item modified)"
 
 
-def test_modify_items_errors(store):
+def test_modify_items_errors(store, make):
     kw = dict(order_id=O1, payment_method_id=GC)
     assert_error_unchanged(store, "modify_pending_order_items", "Error: 9100000102 not found",
                            item_ids=["9100000102"], new_item_ids=["9100000101"], **kw)
@@ -402,7 +407,7 @@ def test_modify_items_refund_raises_gift_card(store):
 
 
 # ----------------------------------------------------------------------------- §5 F
-def test_example_f_empty_lists(store):
+def test_example_f_empty_lists(store, make):
     call(store, "modify_pending_order_items", order_id=O1, item_ids=[], new_item_ids=[], payment_method_id=GC)
     o = order(store, O1)
     last = o["payment_history"][-1]
@@ -423,18 +428,18 @@ def test_example_f_empty_lists(store):
     assert o["return_items"] == [] and o["status"] == "return requested"
 
 
-def test_exchange_negative_zero():
+def test_exchange_negative_zero(new_store):
     data = example_data()
     data["products"]["9000000042"]["variants"]["9200000231"]["price"] = 21.75 + 1e-15
     data["products"]["9000000017"]["variants"]["9100000102"]["price"] = 39.99 - 2e-14
-    s = RetailStore.open(":memory:")
+    s = new_store()
     s.load_json(data)
     r = call(s, "exchange_delivered_order_items", order_id=O2, item_ids=["9100000101", "9200000230"],
              new_item_ids=["9100000102", "9200000231"], payment_method_id=PP)
     d = order(s, O2)["exchange_price_difference"]
     assert d == 0 and math.copysign(1.0, d) == -1.0
     assert '"exchange_price_difference": -0.0}' in r
-    s2 = RetailStore.open(":memory:")
+    s2 = new_store()
     s2.load_json(s.dump_json())
     assert math.copysign(1.0, order(s2, O2)["exchange_price_difference"]) == -1.0
 
@@ -454,7 +459,7 @@ def test_example_g_address_and_lookup(store):
     assert_error_unchanged(store, "modify_user_address", "Error: user not found", user_id="lena", **ADDR)
 
 
-def test_modify_order_address(store):
+def test_modify_order_address(store, new_store):
     r = call(store, "modify_pending_order_address", order_id=O1, **ADDR)
     o = order(store, O1)
     assert r == json.dumps(o) and o["address"] == ADDR
@@ -465,18 +470,18 @@ def test_modify_order_address(store):
                            order_id=O2, **ADDR)
     assert_error_unchanged(store, "modify_pending_order_address", "Error: order not found", order_id="#W", **ADDR)
     # the replaced key order survives a reload
-    s2 = RetailStore.open(":memory:")
+    s2 = new_store()
     s2.load_json(store.dump_json())
     assert list(order(s2, O1)["address"]) == list(ADDR)
 
 
-def test_gift_card_substring_vs_source():
+def test_gift_card_substring_vs_source(new_store):
     """A method whose id contains 'gift_card' but whose source is not gift_card: cancel hits KeyError, no change."""
     data = example_data()
     pms = data["users"][U]["payment_methods"]
     pms["paypal_gift_card_1"] = {"source": "paypal", "id": "paypal_gift_card_1"}
     data["orders"][O1]["payment_history"][0]["payment_method_id"] = "paypal_gift_card_1"
-    s = RetailStore.open(":memory:")
+    s = new_store()
     s.load_json(data)
     assert_error_unchanged(s, "cancel_pending_order", "Error: 'balance'", order_id=O1, reason="no longer needed")
     # the return check uses the substring test: any "gift_card" id passes check 4
@@ -503,8 +508,8 @@ def test_file_store_threads_and_tickets(tmp_path):
     s = RetailStore.open(path)
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with s.transaction() as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, body TEXT)")
-        conn.execute("INSERT INTO tickets (body) VALUES ('x')")
+        conn.execute("CREATE TABLE IF NOT EXISTS side_notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("INSERT INTO side_notes (body) VALUES ('x')")
     s.load_json(example_data())
     errors = []
 
@@ -523,12 +528,12 @@ def test_file_store_threads_and_tickets(tmp_path):
         t.join()
     assert not errors
     s.load_json(example_data())
-    assert s.db["tickets"].count == 1
+    assert s.db["side_notes"].count == 1
     s.close()
     s2 = RetailStore.open(path)
     assert s2.dump_json() == example_data()
     with pytest.raises(RuntimeError), s2.transaction() as conn:
-        conn.execute("DELETE FROM tickets")
+        conn.execute("DELETE FROM side_notes")
         raise RuntimeError("boom")
-    assert s2.db["tickets"].count == 1
+    assert s2.db["side_notes"].count == 1
     s2.close()

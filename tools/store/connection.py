@@ -1,4 +1,5 @@
-"""The store's SQLite connection: opening, closing, one transaction per tool call."""
+"""The store's connection, on SQLite or PostgreSQL: opening (and migrating), closing, one transaction per tool
+call."""
 
 from __future__ import annotations
 
@@ -7,53 +8,49 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import sqlite_utils
 
-from tools.store.schema import _SCHEMA, SCHEMA_VERSION
+from tools.db.migrations import ROLES, migrate
+from tools.db.urls import Engine, UnsupportedDatabaseError, database_engine, postgres_url, sqlite_path
+from tools.store.schema import SCHEMA_VERSION
 
+__all__ = ["StoreConnection", "UnsupportedDatabaseError", "sqlite_path"]
 
-class UnsupportedDatabaseError(ValueError):
-    """A database URL this build cannot open."""
-
-
-def sqlite_path(location: str | Path) -> str:
-    """The SQLite file a store location names: a path as it is, a ``sqlite:///`` URL's path; other URLs raise
-    ``UnsupportedDatabaseError``. A URL that went through ``pathlib.Path`` has lost a slash ("postgresql:/host");
-    it is recognised too, rather than made into folders."""
-    text = str(location)
-    scheme, colon, rest = text.partition(":")
-    is_url = bool(colon) and len(scheme) > 1 and scheme[0].isalpha() and scheme.replace("+", "").isalnum() \
-        and rest.startswith("/")  # "C:/x" (one letter) is a Windows drive; "file:" URIs have no slash after
-    if not is_url:
-        return text
-    if scheme == "sqlite" and rest.startswith("///") and len(rest) > 3:
-        return rest[3:]  # sqlite:///var/x.db -> var/x.db ; sqlite:////abs/x.db -> /abs/x.db
-    if scheme == "sqlite":
-        raise UnsupportedDatabaseError(f"{text!r}: write a SQLite URL as sqlite:///relative/path or "
-                                       "sqlite:////absolute/path (as a string: a Path drops a slash)")
-    raise UnsupportedDatabaseError(
-        f"cannot open {scheme}:// databases: this build keeps its data in SQLite (a file path or sqlite:///path)"
-        + ("; PostgreSQL support is not built yet" if scheme.startswith("postgres") else ""))
+#: Serialises the store's write transactions on PostgreSQL, as BEGIN IMMEDIATE does on SQLite: a tool checks
+#: its preconditions and then writes, and no other writer may come in between (pg_advisory_xact_lock's key).
+_WRITE_LOCK_KEY = 0x646B_7374  # "dkst"
 
 
 class StoreConnection:
-    """The store's SQLite connection: opening, closing, one transaction per tool call."""
+    """The store's connection: opening, closing, one transaction per tool call.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    ``engine`` says which database it is on; ``db.execute`` and the connection a transaction yields take the
+    same SQL on both (see ``tools.db``).
+    """
+
+    def __init__(self, conn: Any, engine: Engine = "sqlite") -> None:
         self._conn = conn
+        self.engine = engine
         self._lock = threading.RLock()
         self._depth = 0
-        self.db = sqlite_utils.Database(conn)
+        if engine == "sqlite":
+            self.db = sqlite_utils.Database(conn)
+        else:
+            from tools.db.postgres import PgDatabase
+
+            self.db = PgDatabase(conn)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def open(cls, path: str | Path = ":memory:", *, busy_timeout_ms: int = 5000) -> Self:
-        """Open (creating the file and schema when missing) the store at `path`: a file path, ``:memory:``, or a
-        ``sqlite:///relative/path`` / ``sqlite:////absolute/path`` URL. Any other URL (``postgresql://``) is refused
-        with ``UnsupportedDatabaseError``, instead of being taken for a file path (it made folders named after the
-        scheme)."""
+        """Open the store at `path` and bring its schema up to date (``tools.db.migrations``): a SQLite file path,
+        ``:memory:``, a ``sqlite:///relative/path`` / ``sqlite:////absolute/path`` URL, or a
+        ``postgresql://user@host/db`` URL (the whole deployment's database: every role's tables are migrated).
+        Any other URL is refused with ``UnsupportedDatabaseError`` before anything is made."""
+        if database_engine(path) == "postgres":
+            return cls._open_postgres(str(path), busy_timeout_ms)
         path = sqlite_path(path)
         if path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -66,20 +63,20 @@ class StoreConnection:
             # durable at the next checkpoint (a power cut may lose only the last commits).
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = OFF")
-        store = cls(conn)
-        with store.transaction():
-            store.create_tables(_SCHEMA)
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        return store
+        migrate(conn, "sqlite", ("store",))
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return cls(conn)
 
-    def create_tables(self, schema: str) -> None:
-        """Run ``CREATE ... IF NOT EXISTS`` statements (separated by ``;``): the store's own, or the tables another
-        layer keeps in this database (tickets, ratings). One by one: executescript would commit a running
-        transaction."""
-        for statement in schema.split(";"):
-            if statement.strip():
-                self._conn.execute(statement)
+    @classmethod
+    def _open_postgres(cls, url: str, busy_timeout_ms: int) -> Self:
+        from tools.db.postgres import PgConnection
+
+        conn = PgConnection.connect(postgres_url(url))
+        # A write waits this long for another's lock (the store's write lock included), like SQLite's busy timeout.
+        conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+        migrate(conn, "postgres", ROLES)
+        return cls(conn, "postgres")
 
     def close(self) -> None:
         with self._lock:
@@ -102,7 +99,11 @@ class StoreConnection:
         with self._lock:
             conn = self._conn
             if self._depth == 0:
-                conn.execute("BEGIN IMMEDIATE")
+                if self.engine == "sqlite":
+                    conn.execute("BEGIN IMMEDIATE")
+                else:
+                    conn.execute("BEGIN")
+                    conn.execute("SELECT pg_advisory_xact_lock(?)", [_WRITE_LOCK_KEY])
                 self._depth = 1
                 try:
                     yield conn
@@ -136,7 +137,8 @@ class StoreConnection:
             if self._depth:
                 yield conn
                 return
-            conn.execute("BEGIN")
+            # PostgreSQL: a snapshot for the whole read, as SQLite's read transaction gives.
+            conn.execute("BEGIN" if self.engine == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             self._depth = 1
             try:
                 yield conn

@@ -1,0 +1,93 @@
+"""A throwaway PostgreSQL server for tests and benchmarks: Debian's binaries, a cluster in a temporary directory,
+trust authentication on 127.0.0.1 and a free port; stopped and deleted afterwards. No Docker.
+
+The server refuses to run as root, so as root the cluster is made and run as the ``postgres`` user (its
+directory handed to that user). ``scripts/test.sh`` installs Debian's ``postgresql`` package when it is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+
+class PostgresUnavailableError(RuntimeError):
+    """No PostgreSQL server binaries on this machine."""
+
+
+def _bin_dir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if not found and shutil.which("initdb"):
+        return Path(shutil.which("initdb")).parent
+    if not found:
+        raise PostgresUnavailableError("PostgreSQL's server binaries are missing: apt-get install postgresql "
+                                       "(scripts/test.sh does this)")
+    return Path(found[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ThrowawayPostgres:
+    """``with ThrowawayPostgres() as pg: pg.url`` (the ``postgres`` database; ``new_database()`` for more)."""
+
+    def __init__(self) -> None:
+        self.bin = _bin_dir()
+        self.port = _free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="deskgraph-pg-"))
+        self.data = self.root / "data"
+        self._as_root = os.geteuid() == 0
+        self.user = "postgres" if self._as_root else os.environ.get("USER", "postgres")
+
+    @property
+    def url(self) -> str:
+        return self.url_of("postgres")
+
+    def url_of(self, database: str) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if self._as_root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, text=True, cwd="/")
+
+    def start(self) -> ThrowawayPostgres:
+        if self._as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync",
+                  "--locale=C")
+        # fsync off: a test cluster is thrown away, durability buys nothing and costs every commit.
+        options = f"-p {self.port} -k {self.root} -h 127.0.0.1 -c fsync=off -c max_connections=300"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        return self
+
+    def new_database(self) -> str:
+        """A new, empty database; its URL."""
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url_of(name)
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> ThrowawayPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

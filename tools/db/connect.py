@@ -1,0 +1,124 @@
+"""Connections to the deployment's database for code beside the store (leases, recorded responses, operator
+tokens): one ``execute`` over either engine, explicit transactions, the schema migrated on first connect.
+
+``location`` is what the settings name for the role: a SQLite path (or ``sqlite:///`` URL), or the
+``postgresql://`` URL that holds every role.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from tools.db.migrations import Role, migrate, roles_of
+from tools.db.urls import Engine, database_engine, postgres_url, sqlite_path
+
+try:  # psycopg is a dependency; the guard keeps a SQLite-only tool working where it is missing
+    import psycopg
+
+    INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
+except ImportError:  # pragma: no cover
+    INTEGRITY_ERRORS = (sqlite3.IntegrityError,)
+
+
+class Database:
+    """A synchronous connection in autocommit mode; ``transaction()`` for more than one statement."""
+
+    def __init__(self, conn: Any, engine: Engine) -> None:
+        self.conn = conn
+        self.engine = engine
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql, params)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One write transaction: the database's write lock on SQLite (BEGIN IMMEDIATE), a plain one on
+        PostgreSQL (row locks and constraints do the rest there)."""
+        self.conn.execute("BEGIN IMMEDIATE" if self.engine == "sqlite" else "BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000) -> Database:
+    """A connection to the role's database, its schema brought up to date."""
+    engine = database_engine(location)
+    if engine == "postgres":
+        from tools.db.postgres import PgConnection
+
+        conn: Any = PgConnection.connect(postgres_url(location))
+        conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+    else:
+        path = sqlite_path(location)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    migrate(conn, engine, roles_of(engine, role))
+    return Database(conn, engine)
+
+
+class AsyncDatabase:
+    """An asynchronous connection in autocommit mode (aiosqlite or psycopg's AsyncConnection)."""
+
+    def __init__(self, conn: Any, engine: Engine) -> None:
+        self.conn = conn
+        self.engine = engine
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; the cursor (``rowcount``, ``await fetchone()``/``fetchall()``)."""
+        if self.engine == "sqlite":
+            return await self.conn.execute(sql, params)
+        from tools.db.postgres import to_psycopg
+
+        cursor = self.conn.cursor()
+        if params:
+            await cursor.execute(to_psycopg(sql), tuple(params))
+        else:
+            await cursor.execute(sql)
+        return cursor
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncDatabase]:
+        await self.conn.execute("BEGIN IMMEDIATE" if self.engine == "sqlite" else "BEGIN")
+        try:
+            yield self
+        except BaseException:
+            await self.conn.execute("ROLLBACK")
+            raise
+        await self.conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+async def connect_async(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000) -> AsyncDatabase:
+    """An async connection to the role's database, its schema brought up to date."""
+    import asyncio
+
+    engine = database_engine(location)
+    # Migrating is a handful of statements once per process: done on a thread with a sync connection.
+    await asyncio.to_thread(lambda: connect(location, role, busy_timeout_ms=busy_timeout_ms).close())
+    if engine == "postgres":
+        from tools.db.postgres import register_untyped_numbers
+
+        conn: Any = await psycopg.AsyncConnection.connect(postgres_url(location), autocommit=True,
+                                                          application_name="deskgraph")
+        register_untyped_numbers(conn)
+        await conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+        return AsyncDatabase(conn, engine)
+    import aiosqlite
+
+    conn = await aiosqlite.connect(sqlite_path(location), isolation_level=None)
+    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    return AsyncDatabase(conn, engine)

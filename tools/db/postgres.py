@@ -1,0 +1,137 @@
+"""SQL written for SQLite, run on PostgreSQL through psycopg.
+
+The layers above write one SQL text for both engines: ``?`` parameters, ``ON CONFLICT`` and ``RETURNING``
+(which SQLite has too), plain column names. This connection turns ``?`` into psycopg's ``%s`` and keeps
+numbers exact:
+
+- Python numbers are sent untyped (as text), so PostgreSQL takes the type of the column or the comparison they
+  meet; a float is sent as ``repr`` and an int as its digits.
+- The money columns (``MONEY_COLUMNS``: price, amount, balance, exchange_price_difference) are TEXT holding that
+  JSON number, so 58 stays 58, 58.0 stays 58.0 and -0.0 stays -0.0, as SQLite's ``ANY`` keeps them; rows read
+  through this connection give them back as numbers, found by column name.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+
+#: Columns that hold a JSON number of the dataset (int or float, exactly as loaded).
+MONEY_COLUMNS = frozenset({"price", "amount", "balance", "exchange_price_difference"})
+
+
+class _UntypedNumberDumper(Dumper):
+    """An int or float as untyped text: the server casts it to what the statement needs."""
+
+    format = Format.TEXT
+    oid = 0  # "unknown": typed by its context, like a string literal
+
+    def dump(self, obj: int | float) -> bytes:
+        return (repr(obj) if isinstance(obj, float) else str(int(obj))).encode()
+
+
+def register_untyped_numbers(conn: psycopg.Connection | psycopg.AsyncConnection) -> None:
+    """Send this connection's int and float parameters untyped (see the module's docstring)."""
+    conn.adapters.register_dumper(int, _UntypedNumberDumper)
+    conn.adapters.register_dumper(float, _UntypedNumberDumper)
+
+
+@lru_cache(maxsize=1024)
+def to_psycopg(sql: str) -> str:
+    """``?`` parameters to ``%s``; a literal ``%`` doubled (psycopg would read it as a placeholder)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _decode_money(text: Any) -> Any:
+    return json.loads(text) if isinstance(text, str) else text
+
+
+class PgCursor:
+    """The parts of ``sqlite3.Cursor`` the product uses, over a psycopg cursor."""
+
+    def __init__(self, cursor: psycopg.Cursor) -> None:
+        self._cursor = cursor
+        desc = cursor.description or ()
+        self._money = [i for i, col in enumerate(desc) if col.name in MONEY_COLUMNS]
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    def _row(self, row: tuple | None) -> tuple | None:
+        if row is None or not self._money:
+            return row
+        values = list(row)
+        for i in self._money:
+            values[i] = _decode_money(values[i])
+        return tuple(values)
+
+    def fetchone(self) -> tuple | None:
+        return self._row(self._cursor.fetchone()) if self._cursor.description else None
+
+    def fetchall(self) -> list[tuple]:
+        if not self._cursor.description:
+            return []
+        return [self._row(r) for r in self._cursor.fetchall()]
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.fetchall())
+
+
+class PgConnection:
+    """A psycopg connection in autocommit mode (transactions are issued explicitly, as on SQLite), answering
+    ``execute``/``executemany`` like ``sqlite3.Connection``. Thread-safe: one statement at a time."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.raw = conn
+        self._lock = threading.RLock()
+        register_untyped_numbers(conn)
+
+    @classmethod
+    def connect(cls, url: str, *, application_name: str = "deskgraph") -> PgConnection:
+        """Connect (autocommit; the caller begins and ends transactions)."""
+        return cls(psycopg.connect(url, autocommit=True, application_name=application_name))
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
+        with self._lock:
+            cursor = self.raw.cursor()
+            if params:
+                cursor.execute(to_psycopg(sql), tuple(params))
+            else:  # no parameters: psycopg leaves the text alone (a "%" stays single)
+                cursor.execute(sql)
+            return PgCursor(cursor)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
+        with self._lock:
+            cursor = self.raw.cursor()
+            cursor.executemany(to_psycopg(sql), [tuple(r) for r in rows])
+            return PgCursor(cursor)
+
+    def close(self) -> None:
+        with self._lock:
+            self.raw.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.closed
+
+
+class PgDatabase:
+    """What ``store.db`` offers on PostgreSQL: ``execute`` (sqlite-utils' Database has the same)."""
+
+    def __init__(self, conn: PgConnection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
+        return self.conn.execute(sql, params)
