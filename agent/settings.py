@@ -28,7 +28,13 @@ class Settings(BaseSettings):
     # --- files -------------------------------------------------------------------------------
     store_db: Path = Field(Path("var/store.db"), description="SQLite file of the retail store (and tickets).")
     checkpoint_db: Path = Field(Path("var/checkpoints.db"), description="SQLite file of LangGraph checkpoints.")
-    sqlite_busy_timeout_ms: int = Field(5000, description="How long a write waits for a locked SQLite file.")
+    sqlite_busy_timeout_ms: int = Field(5000, description="How long a write waits for a locked SQLite file "
+                                        "(on PostgreSQL: for a lock, as lock_timeout).")
+    database_url: str = Field(
+        "", description="Where all shared state lives. Empty: the SQLite files store_db and checkpoint_db. "
+        "sqlite:///var/deskgraph.db: the store in that file, the checkpoints beside it (var/deskgraph.checkpoints.db). "
+        "postgresql://user:pass@host/db: everything in one PostgreSQL database, which any number of replicas share."
+    )
 
     # --- model client ------------------------------------------------------------------------
     llm_base_url: str = Field(
@@ -118,6 +124,36 @@ class Settings(BaseSettings):
     # 128 KiB: the largest valid message (8000 characters outside the BMP, JSON-escaped to ASCII as surrogate
     # pairs of 12 bytes each) is 96 KB, and a request the OpenAPI document allows must not get 413.
     api_max_body_bytes: int = Field(131072, description="Largest request body the API reads (413 beyond).")
+
+    @property
+    def database_engine(self) -> Literal["sqlite", "postgres"]:
+        """Which engine holds the deployment's state."""
+        from tools.db import database_engine
+
+        return database_engine(self.database_url) if self.database_url.strip() else "sqlite"
+
+    @property
+    def store_location(self) -> str | Path:
+        """The store's database (and the tickets', tokens', ratings' and web UI's): a SQLite path or the URL."""
+        url = self.database_url.strip()
+        if not url:
+            return self.store_db
+        if self.database_engine == "postgres":
+            return url
+        from tools.db import sqlite_path
+
+        return Path(sqlite_path(url))
+
+    @property
+    def checkpoint_location(self) -> str | Path:
+        """The checkpoints' database (and the turn leases', thread claims' and recorded responses')."""
+        url = self.database_url.strip()
+        if not url:
+            return self.checkpoint_db
+        if self.database_engine == "postgres":
+            return url
+        store = Path(self.store_location)
+        return store.with_name(f"{store.stem}.checkpoints{store.suffix or '.db'}")
 
     @property
     def uses_embedded_model(self) -> bool:

@@ -22,7 +22,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.runtime.storage import open_checkpointer, open_store
+from agent.runtime.storage import checkpointer as open_saver
+from agent.runtime.storage import open_store
 from agent.runtime.wiring import graph_options
 from agent.settings import Settings, get_settings
 from graphs import build_support_graph
@@ -62,11 +63,7 @@ async def make_graph() -> CompiledStateGraph:
 
 @asynccontextmanager
 async def checkpointer() -> AsyncIterator[BaseCheckpointSaver]:
-    """The deployment's checkpoint file, for ``langgraph.json``'s ``checkpointer.path``."""
+    """The deployment's checkpoints (the SQLite file or PostgreSQL), for ``langgraph.json``'s ``checkpointer.path``."""
     settings = get_settings()
-    settings.checkpoint_db.parent.mkdir(parents=True, exist_ok=True)
-    conn, saver = await open_checkpointer(settings.checkpoint_db, settings.sqlite_busy_timeout_ms)
-    try:
+    async with open_saver(settings.checkpoint_location, settings.sqlite_busy_timeout_ms) as saver:
         yield saver
-    finally:
-        await conn.close()

@@ -1,8 +1,7 @@
 """Operator tokens: random, shown once, stored only as a SHA-256 hash in the deployment database.
 
 The tokens are 256 random bits, so a plain SHA-256 (no slow KDF) is enough: there is nothing to brute-force.
-The table lives in the store's SQLite file today; the interface (issue, list, revoke, verify) is all a
-PostgreSQL version would have to provide.
+The table lives in the store's database (the SQLite file, or PostgreSQL shared by every replica).
 """
 
 from __future__ import annotations
@@ -11,26 +10,16 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.db.connect import INTEGRITY_ERRORS, Database, connect
+
 #: Operator tokens carry this prefix so they are recognisable in a leaked log or a secret scanner.
 PREFIX = "dgo_"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS operator_tokens (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    created TEXT NOT NULL,
-    revoked TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS operator_tokens_active_name ON operator_tokens(name) WHERE revoked IS NULL;
-"""
-
 
 class OperatorTokenError(ValueError):
     """An operator token cannot be issued or revoked as asked."""
@@ -57,19 +46,26 @@ class OperatorTokens:
     """The operator tokens of one deployment database."""
 
     def __init__(self, db_path: str | Path, busy_timeout_ms: int = 5000) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_path  # the store's database: a SQLite file or the PostgreSQL URL
         self.busy_timeout_ms = busy_timeout_ms
-        self._ready = False
+        self._db: Database | None = None
+        self._lock = threading.Lock()
 
     @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.db_path, timeout=self.busy_timeout_ms / 1000)) as conn:
-            if not self._ready:
-                conn.executescript(_SCHEMA)
-                self._ready = True
-            with conn:  # one transaction, committed on success
-                yield conn
+    def _conn(self) -> Iterator[Database]:
+        """One transaction on this object's connection (opened, and the schema migrated, on first use)."""
+        with self._lock:
+            if self._db is None:
+                self._db = connect(self.db_path, "store", busy_timeout_ms=self.busy_timeout_ms)
+            with self._db.transaction():
+                yield self._db
+
+    def close(self) -> None:
+        """Close the connection (the next call opens a new one)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def issue(self, name: str) -> str:
         """A new token for operator ``name``; returned once, only its hash is kept."""
@@ -81,7 +77,7 @@ class OperatorTokens:
             with self._conn() as conn:
                 conn.execute("INSERT INTO operator_tokens (name, token_hash, created) VALUES (?, ?, ?)",
                              (name, _hash(token), _now()))
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             raise OperatorTokenError(f"operator {name!r} already has a token; revoke it first") from exc
         return token
 

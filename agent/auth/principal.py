@@ -49,7 +49,7 @@ def authenticate(token: str, settings: Settings, operators: OperatorTokens | Non
     if not token:
         return None
     if token.startswith(PREFIX):
-        name = (operators or OperatorTokens(settings.store_db, settings.sqlite_busy_timeout_ms)).verify(token)
+        name = (operators or OperatorTokens(settings.store_location, settings.sqlite_busy_timeout_ms)).verify(token)
         return Principal.operator(name) if name else None
     secret = settings.customer_token_secret.get_secret_value()
     if not secret:

@@ -1,17 +1,20 @@
-"""`deskgraph db vacuum`: give the space that deleted conversations left behind back to the file system."""
+"""`deskgraph db`: the deployment's databases: bring the schema up to date (`migrate`), and give the space that
+deleted conversations left behind back to the file system (`vacuum`, SQLite)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import typer
 
 from agent.cli import app
 from agent.runtime.retention import vacuum
 from agent.settings import get_settings
+from tools.db.urls import redacted
 
-db_app = typer.Typer(help="The deployment's SQLite files.", no_args_is_help=True)
+db_app = typer.Typer(help="The deployment's databases (SQLite files or PostgreSQL).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
@@ -23,17 +26,94 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover - the loop always returns
 
 
+@db_app.command("migrate")
+def migrate_databases(
+    url: str = typer.Option(None, "--url", help="The database to migrate (default: DESKGRAPH_DATABASE_URL, else the "
+                                                 "store_db and checkpoint_db files)."),
+    check: bool = typer.Option(False, "--check", help="Only list what is pending; exit 1 when something is."),
+) -> None:
+    """Apply the schema's pending migrations (tools/db/migrations.py) and LangGraph's checkpoint tables.
+
+    Every process also migrates on start, so this is for deploying a new version before its replicas start,
+    or for checking a database (`--check`). Safe to run while replicas run: migrations take a lock.
+    """
+    from tools.db import database_engine
+    from tools.db.migrations import migrate, pending, roles_of
+
+    settings = get_settings()
+    if url:
+        settings = settings.model_copy(update={"database_url": url})
+    targets: list[tuple[str, object]] = [("store", settings.store_location)]
+    if settings.database_engine == "sqlite":
+        targets.append(("checkpoints", settings.checkpoint_location))
+    outstanding = 0
+    for role, location in targets:
+        engine = database_engine(location)
+        shown = redacted(location)
+        if check:
+            conn = _raw(location)
+            try:
+                todo = pending(conn, engine, roles_of(engine, role))  # type: ignore[arg-type]
+            finally:
+                conn.close()
+            outstanding += len(todo)
+            for m in todo:
+                typer.echo(f"{shown}\tpending\t{m.version}\t{m.name}")
+            if not todo:
+                typer.echo(f"{shown}\tup to date")
+            continue
+        conn = _raw(location)
+        try:
+            applied = migrate(conn, engine, roles_of(engine, role))  # type: ignore[arg-type]
+        finally:
+            conn.close()
+        for m in applied:
+            typer.echo(f"{shown}\tapplied\t{m.version}\t{m.name}")
+        if not applied:
+            typer.echo(f"{shown}\tup to date")
+    if not check:
+        asyncio.run(_setup_saver(settings))
+    raise typer.Exit(1 if outstanding else 0)
+
+
+def _raw(location: object):
+    """A connection without migrating (``--check`` must not change anything)."""
+    from tools.db import database_engine, sqlite_path
+    from tools.db.urls import postgres_url
+
+    if database_engine(location) == "postgres":
+        from tools.db.postgres import PgConnection
+
+        return PgConnection.connect(postgres_url(location))
+    path = sqlite_path(location)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return sqlite3.connect(path, isolation_level=None)
+
+
+async def _setup_saver(settings) -> None:
+    from agent.runtime.storage import checkpointer
+
+    async with checkpointer(settings.checkpoint_location, settings.sqlite_busy_timeout_ms):
+        pass
+    typer.echo(f"{redacted(settings.checkpoint_location)}\tcheckpoint tables up to date")
+
+
 @db_app.command("vacuum")
 def vacuum_files() -> None:
     """Compact the checkpoint, store and web UI databases (after `threads prune` or `threads delete`).
 
     SQLite keeps deleted pages inside the file for reuse; VACUUM rewrites the file without them. It needs a
-    moment with no other writer: run it when the service is idle.
+    moment with no other writer: run it when the service is idle. On PostgreSQL, autovacuum does this.
     """
     settings = get_settings()
-    files = [("checkpoints", settings.checkpoint_db), ("store", settings.store_db), ("web UI", settings.ui_db)]
+    if settings.database_engine == "postgres":
+        typer.echo("the deployment is on PostgreSQL: its autovacuum gives space back; nothing to do here")
+        raise typer.Exit(0)
+    files = [("checkpoints", settings.checkpoint_location), ("store", settings.store_location),
+             ("web UI", settings.ui_db)]
     failed = False
     for name, path in files:
+        path = Path(path)
         if not path.exists():
             continue
         try:

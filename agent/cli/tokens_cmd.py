@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from agent.auth import CustomerTokenError, OperatorTokenError, OperatorTokens, mint_customer_token
@@ -15,7 +17,7 @@ app.add_typer(tokens_app, name="tokens")
 
 def _operators() -> OperatorTokens:
     settings = get_settings()
-    return OperatorTokens(settings.store_db, settings.sqlite_busy_timeout_ms)
+    return OperatorTokens(settings.store_location, settings.sqlite_busy_timeout_ms)
 
 
 @tokens_app.command("operator")
@@ -53,14 +55,17 @@ def customer(user_id: str = typer.Argument(..., help="The store's user id, e.g. 
     from tools import RetailStore
 
     settings = get_settings()
-    if settings.store_db.exists():
-        store = RetailStore.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    from tools.db import database_engine, sqlite_path
+
+    location = settings.store_location
+    if database_engine(location) == "postgres" or Path(sqlite_path(location)).exists():
+        store = RetailStore.open(location, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         try:
             known = store.user_exists(user_id)
         finally:
             store.close()
         if not known:
-            typer.echo(f"error: no user {user_id!r} in {settings.store_db}", err=True)
+            typer.echo(f"error: no user {user_id!r} in the store", err=True)
             raise typer.Exit(1)
     try:
         typer.echo(mint_customer_token(user_id, settings.customer_token_secret.get_secret_value(), ttl))

@@ -21,6 +21,15 @@ def ui_dir() -> Path:
     return Path(ui.__file__).resolve().parent
 
 
+def _absolute_url(url: str) -> str:
+    """The database URL for a process with another working directory: a relative SQLite path made absolute."""
+    from tools.db import database_engine, sqlite_path
+
+    if not url.strip() or database_engine(url) == "postgres":
+        return url
+    return "sqlite:///" + str(Path(sqlite_path(url)).expanduser().resolve())
+
+
 def chainlit_env(settings, base_url: str) -> dict[str, str]:
     """The environment of the Chainlit process: absolute paths, the model server, Chainlit's app root."""
     env = dict(os.environ)
@@ -30,6 +39,7 @@ def chainlit_env(settings, base_url: str) -> dict[str, str]:
         "DESKGRAPH_STORE_DB": str(Path(settings.store_db).expanduser().resolve()),
         "DESKGRAPH_CHECKPOINT_DB": str(Path(settings.checkpoint_db).expanduser().resolve()),
         "DESKGRAPH_UI_DB": str(Path(settings.ui_db).expanduser().resolve()),
+        "DESKGRAPH_DATABASE_URL": _absolute_url(settings.database_url),
         "DESKGRAPH_LLM_BASE_URL": base_url,
         "DESKGRAPH_LLM_MODEL": settings.effective_model,
         # The app sees an "external" server; keep the context budget of the model actually served.

@@ -94,6 +94,17 @@ class DeltaHistoryCache:
             old, _ = self._values.popitem(last=False)
             self._writes.pop(old, None)
 
+    def reconcile(self, config: Mapping[str, Any], pending_writes: Sequence[tuple[str, str, Any]]) -> None:
+        """Forget this checkpoint's value when the database holds delta writes under it that this process did not
+        record (another replica's unfinished step): deriving its child from memory would miss them."""
+        key = _key(config)
+        if key is None:
+            return
+        with self._lock:
+            known = {task for task, _ in self._writes.get(key, {})}
+            if any(ch in self.channels and task not in known for task, ch, _ in pending_writes):
+                self._values.pop(key, None)
+
     def forget_thread(self, thread_id: str) -> None:
         """Drop everything remembered of one thread (its rows were deleted or rewritten)."""
         with self._lock:
@@ -165,20 +176,16 @@ class CachedSqliteSaver(_CachingMixin, SqliteSaver):
         return histories
 
 
-class CachedAsyncSqliteSaver(_CachingMixin, SqliteRetentionMixin, AsyncSqliteSaver):
-    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver), and the retention methods the
-    stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``).
+class _AsyncCachingSaver(_CachingMixin):
+    """The async saver's side of the cache, for any engine: writes and checkpoints are remembered on the way in,
+    histories answered from memory when known.
 
     With ``store_mark`` (``store_journal.mark`` of the retail store) every checkpoint's metadata also says how
     far the store's undo journal had got when it was saved: a recorded replay rewinds a scratch copy of the store
     to exactly that point (``agent.runtime.replay``).
     """
 
-    def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
-                 store_mark: Callable[[], int] | None = None, **kwargs: Any) -> None:
-        super().__init__(conn, **kwargs)
-        self.cache = DeltaHistoryCache(channels)
-        self.store_mark = store_mark
+    store_mark: Callable[[], int] | None
 
     def delta_specs(self) -> Mapping[str, DeltaChannel]:  # noqa: D102
         return self.cache.channels
@@ -189,6 +196,14 @@ class CachedAsyncSqliteSaver(_CachingMixin, SqliteRetentionMixin, AsyncSqliteSav
     async def adelete_thread(self, thread_id: str) -> None:  # noqa: D102
         await super().adelete_thread(thread_id)
         self.cache.forget_thread(str(thread_id))
+
+    async def aget_tuple(self, config):  # noqa: ANN001, ANN201, D102
+        found = await super().aget_tuple(config)
+        if found is not None and found.pending_writes:
+            # Writes another process stored at this checkpoint (a turn it began and did not finish) are not in
+            # this process's memory: the next checkpoint's history must then come from the database.
+            self.cache.reconcile(found.config, found.pending_writes)
+        return found
 
     async def aput_writes(self, config, writes, task_id, task_path=""):  # noqa: ANN001, ANN201, D102
         self.cache.record_writes(config, writes, task_id, task_path)
@@ -211,3 +226,14 @@ class CachedAsyncSqliteSaver(_CachingMixin, SqliteRetentionMixin, AsyncSqliteSav
         if config.get("configurable", {}).get("checkpoint_id"):
             self.cache.learn(config, histories)
         return histories
+
+
+class CachedAsyncSqliteSaver(_AsyncCachingSaver, SqliteRetentionMixin, AsyncSqliteSaver):
+    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver on SQLite), and the retention methods
+    the stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``)."""
+
+    def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
+                 store_mark: Callable[[], int] | None = None, **kwargs: Any) -> None:
+        super().__init__(conn, **kwargs)
+        self.cache = DeltaHistoryCache(channels)
+        self.store_mark = store_mark

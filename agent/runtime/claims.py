@@ -8,26 +8,20 @@ turn can fail. Once the thread has a checkpoint, the state decides (its first ch
 claimant, so both agree; a thread checkpointed before claims existed may carry a stale claim, which is why the
 state comes first).
 
-Claims live with the leases and checkpoints: every process serving the thread sees them.
+Claims live with the leases and checkpoints (``thread_claims``, migration 11 of ``tools.db.migrations``): every
+process serving the thread sees them.
 """
 
 from __future__ import annotations
 
 import time
 
-import aiosqlite
+from tools.db.connect import AsyncDatabase
 
 #: The claim of a thread started without a customer token (an operator, or the anonymous web front end):
 #: no customer principal may take it over.
 NO_CUSTOMER = ""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS thread_claims (
-    thread_id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    claimed_at REAL NOT NULL
-)
-"""
 _CLAIM = "INSERT INTO thread_claims (thread_id, owner, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 _OWNER = "SELECT owner FROM thread_claims WHERE thread_id = ?"
 
@@ -43,20 +37,19 @@ def may_enter(owner: str | None, customer_id: str | None) -> bool:
     return customer_id is None or owner is None or owner == customer_id
 
 
-async def claim(conn: aiosqlite.Connection, thread_id: str, owner: str) -> None:
+async def claim(conn: AsyncDatabase, thread_id: str, owner: str) -> None:
     """Claim the thread for ``owner`` (``claimant(...)``) unless it is claimed already (inside the caller's
     transaction)."""
     await conn.execute(_CLAIM, (thread_id, owner, time.time()))
 
 
-async def owner_of(conn: aiosqlite.Connection, thread_id: str) -> str | None:
+async def owner_of(conn: AsyncDatabase, thread_id: str) -> str | None:
     """The thread's claim, or None when nobody has claimed it."""
-    async with conn.execute(_OWNER, (thread_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = await (await conn.execute(_OWNER, (thread_id,))).fetchone()
     return None if row is None else str(row[0])
 
 
-async def claimed_by(conn: aiosqlite.Connection, owner: str) -> set[str]:
+async def claimed_by(conn: AsyncDatabase, owner: str) -> set[str]:
     """The threads claimed by ``owner``."""
-    async with conn.execute("SELECT thread_id FROM thread_claims WHERE owner = ?", (owner,)) as cursor:
-        return {str(row[0]) for row in await cursor.fetchall()}
+    cursor = await conn.execute("SELECT thread_id FROM thread_claims WHERE owner = ?", (owner,))
+    return {str(row[0]) for row in await cursor.fetchall()}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -30,7 +29,7 @@ from agent.runtime.lease import TurnLeases
 from agent.runtime.observer import TurnObserver
 from agent.runtime.recording import ModelRecorder, RecordingChatModel
 from agent.runtime.screening import answer_screened
-from agent.runtime.storage import open_checkpointer, open_store
+from agent.runtime.storage import checkpointer, open_store
 from agent.runtime.store_journal import StoreJournal
 from agent.runtime.stream import failure_event, run_graph
 from agent.runtime.thread_records import ThreadRecords
@@ -43,7 +42,8 @@ from graphs.guardrail import screen, strip_control_tokens
 from graphs.tickets import TicketDesk
 from graphs.tool_layer import GuardedTools
 from tools import RetailStore
-from tools.store.connection import sqlite_path
+from tools.db import database_engine
+from tools.db.errors import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -90,30 +90,30 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
                 base_url = await asyncio.to_thread(server.__enter__)
                 stack.push(lambda *exc: server.__exit__(*exc))
                 model = build_chat_model(settings, base_url=base_url)
-            sqlite_path(settings.checkpoint_db)  # a database URL is refused before anything is opened or made
+            checkpoints = settings.checkpoint_location  # a bad URL is refused before anything is opened or made
+            database_engine(checkpoints)
             store = open_store(settings)
             stack.callback(store.close)
             # Recorded replay (agent.runtime.replay): the store's undo journal, each checkpoint's place in it,
             # and every model response recorded against the checkpoint that asked for it.
-            GuardedTools(store)  # the ledger's and the tickets' tables exist before the journal watches them
-            TicketDesk(store)
-            journal = StoreJournal.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-            stack.callback(journal.close)
-            settings.checkpoint_db.parent.mkdir(parents=True, exist_ok=True)
-            conn, saver = await open_checkpointer(settings.checkpoint_db, settings.sqlite_busy_timeout_ms,
-                                                  store_mark=journal.mark)
-            stack.push_async_callback(conn.close)
-            recorder = ModelRecorder.open(settings.checkpoint_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+            # (SQLite deployments: the journal is made of SQLite triggers.)
+            journal = None
+            if settings.database_engine == "sqlite":
+                journal = StoreJournal.open(settings.store_location, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+                stack.callback(journal.close)
+            saver = await stack.enter_async_context(checkpointer(
+                checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark if journal else None))
+            recorder = ModelRecorder.open(checkpoints, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
             stack.callback(recorder.close)
             model = RecordingChatModel(model, recorder)
             # The leases live with the checkpoints: every process writing this thread's history sees them.
-            leases = await TurnLeases.open(settings.checkpoint_db, ttl_seconds=settings.turn_lease_seconds,
+            leases = await TurnLeases.open(checkpoints, ttl_seconds=settings.turn_lease_seconds,
                                            busy_timeout_ms=settings.sqlite_busy_timeout_ms)
             stack.push_async_callback(leases.close)
             options = graph_options(settings)
             graph = build_support_graph(model=model, store=store, checkpointer=saver, options=options)
-            runtime = cls(graph, store, saver, leases, checkpoint_path=settings.checkpoint_db,
-                          store_path=settings.store_db, default_persona=settings.persona)
+            runtime = cls(graph, store, saver, leases, checkpoint_path=checkpoints,
+                          store_path=settings.store_location, default_persona=settings.persona)
             runtime.model, runtime.options = model.inner, options
             yield runtime
 
@@ -272,7 +272,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
                 raise ThreadNotFoundError(f"no thread {thread_id!r}") from None
             metrics.refused("busy")
             raise
-        except sqlite3.OperationalError as exc:  # the database itself is locked or down: a retryable failure
+        except UNAVAILABLE as exc:  # the database itself is locked or down: a retryable failure
             if on_unavailable:
                 on_unavailable()
             return single(failure_event(exc, thread_id))

@@ -147,9 +147,5 @@ async def fork(graph: CompiledStateGraph, thread_id: str, checkpoint_id: str, ne
 
 
 async def thread_ids(saver: Any) -> list[str]:
-    """Every thread in the checkpoint file, most recently active first."""
-    cursor = await saver.conn.execute(
-        "SELECT thread_id, max(checkpoint_id) AS last FROM checkpoints GROUP BY thread_id ORDER BY last DESC"
-    )
-    rows = await cursor.fetchall()
-    return [str(r[0]) for r in rows]
+    """Every thread in the checkpoint database, most recently active first."""
+    return await saver.athread_ids()

@@ -9,8 +9,9 @@ A message turn also claims its thread for its sender in the same transaction (``
 turn does, so nothing of the turn can fail before the thread is someone's. Whether a caller may enter the thread is
 the runtime's decision (the checkpointed state first, the claim while there is none).
 
-The interface (``acquire``, ``renew``, ``release``) and the SQL are what a PostgreSQL version needs too; only
-the connection differs. Times are the clock of the process, so replicas on several machines need synced clocks.
+The same SQL runs on SQLite (the checkpoint file) and on PostgreSQL (the one database replicas share); the table
+is migration 10 of ``tools.db.migrations``. Times are the clock of the process, so replicas on several machines
+need synced clocks.
 """
 
 from __future__ import annotations
@@ -26,21 +27,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
-
 from agent.runtime import claims
 from agent.runtime.errors import ThreadBusyError
+from tools.db.connect import AsyncDatabase, connect_async
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS turn_leases (
-    thread_id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    heartbeat_at REAL NOT NULL
-)
-"""
 _ACQUIRE = """
 INSERT INTO turn_leases (thread_id, owner, expires_at, heartbeat_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
@@ -54,7 +46,7 @@ _RELEASE = "DELETE FROM turn_leases WHERE thread_id = ? AND owner = ?"
 class TurnLeases:
     """The lease table on one database connection (autocommit: every statement is its own transaction)."""
 
-    def __init__(self, conn: aiosqlite.Connection, ttl_seconds: float = 30.0) -> None:
+    def __init__(self, conn: AsyncDatabase, ttl_seconds: float = 30.0) -> None:
         self.conn = conn
         self.ttl = ttl_seconds
         self._process = f"{socket.gethostname()}:{os.getpid()}"
@@ -64,12 +56,8 @@ class TurnLeases:
 
     @classmethod
     async def open(cls, path: str | Path, *, ttl_seconds: float = 30.0, busy_timeout_ms: int = 5000) -> TurnLeases:
-        """Connect to the database file and create the table if needed."""
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        await conn.execute(_SCHEMA)
-        await conn.execute(claims.SCHEMA)
-        return cls(conn, ttl_seconds)
+        """Connect to the checkpoints' database (a SQLite file or the PostgreSQL URL), its tables migrated."""
+        return cls(await connect_async(path, "checkpoints", busy_timeout_ms=busy_timeout_ms), ttl_seconds)
 
     async def close(self) -> None:
         """Close the connection (leases still held expire on their own)."""
@@ -83,17 +71,11 @@ class TurnLeases:
         """
         owner = f"{self._process}:{uuid.uuid4().hex[:12]}"
         now = time.time()
-        async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                if claim_for is not None:
-                    await claims.claim(self.conn, thread_id, claim_for)
-                cursor = await self.conn.execute(_ACQUIRE, (thread_id, owner, now + self.ttl, now))
-                taken = cursor.rowcount == 1
-                await self.conn.commit()
-            except BaseException:
-                await self.conn.rollback()
-                raise
+        async with self._lock, self.conn.transaction():
+            if claim_for is not None:
+                await claims.claim(self.conn, thread_id, claim_for)
+            cursor = await self.conn.execute(_ACQUIRE, (thread_id, owner, now + self.ttl, now))
+            taken = cursor.rowcount == 1
         return owner if taken else None
 
     async def owner_of(self, thread_id: str) -> str | None:

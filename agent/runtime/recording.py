@@ -7,12 +7,12 @@ database, keyed by thread, the checkpoint the asking task ran from (and its name
 checkpoints) and the call's index within that task. ``recorded_responses`` reads them back for a replay.
 
 Written in the process that runs the turn, on a connection of its own, before the node gets the answer: a
-response the graph acted on is on disk whenever the step's checkpoint is.
+response the graph acted on is on disk whenever the step's checkpoint is. The table is migration 12 of
+``tools.db.migrations`` (the checkpoints' database: the SQLite file, or PostgreSQL).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -31,22 +31,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import ConfigDict, PrivateAttr
 
 from graphs.blocking import off_loop
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS model_responses (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- the order the responses were given in
-    thread_id TEXT NOT NULL,
-    checkpoint_ns TEXT NOT NULL,             -- '' for the conversation graph, a task flow's namespace otherwise
-    checkpoint_id TEXT NOT NULL,             -- the checkpoint whose task asked
-    call_index INTEGER NOT NULL,             -- the task's n-th request
-    root_checkpoint_id TEXT NOT NULL,        -- the conversation graph's checkpoint that task (or its flow) ran from
-    node TEXT NOT NULL,                      -- the asking node's path without task ids: 'agent', 'cancel/understand'
-    type TEXT NOT NULL,
-    response BLOB NOT NULL,
-    created REAL NOT NULL,
-    UNIQUE (thread_id, checkpoint_ns, checkpoint_id, call_index)
-)
-"""
+from tools.db.connect import Database, connect
 
 _SERDE = JsonPlusSerializer()
 
@@ -90,7 +75,7 @@ def node_path(checkpoint_ns: str) -> str:
 class ModelRecorder:
     """Writes responses to ``model_responses`` (a sync connection: the agent loop's nodes run in threads)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Database) -> None:
         self._conn = conn
         self._lock = threading.Lock()
         # Calls so far per task run, by the run's scratchpad (kept referenced so its id stays unique).
@@ -98,11 +83,8 @@ class ModelRecorder:
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> ModelRecorder:
-        """Connect to the checkpoint database and create the table if needed."""
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute(SCHEMA)
-        return cls(conn)
+        """Connect to the checkpoints' database (its tables migrated)."""
+        return cls(connect(path, "checkpoints", busy_timeout_ms=busy_timeout_ms))
 
     def close(self) -> None:
         """Close the connection."""
@@ -124,19 +106,17 @@ class ModelRecorder:
         with self._lock:
             index = self._call_index(where)
             key = (where.thread_id, where.checkpoint_ns, where.checkpoint_id)
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._conn.transaction() as conn:
                 if index == 0:
-                    self._conn.execute("DELETE FROM model_responses WHERE thread_id = ? AND checkpoint_ns = ? "
-                                       "AND checkpoint_id = ?", key)
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO model_responses (thread_id, checkpoint_ns, checkpoint_id, call_index, "
-                    "root_checkpoint_id, node, type, response, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    conn.execute("DELETE FROM model_responses WHERE thread_id = ? AND checkpoint_ns = ? "
+                                 "AND checkpoint_id = ?", key)
+                conn.execute(
+                    "INSERT INTO model_responses (thread_id, checkpoint_ns, checkpoint_id, call_index, "
+                    "root_checkpoint_id, node, type, response, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, call_index) DO UPDATE SET "
+                    "root_checkpoint_id = excluded.root_checkpoint_id, node = excluded.node, type = excluded.type, "
+                    "response = excluded.response, created = excluded.created",
                     [*key, index, where.root_checkpoint_id, where.node, kind, blob, time.time()])
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
 
 
 @dataclass(frozen=True)

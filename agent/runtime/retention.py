@@ -3,8 +3,9 @@ pruning old ones, and compacting the file.
 
 Everything goes through the saver's own retention methods (``adelete_thread``, ``aprune`` and its
 ``atrim_thread``, see ``saver_retention``) so that what the product deletes is what LangGraph's interface
-deletes; the thread's other rows in the same file (its turn lease, its claim, and any table registered in
-``THREAD_TABLES``) go with it.
+deletes; the thread's other rows in the same database (its turn lease, its claim, and any table registered in
+``THREAD_TABLES``) go with it. The saver answers the catalogue questions (``athread_usage``, ``athread_exists``,
+``adelete_thread_rows``) in its engine's SQL: ``saver_retention`` on SQLite, ``postgres_saver`` on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -75,43 +76,16 @@ class ThreadUsage:
         return checkpoint_time(self.last_checkpoint)
 
 
-_USAGE = """
-SELECT c.thread_id, c.n, c.size + coalesce(w.size, 0), c.last FROM
-  (SELECT thread_id, count(*) AS n, sum(length(checkpoint) + coalesce(length(metadata), 0)) AS size,
-          max(checkpoint_id) AS last FROM checkpoints GROUP BY thread_id) AS c
-LEFT JOIN (SELECT thread_id, sum(coalesce(length(value), 0)) AS size FROM writes GROUP BY thread_id) AS w
-  ON w.thread_id = c.thread_id
-"""
-
-
 async def thread_usage(saver: Any) -> dict[str, ThreadUsage]:
-    """Checkpoint count and bytes of every thread in the file."""
-    await saver.setup()
-    async with saver.lock, saver.conn.execute(_USAGE) as cursor:
-        rows = await cursor.fetchall()
+    """Checkpoint count and bytes of every thread in the checkpoint database."""
+    rows = await saver.athread_usage()
     return {str(t): ThreadUsage(str(t), int(n), int(size or 0), str(last)) for t, n, size, last in rows}
 
 
 async def thread_exists(saver: Any, thread_id: str) -> bool:
     """A thread exists when it has a checkpoint or a row in one of ``THREAD_TABLES`` (e.g. a claim written by a
     first message that failed before any checkpoint)."""
-    await saver.setup()
-    async with saver.lock:
-        async with saver.conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)) as cur:
-            if await cur.fetchone() is not None:
-                return True
-        for table, column in await _present_tables(saver.conn):
-            async with saver.conn.execute(f'SELECT 1 FROM "{table}" WHERE "{column}" = ? LIMIT 1',
-                                          (thread_id,)) as cur:
-                if await cur.fetchone() is not None:
-                    return True
-    return False
-
-
-async def _present_tables(conn: Any) -> list[tuple[str, str]]:
-    async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
-        names = {str(row[0]) for row in await cursor.fetchall()}
-    return [(table, column) for table, column in THREAD_TABLES if table in names]
+    return await saver.athread_exists(thread_id, THREAD_TABLES)
 
 
 async def delete_thread(saver: Any, leases: TurnLeases, thread_id: str) -> None:
@@ -124,10 +98,7 @@ async def delete_thread(saver: Any, leases: TurnLeases, thread_id: str) -> None:
         raise ThreadNotFoundError(f"no thread {thread_id!r}")
     async with leases.hold(thread_id):
         await saver.adelete_thread(thread_id)
-        async with saver.lock:
-            for table, column in await _present_tables(saver.conn):
-                await saver.conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (thread_id,))
-            await saver.conn.commit()
+        await saver.adelete_thread_rows(thread_id, THREAD_TABLES)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Retention on the SQLite checkpoint saver: ``aprune``, ``acopy_thread`` and ``adelete_for_runs``.
+"""Retention on the SQLite checkpoint saver: ``aprune``, ``acopy_thread`` and ``adelete_for_runs``, and the
+catalogue of threads (ids, sizes, existence) the retention commands read.
 
 langgraph-checkpoint-sqlite 3.1.2 implements only ``adelete_thread`` of LangGraph's retention interface; the
 product's saver gets the rest from this mixin, in the same tables the stock saver writes.
@@ -27,6 +28,14 @@ DELETE = "delete"
 
 _Key = tuple[str, str, str]  # thread id, namespace, checkpoint id
 
+_USAGE = """
+SELECT c.thread_id, c.n, c.size + coalesce(w.size, 0), c.last FROM
+  (SELECT thread_id, count(*) AS n, sum(length(checkpoint) + coalesce(length(metadata), 0)) AS size,
+          max(checkpoint_id) AS last FROM checkpoints GROUP BY thread_id) AS c
+LEFT JOIN (SELECT thread_id, sum(coalesce(length(value), 0)) AS size FROM writes GROUP BY thread_id) AS w
+  ON w.thread_id = c.thread_id
+"""
+
 
 class SqliteRetentionMixin:
     """``aprune`` / ``acopy_thread`` / ``adelete_for_runs`` for an ``AsyncSqliteSaver`` subclass.
@@ -45,6 +54,48 @@ class SqliteRetentionMixin:
 
     def forget_thread(self, thread_id: str) -> None:
         """Drop what the saver remembers of a thread in memory (after its rows changed under it)."""
+
+    # --- the catalogue: which threads there are, and what they take ------------------------------------
+    async def athread_ids(self) -> list[str]:
+        """Every thread with a checkpoint, most recently active first."""
+        await self.setup()  # type: ignore[attr-defined]
+        async with self.lock, self.conn.execute(
+                "SELECT thread_id, max(checkpoint_id) AS last FROM checkpoints GROUP BY thread_id "
+                "ORDER BY last DESC") as cursor:
+            return [str(r[0]) for r in await cursor.fetchall()]
+
+    async def athread_usage(self) -> list[tuple[str, int, int, str]]:
+        """(thread, checkpoints, bytes of checkpoints, metadata and writes, newest checkpoint id) per thread."""
+        await self.setup()  # type: ignore[attr-defined]
+        async with self.lock, self.conn.execute(_USAGE) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def athread_exists(self, thread_id: str, tables: Sequence[tuple[str, str]]) -> bool:
+        """Whether the thread has a checkpoint, or a row in one of ``tables`` ((table, thread column))."""
+        await self.setup()  # type: ignore[attr-defined]
+        async with self.lock:
+            async with self.conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)) as cur:
+                if await cur.fetchone() is not None:
+                    return True
+            for table, column in await self._present(tables):
+                async with self.conn.execute(f'SELECT 1 FROM "{table}" WHERE "{column}" = ? LIMIT 1',
+                                             (thread_id,)) as cur:
+                    if await cur.fetchone() is not None:
+                        return True
+        return False
+
+    async def adelete_thread_rows(self, thread_id: str, tables: Sequence[tuple[str, str]]) -> None:
+        """Delete the thread's rows in ``tables`` (its lease, claim, recorded responses), in one transaction."""
+        async with self.lock:
+            for table, column in await self._present(tables):
+                await self.conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (thread_id,))
+            await self.conn.commit()
+
+    async def _present(self, tables: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The tables that exist in this file (a feature's table may not, yet)."""
+        async with self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+            names = {str(row[0]) for row in await cursor.fetchall()}
+        return [(table, column) for table, column in tables if table in names]
 
     # --- copy -----------------------------------------------------------------------------------------
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:

@@ -1,9 +1,11 @@
-"""The deployment's files: the retail store and the checkpoint database, opened the way the runtime needs them."""
+"""The deployment's databases, opened the way the runtime needs them: the retail store and the checkpoint saver,
+on SQLite files (the embedded default) or on the PostgreSQL database that replicas share."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiosqlite
@@ -13,6 +15,8 @@ from agent.runtime.checkpoints import CachedAsyncSqliteSaver
 from agent.settings import Settings
 from graphs.state import delta_channels
 from tools import RetailStore
+from tools.db import database_engine, sqlite_path
+from tools.db.urls import postgres_url
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,7 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mar
     that returned is on disk, at the cost of one fsync per turn instead of one per step. Readers (an operator
     inspecting threads) never block the writer.
     """
-    conn = await aiosqlite.connect(str(path))
+    conn = await aiosqlite.connect(sqlite_path(path))
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -34,13 +38,34 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mar
     return conn, saver
 
 
+@asynccontextmanager
+async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], int] | None = None,
+                       ) -> AsyncIterator[Any]:
+    """The runtime's saver where ``location`` says (a SQLite file, or PostgreSQL on a pool), closed on exit."""
+    if database_engine(location) == "postgres":
+        from agent.runtime.postgres_saver import open_postgres_checkpointer
+
+        async with open_postgres_checkpointer(postgres_url(location), delta_channels(), store_mark=store_mark,
+                                              lock_timeout_ms=busy_timeout_ms) as saver:
+            yield saver
+        return
+    from pathlib import Path
+
+    Path(sqlite_path(location)).parent.mkdir(parents=True, exist_ok=True)
+    conn, saver = await open_checkpointer(location, busy_timeout_ms, store_mark=store_mark)
+    try:
+        yield saver
+    finally:
+        await conn.close()
+
+
 def open_store(settings: Settings) -> RetailStore:
-    """The retail store; a brand-new file is filled with generated demo data so the product works at once.
+    """The retail store; a brand-new database is filled with generated demo data so the product works at once.
     ``UnsupportedDatabaseError`` for a database URL this build cannot open (before any folder is made)."""
-    store = RetailStore.open(settings.store_db, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    store = RetailStore.open(settings.store_location, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     if store.counts().get("users", 0) == 0:
         from tools.generator import demo_dataset
 
-        log.info("empty store at %s: generating demo data", settings.store_db)
+        log.info("empty store at %s: generating demo data", settings.store_location)
         store.load_json(demo_dataset())
     return store

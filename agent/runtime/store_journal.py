@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from tools.db.migrations import migrate
 from tools.store import OWN_TABLES
 
 #: The tables a conversation writes: the retail data, the write ledger and the tickets (graphs.tool_layer,
@@ -27,17 +28,6 @@ JOURNALED_TABLES: tuple[str, ...] = (*OWN_TABLES, "write_ledger", "tickets", "ti
 
 #: The metadata key of a checkpoint that holds the journal position when it was saved.
 MARK_KEY = "store_journal_seq"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS store_journal (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    tbl TEXT NOT NULL,
-    op TEXT NOT NULL,      -- insert | update | delete
-    old TEXT,              -- the row before (update, delete) as a JSON object
-    new_key TEXT           -- the primary key after (insert, update) as a JSON object
-)
-"""
-
 
 def _columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], list[str]]:
     """All columns, and the primary-key columns (``rowid`` for a table without a declared key)."""
@@ -66,10 +56,11 @@ def _trigger_sql(conn: sqlite3.Connection, table: str) -> list[str]:
 
 
 def install(conn: sqlite3.Connection, tables: Iterable[str] = JOURNALED_TABLES) -> None:
-    """Create the journal and its triggers on the tables that exist (idempotent; one transaction)."""
+    """Create the journal's triggers on the tables that exist (idempotent; one transaction). The journal's table
+    is migration 9 of ``tools.db.migrations``."""
+    migrate(conn, "sqlite", ("store",))
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(_SCHEMA)
         existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         wanted: set[str] = set()
         for table in tables:

@@ -21,18 +21,22 @@ LENA, OMAR = "lena_moreau_3307", "omar_haddad_1234"
 
 
 def shop_settings(root: Path, **overrides: object) -> Settings:
-    """A seeded store and empty checkpoints under ``root``."""
-    if not (root / "store.db").exists():
-        store = RetailStore.open(root / "store.db")
-        store.load_json(small_dataset())
+    """A seeded store and empty checkpoints under ``root``; on the PostgreSQL database that
+    ``DESKGRAPH_DATABASE_URL`` names instead when it is set (``on_both_engines``)."""
+    settings = Settings(store_db=root / "store.db", checkpoint_db=root / "cp.db", today=dt.date(2026, 11, 26),
+                        customer_token_secret=SECRET, _env_file=None, **overrides)
+    store = RetailStore.open(settings.store_location)
+    try:
+        if store.counts()["users"] == 0:
+            store.load_json(small_dataset())
+    finally:
         store.close()
-    return Settings(store_db=root / "store.db", checkpoint_db=root / "cp.db", today=dt.date(2026, 11, 26),
-                    customer_token_secret=SECRET, _env_file=None, **overrides)
+    return settings
 
 
 def operator_headers(settings: Settings, name: str = "alice") -> dict[str, str]:
     """A fresh operator token as a header."""
-    return {"Authorization": f"Bearer {OperatorTokens(settings.store_db).issue(name)}"}
+    return {"Authorization": f"Bearer {OperatorTokens(settings.store_location).issue(name)}"}
 
 
 def customer_headers(user_id: str) -> dict[str, str]:

@@ -89,3 +89,14 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     yield h
     h.close()
     h.model.assert_complete()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def on_both_engines(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test runs twice: on the SQLite files, and with ``DESKGRAPH_DATABASE_URL`` naming a fresh PostgreSQL
+    database (inherited by the server processes the test starts: replicas of one deployment)."""
+    if request.param == "postgres":
+        monkeypatch.setenv("DESKGRAPH_DATABASE_URL", request.getfixturevalue("postgres_server").new_database())
+    else:
+        monkeypatch.delenv("DESKGRAPH_DATABASE_URL", raising=False)
+    return request.param

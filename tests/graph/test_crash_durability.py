@@ -1,7 +1,7 @@
 """Issue 10, kill -9 in the middle of a turn: no committed turn is lost and no confirmed write runs twice.
 
 A real server process (``tests/graph/crash_server.py``: the real app, a scripted model the test steers) holds
-the conversation in SQLite files; the test kills it with SIGKILL at a known point of a turn (it polls for that
+the conversation in SQLite files, or in PostgreSQL (where the app that carries on is another replica); the test kills it with SIGKILL at a known point of a turn (it polls for that
 point, no fixed sleeps), then reopens the same files in a fresh app and carries on as a client would.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +28,8 @@ from tests.graph.test_turn_lease import _history_is_linear
 from tools import RetailStore
 
 REPO = Path(__file__).resolve().parents[2]
+# On SQLite files, and on PostgreSQL: there the restarted app is another replica of the killed one.
+pytestmark = pytest.mark.usefixtures("on_both_engines")
 EMAIL = "lena.moreau5521@example.com"
 HELLO = f"Hi, my email is {EMAIL}"
 CANCEL = "please cancel order W1000001"
@@ -121,14 +122,13 @@ async def test_kill_mid_turn_loses_no_committed_turn_and_the_thread_goes_on(tmp_
 
 
 def _write_record(root: Path, call_id: str) -> tuple[str, int, int]:
-    """The order's status, its refunds and the write ledger's rows for the call, read from the store file."""
-    store = RetailStore.open(root / "store.db")
+    """The order's status, its refunds and the write ledger's rows for the call, read from the store."""
+    store = RetailStore.open(_settings(root).store_location)
     try:
         order = store.order_record("#W1000001")
+        rows = store.db.execute("SELECT count(*) FROM write_ledger WHERE tool_call_id = ?", [call_id]).fetchone()[0]
     finally:
         store.close()
-    with sqlite3.connect(root / "store.db") as conn:
-        rows = conn.execute("SELECT count(*) FROM write_ledger WHERE tool_call_id = ?", [call_id]).fetchone()[0]
     refunds = sum(h["transaction_type"] == "refund" for h in order["payment_history"])
     return order["status"], refunds, rows
 

@@ -25,12 +25,14 @@ from tools import RetailStore
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    store = RetailStore.open(tmp_path / "store.db")
+def settings(tmp_path: Path, on_both_engines: str) -> Settings:
+    """The SQLite files, and (a second run) a PostgreSQL database holding everything."""
+    settings = Settings(store_db=tmp_path / "store.db", checkpoint_db=tmp_path / "checkpoints.db",
+                        today=dt.date(2026, 11, 26), _env_file=None)
+    store = RetailStore.open(settings.store_location)
     store.load_json(small_dataset())
     store.close()
-    return Settings(store_db=tmp_path / "store.db", checkpoint_db=tmp_path / "checkpoints.db",
-                    today=dt.date(2026, 11, 26), _env_file=None)
+    return settings
 
 
 async def _collect(stream) -> list:
@@ -139,8 +141,15 @@ async def test_locked_checkpoint_database_fails_cleanly_and_the_turn_can_be_retr
     model = ScriptedChatModel(["Hello Lena.", "Your order #W1000002 was delivered."])
     async with SupportRuntime.open(settings, model=model) as rt:
         await _collect(rt.send("t1", "lena.moreau5521@example.com"))
-        blocker = sqlite3.connect(settings.checkpoint_db, timeout=0)
-        blocker.execute("BEGIN EXCLUSIVE")  # an operator's long transaction holds the file
+        # An operator's long transaction holds the file (SQLite) or the lease and checkpoint tables (PostgreSQL).
+        if settings.database_engine == "postgres":
+            import psycopg
+
+            blocker = psycopg.connect(settings.database_url)
+            blocker.execute("LOCK TABLE turn_leases, checkpoints, checkpoint_writes IN ACCESS EXCLUSIVE MODE")
+        else:
+            blocker = sqlite3.connect(settings.checkpoint_db, timeout=0)
+            blocker.execute("BEGIN EXCLUSIVE")
         try:
             events = await _collect(rt.send("t1", "where is #W1000002?"))
         finally:

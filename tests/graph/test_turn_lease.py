@@ -76,6 +76,7 @@ async def test_confirmation_while_a_turn_runs_is_refused(tmp_path):
         await rt.begin_message("t", "")  # the lease was released: nothing refuses any more
 
 
+@pytest.mark.usefixtures("on_both_engines")
 async def test_five_at_once_through_two_processes_on_one_database(tmp_path):
     settings = shop_settings(tmp_path)
     headers = operator_headers(settings)
