@@ -8,13 +8,19 @@ in-memory delta-history cache), the baseline the stock async SQLite saver. One t
 alike), in several rounds whose median is reported with the spread of the time ratio. Measured: wall time per turn at turn 1, around turn 50 and around turn 200,
 and checkpoint bytes added per turn (checkpoint + metadata + pending-write blobs).
 
+``--database postgres``: both sides on PostgreSQL instead (a throwaway server from Debian's binaries, each side in
+its own database): deskgraph on the runtime's PostgreSQL saver (a pool, the delta-history cache), the baseline on
+the stock ``AsyncPostgresSaver``; bytes are the checkpoint, metadata, channel-blob and write rows' sizes.
+
     .venv/bin/python bench/turn_overhead.py [--turns 200] [--rounds 3] [--dialogue flows|agent]
+                                            [--database sqlite|postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
 import statistics
@@ -64,20 +70,72 @@ def _stored_bytes(path: Path) -> int:
         return int(checkpoints.fetchone()[0]) + int(writes.fetchone()[0])
 
 
-class Side:
-    """One graph kind over its own checkpoint file, turn by turn."""
+_PG_BYTES = """
+SELECT (SELECT coalesce(sum(octet_length(checkpoint::text) + octet_length(metadata::text)), 0) FROM checkpoints)
+     + (SELECT coalesce(sum(octet_length(blob)), 0) FROM checkpoint_blobs)
+     + (SELECT coalesce(sum(octet_length(blob)), 0) FROM checkpoint_writes)
+"""
 
-    def __init__(self, kind: str, path: Path, conn: aiosqlite.Connection, graph: Any, model: ScriptedChatModel):
+
+class PostgresSaving:
+    """One side's checkpoints on PostgreSQL: its own database of the bench's throwaway server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._stack: contextlib.AsyncExitStack | None = None
+
+    async def saver(self, cached: bool) -> Any:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg import AsyncConnection
+        from psycopg.rows import dict_row
+
+        from agent.runtime.postgres_saver import open_postgres_checkpointer
+        from graphs.state import delta_channels
+
+        self._stack = contextlib.AsyncExitStack()
+        if cached:
+            return await self._stack.enter_async_context(open_postgres_checkpointer(self.url, delta_channels()))
+        conn = await AsyncConnection.connect(self.url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+        self._stack.push_async_callback(conn.close)
+        saver = AsyncPostgresSaver(conn)
+        await saver.setup()
+        return saver
+
+    def stored_bytes(self) -> int:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            return int(conn.execute(_PG_BYTES).fetchone()[0])
+
+    async def close(self) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+
+
+class Side:
+    """One graph kind over its own checkpoint file (or PostgreSQL database), turn by turn."""
+
+    def __init__(self, kind: str, path: Path, conn: Any, graph: Any, model: ScriptedChatModel,
+                 postgres: PostgresSaving | None = None):
         self.kind, self.path, self.conn, self.graph, self.model = kind, path, conn, graph, model
+        self.postgres = postgres
         self.config = {"configurable": {"thread_id": f"bench-{kind}"}}
         self.seconds: list[float] = []
         self.sizes: list[int] = []
-        self._bytes = _stored_bytes(path)
+        self._bytes = self.stored_bytes()
+
+    def stored_bytes(self) -> int:
+        return self.postgres.stored_bytes() if self.postgres else _stored_bytes(self.path)
 
     @classmethod
-    async def open(cls, kind: str, root: Path, store: RetailStore, context_tokens: int, dialogue: str) -> Side:
+    async def open(cls, kind: str, root: Path, store: RetailStore, context_tokens: int, dialogue: str,
+                   postgres_url: str | None = None) -> Side:
         path = root / f"{kind}.db"
-        conn, saver = await _saver(path, cached=kind == "deskgraph")
+        postgres = PostgresSaving(postgres_url) if postgres_url else None
+        if postgres:
+            conn, saver = None, await postgres.saver(cached=kind == "deskgraph")
+        else:
+            conn, saver = await _saver(path, cached=kind == "deskgraph")
         model = ScriptedChatModel()
         if kind == "deskgraph":
             options = GraphOptions(today=dt.date(2026, 11, 26), context_tokens=context_tokens, dialogue=dialogue)
@@ -85,7 +143,7 @@ class Side:
         else:
             graph = create_agent(model, tools=langchain_tools(store), system_prompt="You are a support agent.",
                                  checkpointer=saver)
-        return cls(kind, path, conn, graph, model)
+        return cls(kind, path, conn, graph, model, postgres)
 
     async def turn(self, turn: int) -> None:
         """One text-only turn, driven as the runtime drives it (``ainvoke``), made durable; its time and bytes."""
@@ -93,22 +151,27 @@ class Side:
         start = time.perf_counter()
         await self.graph.ainvoke({"messages": [HumanMessage(f"{QUESTION}(turn {turn})")]}, self.config,
                                  durability="sync")
-        make_durable(self.path)
+        if self.postgres is None:
+            make_durable(self.path)  # (PostgreSQL: a committed step is durable already)
         self.seconds.append(time.perf_counter() - start)
-        after = _stored_bytes(self.path)
+        after = self.stored_bytes()
         self.sizes.append(after - self._bytes)
         self._bytes = after
 
     async def close(self) -> None:
         self.model.assert_complete()
-        await self.conn.close()
+        if self.postgres:
+            await self.postgres.close()
+        else:
+            await self.conn.close()
 
 
-async def run_round(turns: int, root: Path, store: RetailStore, context_tokens: int, dialogue: str
-                    ) -> dict[str, tuple[list[float], list[int]]]:
+async def run_round(turns: int, root: Path, store: RetailStore, context_tokens: int, dialogue: str,
+                    postgres: Any = None) -> dict[str, tuple[list[float], list[int]]]:
     """Both graphs, interleaved turn by turn (the first to go alternates), so that disk and CPU drift during the
     round hit both alike. Per kind: seconds and bytes of each turn."""
-    sides = [await Side.open(kind, root, store, context_tokens, dialogue) for kind in ("baseline", "deskgraph")]
+    sides = [await Side.open(kind, root, store, context_tokens, dialogue,
+                             postgres.new_database() if postgres else None) for kind in ("baseline", "deskgraph")]
     for turn in range(1, turns + 1):
         for side in sides if turn % 2 else sides[::-1]:
             await side.turn(turn)
@@ -130,17 +193,27 @@ def main() -> int:
     parser.add_argument("--dialogue", choices=("flows", "agent"), default="flows",
                         help="deskgraph's dialogue (flows: the product's default)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the figures are their median")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite",
+                        help="where both sides keep their checkpoints")
     args = parser.parse_args()
     turns = args.turns
     rounds = []
-    for number in range(args.rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            store = RetailStore.open(root / "store.db")
-            store.load_json(generate_dataset(customers=50, seed=1))
-            rounds.append(asyncio.run(run_round(turns, root, store, args.context_tokens, args.dialogue)))
-            store.close()
-        print(f"round {number + 1}/{args.rounds} done", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        postgres = None
+        if args.database == "postgres":
+            from tests.postgres_server import ThrowawayPostgres
+
+            postgres = stack.enter_context(ThrowawayPostgres())
+        for number in range(args.rounds):
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                store = RetailStore.open(root / "store.db")
+                store.load_json(generate_dataset(customers=50, seed=1))
+                rounds.append(asyncio.run(run_round(turns, root, store, args.context_tokens, args.dialogue,
+                                                    postgres)))
+                store.close()
+            print(f"round {number + 1}/{args.rounds} done", file=sys.stderr)
+    print(f"checkpoints on {args.database}")
     print(f"dialogue {args.dialogue}; context budget {args.context_tokens} tokens: deskgraph sends the system prompt, "
           "the tools and as many recent messages as fit; the baseline sends the whole history")
     print(f"{args.rounds} rounds, each with both graphs interleaved turn by turn; figures are the median of the rounds")
