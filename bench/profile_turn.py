@@ -1,0 +1,189 @@
+"""Where the service's CPU goes in a turn: many concurrent conversations on the runtime, under pyinstrument.
+
+The conversation runtime (``agent.runtime.SupportRuntime``, what ``deskgraph serve`` runs behind its HTTP layer)
+runs in this process against the fake OpenAI server (``tests.unit.fake_openai``), N conversations at once, M turns
+each, on the product's default dialogue (flows). Two kinds of turn (``bench.turn_kinds``): ``text``, an anonymous
+visitor's open question (one reading request, one answer request), and ``tool``, a signed-in customer asking about
+one of their orders (the order-info flow reads the order from the store).
+
+pyinstrument samples only the thread that started it, and a turn's blocking work runs on the executor of
+``graphs.blocking``: each of that executor's threads gets a profiler of its own, and the sessions are combined
+with the event loop's, the samples of waiting threads (epoll, an idle worker) left out. The threads of the aiosqlite
+connections (SQLite's own work for the checkpoints and the leases) are not profiled: the table of CPU per thread
+group says what they cost. Printed: CPU ms per turn of the process and per thread group; written: the profile as
+text and HTML. ``--no-profile`` measures the CPU per turn without the profilers' own cost.
+
+    cd <checkout> && PYTHONPATH=. .venv/bin/python bench/profile_turn.py [--turn text|tool] [--conversations 64]
+        [--turns 5] [--latency 0.5] [--no-profile] [--out var/profile-text]   # -> var/profile-text.txt and .html
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
+from pathlib import Path
+from typing import Any
+
+from pyinstrument import Profiler
+from pyinstrument.renderers import ConsoleRenderer, HTMLRenderer
+from pyinstrument.session import Session
+
+INTERVAL = 0.001  # seconds between samples
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.turn_kinds import TURN_KINDS, TurnKind  # noqa: E402 - after the path is set
+from tests.unit.fake_openai import FakeOpenAI  # noqa: E402
+from tools import RetailStore  # noqa: E402
+from tools.generator import generate_dataset  # noqa: E402
+
+#: Leaf frames of a thread that waits (the loop in epoll, an executor thread for work): not CPU, left out.
+_IDLE = ("SimpleQueue.get\x00", "epoll.poll\x00", "lock.acquire\x00")
+
+
+class ProfiledExecutor(ThreadPoolExecutor):
+    """The blocking executor with a pyinstrument profiler in each of its threads (pyinstrument samples only the
+    thread that started it)."""
+
+    def __init__(self, max_workers: int) -> None:
+        self._local = threading.local()
+        super().__init__(max_workers=max_workers, thread_name_prefix="deskgraph-blocking",
+                         initializer=self._start)
+
+    def _start(self) -> None:
+        self._local.profiler = Profiler(interval=INTERVAL, async_mode="disabled")
+        self._local.profiler.start()
+
+    def stop(self) -> list[Session]:
+        """Stop every thread's profiler (each thread takes exactly one stop: they wait for each other)."""
+        barrier = threading.Barrier(len(self._threads))
+
+        def stop_here() -> Session:
+            barrier.wait()
+            return self._local.profiler.stop()
+
+        return [f.result() for f in [self.submit(stop_here) for _ in range(len(self._threads))]]
+
+
+def _busy(session: Session) -> Session:
+    """The session without the samples of waiting threads."""
+    session.frame_records = [r for r in session.frame_records if not r[0][-1].startswith(_IDLE)]
+    return session
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads so far, by thread group (Linux /proc)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    groups: dict[str, float] = defaultdict(float)
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = names.get(int(task.name), "other (C threads)")
+        # "deskgraph-blocking_12" -> deskgraph-blocking; "Thread-3 (_connection_worker_thread)" -> aiosqlite's
+        group = name.partition("(")[2].rstrip(")") or name.rstrip("0123456789_-") or name
+        groups[group] += (int(fields[11]) + int(fields[12])) / tick
+    return dict(groups)
+
+
+def _settings(root: Path, base_url: str) -> Any:
+    from agent.settings import Settings
+
+    store = RetailStore.open(root / "store.db")
+    store.load_json(generate_dataset(customers=50, seed=1))
+    store.close()
+    return Settings(store_db=root / "store.db", checkpoint_db=root / "cp.db", llm_base_url=base_url,
+                    llm_model="fake-qwen", dialogue="flows", _env_file=None)
+
+
+async def _conversation(runtime: Any, kind: TurnKind, index: int, thread: str, turns: int) -> None:
+    customer = kind.customer(index)
+    for _ in range(turns):
+        events = [event async for event in await runtime.begin_message(thread, kind.question(index),
+                                                                       customer_id=customer)]
+        reply = next((e for e in events if type(e).__name__ == "Reply"), None)
+        if reply is None or not kind.answered(index, reply.text):
+            raise RuntimeError(f"turn of {thread} failed: {events[-3:]}")
+
+
+def _leaves(session: Session) -> list[tuple[str, float]]:
+    """Sampled time by the function on top of the stack (``function file:line``), largest first."""
+    totals: dict[str, float] = defaultdict(float)
+    for stack, seconds in session.frame_records:
+        function, path, line = [*stack[-1].split("\x01")[0].split("\x00"), "", ""][:3]
+        totals[f"{function}  {path.rpartition('site-packages/')[2]}:{line}"] += seconds
+    return sorted(totals.items(), key=lambda kv: -kv[1])
+
+
+async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Path) -> None:
+    import graphs.blocking
+    from agent.runtime import SupportRuntime
+
+    executor = ProfiledExecutor(graphs.blocking.THREADS) if args.profile else None
+    if executor is not None:
+        graphs.blocking._executor = executor
+    settings = _settings(root, base_url)
+    kind.prepare(settings.store_db)
+    async with SupportRuntime.open(settings) as runtime:
+        await _conversation(runtime, kind, 0, "warm-up", args.turns)
+        profiler = Profiler(interval=INTERVAL, async_mode="disabled")
+        cpu, process = _thread_cpu(), time.process_time()
+        if args.profile:
+            profiler.start()
+        start = time.perf_counter()
+        await asyncio.gather(*[_conversation(runtime, kind, i, f"c{i}", args.turns)
+                               for i in range(args.conversations)])
+        wall = time.perf_counter() - start
+        process = time.process_time() - process
+        after = _thread_cpu()
+        sessions = [profiler.stop(), *executor.stop()] if executor is not None else []
+    turns = args.conversations * args.turns
+    print(f"{args.conversations} conversations x {args.turns} {args.turn} turns, model latency {args.latency} s: "
+          f"{turns / wall:.1f} turns/s")
+    print(f"CPU per turn of the process{' (profilers included)' if args.profile else ''}: "
+          f"{process / turns * 1000:.1f} ms; by thread:")
+    for group, seconds in sorted(after.items(), key=lambda kv: -kv[1]):
+        print(f"  {group:<36} {(seconds - cpu.get(group, 0.0)) / turns * 1000:8.2f} ms")
+    if sessions:
+        session = _busy(reduce(Session.combine, sessions))
+        out = Path(args.out or f"var/profile-{args.turn}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Path(f"{out}.txt").write_text(ConsoleRenderer(unicode=True, show_all=False, short_mode=False).render(session))
+        Path(f"{out}.html").write_text(HTMLRenderer().render(session))
+        session.save(f"{out}.pyisession")  # for `pyinstrument --load <file>` and other renderers
+        print("most time of its own (leaf of the sampled stack):")
+        for name, seconds in _leaves(session)[:15]:
+            print(f"  {seconds / turns * 1000:8.2f} ms  {name}")
+        print(f"profile (the loop and the blocking executor's threads, waits left out): {out}.txt, .html, .pyisession")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turn", choices=sorted(TURN_KINDS), default="text")
+    parser.add_argument("--conversations", type=int, default=64)
+    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds the fake model takes per request")
+    parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
+                        help="--no-profile: only the CPU per turn, without the profilers' own cost")
+    parser.add_argument("--out", default=None, help="profile path without suffix (default var/profile-<turn>)")
+    args = parser.parse_args()
+    kind = TURN_KINDS[args.turn]
+    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
+        fake.handler = kind.model(args.latency)
+        asyncio.run(_run(args, kind, fake.base_url, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
