@@ -134,7 +134,8 @@ async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Pa
     if executor is not None:
         graphs.blocking._executor = executor
     settings = _settings(root, base_url)
-    kind.prepare(settings.store_db)
+    with RetailStore.open(settings.store_db) as store:
+        kind.prepare(store)
     async with SupportRuntime.open(settings) as runtime:
         await _conversation(runtime, kind, 0, "warm-up", args.turns)
         profiler = Profiler(interval=INTERVAL, async_mode="disabled")

@@ -8,16 +8,23 @@ run, one conversation alone (its turn latency L: the model's part plus the servi
 at once, M turns each. Ideal throughput is N / L: every conversation as fast as when it was alone. Printed per
 round and as the median of the rounds with their spread: throughput, efficiency against the ideal, the latency the
 load adds to a turn (p50 / p99 of the turn's latency minus L) and the service's CPU per turn (its process's user +
-system time over the concurrent phase, per turn). SQLite, one replica: PostgreSQL and replicas are not built yet.
+system time over the concurrent phase, per turn: the sum over the replicas).
+
+``--replicas N`` starts N `deskgraph serve` processes on one database and sends every turn of every conversation to
+the next replica in turn, as a load balancer without sticky sessions would (conversation i's turn t goes to replica
+(i + t) mod N); ``--replicas 1,2`` measures both in every round (fresh processes each time, the order alternating
+from round to round) and checks the scaling. ``--database postgres`` puts everything in a throwaway PostgreSQL server (Debian's binaries, as in
+the tests) instead of the SQLite files.
 
     .venv/bin/python bench/service_load.py [--turn text|tool] [--conversations 64] [--turns 5] [--latency 0.5]
-        [--rounds 3] [--code <another checkout>]
+        [--rounds 3] [--replicas 1|2|1,2] [--database sqlite|postgres] [--code <another checkout>]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -57,16 +64,24 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_service(root: Path, model_url: str, code: Path | None, kind: TurnKind) -> tuple[subprocess.Popen, str]:
-    store = RetailStore.open(root / "store.db")
-    store.load_json(generate_dataset(customers=50, seed=1))
-    store.close()
-    kind.prepare(root / "store.db")
+def _seed(location: str | Path, kind: TurnKind) -> None:
+    store = RetailStore.open(location)
+    try:
+        store.load_json(generate_dataset(customers=50, seed=1))
+        kind.prepare(store)
+    finally:
+        store.close()
+
+
+def _start_service(root: Path, model_url: str, code: Path | None, kind: TurnKind,
+                   database_url: str | None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKGRAPH_")}
     env.update({"DESKGRAPH_STORE_DB": str(root / "store.db"), "DESKGRAPH_CHECKPOINT_DB": str(root / "cp.db"),
                 "DESKGRAPH_LLM_BASE_URL": model_url, "DESKGRAPH_LLM_MODEL": "fake-qwen",
                 "DESKGRAPH_API_AUTH": "off", "DESKGRAPH_LOG_LEVEL": "warning", "NO_PROXY": "127.0.0.1"})
+    if database_url:
+        env["DESKGRAPH_DATABASE_URL"] = database_url
     if kind.signed_in:  # customers call with their tokens
         env.update({"DESKGRAPH_API_AUTH": "on", "DESKGRAPH_CUSTOMER_TOKEN_SECRET": TOKEN_SECRET})
     if code is not None:  # another checkout's packages come first on the path
@@ -85,13 +100,15 @@ def _start_service(root: Path, model_url: str, code: Path | None, kind: TurnKind
     raise RuntimeError("deskgraph serve did not start")
 
 
-async def _conversation(client: httpx.AsyncClient, thread: str, turns: int, kind: TurnKind,
+async def _conversation(clients: list[httpx.AsyncClient], thread: str, turns: int, kind: TurnKind,
                         index: int) -> list[float]:
-    """Each turn's latency: from sending the message to the end of its event stream."""
+    """Each turn's latency: from sending the message to the end of its event stream. Turn t goes to replica
+    (index + t) mod N: no replica keeps a conversation."""
     customer = kind.customer(index)
     headers = {"Authorization": f"Bearer {mint_customer_token(customer, TOKEN_SECRET)}"} if customer else {}
     latencies = []
-    for _ in range(turns):
+    for turn in range(turns):
+        client = clients[(index + turn) % len(clients)]
         start = time.perf_counter()
         async with client.stream("POST", f"/threads/{thread}/messages", json={"text": kind.question(index)},
                                  headers=headers) as answer:
@@ -102,21 +119,24 @@ async def _conversation(client: httpx.AsyncClient, thread: str, turns: int, kind
     return latencies
 
 
-async def _warm_up(url: str, turns: int, kind: TurnKind) -> None:
+async def _warm_up(urls: list[str], turns: int, kind: TurnKind, tag: str) -> None:
     """One conversation first: the service's first requests load prompts and open connections."""
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        await _conversation(client, "warm-up", turns, kind, 0)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=120)) for url in urls]
+        await _conversation(clients, f"{tag}-warm-up", max(turns, len(urls)), kind, 0)
 
 
-async def _round(url: str, pid: int, n: int, turns: int, tag: str, kind: TurnKind) -> dict[str, float]:
+async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str, kind: TurnKind) -> dict[str, float]:
     limits = httpx.Limits(max_connections=n + 4, max_keepalive_connections=n + 4)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-        alone = statistics.median(await _conversation(client, f"{tag}-alone", turns, kind, 0))
-        cpu = _cpu_seconds(pid)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=120, limits=limits))
+                   for url in urls]
+        alone = statistics.median(await _conversation(clients, f"{tag}-alone", turns, kind, 0))
+        cpu = sum(_cpu_seconds(pid) for pid in pids)
         start = time.perf_counter()
-        runs = await asyncio.gather(*[_conversation(client, f"{tag}-{i}", turns, kind, i) for i in range(n)])
+        runs = await asyncio.gather(*[_conversation(clients, f"{tag}-{i}", turns, kind, i) for i in range(n)])
         wall = time.perf_counter() - start
-        cpu = _cpu_seconds(pid) - cpu
+        cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu
     latencies = sorted(x for run in runs for x in run)
     added = [x - alone for x in latencies]
     throughput = len(latencies) / wall
@@ -137,40 +157,81 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--code", type=Path, default=None,
                         help="serve the code of another checkout (e.g. a git worktree of an earlier commit)")
+    parser.add_argument("--replicas", default="1",
+                        help="deskgraph serve processes on the one database; a list (1,2) measures each in every round, "
+                             "in alternating order, and checks how the throughput scales")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
+    counts = [int(n) for n in str(args.replicas).split(",")]
 
     kind = TURN_KINDS[args.turn]
-    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
+    results: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
+    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         fake.handler = kind.model(args.latency)
-        proc, url = _start_service(Path(tmp), fake.base_url, args.code, kind)
-        try:
-            asyncio.run(_warm_up(url, args.turns, kind))
-            rounds = [asyncio.run(_round(url, proc.pid, args.conversations, args.turns, f"r{r}", kind))
-                      for r in range(args.rounds)]
-        finally:
-            proc.terminate()
-            proc.wait(20)
+        root = Path(tmp)
+        database_url = None
+        if args.database == "postgres":
+            from tests.postgres_server import ThrowawayPostgres
+
+            database_url = stack.enter_context(ThrowawayPostgres()).new_database()
+        _seed(database_url or root / "store.db", kind)
+        for r in range(args.rounds):
+            for n in counts if r % 2 == 0 else counts[::-1]:
+                results[n].append(_measure(root, fake.base_url, args, kind, database_url, n, f"r{r}-x{n}"))
     what = "" if args.turn == "text" else f" ({args.turn} turns)"
-    print(f"{args.conversations} conversations x {args.turns} turns{what}, model latency {args.latency} s, one replica, "
-          f"SQLite; {args.rounds} rounds")
-    keys = ("alone_s", "throughput", "ideal", "efficiency", "added_p50_ms", "added_p99_ms", "cpu_ms_per_turn")
-    print("round | " + " | ".join(f"{k:>15}" for k in keys))
-    for i, r in enumerate(rounds, 1):
-        print(f"{i:>5} | " + " | ".join(f"{r[k]:>15.3f}" for k in keys))
-    median = {k: statistics.median(r[k] for r in rounds) for k in keys}
-    spread = {k: max(r[k] for r in rounds) - min(r[k] for r in rounds) for k in keys}
-    print("median | " + " | ".join(f"{median[k]:>14.3f}" for k in keys))
-    print("spread | " + " | ".join(f"{spread[k]:>14.3f}" for k in keys))
-    checks = [
-        (f"throughput {median['throughput']:.1f} turns/s against an ideal of {median['ideal']:.1f}: efficiency "
-         f"{median['efficiency']:.2f}x (target >= 0.90x)", median["efficiency"] >= 0.9),
-        (f"latency added by the service p99 {median['added_p99_ms']:.0f} ms (target <= 50 ms)",
-         median["added_p99_ms"] <= 50),
-        (f"CPU per {'text-only turn' if args.turn == 'text' else 'turn with a store lookup'} "
-         f"{median['cpu_ms_per_turn']:.1f} ms (target <= {CPU_TARGETS_MS[args.turn]:.0f} ms)",
-         median["cpu_ms_per_turn"] <= CPU_TARGETS_MS[args.turn]),
-    ]
+    print(f"{args.conversations} conversations x {args.turns} turns{what}, model latency {args.latency} s, "
+          f"{'PostgreSQL' if database_url else 'SQLite'}; {args.rounds} rounds")
+    checks = []
+    medians = {}
+    for n in counts:
+        median = medians[n] = _table(f"{n} replica{'s' if n > 1 else ''}", results[n])
+        checks += [
+            (f"{n} replica(s): throughput {median['throughput']:.1f} turns/s against an ideal of "
+             f"{median['ideal']:.1f}: efficiency {median['efficiency']:.2f}x (target >= 0.90x)",
+             median["efficiency"] >= 0.9),
+            (f"{n} replica(s): latency added by the service p99 {median['added_p99_ms']:.0f} ms (target <= 50 ms)",
+             median["added_p99_ms"] <= 50),
+            (f"{n} replica(s): CPU per {'text-only turn' if args.turn == 'text' else 'turn with a store lookup'} "
+             f"{median['cpu_ms_per_turn']:.1f} ms (target <= {CPU_TARGETS_MS[args.turn]:.0f} ms)",
+             median["cpu_ms_per_turn"] <= CPU_TARGETS_MS[args.turn]),
+        ]
+    if 1 in medians and 2 in medians:
+        scale = medians[2]["throughput"] / medians[1]["throughput"]
+        checks.append((f"2 replicas / 1 replica throughput: {scale:.2f}x (target >= 1.8x when one replica is "
+                       f"CPU-bound; this machine has {os.cpu_count()} cores for the replicas, the fake model, the "
+                       f"database and this client)", scale >= 1.8))
     return report(checks)
+
+
+_KEYS = ("alone_s", "throughput", "ideal", "efficiency", "added_p50_ms", "added_p99_ms", "cpu_ms_per_turn")
+
+
+def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKind, database_url: str | None,
+             replicas: int, tag: str) -> dict[str, float]:
+    """One round on ``replicas`` fresh service processes (started, warmed up, measured, stopped)."""
+    services = [_start_service(root, model_url, args.code, kind, database_url) for _ in range(replicas)]
+    urls, pids = [url for _, url in services], [proc.pid for proc, _ in services]
+    try:
+        asyncio.run(_warm_up(urls, args.turns, kind, tag))
+        return asyncio.run(_round(urls, pids, args.conversations, args.turns, tag, kind))
+    finally:
+        for proc, _ in services:
+            proc.terminate()
+        for proc, _ in services:
+            proc.wait(20)
+
+
+def _table(title: str, rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Print the rounds, their median and spread; the median."""
+    print(f"\n{title}")
+    print("round | " + " | ".join(f"{k:>15}" for k in _KEYS))
+    for i, r in enumerate(rounds, 1):
+        print(f"{i:>5} | " + " | ".join(f"{r[k]:>15.3f}" for k in _KEYS))
+    median = {k: statistics.median(r[k] for r in rounds) for k in _KEYS}
+    spread = {k: max(r[k] for r in rounds) - min(r[k] for r in rounds) for k in _KEYS}
+    print("median | " + " | ".join(f"{median[k]:>14.3f}" for k in _KEYS))
+    print("spread | " + " | ".join(f"{spread[k]:>14.3f}" for k in _KEYS))
+    return median
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ orders, what ``get_order_details`` reads) and answers from it: one model request
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tests.unit.fake_openai import Reply
+from tools import RetailStore
 from tools.order_ids import order_ids_in
 
 #: An open question an anonymous visitor asks: one reading request and one answer request per turn.
@@ -36,21 +35,20 @@ def _last_user_text(request: dict[str, Any]) -> str:
 
 @dataclass
 class TurnKind:
-    """One kind of turn; ``prepare`` (with the store's file) before the questions and customers are asked for."""
+    """One kind of turn; ``prepare`` (with the seeded store) before the questions and customers are asked for."""
 
     name: str
     signed_in: bool
     _orders: list[tuple[str, str]] = field(default_factory=list)  # (customer id, order id), one per conversation
 
-    def prepare(self, store_db: Path) -> None:
+    def prepare(self, store: RetailStore) -> None:
         """Pick, for the tool turn, one customer with an order per conversation (reused round-robin)."""
         if not self.signed_in:
             return
-        with sqlite3.connect(store_db) as conn:
-            self._orders = conn.execute("SELECT user_id, MIN(order_id) FROM orders GROUP BY user_id "
-                                        "ORDER BY user_id").fetchall()
+        self._orders = [tuple(r) for r in store.db.execute(
+            "SELECT user_id, MIN(order_id) FROM orders GROUP BY user_id ORDER BY user_id").fetchall()]
         if not self._orders:
-            raise RuntimeError(f"no orders in {store_db}")
+            raise RuntimeError("no orders in the store")
 
     def customer(self, conversation: int) -> str | None:
         """The signed-in customer of the conversation (None: an anonymous visitor)."""
