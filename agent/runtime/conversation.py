@@ -29,8 +29,7 @@ from agent.runtime.lease import TurnLeases
 from agent.runtime.observer import TurnObserver
 from agent.runtime.recording import ModelRecorder, RecordingChatModel
 from agent.runtime.screening import answer_screened
-from agent.runtime.storage import checkpointer, open_store
-from agent.runtime.store_journal import StoreJournal
+from agent.runtime.storage import checkpointer, open_journal, open_store
 from agent.runtime.stream import failure_event, run_graph
 from agent.runtime.thread_records import ThreadRecords
 from agent.runtime.turns import Turn, single
@@ -96,13 +95,10 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
             stack.callback(store.close)
             # Recorded replay (agent.runtime.replay): the store's undo journal, each checkpoint's place in it,
             # and every model response recorded against the checkpoint that asked for it.
-            # (SQLite deployments: the journal is made of SQLite triggers.)
-            journal = None
-            if settings.database_engine == "sqlite":
-                journal = StoreJournal.open(settings.store_location, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-                stack.callback(journal.close)
+            journal = open_journal(settings)
+            stack.callback(journal.close)
             saver = await stack.enter_async_context(checkpointer(
-                checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark if journal else None))
+                checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark))
             recorder = ModelRecorder.open(checkpoints, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
             stack.callback(recorder.close)
             model = RecordingChatModel(model, recorder)

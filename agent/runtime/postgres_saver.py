@@ -122,11 +122,16 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
                                      store_mark: Callable[[], int] | None = None, max_size: int = 20,
                                      lock_timeout_ms: int = 5000) -> AsyncIterator[CachedAsyncPostgresSaver]:
     """The saver on a pool of ``max_size`` connections, its tables set up; the pool closes on exit."""
-    # lock_timeout: a statement waits this long for a lock held elsewhere (an operator's long transaction), then
-    # the turn fails with "try again" instead of hanging, as SQLite's busy timeout does.
-    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
-              "options": f"-c lock_timeout={int(lock_timeout_ms)}"}
-    async with AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, open=False) as pool:
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+
+    async def configure(conn: Any) -> None:
+        # A statement waits this long for a lock held elsewhere (an operator's long transaction), then the turn
+        # fails with "try again" instead of hanging, as SQLite's busy timeout does. (A SET, not the URL's
+        # options: those may carry a search_path, a replay's scratch schema.)
+        await conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+    async with AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, configure=configure,
+                                   open=False) as pool:
         await pool.wait()
         saver = CachedAsyncPostgresSaver(pool, channels, store_mark=store_mark)
         # Replicas starting together: the saver's own migrations run once, one replica after the other.

@@ -131,23 +131,37 @@ class RecordedResponse:
     message: BaseMessage
 
 
-async def recorded_responses(conn: aiosqlite.Connection, thread_id: str,
+async def recorded_responses(saver: Any, thread_id: str,
                              root_checkpoint_ids: Sequence[str]) -> list[RecordedResponse]:
-    """The responses given to tasks that ran from these checkpoints of the conversation graph, in order."""
+    """The responses given to tasks that ran from these checkpoints of the conversation graph, in order (read
+    where the saver keeps the checkpoints: the SQLite file, or PostgreSQL)."""
+    from agent.runtime.postgres_saver import CachedAsyncPostgresSaver
+
+    wanted = list(root_checkpoint_ids)
+    if isinstance(saver, CachedAsyncPostgresSaver):
+        from agent.runtime.postgres_replay import recorded_responses_rows
+
+        rows = await recorded_responses_rows(saver, thread_id, wanted)
+    else:
+        rows = await _sqlite_rows(saver.conn, thread_id, wanted)
+    found = [RecordedResponse(r[1], r[2], r[3], r[4], r[5], _SERDE.loads_typed((r[6], bytes(r[7]))))
+             for r in sorted(rows)]
+    position = {cid: i for i, cid in enumerate(wanted)}
+    return sorted(found, key=lambda r: position[r.root_checkpoint_id])  # stable: seq order within a checkpoint
+
+
+async def _sqlite_rows(conn: aiosqlite.Connection, thread_id: str, wanted: list[str]) -> list[tuple]:
     if not await _has_table(conn):
         return []
-    wanted = list(root_checkpoint_ids)
-    found: list[RecordedResponse] = []
+    rows: list[tuple] = []
     for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
         chunk = wanted[start:start + 500]
         cursor = await conn.execute(
             "SELECT seq, root_checkpoint_id, checkpoint_ns, checkpoint_id, call_index, node, type, response "
             f"FROM model_responses WHERE thread_id = ? AND root_checkpoint_id IN ({','.join('?' * len(chunk))})",
             [thread_id, *chunk])
-        found += [RecordedResponse(r[1], r[2], r[3], r[4], r[5], _SERDE.loads_typed((r[6], r[7])))
-                  for r in sorted(await cursor.fetchall())]
-    position = {cid: i for i, cid in enumerate(wanted)}
-    return sorted(found, key=lambda r: position[r.root_checkpoint_id])  # stable: seq order within a checkpoint
+        rows += list(await cursor.fetchall())
+    return rows
 
 
 async def _has_table(conn: aiosqlite.Connection) -> bool:

@@ -168,7 +168,7 @@ async def replay_thread(*, saver: Any, checkpoint_db: Path, store_db: Path, thre
     span = await read_span(saver, thread_id, checkpoint)
     report = ReplayReport(thread_id, checkpoint, live=live_model is not None, sandbox=use_sandbox,
                           original_steps=sum(1 for t in span.path[1:] if (t.metadata or {}).get("source") != "fork"))
-    model: BaseChatModel = live_model or RecordedChatModel(await recorded_responses(saver.conn, thread_id, span.ids))
+    model: BaseChatModel = live_model or RecordedChatModel(await recorded_responses(saver, thread_id, span.ids))
     mark = (span.start.metadata or {}).get(MARK_KEY)
     files: AbstractAsyncContextManager[ReplayFiles] = (
         sandbox(checkpoint_db, store_db, thread_id, mark) if use_sandbox else in_place(saver, store_db))

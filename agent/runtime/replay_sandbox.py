@@ -18,6 +18,7 @@ from agent.runtime import store_journal
 from agent.runtime.checkpoints import CachedAsyncSqliteSaver
 from graphs.state import delta_channels
 from tools import RetailStore
+from tools.db import database_engine
 
 
 @dataclass
@@ -77,7 +78,14 @@ def _copy_store(real: Path, scratch: Path, mark: int | None) -> bool:
 
 @asynccontextmanager
 async def sandbox(checkpoint_db: Path, store_db: Path, thread_id: str, mark: int | None) -> AsyncIterator[ReplayFiles]:
-    """Scratch copies of the thread and the store (rewound to ``mark``), deleted afterwards."""
+    """Scratch copies of the thread and the store (rewound to ``mark``), deleted afterwards: files on SQLite, a
+    schema of its own on PostgreSQL (``postgres_replay``)."""
+    if database_engine(store_db) == "postgres":
+        from agent.runtime.postgres_replay import scratch_schema
+
+        async with scratch_schema(str(store_db), thread_id, mark) as (store, saver, rewound):
+            yield ReplayFiles(store, saver, rewound)
+        return
     with tempfile.TemporaryDirectory(prefix="deskgraph-replay-") as tmp:
         cp_path, store_path = Path(tmp) / "checkpoints.db", Path(tmp) / "store.db"
         await asyncio.to_thread(_copy_thread, checkpoint_db, cp_path, thread_id)

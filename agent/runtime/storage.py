@@ -59,6 +59,18 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
         await conn.close()
 
 
+def open_journal(settings: Settings) -> Any:
+    """The store's undo journal, whose ``mark()`` every checkpoint records (recorded replay rewinds a scratch copy
+    of the store to it): SQLite triggers installed in the store's file, or PostgreSQL's (migration 13)."""
+    if settings.database_engine == "postgres":
+        from agent.runtime.postgres_replay import PgStoreJournal
+
+        return PgStoreJournal.open(str(settings.store_location))
+    from agent.runtime.store_journal import StoreJournal
+
+    return StoreJournal.open(settings.store_location, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
 def open_store(settings: Settings) -> RetailStore:
     """The retail store; a brand-new database is filled with generated demo data so the product works at once.
     ``UnsupportedDatabaseError`` for a database URL this build cannot open (before any folder is made)."""

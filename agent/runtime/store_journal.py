@@ -19,12 +19,12 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from tools.db.migrations import migrate
+from tools.db.migrations import JOURNALED_TABLES, migrate
 from tools.store import OWN_TABLES
 
 #: The tables a conversation writes: the retail data, the write ledger and the tickets (graphs.tool_layer,
 #: graphs.tickets). Operator tokens and the like are not journaled: a replay never needs them.
-JOURNALED_TABLES: tuple[str, ...] = (*OWN_TABLES, "write_ledger", "tickets", "ticket_notes")
+assert set(OWN_TABLES) <= set(JOURNALED_TABLES)
 
 #: The metadata key of a checkpoint that holds the journal position when it was saved.
 MARK_KEY = "store_journal_seq"

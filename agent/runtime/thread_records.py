@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.observability import metrics
-from agent.runtime.errors import InvalidInputError, MessageNotFoundError, ThreadNotFoundError
+from agent.runtime.errors import MessageNotFoundError, ThreadNotFoundError
 from agent.runtime.events import Event
 from agent.runtime.feedback import FeedbackBook, Value
 from agent.runtime.history import CheckpointInfo, ThreadView, checkpoints, fork, thread_ids, thread_view
@@ -99,9 +99,6 @@ class ThreadRecords:
         compare every step with the original (see ``agent.runtime.replay``). In a scratch copy of the thread and
         the store by default; ``sandbox=False`` adds the replay to the real thread (under its lease) and rolls
         back every store write. Raises ``UnknownCheckpointError`` for an unknown thread or checkpoint."""
-        if self.leases.conn.engine != "sqlite":
-            raise InvalidInputError("recorded replay needs the SQLite deployment (its store journal and scratch "
-                                    "copies); on PostgreSQL, fork the thread at the checkpoint instead")
         async with self.leases.hold(thread_id) if not sandbox else contextlib.nullcontext():
             return await replay_thread(saver=self.saver, checkpoint_db=self._checkpoint_path,
                                        store_db=self._store_path, thread_id=thread_id, checkpoint=checkpoint_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +21,37 @@ from tools import RetailStore
 from tools.generator import generate_dataset
 
 EMAIL = "lena.moreau5521@example.com"
+# On SQLite files, and on PostgreSQL (the journal's triggers there, the replay in a scratch schema).
+pytestmark = pytest.mark.usefixtures("on_both_engines")
+
+#: PostgreSQL keeps the checkpoints' tables in the same database: what a replay may not change is the store's.
+_CHECKPOINT_SIDE = {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "turn_leases",
+                    "thread_claims", "model_responses", "schema_migrations"}
 
 
 def _settings(root: Path, dialogue: str, data: dict[str, Any]) -> Settings:
-    store = RetailStore.open(root / "store.db")
+    settings = Settings(store_db=root / "store.db", checkpoint_db=root / "checkpoints.db",
+                        today=dt.date(2026, 11, 26), dialogue=dialogue, _env_file=None)
+    store = RetailStore.open(settings.store_location)
     store.load_json(data)
     store.close()
-    return Settings(store_db=root / "store.db", checkpoint_db=root / "checkpoints.db", today=dt.date(2026, 11, 26),
-                    dialogue=dialogue, _env_file=None)
+    return settings
 
 
-def _store_rows(path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table of the store file (the journal aside), to see that nothing changed."""
-    conn = sqlite3.connect(path)
+def _store_rows(settings: Settings) -> dict[str, list[tuple]]:
+    """Every row of every table of the store's database, to see that nothing changed (and that the replay's
+    scratch schema is gone again)."""
+    store = RetailStore.open(settings.store_location)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                              "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+        if store.engine == "postgres":
+            assert not store.db.execute("SELECT 1 FROM pg_namespace WHERE nspname LIKE 'replay_%'").fetchall()
+            listed = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        else:
+            listed = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        tables = sorted(r[0] for r in store.db.execute(listed).fetchall() if r[0] not in _CHECKPOINT_SIDE)
+        return {t: sorted(store.db.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
     finally:
-        conn.close()
+        store.close()
 
 
 async def _say(rt: SupportRuntime, thread: str, text: str) -> list:
@@ -75,7 +86,7 @@ async def _agent_conversation(settings: Settings) -> None:
 
 
 async def _replay_every_checkpoint(settings: Settings, thread: str) -> None:
-    before = _store_rows(settings.store_db)
+    before = _store_rows(settings)
     async with SupportRuntime.open(settings, model=NoModel()) as rt:  # NoModel: any request would fail
         final = (await rt.view(thread)).messages
         rows = await rt.checkpoints(thread)
@@ -85,13 +96,13 @@ async def _replay_every_checkpoint(settings: Settings, thread: str) -> None:
             assert report.matches, (row.step, row.checkpoint_id, report)
             assert report.steps == report.original_steps
         assert (await rt.view(thread)).messages == final  # the real thread did not move
-    assert _store_rows(settings.store_db) == before
+    assert _store_rows(settings) == before
 
 
 async def test_recorded_replay_from_every_checkpoint_reproduces_the_agent_dialogue(tmp_path):
     settings = _settings(tmp_path, "agent", small_dataset())
     await _agent_conversation(settings)
-    store = RetailStore.open(settings.store_db)
+    store = RetailStore.open(settings.store_location)
     assert store.order_record("#W1000001")["status"] == "cancelled"
     store.close()
     await _replay_every_checkpoint(settings, "t1")
@@ -100,7 +111,7 @@ async def test_recorded_replay_from_every_checkpoint_reproduces_the_agent_dialog
 async def test_live_replay_against_another_model_reports_the_divergence(tmp_path):
     settings = _settings(tmp_path, "agent", small_dataset())
     await _agent_conversation(settings)
-    before = _store_rows(settings.store_db)
+    before = _store_rows(settings)
     async with SupportRuntime.open(settings, model=NoModel()) as rt:
         start = [c for c in await rt.checkpoints("t1") if c.next_nodes == ("__start__",)][-2]  # the 2nd message
     changed = ScriptedChatModel([tool_call("modify_pending_order_payment", order_id="#W1000001",
@@ -110,7 +121,7 @@ async def test_live_replay_against_another_model_reports_the_divergence(tmp_path
     assert not report.matches and report.divergence is not None
     assert "a different tool call" in report.divergence.detail
     assert "cancel_pending_order" in report.divergence.detail and "modify_pending_order_payment" in report.divergence.detail
-    assert _store_rows(settings.store_db) == before
+    assert _store_rows(settings) == before
 
 
 async def test_unknown_thread_or_checkpoint(tmp_path):
@@ -141,7 +152,7 @@ async def _flows_conversation(settings: Settings) -> None:
         await _say(rt, "f1", DUMBBELLS)
         await _confirm(rt, "f1", False)
     assert not model.misses
-    store = RetailStore.open(settings.store_db)
+    store = RetailStore.open(settings.store_location)
     assert store.order_record("#W1194268")["status"] == "return requested"
     store.close()
 
@@ -149,8 +160,10 @@ async def _flows_conversation(settings: Settings) -> None:
 async def test_recorded_replay_from_every_checkpoint_reproduces_the_flows_dialogue(tmp_path):
     settings = _settings(tmp_path, "flows", generate_dataset())
     await _flows_conversation(settings)
-    conn = sqlite3.connect(settings.checkpoint_db)
-    nodes = {row[0] for row in conn.execute("SELECT node FROM model_responses WHERE thread_id = 'f1'")}
+    from tools.db.connect import connect
+
+    conn = connect(settings.checkpoint_location, "checkpoints")
+    nodes = {row[0] for row in conn.execute("SELECT node FROM model_responses WHERE thread_id = 'f1'").fetchall()}
     conn.close()
     assert nodes, "the readings of the customer's messages are recorded"
     await _replay_every_checkpoint(settings, "f1")

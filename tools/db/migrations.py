@@ -243,6 +243,51 @@ CREATE TABLE IF NOT EXISTS model_responses (
 )
 """
 
+#: The tables a conversation writes, whose changes the store's undo journal keeps (a recorded replay rewinds a
+#: scratch copy of the store with it): the retail data, the write ledger and the tickets.
+JOURNALED_TABLES: tuple[str, ...] = ("users", "payment_methods", "user_orders", "orders", "order_items",
+                                     "fulfillments", "payment_history", "products", "variants", "write_ledger",
+                                     "tickets", "ticket_notes")
+
+_JOURNAL_FUNCTION = """
+CREATE OR REPLACE FUNCTION deskgraph_journal() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    new_key jsonb := NULL;
+    k text;
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        new_key := '{}'::jsonb;
+        FOREACH k IN ARRAY TG_ARGV LOOP
+            new_key := new_key || jsonb_build_object(k, to_jsonb(NEW) -> k);
+        END LOOP;
+    END IF;
+    -- The journal of the table's own schema, whatever the session's search_path (a replay's scratch schema is
+    -- filled from a connection to the live one).
+    EXECUTE format('INSERT INTO %I.store_journal (tbl, op, old, new_key) VALUES ($1, $2, $3, $4)', TG_TABLE_SCHEMA)
+    USING TG_TABLE_NAME, lower(TG_OP), CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD)::text END,
+          new_key::text;
+    RETURN NULL;
+END
+$fn$
+"""
+
+
+def _journal_triggers(conn: Any, engine: Engine) -> None:
+    """PostgreSQL's undo journal: one row-level trigger per journaled table, the row before as JSON (SQLite's
+    triggers name their columns, so ``agent.runtime.store_journal`` writes them on every open instead)."""
+    if engine != "postgres":
+        return
+    conn.execute(_JOURNAL_FUNCTION)
+    for table in JOURNALED_TABLES:
+        keys = [r[0] for r in conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(?) AND i.indisprimary "
+            "ORDER BY array_position(i.indkey, a.attnum)", [table]).fetchall()]
+        arguments = ", ".join(f"'{k}'" for k in keys)
+        conn.execute(f"CREATE OR REPLACE TRIGGER journal_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                     f"FOR EACH ROW EXECUTE FUNCTION deskgraph_journal({arguments})")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "retail store", "store", _RETAIL),
     Migration(2, "write ledger", "store", _LEDGER),
@@ -258,6 +303,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "turn leases", "checkpoints", _TURN_LEASES),
     Migration(11, "thread claims", "checkpoints", _THREAD_CLAIMS),
     Migration(12, "recorded model responses", "checkpoints", _MODEL_RESPONSES),
+    Migration(13, "store undo journal triggers (PostgreSQL)", "store", run=_journal_triggers),
 )
 
 LATEST = MIGRATIONS[-1].version
