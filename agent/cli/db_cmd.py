@@ -12,6 +12,7 @@ import typer
 from agent.cli import app
 from agent.runtime.retention import vacuum
 from agent.settings import get_settings
+from tools.db.migrations import Role
 from tools.db.urls import redacted
 
 db_app = typer.Typer(help="The deployment's databases (SQLite files or PostgreSQL).", no_args_is_help=True)
@@ -37,57 +38,31 @@ def migrate_databases(
     Every process also migrates on start, so this is for deploying a new version before its replicas start,
     or for checking a database (`--check`). Safe to run while replicas run: migrations take a lock.
     """
-    from tools.db import database_engine
+    from tools.db.connect import connect
     from tools.db.migrations import migrate, pending, roles_of
 
     settings = get_settings()
     if url:
         settings = settings.model_copy(update={"database_url": url})
-    targets: list[tuple[str, object]] = [("store", settings.store_location)]
-    if settings.database_engine == "sqlite":
+    targets: list[tuple[Role, object]] = [("store", settings.store_location)]
+    if settings.database_engine == "sqlite":  # two files; PostgreSQL holds every role in one database
         targets.append(("checkpoints", settings.checkpoint_location))
     outstanding = 0
     for role, location in targets:
-        engine = database_engine(location)
-        shown = redacted(location)
-        if check:
-            conn = _raw(location)
-            try:
-                todo = pending(conn, engine, roles_of(engine, role))  # type: ignore[arg-type]
-            finally:
-                conn.close()
-            outstanding += len(todo)
-            for m in todo:
-                typer.echo(f"{shown}\tpending\t{m.version}\t{m.name}")
-            if not todo:
-                typer.echo(f"{shown}\tup to date")
-            continue
-        conn = _raw(location)
+        db = connect(location, role, busy_timeout_ms=settings.sqlite_busy_timeout_ms, migrated=False)
+        roles = roles_of(db.engine, role)
         try:
-            applied = migrate(conn, engine, roles_of(engine, role))  # type: ignore[arg-type]
+            done = pending(db.conn, db.engine, roles) if check else migrate(db.conn, db.engine, roles)
         finally:
-            conn.close()
-        for m in applied:
-            typer.echo(f"{shown}\tapplied\t{m.version}\t{m.name}")
-        if not applied:
-            typer.echo(f"{shown}\tup to date")
+            db.close()
+        outstanding += len(done) if check else 0
+        for m in done:
+            typer.echo(f"{redacted(location)}\t{'pending' if check else 'applied'}\t{m.version}\t{m.name}")
+        if not done:
+            typer.echo(f"{redacted(location)}\tup to date")
     if not check:
         asyncio.run(_setup_saver(settings))
     raise typer.Exit(1 if outstanding else 0)
-
-
-def _raw(location: object):
-    """A connection without migrating (``--check`` must not change anything)."""
-    from tools.db import database_engine, sqlite_path
-    from tools.db.urls import postgres_url
-
-    if database_engine(location) == "postgres":
-        from tools.db.postgres import PgConnection
-
-        return PgConnection.connect(postgres_url(location))
-    path = sqlite_path(location)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return sqlite3.connect(path, isolation_level=None)
 
 
 async def _setup_saver(settings) -> None:

@@ -89,3 +89,21 @@ def test_the_cli_checks_and_applies(postgres_url):
     assert done.output.count("\tapplied\t") == LATEST and "checkpoint tables up to date" in done.output
     again = runner.invoke(app, ["db", "migrate", "--url", postgres_url, "--check"])
     assert again.exit_code == 0 and "up to date" in again.output
+
+
+def test_the_cli_migrates_both_sqlite_files_of_a_sqlite_url(tmp_path):
+    from agent.cli import _register, app
+
+    _register()
+    url = f"sqlite:///{tmp_path}/deskgraph.db"
+    runner = CliRunner()
+    checked = runner.invoke(app, ["db", "migrate", "--url", url, "--check"])
+    assert checked.exit_code == 1, checked.output
+    done = runner.invoke(app, ["db", "migrate", "--url", url])
+    assert done.exit_code == 0, done.output
+    with sqlite3.connect(tmp_path / "deskgraph.db") as conn:
+        assert _versions(conn) == STORE_VERSIONS
+    with sqlite3.connect(tmp_path / "deskgraph.checkpoints.db") as conn:
+        assert _versions(conn) == CHECKPOINT_VERSIONS
+        assert conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 0  # LangGraph's tables too
+    assert runner.invoke(app, ["db", "migrate", "--url", url, "--check"]).exit_code == 0

@@ -50,8 +50,9 @@ class Database:
         self.conn.close()
 
 
-def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000) -> Database:
-    """A connection to the role's database, its schema brought up to date."""
+def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000, migrated: bool = True) -> Database:
+    """A connection to the role's database, its schema brought up to date (``migrated=False``: as it is, for
+    ``deskgraph db migrate --check``)."""
     engine = database_engine(location)
     if engine == "postgres":
         from tools.db.postgres import PgConnection
@@ -64,7 +65,8 @@ def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000) ->
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    migrate(conn, engine, roles_of(engine, role))
+    if migrated:
+        migrate(conn, engine, roles_of(engine, role))
     return Database(conn, engine)
 
 
