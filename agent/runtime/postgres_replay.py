@@ -37,8 +37,15 @@ class PgStoreJournal:
     def open(cls, url: str) -> PgStoreJournal:
         return cls(PgConnection.connect(postgres_url(url)))
 
-    def mark(self) -> int:
-        """The journal's position now: every committed store change has a number at most this."""
+    async def mark(self) -> int:
+        """The journal's position now: every committed store change has a number at most this (read on the
+        blocking executor: a round trip to the server)."""
+        from graphs.blocking import off_loop
+
+        return await off_loop(self.mark_now)
+
+    def mark_now(self) -> int:
+        """``mark`` for synchronous callers."""
         return int(self._conn.execute("SELECT coalesce(max(seq), 0) FROM store_journal").fetchone()[0])
 
     def close(self) -> None:

@@ -49,7 +49,7 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
     """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread`` and a lock-free pool."""
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
-                 store_mark: Callable[[], int] | None = None, **kwargs: Any) -> None:
+                 store_mark: Callable[[], Any] | None = None, **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
         self.store_mark = store_mark
@@ -119,7 +119,7 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
 
 @asynccontextmanager
 async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChannel], *,
-                                     store_mark: Callable[[], int] | None = None, max_size: int = 20,
+                                     store_mark: Callable[[], Any] | None = None, max_size: int = 20,
                                      lock_timeout_ms: int = 5000) -> AsyncIterator[CachedAsyncPostgresSaver]:
     """The saver on a pool of ``max_size`` connections, its tables set up; the pool closes on exit."""
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}

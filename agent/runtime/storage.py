@@ -21,7 +21,7 @@ from tools.db.urls import postgres_url
 log = logging.getLogger(__name__)
 
 
-async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], int] | None = None,
+async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], Any] | None = None,
                             ) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
     """The async SQLite saver on its own file, with the delta-history cache.
 
@@ -39,7 +39,7 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mar
 
 
 @asynccontextmanager
-async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], int] | None = None,
+async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], Any] | None = None,
                        ) -> AsyncIterator[Any]:
     """The runtime's saver where ``location`` says (a SQLite file, or PostgreSQL on a pool), closed on exit."""
     if database_engine(location) == "postgres":
