@@ -6,11 +6,13 @@ runtime's (ownership, one turn at a time, input checks), and its refusals map to
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from langchain_core.language_models import BaseChatModel
 
 from agent.api import desk_routes, docs, errors
@@ -21,12 +23,14 @@ from agent.api.schemas import (
     CheckpointId,
     CheckpointOut,
     ConfirmationIn,
+    ErrorOut,
     FeedbackOut,
     ForkIn,
     ForkOut,
     HealthOut,
     MessageIn,
     PendingOut,
+    ReadyOut,
     ReplayIn,
     ThreadId,
     ThreadOut,
@@ -40,6 +44,8 @@ from agent.runtime import SupportRuntime, ThreadView, transcript_lines
 from agent.runtime.feedback import Feedback
 from agent.settings import Settings
 from agent.web import guard
+from graphs.blocking import off_loop
+from tools.db.errors import UNAVAILABLE
 
 log = logging.getLogger("agent.api")
 
@@ -73,6 +79,19 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
     @app.get("/health")
     async def health() -> HealthOut:
         return HealthOut()
+
+    @app.get("/ready", responses={503: {"model": ErrorOut, "description": "The database does not answer."}})
+    async def ready(request: Request) -> ReadyOut:
+        """For a load balancer: 200 while this replica reaches the shared database, 503 (and out of rotation)
+        while it does not. ``/health`` only says the process is up."""
+        runtime = rt(request)
+        try:
+            await asyncio.wait_for(runtime.leases.ping(), timeout=5)
+            await off_loop(runtime.store.db.execute, "SELECT 1")
+        except (TimeoutError, *UNAVAILABLE) as exc:
+            log.warning("not ready: the database does not answer: %r", exc)
+            return JSONResponse({"detail": "the database does not answer"}, status_code=503)
+        return ReadyOut()
 
     @app.get("/metrics", response_class=Response,
              responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})

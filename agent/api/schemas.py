@@ -65,6 +65,12 @@ class HealthOut(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class ReadyOut(BaseModel):
+    """Readiness: the replica reaches its database and may take turns."""
+
+    status: Literal["ready"] = "ready"
+
+
 class ErrorOut(BaseModel):
     """Every refusal and failure: a short message, and for server errors the id of the log line."""
 

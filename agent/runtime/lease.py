@@ -78,6 +78,11 @@ class TurnLeases:
             taken = cursor.rowcount == 1
         return owner if taken else None
 
+    async def ping(self) -> None:
+        """One round trip to the database (readiness); raises when it does not answer."""
+        async with self._lock:
+            await (await self.conn.execute("SELECT 1")).fetchone()
+
     async def owner_of(self, thread_id: str) -> str | None:
         """The thread's claim (a customer id, ``claims.NO_CUSTOMER``), or None when unclaimed."""
         async with self._lock:

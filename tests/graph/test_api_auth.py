@@ -34,7 +34,7 @@ def _calls(app) -> list[tuple[str, str]]:
     return found
 
 
-async def test_every_route_but_health_needs_credentials(settings):
+async def test_every_route_but_health_and_readiness_needs_credentials(settings):
     async with client(settings, ScriptedChatModel()) as c:
         calls = _calls(c.app)
         assert ("GET", "/threads") in calls and ("GET", "/metrics") in calls and ("GET", "/openapi.json") in calls
@@ -42,7 +42,7 @@ async def test_every_route_but_health_needs_credentials(settings):
             for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic YTpi"},
                             {"Authorization": "Bearer dgo_forged"}):
                 r = await c.request(method, path, headers=headers, json={})
-                expected = 200 if path == "/health" else 401
+                expected = 200 if path in ("/health", "/ready") else 401
                 assert r.status_code == expected, (method, path, headers, r.status_code)
         revoked = operator_headers(settings, "bob")
         from agent.auth import OperatorTokens

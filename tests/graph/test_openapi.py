@@ -36,6 +36,7 @@ _SSE = ("/threads/{thread_id}/messages", "/threads/{thread_id}/confirmation", "/
 #: runtime's InvalidInputError), 500 (anything unexpected: an error id).
 _STATUSES = {
     ("get", "/health"): {400, 500},
+    ("get", "/ready"): {400, 500, 503},
     ("get", "/metrics"): {400, 401, 403, 500},
     ("post", "/threads/{thread_id}/messages"): {400, 401, 404, 409, 413, 422, 500},
     ("post", "/threads/{thread_id}/confirmation"): {400, 401, 404, 409, 413, 422, 500},
