@@ -50,6 +50,11 @@ class ThrowawayPostgres:
         self.user = "postgres" if self._as_root else os.environ.get("USER", "postgres")
 
     @property
+    def _options(self) -> str:
+        # fsync off: a test cluster is thrown away, durability buys nothing and costs every commit.
+        return f"-p {self.port} -k {self.root} -h 127.0.0.1 -c fsync=off -c max_connections=300"
+
+    @property
     def url(self) -> str:
         return self.url_of("postgres")
 
@@ -67,10 +72,15 @@ class ThrowawayPostgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync",
                   "--locale=C")
-        # fsync off: a test cluster is thrown away, durability buys nothing and costs every commit.
-        options = f"-p {self.port} -k {self.root} -h 127.0.0.1 -c fsync=off -c max_connections=300"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        self._run("pg_ctl", "-D", str(self.data), "-o", self._options, "-l", str(self.root / "log"), "-w", "start")
         return self
+
+    def pause(self) -> None:
+        """Stop the server as a crash would (its clients' connections break); ``resume`` starts it again."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def resume(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-o", self._options, "-l", str(self.root / "log"), "-w", "start")
 
     def new_database(self) -> str:
         """A new, empty database; its URL."""

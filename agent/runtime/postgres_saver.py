@@ -130,8 +130,10 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
         # options: those may carry a search_path, a replay's scratch schema.)
         await conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
 
+    # check: a connection is tried before it is handed out, so one the server broke (a restart, a failover) is
+    # replaced instead of failing a turn.
     async with AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, configure=configure,
-                                   open=False) as pool:
+                                   check=AsyncConnectionPool.check_connection, open=False) as pool:
         await pool.wait()
         saver = CachedAsyncPostgresSaver(pool, channels, store_mark=store_mark)
         # Replicas starting together: the saver's own migrations run once, one replica after the other.

@@ -8,7 +8,7 @@ tokens): one ``execute`` over either engine, explicit transactions, the schema m
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,8 @@ def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000, mi
     if engine == "postgres":
         from tools.db.postgres import PgConnection
 
-        conn: Any = PgConnection.connect(postgres_url(location))
-        conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+        conn: Any = PgConnection.connect(postgres_url(location),
+                                         session=[f"SET lock_timeout = {int(busy_timeout_ms)}"])
     else:
         path = sqlite_path(location)
         if path != ":memory:":
@@ -71,18 +71,38 @@ def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000, mi
 
 
 class AsyncDatabase:
-    """An asynchronous connection in autocommit mode (aiosqlite or psycopg's AsyncConnection)."""
+    """An asynchronous connection in autocommit mode (aiosqlite or psycopg's AsyncConnection). On PostgreSQL, a
+    connection the server broke is replaced at the next statement by ``reopen`` (as ``PgConnection`` does)."""
 
-    def __init__(self, conn: Any, engine: Engine) -> None:
+    def __init__(self, conn: Any, engine: Engine, reopen: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.conn = conn
         self.engine = engine
+        self._reopen = reopen
+        self._closed = False
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; the cursor (``rowcount``, ``await fetchone()``/``fetchall()``)."""
         if self.engine == "sqlite":
             return await self.conn.execute(sql, params)
+        from psycopg.pq import TransactionStatus
+
         from tools.db.postgres import to_psycopg
 
+        reconnects = self._reopen is not None and not self._closed
+        if self.conn.closed and reconnects:
+            self.conn = await self._reopen()
+        outside = self.conn.info.transaction_status == TransactionStatus.IDLE
+        try:
+            return await self._run(sql, params, to_psycopg)
+        except psycopg.OperationalError:
+            # The session was dead before the statement (outside a transaction nothing of it ran): once more on a
+            # new one. Inside a transaction it fails with the transaction (see ``tools.db.postgres``).
+            if not (outside and self.conn.closed and reconnects):
+                raise
+        self.conn = await self._reopen()
+        return await self._run(sql, params, to_psycopg)
+
+    async def _run(self, sql: str, params: Sequence[Any], to_psycopg: Callable[[str], str]) -> Any:
         cursor = self.conn.cursor()
         if params:
             await cursor.execute(to_psycopg(sql), tuple(params))
@@ -92,15 +112,16 @@ class AsyncDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncDatabase]:
-        await self.conn.execute("BEGIN IMMEDIATE" if self.engine == "sqlite" else "BEGIN")
+        await self.execute("BEGIN IMMEDIATE" if self.engine == "sqlite" else "BEGIN")
         try:
             yield self
         except BaseException:
-            await self.conn.execute("ROLLBACK")
+            await self.execute("ROLLBACK")
             raise
-        await self.conn.execute("COMMIT")
+        await self.execute("COMMIT")
 
     async def close(self) -> None:
+        self._closed = True
         await self.conn.close()
 
 
@@ -114,11 +135,14 @@ async def connect_async(location: str | Path, role: Role, *, busy_timeout_ms: in
     if engine == "postgres":
         from tools.db.postgres import register_untyped_numbers
 
-        conn: Any = await psycopg.AsyncConnection.connect(postgres_url(location), autocommit=True,
-                                                          application_name="deskgraph")
-        register_untyped_numbers(conn)
-        await conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
-        return AsyncDatabase(conn, engine)
+        async def open_pg() -> Any:
+            conn = await psycopg.AsyncConnection.connect(postgres_url(location), autocommit=True,
+                                                         application_name="deskgraph")
+            register_untyped_numbers(conn)
+            await conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+            return conn
+
+        return AsyncDatabase(await open_pg(), engine, reopen=open_pg)
     import aiosqlite
 
     conn = await aiosqlite.connect(sqlite_path(location), isolation_level=None)

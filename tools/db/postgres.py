@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 from psycopg.adapt import Dumper
-from psycopg.pq import Format
+from psycopg.pq import Format, TransactionStatus
 
 #: Columns that hold a JSON number of the dataset (int or float, exactly as loaded).
 MONEY_COLUMNS = frozenset({"price", "amount", "balance", "exchange_price_difference"})
@@ -91,35 +91,68 @@ class PgCursor:
 
 class PgConnection:
     """A psycopg connection in autocommit mode (transactions are issued explicitly, as on SQLite), answering
-    ``execute``/``executemany`` like ``sqlite3.Connection``. Thread-safe: one statement at a time."""
+    ``execute``/``executemany`` like ``sqlite3.Connection``. Thread-safe: one statement at a time.
 
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self.raw = conn
+    A connection the server broke (a restart, a failover) is replaced by a new session, set up the same way
+    (``session``: statements such as ``SET lock_timeout``). A statement outside a transaction that finds the old
+    session dead (a BEGIN, a read) is sent once more on the new one: nothing of it ran. Inside a transaction the
+    statement fails, and with it the transaction, which the caller rolls back; the next statement reconnects.
+    """
+
+    def __init__(self, url: str, session: Sequence[str] = ()) -> None:
+        self.url = url
+        self.session = tuple(session)
         self._lock = threading.RLock()
+        self.raw = self._open()
+
+    def _open(self) -> psycopg.Connection:
+        conn = psycopg.connect(self.url, autocommit=True, application_name="deskgraph")
         register_untyped_numbers(conn)
+        for statement in self.session:
+            conn.execute(statement)
+        return conn
 
     @classmethod
-    def connect(cls, url: str, *, application_name: str = "deskgraph") -> PgConnection:
+    def connect(cls, url: str, *, session: Sequence[str] = ()) -> PgConnection:
         """Connect (autocommit; the caller begins and ends transactions)."""
-        return cls(psycopg.connect(url, autocommit=True, application_name=application_name))
+        return cls(url, session)
+
+    def _live(self) -> psycopg.Connection:
+        if self.raw.closed and not self._closed_by_us:
+            self.raw = self._open()
+        return self.raw
+
+    _closed_by_us = False
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
         with self._lock:
-            cursor = self.raw.cursor()
-            if params:
-                cursor.execute(to_psycopg(sql), tuple(params))
-            else:  # no parameters: psycopg leaves the text alone (a "%" stays single)
-                cursor.execute(sql)
-            return PgCursor(cursor)
+            conn = self._live()
+            outside = conn.info.transaction_status == TransactionStatus.IDLE
+            try:
+                return self._run(conn, sql, params)
+            except psycopg.OperationalError:
+                if not (outside and conn.closed and not self._closed_by_us):
+                    raise
+            return self._run(self._live(), sql, params)
+
+    @staticmethod
+    def _run(conn: psycopg.Connection, sql: str, params: Sequence[Any] | None) -> PgCursor:
+        cursor = conn.cursor()
+        if params:
+            cursor.execute(to_psycopg(sql), tuple(params))
+        else:  # no parameters: psycopg leaves the text alone (a "%" stays single)
+            cursor.execute(sql)
+        return PgCursor(cursor)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         with self._lock:
-            cursor = self.raw.cursor()
+            cursor = self._live().cursor()
             cursor.executemany(to_psycopg(sql), [tuple(r) for r in rows])
             return PgCursor(cursor)
 
     def close(self) -> None:
         with self._lock:
+            self._closed_by_us = True
             self.raw.close()
 
     @property

@@ -72,9 +72,8 @@ class StoreConnection:
     def _open_postgres(cls, url: str, busy_timeout_ms: int) -> Self:
         from tools.db.postgres import PgConnection
 
-        conn = PgConnection.connect(postgres_url(url))
         # A write waits this long for another's lock (the store's write lock included), like SQLite's busy timeout.
-        conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+        conn = PgConnection.connect(postgres_url(url), session=[f"SET lock_timeout = {int(busy_timeout_ms)}"])
         migrate(conn, "postgres", ROLES)
         return cls(conn, "postgres")
 
