@@ -56,16 +56,17 @@ async def _converse(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    store = RetailStore.open(tmp_path / "store.db")
-    store.load_json(small_dataset())
-    store.close()
+def thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_both_engines: str) -> dict[str, str]:
+    """A conversation to inspect, on the SQLite files and (a second run) on PostgreSQL."""
     monkeypatch.setenv("DESKGRAPH_STORE_DB", str(tmp_path / "store.db"))
     monkeypatch.setenv("DESKGRAPH_CHECKPOINT_DB", str(tmp_path / "checkpoints.db"))
     monkeypatch.setenv("DESKGRAPH_TODAY", "2026-11-26")
     get_settings.cache_clear()
     settings = Settings(store_db=tmp_path / "store.db", checkpoint_db=tmp_path / "checkpoints.db",
                         today=dt.date(2026, 11, 26), _env_file=None)
+    store = RetailStore.open(settings.store_location)
+    store.load_json(small_dataset())
+    store.close()
     yield asyncio.run(_converse(settings))
     get_settings.cache_clear()
 

@@ -28,6 +28,7 @@ from agent.runtime.storage import open_checkpointer
 from agent.settings import Settings, get_settings
 from agent.testing import ScriptedChatModel
 from tests.graph.api_support import shop_settings
+from tools.db.connect import connect
 
 LENA = "lena.moreau5521@example.com"
 
@@ -94,7 +95,9 @@ async def test_keep_latest_keeps_the_whole_history_and_the_thread_goes_on(settin
     model.assert_complete()
 
 
-async def test_copy_thread_carries_the_history(settings):
+@pytest.mark.usefixtures("on_both_engines")
+async def test_copy_thread_carries_the_history(tmp_path):
+    settings = shop_settings(tmp_path)
     model = ScriptedChatModel()
     async with SupportRuntime.open(settings, model=model) as rt:
         await _chat(rt, model, "a", 2)
@@ -106,7 +109,9 @@ async def test_copy_thread_carries_the_history(settings):
 
 
 # --- delete and prune leave other threads intact; vacuum shrinks the file ------------------------------------
-async def test_delete_removes_every_row_of_the_thread_and_nothing_else(settings):
+@pytest.mark.usefixtures("on_both_engines")
+async def test_delete_removes_every_row_of_the_thread_and_nothing_else(tmp_path):
+    settings = shop_settings(tmp_path)
     model = ScriptedChatModel()
     async with SupportRuntime.open(settings, model=model) as rt:
         await _chat(rt, model, "gone", 2)
@@ -118,10 +123,36 @@ async def test_delete_removes_every_row_of_the_thread_and_nothing_else(settings)
         assert await rt.leases.owner_of("gone") is None and await rt.leases.owner_of("kept") is not None
         with pytest.raises(ThreadNotFoundError):
             await rt.delete_thread("gone")
-    conn = sqlite3.connect(settings.checkpoint_db)
-    assert conn.execute("SELECT count(*) FROM writes WHERE thread_id = 'gone'").fetchone() == (0,)
-    conn.close()
+    writes = "checkpoint_writes" if settings.database_engine == "postgres" else "writes"
+    for table in (writes, "checkpoints", "model_responses", "thread_claims"):
+        db = connect(settings.checkpoint_location, "checkpoints")
+        assert db.execute(f"SELECT count(*) FROM {table} WHERE thread_id = 'gone'").fetchone()[0] == 0, table
+        db.close()
     model.assert_complete()
+
+
+@pytest.mark.usefixtures("on_both_engines")
+async def test_prune_by_age_deletes_old_threads_on_both_engines(tmp_path):
+    settings = shop_settings(tmp_path)
+    model = ScriptedChatModel()
+    async with SupportRuntime.open(settings, model=model) as rt:
+        await _chat(rt, model, "old", 1)
+        await _chat(rt, model, "new", 1)
+        newest = {u.thread_id: u.last_active for u in (await thread_usage(rt.saver)).values()}
+        report = await prune(rt.saver, rt.leases, older_than=dt.timedelta(seconds=0), now=newest["new"])
+        assert report.deleted_threads == ["old"] and await rt.threads() == ["new"]
+    model.assert_complete()
+
+
+def test_keep_last_on_postgresql_is_a_one_line_refusal(monkeypatch, postgres_url):
+    _register()
+    monkeypatch.setenv("DESKGRAPH_DATABASE_URL", postgres_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["threads", "prune", "--older-than", "30d", "--keep-last", "2"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "--keep-last needs the SQLite deployment" in result.output
 
 
 async def test_prune_by_age_then_vacuum_shrinks_the_file(settings):
