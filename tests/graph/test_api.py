@@ -10,7 +10,7 @@ from tests.graph.api_support import events as _events
 
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, on_both_engines):
     return shop_settings(tmp_path)
 
 

@@ -22,8 +22,9 @@ SUMMARY = "Cancelled #W1000001 for the customer; a refund question may follow."
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return shop_settings(tmp_path, dialogue="flows")  # the product's default dialogue
+def settings(tmp_path, on_both_engines):
+    # The product's default dialogue; on the SQLite files and on PostgreSQL (where replicas share the desk's log).
+    return shop_settings(tmp_path, dialogue="flows")
 
 
 def _feed(text: str) -> list[dict]:
@@ -121,7 +122,7 @@ async def test_a_person_takes_the_case_and_gives_it_back(settings):
         assert view["pending_confirmation"]["arguments"] is None  # customers never see arguments
         done = await c.post("/threads/d1/confirmation", json={"approved": True}, headers=lena)
         assert any(e["kind"] == "tool_result" and e["ok"] for e in sse_events(done.text))
-        store = RetailStore.open(settings.store_db)
+        store = RetailStore.open(settings.store_location)
         try:
             assert json.loads(store.get_order_details("#W1000001"))["status"] == "cancelled"
         finally:
