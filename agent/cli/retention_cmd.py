@@ -74,9 +74,6 @@ def prune_threads(
         age = parse_age(older_than)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    if keep_last and get_settings().database_engine == "postgres":
-        raise fail("--keep-last needs the SQLite deployment (trimming a thread rewrites its oldest kept checkpoint "
-                   "as a snapshot, not built for PostgreSQL yet); without --keep-last old threads are deleted whole")
 
     async def body(rt: SupportRuntime, settings: Settings) -> None:
         async def delete_one(thread_id: str) -> None:

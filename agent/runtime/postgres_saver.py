@@ -16,10 +16,14 @@ from typing import Any
 from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.postgres import _ainternal
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
+from langgraph.errors import EmptyChannelError
 from psycopg.rows import dict_row, tuple_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
+from agent.runtime.saver_retention import KEEP_LATEST, split_kept
 
 _USAGE = """
 SELECT c.thread_id, c.n, c.size + coalesce(b.size, 0) + coalesce(w.size, 0), c.last FROM
@@ -30,6 +34,20 @@ LEFT JOIN (SELECT thread_id, sum(coalesce(octet_length(blob), 0)) AS size FROM c
 LEFT JOIN (SELECT thread_id, sum(octet_length(blob)) AS size FROM checkpoint_writes GROUP BY thread_id) AS w
   ON w.thread_id = c.thread_id
 """
+
+# Rewriting a new root of a trimmed thread (atrim_thread).
+_SNAPSHOT_BLOB = ("INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) "
+                  "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns, channel, version) "
+                  "DO UPDATE SET type = EXCLUDED.type, blob = EXCLUDED.blob")
+_SNAPSHOT_MARKER = ("UPDATE checkpoints SET checkpoint = jsonb_set(checkpoint, array['channel_values'] || %s::text[], "
+                    "'true') WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s")
+_CUT_PARENT = ("UPDATE checkpoints SET parent_checkpoint_id = NULL, metadata = (metadata - "
+               "'counters_since_delta_snapshot') || CASE WHEN %s::jsonb = '{}'::jsonb THEN '{}'::jsonb ELSE "
+               "jsonb_build_object('counters_since_delta_snapshot', %s::jsonb) END "
+               "WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s")
+_UNREFERENCED_BLOBS = ("DELETE FROM checkpoint_blobs AS b WHERE b.thread_id = %s AND b.checkpoint_ns = %s AND NOT EXISTS "
+                       "(SELECT 1 FROM checkpoints AS c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = "
+                       "b.checkpoint_ns AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)")
 
 _SETUP_LOCK_KEY = 0x646B_6370  # "dkcp": pg_advisory_lock's key while the saver's tables are set up
 
@@ -109,12 +127,79 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
             for table, column in tables:
                 await cur.execute(f'DELETE FROM "{table}" WHERE "{column}" = %s', (thread_id,))
 
+    # --- retention: keep a thread's newest checkpoints, their message history whole -----------------------
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = KEEP_LATEST) -> None:
+        """``keep_latest`` keeps the newest checkpoint of each namespace with its whole DeltaChannel history
+        (LangGraph's PostgreSQL prune refuses such threads), ``delete`` removes the threads."""
+        if isinstance(thread_ids, str):
+            raise TypeError("thread_ids must be a sequence of thread IDs, not a str")
+        if strategy != KEEP_LATEST:
+            await super().aprune(thread_ids, strategy=strategy)
+            return
+        for thread_id in thread_ids:
+            await self.atrim_thread(str(thread_id), keep_last=1)
+
     async def atrim_thread(self, thread_id: str, *, keep_last: int) -> int:
-        """Not on PostgreSQL yet: keeping the newest checkpoints of a thread whose message history is a
-        DeltaChannel means rewriting the new oldest one as a snapshot (LangGraph's own prune refuses such
-        threads too). Delete old threads whole instead (``threads prune`` without ``--keep-last``)."""
-        raise NotImplementedError("trimming a thread to its newest checkpoints is not available on PostgreSQL; "
-                                  "prune without --keep-last deletes old threads whole")
+        """Keep the newest ``keep_last`` checkpoints of each of the thread's namespaces, delete the rest with their
+        writes and the channel blobs nothing kept refers to; how many checkpoints went.
+
+        A kept checkpoint whose parent goes becomes a root: each of its delta channels' values (rebuilt through the
+        chain about to be cut) is stored as a ``_DeltaSnapshot`` blob at the channel's version there, where the
+        history walk stops, and its parent link is cleared. (The same as ``saver_retention`` on SQLite.)
+        """
+        if keep_last < 1:
+            raise ValueError("keep_last must be at least 1 (delete the thread to remove everything)")
+        rows = await self._rows("SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id FROM checkpoints "
+                                "WHERE thread_id = %s ORDER BY checkpoint_ns, checkpoint_id DESC", (thread_id,))
+        kept, dropped = split_kept(thread_id, rows, keep_last)
+        if not dropped:
+            return 0
+        roots = [(ns, cid) for ns, in_ns in kept.items() for cid, parent in in_ns.items()
+                 if parent is not None and parent not in in_ns]
+        snapshots = [await self._snapshots(thread_id, ns, cid) for ns, cid in roots]
+        async with _ainternal.get_connection(self.conn) as conn, conn.transaction(), \
+                conn.cursor(row_factory=tuple_row) as cur:
+            for (ns, cid), (blobs, counters) in zip(roots, snapshots, strict=True):
+                for channel, version, type_, blob in blobs:
+                    await cur.execute(_SNAPSHOT_BLOB, (thread_id, ns, channel, version, type_, blob))
+                    await cur.execute(_SNAPSHOT_MARKER, ([channel], thread_id, ns, cid))
+                await cur.execute(_CUT_PARENT, (Jsonb(counters), Jsonb(counters), thread_id, ns, cid))
+            for ns in {ns for _, ns, _ in dropped}:
+                ids = [cid for _, n, cid in dropped if n == ns]
+                await cur.execute("DELETE FROM checkpoint_writes WHERE thread_id = %s AND checkpoint_ns = %s "
+                                  "AND checkpoint_id = ANY(%s)", (thread_id, ns, ids))
+                await cur.execute("DELETE FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s "
+                                  "AND checkpoint_id = ANY(%s)", (thread_id, ns, ids))
+                await cur.execute(_UNREFERENCED_BLOBS, (thread_id, ns))
+        self.forget_thread(thread_id)
+        return len(dropped)
+
+    async def _snapshots(self, thread_id: str, ns: str, checkpoint_id: str) -> tuple[list[tuple], dict]:
+        """The delta channels' values at a checkpoint as ``_DeltaSnapshot`` blobs (channel, version, type, bytes),
+        and its metadata's counters since the last snapshot without them."""
+        [(checkpoint, metadata)] = await self._rows(
+            "SELECT checkpoint, metadata FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s "
+            "AND checkpoint_id = %s", (thread_id, ns, checkpoint_id))
+        versions = checkpoint.get("channel_versions", {})
+        specs = self.delta_specs()
+        names = [name for name in specs if name in versions]
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
+        histories = await self.aget_delta_channel_history(config=config, channels=names) if names else {}
+        blobs = []
+        counters = dict((metadata or {}).get("counters_since_delta_snapshot") or {})
+        for name in names:
+            history = histories.get(name) or {}
+            seed = history.get("seed")
+            channel = specs[name].from_checkpoint(seed.value if isinstance(seed, _DeltaSnapshot) else seed)
+            channel.replay_writes(list(history.get("writes", [])))
+            try:
+                value = channel.get()
+            except EmptyChannelError:
+                continue
+            type_, blob = self.serde.dumps_typed(_DeltaSnapshot(value))
+            blobs.append((name, str(versions[name]), type_, blob))
+            counters.pop(name, None)  # a snapshot is here now: the count starts again
+        return blobs, counters
 
 
 @asynccontextmanager

@@ -37,6 +37,20 @@ LEFT JOIN (SELECT thread_id, sum(coalesce(length(value), 0)) AS size FROM writes
 """
 
 
+def split_kept(thread_id: str, rows: Sequence[tuple], keep_last: int) -> tuple[dict[str, dict[str, Any]], list[_Key]]:
+    """Of a thread's checkpoints ((namespace, id, parent), newest first within each namespace): the newest
+    ``keep_last`` per namespace ({namespace: {id: parent}}), and the keys of the rest."""
+    kept: dict[str, dict[str, Any]] = {}
+    dropped: list[_Key] = []
+    for ns, cid, parent in rows:
+        in_ns = kept.setdefault(str(ns), {})
+        if len(in_ns) < keep_last:
+            in_ns[str(cid)] = parent
+        else:
+            dropped.append((thread_id, str(ns), str(cid)))
+    return kept, dropped
+
+
 class SqliteRetentionMixin:
     """``aprune`` / ``acopy_thread`` / ``adelete_for_runs`` for an ``AsyncSqliteSaver`` subclass.
 
@@ -169,14 +183,7 @@ class SqliteRetentionMixin:
                 "SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? "
                 "ORDER BY checkpoint_ns, checkpoint_id DESC", (thread_id,)) as cur:
             rows = [(str(ns), str(cid), parent) for ns, cid, parent in await cur.fetchall()]
-        kept: dict[str, dict[str, str | None]] = {}
-        dropped: list[_Key] = []
-        for ns, cid, parent in rows:
-            in_ns = kept.setdefault(ns, {})
-            if len(in_ns) < keep_last:
-                in_ns[cid] = parent
-            else:
-                dropped.append((thread_id, ns, cid))
+        kept, dropped = split_kept(thread_id, rows, keep_last)
         if not dropped:
             return 0
         # Kept checkpoints whose parent goes: the new roots of the kept history. Their delta values are read

@@ -73,7 +73,9 @@ async def test_the_product_saver_passes_every_conformance_capability(tmp_path):
 
 
 # --- prune keeps the message history of what it keeps -------------------------------------------------------
-async def test_keep_latest_keeps_the_whole_history_and_the_thread_goes_on(settings):
+@pytest.mark.usefixtures("on_both_engines")
+async def test_keep_latest_keeps_the_whole_history_and_the_thread_goes_on(tmp_path):
+    settings = shop_settings(tmp_path)
     model = ScriptedChatModel()
     async with SupportRuntime.open(settings, model=model) as rt:
         await _chat(rt, model, "old", 3)
@@ -144,16 +146,6 @@ async def test_prune_by_age_deletes_old_threads_on_both_engines(tmp_path):
     model.assert_complete()
 
 
-def test_keep_last_on_postgresql_is_a_one_line_refusal(monkeypatch, postgres_url):
-    _register()
-    monkeypatch.setenv("DESKGRAPH_DATABASE_URL", postgres_url)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["threads", "prune", "--older-than", "30d", "--keep-last", "2"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 2 and "--keep-last needs the SQLite deployment" in result.output
-
 
 async def test_prune_by_age_then_vacuum_shrinks_the_file(settings):
     model = ScriptedChatModel()
@@ -182,7 +174,9 @@ async def test_prune_by_age_then_vacuum_shrinks_the_file(settings):
     model.assert_complete()
 
 
-async def test_prune_keep_last_trims_only_old_threads(settings):
+@pytest.mark.usefixtures("on_both_engines")
+async def test_prune_keep_last_trims_only_old_threads(tmp_path):
+    settings = shop_settings(tmp_path)
     model = ScriptedChatModel()
     async with SupportRuntime.open(settings, model=model) as rt:
         await _chat(rt, model, "old", 3)
