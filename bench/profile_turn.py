@@ -13,8 +13,12 @@ connections (SQLite's own work for the checkpoints and the leases) are not profi
 group says what they cost. Printed: CPU ms per turn of the process and per thread group; written: the profile as
 text and HTML. ``--no-profile`` measures the CPU per turn without the profilers' own cost.
 
-    cd <checkout> && PYTHONPATH=. .venv/bin/python bench/profile_turn.py [--turn text|tool] [--conversations 64]
-        [--turns 5] [--latency 0.5] [--no-profile] [--out var/profile-text]   # -> var/profile-text.txt and .html
+``--via api`` sends the messages through the HTTP API's app instead (FastAPI, customer tokens, the event stream;
+httpx calls the app in this process, the client's own work is in the profile under ``_conversation``).
+
+    cd <checkout> && PYTHONPATH=. .venv/bin/python bench/profile_turn.py [--turn text|tool] [--via runtime|api]
+        [--conversations 64] [--turns 5] [--latency 0.5] [--no-profile] [--out var/profile-text]
+        # -> var/profile-text.txt, .html and .pyisession (pyinstrument --load var/profile-text.pyisession)
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -97,24 +103,63 @@ def _thread_cpu() -> dict[str, float]:
     return dict(groups)
 
 
-def _settings(root: Path, base_url: str) -> Any:
+#: The shop's secret the API's customer tokens are signed with in this benchmark (a benchmark's own).
+TOKEN_SECRET = "profile-turn-benchmark-secret-0123456789"
+
+#: One customer message, sent as ``say(thread, conversation index, text)``; the events' text when it ends.
+Say = Callable[[str, int, str], Awaitable[str]]
+
+
+def _settings(root: Path, base_url: str, kind: TurnKind) -> Any:
     from agent.settings import Settings
 
     store = RetailStore.open(root / "store.db")
     store.load_json(generate_dataset(customers=50, seed=1))
     store.close()
     return Settings(store_db=root / "store.db", checkpoint_db=root / "cp.db", llm_base_url=base_url,
-                    llm_model="fake-qwen", dialogue="flows", _env_file=None)
+                    llm_model="fake-qwen", dialogue="flows", api_auth="on" if kind.signed_in else "off",
+                    customer_token_secret=TOKEN_SECRET, _env_file=None)
 
 
-async def _conversation(runtime: Any, kind: TurnKind, index: int, thread: str, turns: int) -> None:
-    customer = kind.customer(index)
+@asynccontextmanager
+async def _runtime_sayer(settings: Any, kind: TurnKind) -> AsyncIterator[Say]:
+    """Messages straight to the runtime (``SupportRuntime.begin_message``)."""
+    from agent.runtime import SupportRuntime
+
+    async with SupportRuntime.open(settings) as runtime:
+        async def say(thread: str, index: int, text: str) -> str:
+            turn = await runtime.begin_message(thread, text, customer_id=kind.customer(index))
+            return "\n".join([repr(event) async for event in turn])
+
+        yield say
+
+
+@asynccontextmanager
+async def _api_sayer(settings: Any, kind: TurnKind) -> AsyncIterator[Say]:
+    """Messages through the HTTP API's app (``agent.api.create_app``) in this process: the runtime plus FastAPI,
+    the customer token's check and the event stream (no sockets: httpx calls the app directly)."""
+    import httpx
+
+    from agent.api import create_app
+    from agent.auth.customer import mint_customer_token
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120) as client:
+        async def say(thread: str, index: int, text: str) -> str:
+            customer = kind.customer(index)
+            headers = {"Authorization": f"Bearer {mint_customer_token(customer, TOKEN_SECRET)}"} if customer else {}
+            answer = await client.post(f"/threads/{thread}/messages", json={"text": text}, headers=headers)
+            return answer.text if answer.status_code == 200 else f"HTTP {answer.status_code}: {answer.text}"
+
+        yield say
+
+
+async def _conversation(say: Say, kind: TurnKind, index: int, thread: str, turns: int) -> None:
     for _ in range(turns):
-        events = [event async for event in await runtime.begin_message(thread, kind.question(index),
-                                                                       customer_id=customer)]
-        reply = next((e for e in events if type(e).__name__ == "Reply"), None)
-        if reply is None or not kind.answered(index, reply.text):
-            raise RuntimeError(f"turn of {thread} failed: {events[-3:]}")
+        events = await say(thread, index, kind.question(index))
+        if "reply" not in events.lower() or not kind.answered(index, events):
+            raise RuntimeError(f"turn of {thread} failed: {events[-300:]}")
 
 
 def _leaves(session: Session) -> list[tuple[str, float]]:
@@ -128,29 +173,30 @@ def _leaves(session: Session) -> list[tuple[str, float]]:
 
 async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Path) -> None:
     import graphs.blocking
-    from agent.runtime import SupportRuntime
 
     executor = ProfiledExecutor(graphs.blocking.THREADS) if args.profile else None
     if executor is not None:
         graphs.blocking._executor = executor
-    settings = _settings(root, base_url)
+    settings = _settings(root, base_url, kind)
     with RetailStore.open(settings.store_db) as store:
         kind.prepare(store)
-    async with SupportRuntime.open(settings) as runtime:
-        await _conversation(runtime, kind, 0, "warm-up", args.turns)
+    sayer = _api_sayer if args.via == "api" else _runtime_sayer
+    async with sayer(settings, kind) as say:
+        await _conversation(say, kind, 0, "warm-up", args.turns)
         profiler = Profiler(interval=INTERVAL, async_mode="disabled")
         cpu, process = _thread_cpu(), time.process_time()
         if args.profile:
             profiler.start()
         start = time.perf_counter()
-        await asyncio.gather(*[_conversation(runtime, kind, i, f"c{i}", args.turns)
+        await asyncio.gather(*[_conversation(say, kind, i, f"c{i}", args.turns)
                                for i in range(args.conversations)])
         wall = time.perf_counter() - start
         process = time.process_time() - process
         after = _thread_cpu()
         sessions = [profiler.stop(), *executor.stop()] if executor is not None else []
     turns = args.conversations * args.turns
-    print(f"{args.conversations} conversations x {args.turns} {args.turn} turns, model latency {args.latency} s: "
+    print(f"{args.conversations} conversations x {args.turns} {args.turn} turns via the {args.via}, model latency "
+          f"{args.latency} s: "
           f"{turns / wall:.1f} turns/s")
     print(f"CPU per turn of the process{' (profilers included)' if args.profile else ''}: "
           f"{process / turns * 1000:.1f} ms; by thread:")
@@ -172,6 +218,8 @@ async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Pa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turn", choices=sorted(TURN_KINDS), default="text")
+    parser.add_argument("--via", choices=("runtime", "api"), default="runtime",
+                        help="runtime: SupportRuntime directly; api: the HTTP API's app in this process")
     parser.add_argument("--conversations", type=int, default=64)
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.5, help="seconds the fake model takes per request")

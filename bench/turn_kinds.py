@@ -1,7 +1,8 @@
 """The kinds of turn the service benchmarks measure: what the customer says, who they are, what the fake model answers.
 
 ``text``: an anonymous visitor's open question. The flows read it (one request under ``response_format``, answered
-with an empty reading) and the question node asks the model for the answer: two model requests, no store lookup.
+with an empty reading); with no task read and no customer identified, the dialogue answers with its welcome: one
+model request, no store lookup. (``ANSWER``, the fake model's text for any other request, is never asked for.)
 
 ``tool``: a signed-in customer (customer token) asks about one of their orders. The reading names the order-info
 task and the order id, and the order-info flow looks the order up in the store (the customer's profile and
@@ -19,7 +20,7 @@ from tests.unit.fake_openai import Reply
 from tools import RetailStore
 from tools.order_ids import order_ids_in
 
-#: An open question an anonymous visitor asks: one reading request and one answer request per turn.
+#: An open question an anonymous visitor asks (read by the model; the empty reading gets the welcome).
 QUESTION = "Do you ship to Canada, and how long does delivery usually take?"
 ANSWER = "We ship within the United States only; delivery usually takes three to five business days."
 
