@@ -49,12 +49,13 @@ async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, A
     wrote_store = False
     last_node = ""
     config = {**config, "callbacks": [observer.model_callback]}
+    modes = stream_modes(graph)
     try:
         # durability="sync": each step's checkpoint is committed before the next step starts, so a crash
         # mid-turn resumes from the last finished step and a turn that returned is on disk.
         parent_breaks, _ = split_breakpoints(breakpoints)
         with subgraph_breakpoints(graph, breakpoints):
-            async for mode, data in graph.astream(payload, config, stream_mode=["messages", "updates"],
+            async for mode, data in graph.astream(payload, config, stream_mode=modes,
                                                   durability="sync", interrupt_before=parent_breaks or None,
                                                   interrupt_after="*" if step else None):
                 if mode == "messages":
@@ -82,6 +83,18 @@ async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, A
         yield failure_event(exc, observer.thread_id, observer.stage)
     finally:
         await off_loop(make_durable, wrote_store)
+
+
+def stream_modes(graph: CompiledStateGraph) -> list[str]:
+    """What to stream of a turn: its updates, and the model's tokens when the graph has a node that writes the reply.
+
+    Why not always the tokens: LangGraph's "messages" mode attaches a streaming callback to every model request,
+    and a model asked with one streams its answer (one parsed chunk object per token, and for the flows' reading
+    request under ``response_format`` a partial JSON parse per chunk). The flows dialogue has no reply node (its
+    replies are written by code or by its question node, whose tokens were never shown), so its model requests
+    are plain requests: about half the CPU of a turn's model calls.
+    """
+    return ["messages", "updates"] if REPLY_NODES & set(graph.nodes) else ["updates"]
 
 
 def failure_event(exc: Exception, thread_id: str, stage: str | None = None) -> ErrorEvent:
