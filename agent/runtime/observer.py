@@ -38,6 +38,12 @@ _DECLINED = "The customer declined"
 class _ModelUsage(BaseCallbackHandler):
     """Counts every model request of a turn and the tokens its server reported."""
 
+    # Only a model request's end is counted, on the event loop: LangChain hands every event of a synchronous
+    # handler that is not run inline (each node's start and end, each streamed token) to a thread of the loop's
+    # default executor, a thread hop per event that cost more than the count itself.
+    run_inline = True
+    ignore_chain = ignore_agent = ignore_retriever = ignore_retry = ignore_custom_event = ignore_chat_model = True
+
     def __init__(self, observer: TurnObserver) -> None:
         self.observer = observer
 
