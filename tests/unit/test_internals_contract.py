@@ -388,6 +388,39 @@ def test_stream_reports_tokens_itself_and_calls_stream_without_run_manager(probe
         "check that BaseChatModel no longer reports them too (double tokens in the UI)")
 
 
+@pytest.mark.parametrize("how", ["invoke", "response_format", "stream"])
+def test_extra_body_is_merged_over_the_body_so_qwen_messages_reach_the_server_unchanged(how):
+    """QwenChatOpenAI hands the SDK its messages as ``extra_body`` (the SDK's walk of the ``messages`` argument
+    cost a third of a request's CPU): the server must get the very body the plain ChatOpenAI sends."""
+    from langchain_core.messages import SystemMessage
+    from langchain_openai import ChatOpenAI
+
+    from agent.llm.client import QwenChatOpenAI
+
+    def body_sent(cls):
+        sent: list[dict] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            sent.append(json.loads(request.content))
+            return _completion(sent[-1])
+
+        model = cls(model="m", api_key="k", base_url="http://fake/v1", max_retries=0,
+                    http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+        messages = [SystemMessage("be brief"), HumanMessage("hi")]
+        if how == "stream":
+            assert "".join(c.text for c in model.stream(messages)) == "Hello"
+        else:
+            fmt = {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}, "strict": True}}
+            bound = model.bind(response_format=fmt) if how == "response_format" else model
+            assert bound.invoke(messages).content == "Hello"
+        return sent[-1]
+
+    plain, ours = body_sent(ChatOpenAI), body_sent(QwenChatOpenAI)
+    assert ours["messages"] == [{"content": "be brief", "role": "system"}, {"content": "hi", "role": "user"}]
+    assert list(ours) == list(plain) and ours["messages"] == plain["messages"], _changed(
+        "openai", f"extra_body is no longer merged over the request body as it is: sent {ours}, expected {plain}")
+
+
 class _Tokens:
     """A run manager stand-in that records the tokens reported to it."""
 
