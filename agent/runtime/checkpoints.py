@@ -25,6 +25,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.runtime.saver_retention import SqliteRetentionMixin
+from agent.runtime.saver_writes import SqliteOneTripWrites
 from agent.runtime.store_journal import MARK_KEY
 
 _Key = tuple[str, str, str]  # thread id, namespace, checkpoint id
@@ -231,9 +232,10 @@ class _AsyncCachingSaver(_CachingMixin):
         return histories
 
 
-class CachedAsyncSqliteSaver(_AsyncCachingSaver, SqliteRetentionMixin, AsyncSqliteSaver):
-    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver on SQLite), and the retention methods
-    the stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``)."""
+class CachedAsyncSqliteSaver(_AsyncCachingSaver, SqliteRetentionMixin, SqliteOneTripWrites, AsyncSqliteSaver):
+    """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver on SQLite), the retention methods the
+    stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``), and its
+    writes in one call to the connection's thread each (``saver_writes``)."""
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
                  store_mark: Callable[[], Any] | None = None, **kwargs: Any) -> None:

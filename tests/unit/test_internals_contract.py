@@ -233,6 +233,44 @@ async def test_reads_go_through_the_saver_history_hook_async():
                                               "aget_delta_channel_history(config=..., channels=...)")
 
 
+async def test_one_trip_writes_store_the_stock_saver_rows_through_aiosqlite_private_execute(tmp_path):
+    """saver_writes runs the stock AsyncSqliteSaver's statements in one call of aiosqlite's private
+    ``Connection._execute(fn, *args)`` on its sqlite3 connection (``Connection._conn``): the rows must stay the
+    stock saver's, and those two internals must still be there."""
+    import aiosqlite
+    from langgraph.checkpoint.base import empty_checkpoint
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from agent.runtime.saver_writes import SqliteOneTripWrites
+
+    class OneTrip(SqliteOneTripWrites, AsyncSqliteSaver):
+        pass
+
+    checkpoint = {**empty_checkpoint(), "id": "1f0-c2", "channel_values": {"messages": [HumanMessage("hi", id="h")]},
+                  "channel_versions": {"messages": 2}}
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "1f0-c1"}}
+    writes = {"plain": [("messages", [AIMessage("ok", id="a")]), ("stage", "intake")],
+              "special": [("__error__", "boom"), ("__interrupt__", [{"value": "confirm?"}])],
+              "mixed": [("__error__", "boom"), ("stage", "intake")]}
+
+    async def rows(cls: type, name: str) -> dict[str, list[tuple]]:
+        async with aiosqlite.connect(tmp_path / name) as conn:
+            saver = cls(conn)
+            saved = await saver.aput(config, checkpoint, {"source": "loop", "step": 1}, {"messages": 2})
+            for kind, some in writes.items():
+                await saver.aput_writes(saved, some, task_id=f"task-{kind}", task_path="~/reply")
+                # Again with other values: special channels replace what was stored, the others keep it.
+                again = [(channel, f"{value} again") for channel, value in some]
+                await saver.aput_writes(saved, again, task_id=f"task-{kind}", task_path="~/reply")
+            return {t: sorted(await (await conn.execute(f"SELECT * FROM {t}")).fetchall())
+                    for t in ("checkpoints", "writes")}
+
+    ours, stock = await rows(OneTrip, "ours.db"), await rows(AsyncSqliteSaver, "stock.db")
+    assert len(stock["writes"]) == 6 and ours == stock, _changed(
+        "langgraph-checkpoint-sqlite", f"AsyncSqliteSaver's aput / aput_writes now write other rows: {stock}; "
+        "saver_writes copies their statements")
+
+
 # -- langchain-openai / langchain-core: the private methods QwenChatOpenAI overrides ---------------------------
 OVERRIDDEN = {"_get_request_payload", "_generate", "_agenerate", "_generate_with_cache", "_agenerate_with_cache",
               "_stream", "_astream"}
