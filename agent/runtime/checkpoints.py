@@ -24,6 +24,7 @@ from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agent.runtime.saver_reads import SqliteOneTripRead
 from agent.runtime.saver_retention import SqliteRetentionMixin
 from agent.runtime.saver_writes import SqliteOneTripWrites
 from agent.runtime.store_journal import MARK_KEY
@@ -232,10 +233,12 @@ class _AsyncCachingSaver(_CachingMixin):
         return histories
 
 
-class CachedAsyncSqliteSaver(_AsyncCachingSaver, SqliteRetentionMixin, SqliteOneTripWrites, AsyncSqliteSaver):
+class CachedAsyncSqliteSaver(_AsyncCachingSaver, SqliteRetentionMixin, SqliteOneTripWrites, SqliteOneTripRead,
+                             AsyncSqliteSaver):
     """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver on SQLite), the retention methods the
     stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``), and its
-    writes in one call to the connection's thread each (``saver_writes``)."""
+    writes and its read of a checkpoint in one call to the connection's thread each (``saver_writes``,
+    ``saver_reads``)."""
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
                  store_mark: Callable[[], Any] | None = None, **kwargs: Any) -> None:

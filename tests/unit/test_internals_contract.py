@@ -271,6 +271,38 @@ async def test_one_trip_writes_store_the_stock_saver_rows_through_aiosqlite_priv
         "saver_writes copies their statements")
 
 
+async def test_one_trip_read_returns_the_stock_saver_checkpoint_tuple(tmp_path):
+    """saver_reads answers ``aget_tuple`` from the stock saver's two statements (through aiosqlite's private
+    ``_execute`` / ``_conn`` and the stock saver's ``_has_task_path``): the tuple must be the stock saver's."""
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from agent.runtime.saver_reads import SqliteOneTripRead
+    from graphs.messages import messages_reducer
+
+    class OneTrip(SqliteOneTripRead, AsyncSqliteSaver):
+        pass
+
+    async with aiosqlite.connect(tmp_path / "cp.db") as conn:
+        stock = AsyncSqliteSaver(conn)
+        graph = _tiny_graph(stock, messages_reducer)
+        for i in range(3):
+            await graph.ainvoke({"messages": [HumanMessage(f"h{i}", id=f"h{i}")]}, {"configurable": {"thread_id": "t"}})
+        latest = await stock.aget_tuple({"configurable": {"thread_id": "t"}})
+        await stock.aput_writes(latest.config, [("messages", [AIMessage("pending", id="p")])], "task-1", "~/reply")
+        ours = OneTrip(conn)
+        configs = [{"configurable": {"thread_id": "t"}}, latest.config, latest.parent_config,
+                   {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "no-such-id"}},
+                   {"configurable": {"thread_id": "nobody"}}]
+        for config in configs:
+            expected = await stock.aget_tuple(config)
+            assert await ours.aget_tuple(config) == expected, _changed(
+                "langgraph-checkpoint-sqlite", f"AsyncSqliteSaver.aget_tuple({config}) now answers {expected}; "
+                "saver_reads copies its statements and its parsing")
+        assert (await ours.aget_tuple(latest.config)).pending_writes == [
+            ("task-1", "messages", [AIMessage("pending", id="p")])]
+
+
 # -- langchain-openai / langchain-core: the private methods QwenChatOpenAI overrides ---------------------------
 OVERRIDDEN = {"_get_request_payload", "_generate", "_agenerate", "_generate_with_cache", "_agenerate_with_cache",
               "_stream", "_astream"}
