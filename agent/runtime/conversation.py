@@ -278,6 +278,11 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
                 metrics.refused("not_found")
                 raise ThreadNotFoundError(f"no thread {thread_id!r}")
             events, observer = await prepare(snapshot)
+        except UNAVAILABLE as exc:  # the database went away between the lease and the thread's state
+            await release.aclose()
+            if on_unavailable:
+                on_unavailable()
+            return single(failure_event(exc, thread_id))
         except BaseException:
             await release.aclose()
             raise

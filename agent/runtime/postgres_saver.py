@@ -9,10 +9,13 @@ for a single connection or a pipeline (where it is needed).
 
 from __future__ import annotations
 
+import contextlib
+import select
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.postgres import _ainternal
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -78,13 +81,21 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
             async with super()._cursor(pipeline=pipeline) as cur:
                 yield cur
             return
-        async with _ainternal.get_connection(self.conn) as conn:
-            if pipeline:
-                async with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
-                    yield cur
-            else:
-                async with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                    yield cur
+        try:
+            async with _ainternal.get_connection(self.conn) as conn:
+                if pipeline:
+                    async with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+                else:
+                    async with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+        except psycopg.OperationalError:
+            # A server that went away (a restart, a failover) leaves every idle connection of the pool broken:
+            # have them checked now, so the retry finds new ones. (Checking each connection as it is handed out
+            # would cost a round trip per statement, every turn.)
+            with contextlib.suppress(Exception):
+                await self.conn.check()
+            raise
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint, blob and write of a thread to a new id, in one transaction (the checkpoint ids
@@ -202,6 +213,16 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
         return blobs, counters
 
 
+async def _check_if_closed_by_server(conn: Any) -> None:
+    """The pool's check of a connection it is about to hand out: one non-blocking look at the socket, and a round
+    trip only when the server has said something while no statement ran (a shut-down server's goodbye); a broken
+    connection raises and the pool replaces it. (``check_connection`` alone would cost a round trip per
+    statement of every turn.)"""
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    if readable:
+        await AsyncConnectionPool.check_connection(conn)
+
+
 @asynccontextmanager
 async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChannel], *,
                                      store_mark: Callable[[], Any] | None = None, max_size: int = 20,
@@ -215,10 +236,8 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
         # options: those may carry a search_path, a replay's scratch schema.)
         await conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
 
-    # check: a connection is tried before it is handed out, so one the server broke (a restart, a failover) is
-    # replaced instead of failing a turn.
     async with AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, configure=configure,
-                                   check=AsyncConnectionPool.check_connection, open=False) as pool:
+                                   check=_check_if_closed_by_server, open=False) as pool:
         await pool.wait()
         saver = CachedAsyncPostgresSaver(pool, channels, store_mark=store_mark)
         # Replicas starting together: the saver's own migrations run once, one replica after the other.
