@@ -96,9 +96,10 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
             # Recorded replay (agent.runtime.replay): the store's undo journal, each checkpoint's place in it,
             # and every model response recorded against the checkpoint that asked for it.
             journal = open_journal(settings)
-            stack.callback(journal.close)
+            if journal is not None:
+                stack.callback(journal.close)
             saver = await stack.enter_async_context(checkpointer(
-                checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark))
+                checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark if journal else None))
             recorder = ModelRecorder.open(checkpoints, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
             stack.callback(recorder.close)
             model = RecordingChatModel(model, recorder)

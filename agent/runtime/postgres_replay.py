@@ -1,5 +1,6 @@
-"""Recorded replay on a PostgreSQL deployment: the store's undo journal (the triggers of migration 13), its mark,
-rewinding, the recorded responses, and the scratch copy a replay runs in.
+"""Recorded replay on a PostgreSQL deployment: rewinding the store's undo journal (the triggers of migration 13;
+each checkpoint records its position, see ``postgres_saver``), the recorded responses, and the scratch copy a
+replay runs in.
 
 The scratch copy is a schema of its own in the same database (``replay_<id>``, dropped afterwards): the store's
 tables and the journal copied into it and rewound to the starting checkpoint's mark, and the thread's checkpoints
@@ -24,32 +25,6 @@ from tools.db.urls import postgres_url
 #: Copied into a replay's schema besides the journaled tables (the desk's log of the tickets there).
 _ALSO_COPIED = ("ticket_events",)
 _CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
-
-
-class PgStoreJournal:
-    """The live store's journal position, on a connection of its own (only committed changes count). Store writes
-    are serialised (``tools.store.connection``), so journal rows commit in the order of their numbers."""
-
-    def __init__(self, conn: PgConnection) -> None:
-        self._conn = conn
-
-    @classmethod
-    def open(cls, url: str) -> PgStoreJournal:
-        return cls(PgConnection.connect(postgres_url(url)))
-
-    async def mark(self) -> int:
-        """The journal's position now: every committed store change has a number at most this (read on the
-        blocking executor: a round trip to the server)."""
-        from graphs.blocking import off_loop
-
-        return await off_loop(self.mark_now)
-
-    def mark_now(self) -> int:
-        """``mark`` for synchronous callers."""
-        return int(self._conn.execute("SELECT coalesce(max(seq), 0) FROM store_journal").fetchone()[0])
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 def _primary_key(conn: Any, table: str) -> list[str]:

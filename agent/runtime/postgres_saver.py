@@ -27,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
+from agent.runtime.store_journal import MARK_KEY
 
 _USAGE = """
 SELECT c.thread_id, c.n, c.size + coalesce(b.size, 0) + coalesce(w.size, 0), c.last FROM
@@ -36,6 +37,16 @@ LEFT JOIN (SELECT thread_id, sum(coalesce(octet_length(blob), 0)) AS size FROM c
            GROUP BY thread_id) AS b ON b.thread_id = c.thread_id
 LEFT JOIN (SELECT thread_id, sum(octet_length(blob)) AS size FROM checkpoint_writes GROUP BY thread_id) AS w
   ON w.thread_id = c.thread_id
+"""
+
+#: LangGraph's checkpoint upsert, the metadata completed with the store journal's position when the statement runs
+#: (after the step's store writes committed: the store as this checkpoint saw it; see store_journal.MARK_KEY).
+_UPSERT_WITH_JOURNAL_MARK = f"""
+    INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
+    VALUES (%s, %s, %s, %s, %s, %s::jsonb || jsonb_build_object('{MARK_KEY}',
+            (SELECT coalesce(max(seq), 0) FROM store_journal)))
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+    DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata
 """
 
 # Rewriting a new root of a trimmed thread (atrim_thread).
@@ -67,13 +78,20 @@ _COPY = (
 
 
 class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
-    """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread`` and a lock-free pool."""
+    """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread`` and a lock-free pool.
+
+    With ``mark_store_journal`` (the store in the same database) every checkpoint's metadata gets the store
+    journal's position in the statement that saves it, instead of a query of its own per checkpoint.
+    """
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
-                 store_mark: Callable[[], Any] | None = None, **kwargs: Any) -> None:
+                 store_mark: Callable[[], Any] | None = None, *, mark_store_journal: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
         self.store_mark = store_mark
+        if mark_store_journal:
+            self.UPSERT_CHECKPOINTS_SQL = _UPSERT_WITH_JOURNAL_MARK
 
     @asynccontextmanager
     async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[Any]:
@@ -226,7 +244,8 @@ async def _check_if_closed_by_server(conn: Any) -> None:
 @asynccontextmanager
 async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChannel], *,
                                      store_mark: Callable[[], Any] | None = None, max_size: int = 20,
-                                     lock_timeout_ms: int = 5000) -> AsyncIterator[CachedAsyncPostgresSaver]:
+                                     lock_timeout_ms: int = 5000, mark_store_journal: bool = False,
+                                     ) -> AsyncIterator[CachedAsyncPostgresSaver]:
     """The saver on a pool of ``max_size`` connections, its tables set up; the pool closes on exit."""
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
 
@@ -239,7 +258,7 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
     async with AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, configure=configure,
                                    check=_check_if_closed_by_server, open=False) as pool:
         await pool.wait()
-        saver = CachedAsyncPostgresSaver(pool, channels, store_mark=store_mark)
+        saver = CachedAsyncPostgresSaver(pool, channels, store_mark=store_mark, mark_store_journal=mark_store_journal)
         # Replicas starting together: the saver's own migrations run once, one replica after the other.
         async with pool.connection() as lock_conn:
             await lock_conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))

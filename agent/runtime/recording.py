@@ -35,6 +35,16 @@ from tools.db.connect import Database, connect
 
 _SERDE = JsonPlusSerializer()
 
+_UPSERT = ("INSERT INTO model_responses (thread_id, checkpoint_ns, checkpoint_id, call_index, root_checkpoint_id, "
+           "node, type, response, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+           "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, call_index) DO UPDATE SET "
+           "root_checkpoint_id = excluded.root_checkpoint_id, node = excluded.node, type = excluded.type, "
+           "response = excluded.response, created = excluded.created")
+#: PostgreSQL runs a data-modifying WITH beside the statement it precedes: the rows it deletes (call_index > 0)
+#: are never the row the upsert writes (call_index 0).
+_FORGET_LATER_CALLS = ("WITH forgotten AS (DELETE FROM model_responses WHERE thread_id = ? AND checkpoint_ns = ? "
+                       "AND checkpoint_id = ? AND call_index > 0) ")
+
 
 @dataclass(frozen=True)
 class AskedFrom:
@@ -113,17 +123,17 @@ class ModelRecorder:
         with self._lock:
             index = self._call_index(where)
             key = (where.thread_id, where.checkpoint_ns, where.checkpoint_id)
-            with self._conn.transaction() as conn:
-                if index == 0:
+            row = [*key, index, where.root_checkpoint_id, where.node, kind, blob, time.time()]
+            if index > 0:
+                self._conn.execute(_UPSERT, row)
+            elif self._conn.engine == "postgres":
+                # One statement (one round trip): the earlier run's later calls go, this call replaces its first.
+                self._conn.execute(_FORGET_LATER_CALLS + _UPSERT, [*key, *row])
+            else:
+                with self._conn.transaction() as conn:
                     conn.execute("DELETE FROM model_responses WHERE thread_id = ? AND checkpoint_ns = ? "
-                                 "AND checkpoint_id = ?", key)
-                conn.execute(
-                    "INSERT INTO model_responses (thread_id, checkpoint_ns, checkpoint_id, call_index, "
-                    "root_checkpoint_id, node, type, response, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, call_index) DO UPDATE SET "
-                    "root_checkpoint_id = excluded.root_checkpoint_id, node = excluded.node, type = excluded.type, "
-                    "response = excluded.response, created = excluded.created",
-                    [*key, index, where.root_checkpoint_id, where.node, kind, blob, time.time()])
+                                 "AND checkpoint_id = ? AND call_index > 0", key)
+                    conn.execute(_UPSERT, row)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ on SQLite files (the embedded default) or on the PostgreSQL database that replic
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -44,9 +45,13 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
     """The runtime's saver where ``location`` says (a SQLite file, or PostgreSQL on a pool), closed on exit."""
     if database_engine(location) == "postgres":
         from agent.runtime.postgres_saver import open_postgres_checkpointer
+        from tools.db.connect import connect
 
+        # The store's tables (its journal among them) are in this database too: every checkpoint records the
+        # journal's position (the migrations first, for a saver opened before any store, e.g. by Studio).
+        await asyncio.to_thread(lambda: connect(location, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
         async with open_postgres_checkpointer(postgres_url(location), delta_channels(), store_mark=store_mark,
-                                              lock_timeout_ms=busy_timeout_ms) as saver:
+                                              lock_timeout_ms=busy_timeout_ms, mark_store_journal=True) as saver:
             yield saver
         return
     from pathlib import Path
@@ -61,11 +66,10 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
 
 def open_journal(settings: Settings) -> Any:
     """The store's undo journal, whose ``mark()`` every checkpoint records (recorded replay rewinds a scratch copy
-    of the store to it): SQLite triggers installed in the store's file, or PostgreSQL's (migration 13)."""
+    of the store to it): SQLite triggers installed in the store's file. None on PostgreSQL, where the journal is
+    migration 13's triggers and the saver reads its position in the statement that saves a checkpoint."""
     if settings.database_engine == "postgres":
-        from agent.runtime.postgres_replay import PgStoreJournal
-
-        return PgStoreJournal.open(str(settings.store_location))
+        return None
     from agent.runtime.store_journal import StoreJournal
 
     return StoreJournal.open(settings.store_location, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
