@@ -3,14 +3,13 @@ on one thread at once, the thread copy forking needs, and the delta-history cach
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
-from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 
-from agent.runtime.postgres_saver import CachedAsyncPostgresSaver, open_postgres_checkpointer
+from agent.runtime.postgres_saver import open_postgres_checkpointer
 from graphs.state import delta_channels
+from tests.graph.saver_checks import two_writers_lose_nothing
 
 
 async def test_the_postgres_saver_passes_the_conformance_suite(postgres_server):
@@ -30,41 +29,10 @@ async def test_the_postgres_saver_passes_the_conformance_suite(postgres_server):
 
 
 async def test_two_savers_writing_one_thread_at_once_lose_nothing(postgres_url):
-    """Two replicas' savers (two pools on one database) write checkpoints and pending writes to the same thread at
-    the same time, each its own chain of parents: every checkpoint and write is stored once, each chain is intact,
-    and a reader sees the newest checkpoint of either."""
-    steps = 40
+    """Two replicas' savers (two pools on one database) write one thread at once: nothing is lost (saver_checks)."""
     async with open_postgres_checkpointer(postgres_url, delta_channels()) as first, \
             open_postgres_checkpointer(postgres_url, delta_channels()) as second:
-
-        async def writer(name: str, saver: CachedAsyncPostgresSaver) -> list[str]:
-            config = {"configurable": {"thread_id": "shared", "checkpoint_ns": ""}}
-            ids = []
-            checkpoint = empty_checkpoint()
-            for step in range(steps):
-                checkpoint = create_checkpoint(checkpoint, None, step)
-                checkpoint["channel_values"] = {"by": f"{name}-{step}"}
-                config = await saver.aput(config, checkpoint, {"source": "loop", "step": step, "writer": name},
-                                          {"by": str(step + 1)})
-                await saver.aput_writes(config, [("by", f"{name}-{step}")], task_id=f"{name}-task-{step}")
-                ids.append(config["configurable"]["checkpoint_id"])
-                await asyncio.sleep(0)
-            return ids
-
-        chains = await asyncio.gather(writer("a", first), writer("b", second))
-        stored = [t async for t in first.alist({"configurable": {"thread_id": "shared"}})]
-        assert len(stored) == 2 * steps
-        by_id = {t.config["configurable"]["checkpoint_id"]: t for t in stored}
-        for name, ids in zip("ab", chains, strict=True):
-            for step, checkpoint_id in enumerate(ids):
-                found = by_id[checkpoint_id]
-                assert found.metadata["writer"] == name
-                assert found.checkpoint["channel_values"] == {"by": f"{name}-{step}"}
-                parent = found.parent_config["configurable"]["checkpoint_id"] if found.parent_config else None
-                assert parent == (ids[step - 1] if step else None)
-                assert [w[2] for w in found.pending_writes] == [f"{name}-{step}"]
-        latest = await second.aget_tuple({"configurable": {"thread_id": "shared"}})
-        assert latest.config["configurable"]["checkpoint_id"] == max(chains[0][-1], chains[1][-1])
+        await two_writers_lose_nothing(first, second)
 
 
 def _dump(values):

@@ -28,6 +28,7 @@ from agent.runtime.storage import open_checkpointer
 from agent.settings import Settings, get_settings
 from agent.testing import ScriptedChatModel
 from tests.graph.api_support import shop_settings
+from tests.graph.saver_checks import two_writers_lose_nothing
 from tools.db.connect import connect
 
 LENA = "lena.moreau5521@example.com"
@@ -249,41 +250,11 @@ def test_commands_delete_prune_list_and_vacuum(cli_env):
 
 # --- two writers on one thread at once (what the conformance suite does not try) ----------------------------
 async def test_two_savers_writing_one_thread_at_once_lose_nothing(tmp_path):
-    """Two processes' savers (two connections to one file) write checkpoints and pending writes to the same
-    thread at the same time, each its own chain of parents. SQLite's locking serializes them: every checkpoint and
-    write is stored once, each chain is intact, and a reader sees the newest checkpoint of either."""
-    from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
-
+    """Two processes' savers on one file: SQLite's locking serializes them, nothing is lost (saver_checks)."""
     path = tmp_path / "shared.db"
     opened = [await open_checkpointer(path), await open_checkpointer(path)]
-    steps = 40
-
-    async def writer(name: str, saver) -> list[str]:
-        config = {"configurable": {"thread_id": "shared", "checkpoint_ns": ""}}
-        ids = []
-        checkpoint = empty_checkpoint()
-        for step in range(steps):
-            checkpoint = create_checkpoint(checkpoint, None, step)
-            checkpoint["channel_values"] = {"by": f"{name}-{step}"}
-            config = await saver.aput(config, checkpoint, {"source": "loop", "step": step, "writer": name}, {})
-            await saver.aput_writes(config, [("by", f"{name}-{step}")], task_id=f"{name}-task-{step}")
-            ids.append(config["configurable"]["checkpoint_id"])
-            await asyncio.sleep(0)  # let the other writer in between every step
-        return ids
-
-    chains = await asyncio.gather(*(writer(name, saver) for name, (_, saver) in zip("ab", opened, strict=True)))
-    reader = opened[0][1]
-    stored = [t async for t in reader.alist({"configurable": {"thread_id": "shared"}})]
-    assert len(stored) == 2 * steps and len({t.config["configurable"]["checkpoint_id"] for t in stored}) == 2 * steps
-    by_id = {t.config["configurable"]["checkpoint_id"]: t for t in stored}
-    for name, ids in zip("ab", chains, strict=True):
-        for step, checkpoint_id in enumerate(ids):
-            found = by_id[checkpoint_id]
-            assert found.metadata["writer"] == name and found.checkpoint["channel_values"] == {"by": f"{name}-{step}"}
-            parent = found.parent_config["configurable"]["checkpoint_id"] if found.parent_config else None
-            assert parent == (ids[step - 1] if step else None)
-            assert [w[2] for w in found.pending_writes] == [f"{name}-{step}"]
-    latest = await reader.aget_tuple({"configurable": {"thread_id": "shared"}})
-    assert latest.config["configurable"]["checkpoint_id"] == max(chains[0][-1], chains[1][-1])
-    for conn, _ in opened:
-        await conn.close()
+    try:
+        await two_writers_lose_nothing(opened[0][1], opened[1][1])
+    finally:
+        for conn, _ in opened:
+            await conn.close()
