@@ -25,14 +25,9 @@ class CustomerView:
 
     @classmethod
     def load(cls, store: RetailStore, user_id: str) -> CustomerView:
-        """Profile plus every order of the customer, in the profile's order (oldest first)."""
-        profile = store.user_record(user_id) or {}
-        view = cls(store, user_id, profile)
-        for order_id in profile.get("orders", []):
-            record = store.order_record(order_id)
-            if record is not None:
-                view.orders[order_id] = record
-        return view
+        """Profile plus every order of the customer, in the profile's order (oldest first), as one snapshot."""
+        profile, orders = store.customer_records(user_id)
+        return cls(store, user_id, profile or {}, orders)
 
     @property
     def first_name(self) -> str:

@@ -537,3 +537,10 @@ def test_file_store_threads_and_tickets(tmp_path):
         raise RuntimeError("boom")
     assert s2.db["side_notes"].count == 1
     s2.close()
+
+
+def test_customer_records_are_the_profile_and_its_orders_in_one_snapshot(store):
+    profile, orders = store.customer_records(U)
+    assert profile == store.user_record(U)
+    assert list(orders) == profile["orders"] and orders[O1] == store.order_record(O1)
+    assert store.customer_records("nobody_1") == (None, {})

@@ -45,6 +45,18 @@ class StoreQueries:
         with self._read():
             return self._user_json(user_id)
 
+    def customer_records(self, user_id: str) -> tuple[dict | None, dict[str, dict]]:
+        """The user's profile (None when unknown) and each of their orders' records by id, in the profile's order,
+        from one snapshot: one read transaction instead of one per order."""
+        with self._read():
+            profile = self._user_json(user_id)
+            orders: dict[str, dict] = {}
+            for order_id in (profile or {}).get("orders", []):
+                row = self._order_row(order_id)
+                if row is not None:
+                    orders[order_id] = self._order_json(row)
+        return profile, orders
+
     def product_record(self, product_id: str) -> dict | None:
         """The product with its variants as get_product_details returns it, as a dict, or None."""
         with self._read() as conn:
