@@ -12,7 +12,6 @@ stock savers write; only reads get faster.
 
 from __future__ import annotations
 
-import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from threading import RLock
@@ -188,7 +187,7 @@ class _AsyncCachingSaver(_CachingMixin):
     to exactly that point (``agent.runtime.replay``).
     """
 
-    store_mark: Callable[[], Any] | None
+    store_mark: Callable[[], int] | None
 
     def delta_specs(self) -> Mapping[str, DeltaChannel]:  # noqa: D102
         return self.cache.channels
@@ -215,10 +214,9 @@ class _AsyncCachingSaver(_CachingMixin):
     async def aput(self, config, checkpoint, metadata, new_versions):  # noqa: ANN001, ANN201, D102
         if self.store_mark is not None:
             # Read after the step's nodes committed their store writes and before the next step starts
-            # (durability="sync"): the mark is the store as this checkpoint saw it. (A coroutine on PostgreSQL,
-            # where reading it is a round trip the event loop must not wait in.)
-            mark = self.store_mark()
-            metadata = {**metadata, MARK_KEY: await mark if inspect.isawaitable(mark) else mark}
+            # (durability="sync"): the mark is the store as this checkpoint saw it. (PostgreSQL's saver reads it
+            # in the statement that saves the checkpoint instead.)
+            metadata = {**metadata, MARK_KEY: self.store_mark()}
         result = await super().aput(config, checkpoint, metadata, new_versions)
         self.cache.record_checkpoint(config, checkpoint)
         return result
@@ -241,7 +239,7 @@ class CachedAsyncSqliteSaver(_AsyncCachingSaver, SqliteRetentionMixin, SqliteOne
     ``saver_reads``)."""
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
-                 store_mark: Callable[[], Any] | None = None, **kwargs: Any) -> None:
+                 store_mark: Callable[[], int] | None = None, **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
         self.store_mark = store_mark

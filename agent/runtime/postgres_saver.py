@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import select
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -85,11 +85,11 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
     """
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
-                 store_mark: Callable[[], Any] | None = None, *, mark_store_journal: bool = False,
+                 *, mark_store_journal: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
-        self.store_mark = store_mark
+        self.store_mark = None  # the journal's position is read by the saving statement itself (above)
         if mark_store_journal:
             self.UPSERT_CHECKPOINTS_SQL = _UPSERT_WITH_JOURNAL_MARK
 
@@ -243,7 +243,7 @@ async def _check_if_closed_by_server(conn: Any) -> None:
 
 @asynccontextmanager
 async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChannel], *,
-                                     store_mark: Callable[[], Any] | None = None, max_size: int = 20,
+                                     max_size: int = 20,
                                      lock_timeout_ms: int = 5000, mark_store_journal: bool = False,
                                      ) -> AsyncIterator[CachedAsyncPostgresSaver]:
     """The saver on a pool of ``max_size`` connections, its tables set up; the pool closes on exit."""
@@ -258,7 +258,7 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
     async with AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, configure=configure,
                                    check=_check_if_closed_by_server, open=False) as pool:
         await pool.wait()
-        saver = CachedAsyncPostgresSaver(pool, channels, store_mark=store_mark, mark_store_journal=mark_store_journal)
+        saver = CachedAsyncPostgresSaver(pool, channels, mark_store_journal=mark_store_journal)
         # Replicas starting together: the saver's own migrations run once, one replica after the other.
         async with pool.connection() as lock_conn:
             await lock_conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))

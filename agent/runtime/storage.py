@@ -22,7 +22,7 @@ from tools.db.urls import postgres_url
 log = logging.getLogger(__name__)
 
 
-async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], Any] | None = None,
+async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], int] | None = None,
                             ) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
     """The async SQLite saver on its own file, with the delta-history cache.
 
@@ -40,9 +40,11 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mar
 
 
 @asynccontextmanager
-async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], Any] | None = None,
+async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], int] | None = None,
                        ) -> AsyncIterator[Any]:
-    """The runtime's saver where ``location`` says (a SQLite file, or PostgreSQL on a pool), closed on exit."""
+    """The runtime's saver where ``location`` says (a SQLite file, or PostgreSQL on a pool), closed on exit.
+    ``store_mark``: the SQLite store journal's position, recorded with every checkpoint (PostgreSQL's saver reads
+    its journal's position in the statement that saves a checkpoint)."""
     if database_engine(location) == "postgres":
         from agent.runtime.postgres_saver import open_postgres_checkpointer
         from tools.db.connect import connect
@@ -50,7 +52,7 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
         # The store's tables (its journal among them) are in this database too: every checkpoint records the
         # journal's position (the migrations first, for a saver opened before any store, e.g. by Studio).
         await asyncio.to_thread(lambda: connect(location, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
-        async with open_postgres_checkpointer(postgres_url(location), delta_channels(), store_mark=store_mark,
+        async with open_postgres_checkpointer(postgres_url(location), delta_channels(),
                                               lock_timeout_ms=busy_timeout_ms, mark_store_journal=True) as saver:
             yield saver
         return
