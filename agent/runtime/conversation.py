@@ -68,6 +68,10 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
         self.default_persona = default_persona
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
+        # The SQLite files a turn fsyncs when it returns; PostgreSQL's commits are durable by themselves.
+        self._durable_checkpoints, self._durable_store = (
+            path if path is not None and database_engine(path) == "sqlite" else None
+            for path in (checkpoint_path, store_path))
         self._unsent = UnsentMessages()
         self.desk = TicketDesk(store)
         self.guarded = GuardedTools(store)  # what a person runs for a customer goes through the same checks
@@ -341,10 +345,10 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
 
     def _make_durable(self, wrote_store: bool) -> None:
         """One fsync per turn: everything the turn committed survives a power cut once this returns."""
-        if self._checkpoint_path:
-            make_durable(self._checkpoint_path)
-        if wrote_store and self._store_path:
-            make_durable(self._store_path)
+        if self._durable_checkpoints:
+            make_durable(self._durable_checkpoints)
+        if wrote_store and self._durable_store:
+            make_durable(self._durable_store)
 
 
 def _interrupted(snapshot: StateSnapshot) -> bool:

@@ -6,8 +6,8 @@ commit of the turn durable against power loss too, because a WAL transaction is 
 is on disk. synchronous=FULL would pay that fsync at every step (several per turn) for no extra guarantee at
 the turn boundary.
 
-On PostgreSQL there is nothing to do: a commit returns once the server has made it durable (its own
-``synchronous_commit``), and the database is a URL, not a file.
+On PostgreSQL there is nothing to do (the runtime calls this for SQLite files only): a commit returns once the
+server has made it durable (its own ``synchronous_commit``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tools.db import database_engine, sqlite_path
+from tools.db import sqlite_path
 
 
 def make_durable(db_path: str | Path) -> None:
-    """fsync the database's write-ahead log (or the database itself when it has none)."""
-    if database_engine(db_path) == "postgres":
-        return
+    """fsync the SQLite database's write-ahead log (or the database itself when it has none)."""
     path = Path(sqlite_path(db_path))
     wal = path.with_name(path.name + "-wal")
     target = wal if wal.exists() else path
