@@ -147,11 +147,10 @@ class Settings(BaseSettings):
     @property
     def checkpoint_location(self) -> str | Path:
         """The checkpoints' database (and the turn leases', thread claims' and recorded responses')."""
-        url = self.database_url.strip()
-        if not url:
+        if not self.database_url.strip():
             return self.checkpoint_db
         if self.database_engine == "postgres":
-            return url
+            return self.store_location  # one database holds every role
         store = Path(self.store_location)
         return store.with_name(f"{store.stem}.checkpoints{store.suffix or '.db'}")
 

@@ -117,10 +117,10 @@ def export(
     db: str | None = DbOption,
 ) -> None:
     """Write the store's data as users.json, orders.json and products.json (exact types, re-importable)."""
-    from tools.db import database_engine, sqlite_path
+    from tools.db import database_exists
 
     path = _db_path(db)
-    if database_engine(path) == "sqlite" and not Path(sqlite_path(path)).exists():
+    if not database_exists(path):
         _fail(f"store not found: {path}")
     store = _open(db)
     try:

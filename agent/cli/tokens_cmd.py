@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from agent.auth import CustomerTokenError, OperatorTokenError, OperatorTokens, mint_customer_token
@@ -55,10 +53,10 @@ def customer(user_id: str = typer.Argument(..., help="The store's user id, e.g. 
     from tools import RetailStore
 
     settings = get_settings()
-    from tools.db import database_engine, sqlite_path
+    from tools.db import database_exists
 
     location = settings.store_location
-    if database_engine(location) == "postgres" or Path(sqlite_path(location)).exists():
+    if database_exists(location):
         store = RetailStore.open(location, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         try:
             known = store.user_exists(user_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
@@ -49,9 +48,9 @@ def call(
         from agent.settings import get_settings
 
         db = get_settings().store_location
-    from tools.db import database_engine, sqlite_path
+    from tools.db import database_exists
 
-    if database_engine(db) == "sqlite" and not Path(sqlite_path(db)).exists():
+    if not database_exists(db):
         typer.echo(f"Error: store not found: {db} (run `deskgraph data seed` first)", err=True)
         raise typer.Exit(1)
     store = RetailStore.open(db)

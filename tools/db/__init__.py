@@ -7,6 +7,6 @@ one database that any number of service replicas share. Code above this layer wr
 connection adapts the rest.
 """
 
-from tools.db.urls import Engine, UnsupportedDatabaseError, database_engine, sqlite_path
+from tools.db.urls import Engine, UnsupportedDatabaseError, database_engine, database_exists, sqlite_path
 
-__all__ = ["Engine", "UnsupportedDatabaseError", "database_engine", "sqlite_path"]
+__all__ = ["Engine", "UnsupportedDatabaseError", "database_engine", "database_exists", "sqlite_path"]

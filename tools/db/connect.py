@@ -13,15 +13,15 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg.pq import TransactionStatus
+
 from tools.db.migrations import Role, migrate, roles_of
+from tools.db.postgres import PgConnection, register_untyped_numbers, to_psycopg
 from tools.db.urls import Engine, database_engine, postgres_url, sqlite_path
 
-try:  # psycopg is a dependency; the guard keeps a SQLite-only tool working where it is missing
-    import psycopg
-
-    INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
-except ImportError:  # pragma: no cover
-    INTEGRITY_ERRORS = (sqlite3.IntegrityError,)
+#: A constraint a write broke (a duplicate key), on either engine.
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 class Database:
@@ -55,8 +55,6 @@ def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000, mi
     ``deskgraph db migrate --check``)."""
     engine = database_engine(location)
     if engine == "postgres":
-        from tools.db.postgres import PgConnection
-
         conn: Any = PgConnection.connect(postgres_url(location),
                                          session=[f"SET lock_timeout = {int(busy_timeout_ms)}"])
     else:
@@ -84,25 +82,21 @@ class AsyncDatabase:
         """Run one statement; the cursor (``rowcount``, ``await fetchone()``/``fetchall()``)."""
         if self.engine == "sqlite":
             return await self.conn.execute(sql, params)
-        from psycopg.pq import TransactionStatus
-
-        from tools.db.postgres import to_psycopg
-
         reconnects = self._reopen is not None and not self._closed
         if self.conn.closed and reconnects:
             self.conn = await self._reopen()
         outside = self.conn.info.transaction_status == TransactionStatus.IDLE
         try:
-            return await self._run(sql, params, to_psycopg)
+            return await self._run(sql, params)
         except psycopg.OperationalError:
             # The session was dead before the statement (outside a transaction nothing of it ran): once more on a
             # new one. Inside a transaction it fails with the transaction (see ``tools.db.postgres``).
             if not (outside and self.conn.closed and reconnects):
                 raise
         self.conn = await self._reopen()
-        return await self._run(sql, params, to_psycopg)
+        return await self._run(sql, params)
 
-    async def _run(self, sql: str, params: Sequence[Any], to_psycopg: Callable[[str], str]) -> Any:
+    async def _run(self, sql: str, params: Sequence[Any]) -> Any:
         cursor = self.conn.cursor()
         if params:
             await cursor.execute(to_psycopg(sql), tuple(params))
@@ -133,8 +127,6 @@ async def connect_async(location: str | Path, role: Role, *, busy_timeout_ms: in
     # Migrating is a handful of statements once per process: done on a thread with a sync connection.
     await asyncio.to_thread(lambda: connect(location, role, busy_timeout_ms=busy_timeout_ms).close())
     if engine == "postgres":
-        from tools.db.postgres import register_untyped_numbers
-
         async def open_pg() -> Any:
             conn = await psycopg.AsyncConnection.connect(postgres_url(location), autocommit=True,
                                                          application_name="deskgraph")

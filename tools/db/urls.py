@@ -57,6 +57,12 @@ def sqlite_path(location: str | Path) -> str:
     raise UnsupportedDatabaseError(f"{text!r} is not a SQLite database (a file path or sqlite:///path)")
 
 
+def database_exists(location: str | Path) -> bool:
+    """Whether there is a database to open without creating one: a SQLite file that is there, or any PostgreSQL URL
+    (its server says whether it is reachable)."""
+    return database_engine(location) == "postgres" or Path(sqlite_path(location)).exists()
+
+
 def postgres_url(location: str | Path) -> str:
     """The URL psycopg connects with (``postgresql+psycopg://`` is SQLAlchemy's spelling of the same)."""
     text = str(location)
