@@ -19,6 +19,7 @@ import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
+import aiohttp
 import httpx
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -26,7 +27,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
+from pydantic import PrivateAttr
 
+from agent.llm import direct
 from agent.llm.errors import (
     LLMConnectionError,
     LLMContextOverflowError,
@@ -39,6 +42,7 @@ from agent.llm.errors import (
 )
 from agent.llm.recovery import recover_tool_calls, validate_tool_calls
 from agent.llm.streaming import INVALID_CALLS_KEY, RECOVERED_KEY, StreamingToolCallRecovery
+from agent.llm.transport import ChatCompletions, ModelHTTPError, ModelStreamError
 
 __all__ = ["QwenChatOpenAI", "build_chat_model", "finalize_message"]
 
@@ -54,13 +58,16 @@ def _translate(exc: BaseException, base_url: str, model: str, timeout: Any) -> L
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
         return LLMTimeoutError(f"No answer from the {where} within {timeout} s (DESKGRAPH_LLM_TIMEOUT).",
                                base_url=base_url)
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError | aiohttp.ClientConnectionError
+                  | aiohttp.ClientPayloadError):
         return LLMConnectionError(
             f"Cannot reach the {where}: {exc.__class__.__name__}: {exc}. Is it running? "
             "Check DESKGRAPH_LLM_BASE_URL or run `deskgraph doctor`.",
             base_url=base_url,
         )
-    if isinstance(exc, openai.APIStatusError):
+    if isinstance(exc, ModelStreamError):
+        return LLMServerError(f"The {where} failed mid-answer: {str(exc)[:300]}", base_url=base_url)
+    if isinstance(exc, openai.APIStatusError | ModelHTTPError):
         status = exc.status_code
         detail = (getattr(exc, "message", None) or str(exc))[:300]
         if status == 404:
@@ -158,6 +165,9 @@ class QwenChatOpenAI(ChatOpenAI):
     recover_text_tool_calls: bool = True
     """Recover calls written as text (off: only structured ``tool_calls`` are used)."""
 
+    _direct_completions: ChatCompletions | None = PrivateAttr(default=None)
+    """The async requests' HTTP transport (agent.llm.direct), made on first use."""
+
     def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
         payload = super()._get_request_payload(input_, stop=stop, **kwargs)
         # OpenAI renamed max_tokens; vLLM and llama.cpp servers take the classic name everywhere.
@@ -210,8 +220,10 @@ class QwenChatOpenAI(ChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         with self._errors():
+            completions = direct.completions_for(self, kwargs)
             result = self._check_result(
-                await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+                await direct.agenerate(self, completions, messages, stop, **kwargs) if completions
+                else await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
         return _finalize_result(result, kwargs.get("tools") if self.recover_text_tool_calls else None)
 
@@ -263,7 +275,10 @@ class QwenChatOpenAI(ChatOpenAI):
         recovery = StreamingToolCallRecovery(kwargs.get("tools") if self.recover_text_tool_calls else None)
         got_choice = False
         with self._errors():
-            async for chunk in super()._astream(messages, stop=stop, **kwargs):
+            completions = direct.completions_for(self, kwargs, streaming=True)
+            chunks = (direct.astream(self, completions, messages, stop, **kwargs) if completions
+                      else super()._astream(messages, stop=stop, **kwargs))
+            async for chunk in chunks:
                 got_choice = got_choice or _has_choice(chunk)
                 for out in recovery.process(chunk):
                     if run_manager:

@@ -128,6 +128,7 @@ def run_checks(base_url: str, model: str, settings: Any, *, api_key: str | None 
     try:
         return _model_checks(loop, chat, tool, messages, started, checks, llamacpp="llamacpp" in owners)
     finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())  # closes the model's HTTP session (agent.llm.transport)
         loop.close()
 
 

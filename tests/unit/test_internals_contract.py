@@ -333,6 +333,21 @@ def test_overridden_generate_methods_keep_their_signature(name):
         "langchain-core" if name.endswith("_with_cache") else "langchain-openai", f"ChatOpenAI.{name}{sig}")
 
 
+@pytest.mark.parametrize("name,params", [
+    ("_create_chat_result", ["self", "response", "generation_info"]),
+    ("_convert_chunk_to_generation_chunk", ["self", "chunk", "default_chunk_class", "base_generation_info"]),
+    ("_should_stream_usage", ["self", "stream_usage", "kwargs"]),
+    ("_use_responses_api", ["self", "payload"]),
+])
+def test_langchain_methods_the_direct_requests_call_keep_their_signature(name, params):
+    """agent/llm/direct.py sends the async requests itself and reads the answers with these (the body-equality
+    tests in test_llm_transport.py check what they do)."""
+    from langchain_openai.chat_models.base import BaseChatOpenAI
+
+    sig = inspect.signature(getattr(BaseChatOpenAI, name))
+    assert list(sig.parameters) == params, _changed("langchain-openai", f"BaseChatOpenAI.{name}{sig}")
+
+
 def test_stream_methods_take_messages_stop_and_optional_run_manager():
     from langchain_openai.chat_models.base import BaseChatOpenAI
 
