@@ -230,8 +230,18 @@ def main() -> int:
     kind = TURN_KINDS[args.turn]
     with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
         fake.handler = kind.model(args.latency)
-        asyncio.run(_run(args, kind, fake.base_url, Path(tmp)))
+        # The loop `deskgraph serve` runs on (uvicorn picks uvloop when it is installed), so the profile is its.
+        with asyncio.Runner(loop_factory=_service_loop_factory()) as runner:
+            runner.run(_run(args, kind, fake.base_url, Path(tmp)))
     return 0
+
+
+def _service_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":
