@@ -280,9 +280,12 @@ async def understand(model: BaseChatModel, text: str, last_agent_reply: str | No
     facts = code_facts(text)
     if code_is_enough(text, facts):
         return merge_with_code(text, {}, facts), False
-    bound = model.bind(response_format=reading_format(text))
+    schema = reading_format(text)
     try:
-        reply = await bound.ainvoke(understanding_request(text, last_agent_reply, context), config)
+        # The format as a call argument rather than a binding: a binding merges its own config into the call's
+        # (copying the turn's callback manager), about a tenth of the reading request's CPU.
+        reply = await model.ainvoke(understanding_request(text, last_agent_reply, context), config,
+                                    response_format=schema)
         reading = parse_reading(reply.content)
     except LengthFinishReasonError as exc:
         # The model answered but ran out of tokens mid-JSON: an unusable reading, not a failed turn.
