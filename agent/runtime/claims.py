@@ -37,10 +37,10 @@ def may_enter(owner: str | None, customer_id: str | None) -> bool:
     return customer_id is None or owner is None or owner == customer_id
 
 
-async def claim(conn: AsyncDatabase, thread_id: str, owner: str) -> None:
-    """Claim the thread for ``owner`` (``claimant(...)``) unless it is claimed already (inside the caller's
-    transaction)."""
-    await conn.execute(_CLAIM, (thread_id, owner, time.time()))
+def claim(thread_id: str, owner: str) -> tuple[str, tuple[str, str, float]]:
+    """The statement that claims the thread for ``owner`` (``claimant(...)``) unless it is claimed already, for
+    the caller's transaction (``AsyncDatabase.run_transaction``)."""
+    return _CLAIM, (thread_id, owner, time.time())
 
 
 async def owner_of(conn: AsyncDatabase, thread_id: str) -> str | None:

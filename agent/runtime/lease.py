@@ -71,12 +71,11 @@ class TurnLeases:
         """
         owner = f"{self._process}:{uuid.uuid4().hex[:12]}"
         now = time.time()
-        async with self._lock, self.conn.transaction():
-            if claim_for is not None:
-                await claims.claim(self.conn, thread_id, claim_for)
-            cursor = await self.conn.execute(_ACQUIRE, (thread_id, owner, now + self.ttl, now))
-            taken = cursor.rowcount == 1
-        return owner if taken else None
+        statements = [claims.claim(thread_id, claim_for)] if claim_for is not None else []
+        statements.append((_ACQUIRE, (thread_id, owner, now + self.ttl, now)))
+        async with self._lock:
+            *_, taken = await self.conn.run_transaction(statements)
+        return owner if taken == 1 else None
 
     async def ping(self) -> None:
         """One round trip to the database (readiness); raises when it does not answer."""

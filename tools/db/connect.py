@@ -114,9 +114,32 @@ class AsyncDatabase:
             raise
         await self.execute("COMMIT")
 
+    async def run_transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Run the statements in one write transaction; each one's ``rowcount``.
+
+        On SQLite the whole transaction is one call to aiosqlite's thread rather than one per statement plus the
+        BEGIN and the COMMIT: each call costs about 60 µs of CPU in thread wake-ups, more than these statements.
+        """
+        if self.engine != "sqlite":
+            async with self.transaction():
+                return [(await self.execute(sql, params)).rowcount for sql, params in statements]
+        return await self.conn._execute(_sqlite_transaction, self.conn._conn, statements)
+
     async def close(self) -> None:
         self._closed = True
         await self.conn.close()
+
+
+def _sqlite_transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+    """On aiosqlite's thread: BEGIN IMMEDIATE, the statements, COMMIT (ROLLBACK when one fails)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        counts = [conn.execute(sql, params).rowcount for sql, params in statements]
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return counts
 
 
 async def connect_async(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000) -> AsyncDatabase:
