@@ -235,11 +235,15 @@ class CachedAsyncSqliteSaver(_AsyncCachingSaver, SqliteRetentionMixin, SqliteOne
                              AsyncSqliteSaver):
     """``AsyncSqliteSaver`` with the delta-history cache (the runtime's saver on SQLite), the retention methods the
     stock saver lacks (``aprune``, ``acopy_thread``, ``adelete_for_runs``: see ``saver_retention``), and its
-    writes and its read of a checkpoint in one call to the connection's thread each (``saver_writes``,
-    ``saver_reads``)."""
+    writes and its read of a checkpoint in one call each (``saver_writes``, ``saver_reads``): to the connection's
+    thread, or with ``inline_calls`` on the loop's thread when it need not wait for a lock (``sqlite_inline``; the
+    connection must then be opened with ``check_same_thread=False`` and ``sqlite_inline.prepare``d)."""
 
     def __init__(self, conn: Any, channels: Mapping[str, DeltaChannel],
-                 store_mark: Callable[[], int] | None = None, **kwargs: Any) -> None:
+                 store_mark: Callable[[], int] | None = None, *, inline_calls: bool = False,
+                 busy_timeout_ms: int = 5000, **kwargs: Any) -> None:
         super().__init__(conn, **kwargs)
         self.cache = DeltaHistoryCache(channels)
         self.store_mark = store_mark
+        self.inline_calls = inline_calls
+        self.busy_timeout_ms = busy_timeout_ms

@@ -17,6 +17,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata, CheckpointTuple, get_checkpoint_id
 from langgraph.checkpoint.sqlite.utils import load_pending_writes, pending_writes_sql
 
+from agent.runtime import sqlite_inline
+
 _COLUMNS = "SELECT thread_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints "
 _BY_ID = _COLUMNS + "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
 _LATEST = _COLUMNS + "WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1"
@@ -43,23 +45,31 @@ def _select(conn: sqlite3.Connection, writes_sql: str, thread_id: str, checkpoin
 class SqliteOneTripRead:
     """``aget_tuple`` for an ``AsyncSqliteSaver`` subclass, one connection call.
 
-    The host class provides ``conn`` (aiosqlite), ``lock``, ``serde``, ``setup()`` and ``_has_task_path``.
+    The host class provides ``conn`` (aiosqlite), ``lock``, ``serde``, ``setup()``, ``is_setup``,
+    ``_has_task_path``, and ``inline_calls`` / ``busy_timeout_ms`` (see ``saver_writes``).
     """
 
     conn: Any
     lock: Any
     serde: Any
+    is_setup: bool
     _has_task_path: bool
+    inline_calls: bool = False
+    busy_timeout_ms: int = 5000
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint ``config`` names (the thread's latest without a checkpoint id), or None."""
-        await self.setup()
+        if not self.is_setup:
+            await self.setup()
         checkpoint_ns = config["configurable"].get("checkpoint_ns", "")
         checkpoint_id = get_checkpoint_id(config)
+        args = (pending_writes_sql(self._has_task_path), str(config["configurable"]["thread_id"]), checkpoint_ns,
+                checkpoint_id)
         async with self.lock:
-            row, writes = await self.conn._execute(_select, self.conn._conn, pending_writes_sql(self._has_task_path),
-                                                   str(config["configurable"]["thread_id"]), checkpoint_ns,
-                                                   checkpoint_id)
+            if self.inline_calls:
+                row, writes = await sqlite_inline.run(self.conn, self.busy_timeout_ms, _select, *args)
+            else:
+                row, writes = await self.conn._execute(_select, self.conn._conn, *args)
         if row is None:
             return None
         thread_id, found_id, parent_id, type_, checkpoint, metadata = row

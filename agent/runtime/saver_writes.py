@@ -19,6 +19,8 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, CheckpointMetadata, get_checkpoint_metadata
 
+from agent.runtime import sqlite_inline
+
 _PUT = ("INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
         "checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _WRITES = ("INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value) "
@@ -35,23 +37,31 @@ def _store(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> N
 class SqliteOneTripWrites:
     """``aput`` and ``aput_writes`` for an ``AsyncSqliteSaver`` subclass, one connection call each.
 
-    The host class provides ``conn`` (aiosqlite), ``lock``, ``serde`` and ``setup()``.
+    The host class provides ``conn`` (aiosqlite), ``lock``, ``serde``, ``setup()``, ``is_setup``, and
+    ``inline_calls`` / ``busy_timeout_ms`` (``sqlite_inline``: the call on the loop's thread when it need not wait).
     """
 
     conn: Any
     lock: Any
     serde: Any
+    is_setup: bool
+    inline_calls: bool = False
+    busy_timeout_ms: int = 5000
 
     async def _one_trip(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         # Under the saver's lock, like every statement the stock saver sends: another coroutine's transaction
         # on this connection (a thread's deletion) is never committed half-way by this commit.
         async with self.lock:
-            await self.conn._execute(_store, self.conn._conn, sql, rows)
+            if self.inline_calls:
+                await sqlite_inline.run(self.conn, self.busy_timeout_ms, _store, sql, rows)
+            else:
+                await self.conn._execute(_store, self.conn._conn, sql, rows)
 
     async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
                    new_versions: Any) -> RunnableConfig:
         """Save a checkpoint (the stock saver's row) and commit."""
-        await self.setup()
+        if not self.is_setup:  # setup() takes the lock just to find it done
+            await self.setup()
         configurable = config["configurable"]
         thread_id, checkpoint_ns = configurable["thread_id"], configurable["checkpoint_ns"]
         type_, serialized = self.serde.dumps_typed(checkpoint)
@@ -66,7 +76,8 @@ class SqliteOneTripWrites:
         """Save a task's writes (the stock saver's rows: special channels replace, others keep the first) and
         commit."""
         verb = "INSERT OR REPLACE " if all(w[0] in WRITES_IDX_MAP for w in writes) else "INSERT OR IGNORE "
-        await self.setup()
+        if not self.is_setup:
+            await self.setup()
         configurable = config["configurable"]
         key = (str(configurable["thread_id"]), str(configurable["checkpoint_ns"]), str(configurable["checkpoint_id"]))
         rows = [(*key, task_id, task_path, WRITES_IDX_MAP.get(channel, idx), channel, *self.serde.dumps_typed(value))

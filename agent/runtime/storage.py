@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agent.runtime import sqlite_inline
 from agent.runtime.checkpoints import CachedAsyncSqliteSaver
 from agent.settings import Settings
 from graphs.state import delta_channels
@@ -30,11 +31,14 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mar
     that returned is on disk, at the cost of one fsync per turn instead of one per step. Readers (an operator
     inspecting threads) never block the writer.
     """
-    conn = await aiosqlite.connect(sqlite_path(path))
+    # check_same_thread=False: the saver's calls run on the loop's thread when they need not wait (sqlite_inline).
+    conn = await aiosqlite.connect(sqlite_path(path), check_same_thread=False)
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-    saver = CachedAsyncSqliteSaver(conn, delta_channels(), store_mark=store_mark)
+    await sqlite_inline.prepare(conn)
+    saver = CachedAsyncSqliteSaver(conn, delta_channels(), store_mark=store_mark, inline_calls=True,
+                                   busy_timeout_ms=busy_timeout_ms)
     await saver.setup()
     return conn, saver
 

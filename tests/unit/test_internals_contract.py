@@ -233,10 +233,11 @@ async def test_reads_go_through_the_saver_history_hook_async():
                                               "aget_delta_channel_history(config=..., channels=...)")
 
 
-async def test_one_trip_writes_store_the_stock_saver_rows_through_aiosqlite_private_execute(tmp_path):
+@pytest.mark.parametrize("inline", [False, True], ids=["thread", "inline"])
+async def test_one_trip_writes_store_the_stock_saver_rows_through_aiosqlite_private_execute(tmp_path, inline):
     """saver_writes runs the stock AsyncSqliteSaver's statements in one call of aiosqlite's private
-    ``Connection._execute(fn, *args)`` on its sqlite3 connection (``Connection._conn``): the rows must stay the
-    stock saver's, and those two internals must still be there."""
+    ``Connection._execute(fn, *args)`` on its sqlite3 connection (``Connection._conn``), or on the loop's thread
+    (``sqlite_inline``): the rows must stay the stock saver's, and those two internals must still be there."""
     import aiosqlite
     from langgraph.checkpoint.base import empty_checkpoint
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -254,8 +255,9 @@ async def test_one_trip_writes_store_the_stock_saver_rows_through_aiosqlite_priv
               "mixed": [("__error__", "boom"), ("stage", "intake")]}
 
     async def rows(cls: type, name: str) -> dict[str, list[tuple]]:
-        async with aiosqlite.connect(tmp_path / name) as conn:
+        async with aiosqlite.connect(tmp_path / name, check_same_thread=False) as conn:
             saver = cls(conn)
+            saver.inline_calls = inline
             saved = await saver.aput(config, checkpoint, {"source": "loop", "step": 1}, {"messages": 2})
             for kind, some in writes.items():
                 await saver.aput_writes(saved, some, task_id=f"task-{kind}", task_path="~/reply")
@@ -271,7 +273,8 @@ async def test_one_trip_writes_store_the_stock_saver_rows_through_aiosqlite_priv
         "saver_writes copies their statements")
 
 
-async def test_one_trip_read_returns_the_stock_saver_checkpoint_tuple(tmp_path):
+@pytest.mark.parametrize("inline", [False, True], ids=["thread", "inline"])
+async def test_one_trip_read_returns_the_stock_saver_checkpoint_tuple(tmp_path, inline):
     """saver_reads answers ``aget_tuple`` from the stock saver's two statements (through aiosqlite's private
     ``_execute`` / ``_conn`` and the stock saver's ``_has_task_path``): the tuple must be the stock saver's."""
     import aiosqlite
@@ -283,7 +286,7 @@ async def test_one_trip_read_returns_the_stock_saver_checkpoint_tuple(tmp_path):
     class OneTrip(SqliteOneTripRead, AsyncSqliteSaver):
         pass
 
-    async with aiosqlite.connect(tmp_path / "cp.db") as conn:
+    async with aiosqlite.connect(tmp_path / "cp.db", check_same_thread=False) as conn:
         stock = AsyncSqliteSaver(conn)
         graph = _tiny_graph(stock, messages_reducer)
         for i in range(3):
@@ -291,6 +294,7 @@ async def test_one_trip_read_returns_the_stock_saver_checkpoint_tuple(tmp_path):
         latest = await stock.aget_tuple({"configurable": {"thread_id": "t"}})
         await stock.aput_writes(latest.config, [("messages", [AIMessage("pending", id="p")])], "task-1", "~/reply")
         ours = OneTrip(conn)
+        ours.inline_calls = inline
         configs = [{"configurable": {"thread_id": "t"}}, latest.config, latest.parent_config,
                    {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "no-such-id"}},
                    {"configurable": {"thread_id": "nobody"}}]
