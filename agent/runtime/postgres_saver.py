@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
 from agent.runtime.store_journal import MARK_KEY
+from tools.db.migrations import STARTUP_LOCK_TIMEOUT_MS
 
 _USAGE = """
 SELECT c.thread_id, c.n, c.size + coalesce(b.size, 0) + coalesce(w.size, 0), c.last FROM
@@ -261,9 +262,11 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
         saver = CachedAsyncPostgresSaver(pool, channels, mark_store_journal=mark_store_journal)
         # Replicas starting together: the saver's own migrations run once, one replica after the other.
         async with pool.connection() as lock_conn:
+            await lock_conn.execute(f"SET lock_timeout = {STARTUP_LOCK_TIMEOUT_MS}")
             await lock_conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
             try:
                 await saver.setup()
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+                await lock_conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")  # back in the pool
         yield saver

@@ -97,3 +97,26 @@ def test_writes_another_process_left_at_a_checkpoint_make_the_cache_forget_it():
     assert cache.lookup(config, ["messages"]) is not None
     cache.reconcile(config, [("task-mine", "messages", ["mine"]), ("task-theirs", "messages", ["theirs"])])
     assert cache.lookup(config, ["messages"]) is None  # the next read goes to the database
+
+
+async def test_a_replica_starting_waits_for_another_ones_setup_beyond_the_turn_lock_timeout(postgres_url):
+    """A replica's set-up that outlasts the turns' lock timeout (a loaded machine) must not fail the next replica's
+    start: start-up waits for the set-up lock with its own, longer timeout, and hands the pool's connection back
+    with the turns' timeout."""
+    import asyncio
+
+    import psycopg
+
+    from agent.runtime.postgres_saver import _SETUP_LOCK_KEY
+
+    holder = await psycopg.AsyncConnection.connect(postgres_url, autocommit=True)
+    await holder.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))  # another replica setting up
+    asyncio.get_running_loop().call_later(1.0, lambda: asyncio.ensure_future(
+        holder.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))))
+    try:
+        async with open_postgres_checkpointer(postgres_url, delta_channels(), lock_timeout_ms=200) as saver:
+            async with saver.conn.connection() as conn:
+                timeout = (await (await conn.execute("SHOW lock_timeout")).fetchone())["lock_timeout"]
+            assert timeout == "200ms"
+    finally:
+        await holder.close()

@@ -27,6 +27,9 @@ ROLES: tuple[Role, ...] = ("store", "checkpoints")
 
 #: Serialises migrations across processes on PostgreSQL (pg_advisory_xact_lock's key).
 _LOCK_KEY = 0x646B_6D69  # "dkmi"
+#: How long a replica starting up waits for another one's migrations or set-up (a turn's statements wait only
+#: their lock timeout, a few seconds: on a loaded machine a set-up took longer than that).
+STARTUP_LOCK_TIMEOUT_MS = 120_000
 
 
 @dataclass(frozen=True)
@@ -358,6 +361,7 @@ def migrate(conn: Any, engine: Engine, roles: Iterable[Role]) -> list[Migration]
     conn.execute("BEGIN IMMEDIATE" if engine == "sqlite" else "BEGIN")
     try:
         if engine == "postgres":
+            conn.execute(f"SET LOCAL lock_timeout = {STARTUP_LOCK_TIMEOUT_MS}")
             conn.execute("SELECT pg_advisory_xact_lock(?)", [_LOCK_KEY])
         conn.execute(for_postgres(_VERSIONS.strip()) if engine == "postgres" else _VERSIONS)
         todo = pending(conn, engine, roles)
