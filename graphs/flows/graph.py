@@ -123,7 +123,9 @@ def flow_node(flow: CompiledStateGraph) -> Any:
     async def run_flow(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         known = {message.id for message in state["messages"]}
         final = await flow.ainvoke(state, config)
-        update = {key: final.get(key) for key in _FLOW_OUTPUT if key in final}
+        # Only what the flow changed: a stage history handed back unchanged read as a new stage change (the
+        # runtime reports the last entry of any stage_history update), once per flow run.
+        update = {key: final[key] for key in _FLOW_OUTPUT if key in final and final[key] != state.get(key)}
         return update | {"messages": [m for m in final["messages"] if m.id not in known]}
 
     run_flow.__name__ = f"run_{flow.name}"
