@@ -37,7 +37,7 @@ def may_enter(owner: str | None, customer_id: str | None) -> bool:
     return customer_id is None or owner is None or owner == customer_id
 
 
-def claim(thread_id: str, owner: str) -> tuple[str, tuple[str, str, float]]:
+def claim_statement(thread_id: str, owner: str) -> tuple[str, tuple[str, str, float]]:
     """The statement that claims the thread for ``owner`` (``claimant(...)``) unless it is claimed already, for
     the caller's transaction (``AsyncDatabase.run_transaction``)."""
     return _CLAIM, (thread_id, owner, time.time())

@@ -71,7 +71,7 @@ class TurnLeases:
         """
         owner = f"{self._process}:{uuid.uuid4().hex[:12]}"
         now = time.time()
-        statements = [claims.claim(thread_id, claim_for)] if claim_for is not None else []
+        statements = [claims.claim_statement(thread_id, claim_for)] if claim_for is not None else []
         statements.append((_ACQUIRE, (thread_id, owner, now + self.ttl, now)))
         async with self._lock:
             *_, taken = await self.conn.run_transaction(statements)

@@ -131,15 +131,9 @@ class AsyncDatabase:
 
 
 def _sqlite_transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
-    """On aiosqlite's thread: BEGIN IMMEDIATE, the statements, COMMIT (ROLLBACK when one fails)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        counts = [conn.execute(sql, params).rowcount for sql, params in statements]
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return counts
+    """On aiosqlite's thread: the statements in ``Database.transaction`` (BEGIN IMMEDIATE ... COMMIT)."""
+    with Database(conn, "sqlite").transaction() as db:
+        return [db.execute(sql, params).rowcount for sql, params in statements]
 
 
 async def connect_async(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000) -> AsyncDatabase:
