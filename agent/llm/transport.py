@@ -18,6 +18,7 @@ a generator that holds the session open does the closing), so nothing is left un
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -106,8 +107,8 @@ class ChatCompletions:
         except TypeError as exc:
             raise ValueError(f"the request is not JSON: {exc}") from exc
         session = await self._session()
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
+        for attempt in itertools.count():  # the last allowed attempt returns or raises
+            last = attempt >= self.max_retries
             try:
                 response = await session.post(self.url, data=data, headers=self.headers, params=self.query or None,
                                               timeout=self.timeout)
@@ -123,7 +124,6 @@ class ChatCompletions:
             if last or not _retryable(response):
                 raise ModelHTTPError(response.status, text)
             await asyncio.sleep(_backoff(attempt, response.headers.get("Retry-After")))
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()

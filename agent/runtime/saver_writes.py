@@ -5,8 +5,9 @@ aiosqlite runs every call on a thread of the connection's own and wakes the even
 ``AsyncSqliteSaver`` spends three such calls on a checkpoint (execute, close the cursor, commit) and four on a
 step's writes (open a cursor, executemany, commit, close), and a turn saves six to nine steps: over half of the
 calls a turn makes to SQLite. Here each is one function run on that thread: the same statements, with the same
-rows and the same commit per step (durability unchanged), in one call. ``test_internals_contract`` checks that
-the rows are the stock saver's, byte for byte.
+rows and the same commit per step (durability unchanged), in one call; the runtime's saver runs that function on
+the event loop's thread when it need not wait for a lock (``sqlite_inline``). ``test_internals_contract`` checks
+that the rows are the stock saver's, byte for byte, on both paths.
 """
 
 from __future__ import annotations
