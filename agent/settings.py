@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     turn_lease_seconds: float = Field(
         30.0, description="A running turn's lease on its thread; a crashed process frees the thread after this."
     )
+    gc_gen0_threshold: int = Field(
+        50_000, description="Allocations between two collections of Python's youngest generation in a serving "
+        "process (the API, the web UI); Python's default is 700, 0 keeps it. See agent/runtime/heap.py."
+    )
 
     # --- who may do what ---------------------------------------------------------------------
     customer_token_secret: SecretStr = Field(

@@ -27,6 +27,7 @@ from chainlit.types import ThreadDict
 
 from agent.observability import configure_logging
 from agent.runtime import Event, SupportRuntime, ThreadBusyError, ThreadNotFoundError, TurnRefusedError
+from agent.runtime.heap import settle_heap
 from agent.settings import get_settings
 from agent.web import guard
 from agent.web.proxies import ProxyError
@@ -98,6 +99,7 @@ class _RuntimeHolder:
                 stack = AsyncExitStack()
                 self.runtime = await stack.enter_async_context(SupportRuntime.open(settings))
                 self._stack = stack
+                settle_heap(settings.gc_gen0_threshold)  # everything long-lived is loaded now
             return self.runtime
 
     async def close(self) -> None:

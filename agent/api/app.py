@@ -42,6 +42,7 @@ from agent.auth import OperatorTokens, Principal
 from agent.observability.metrics import metrics_text
 from agent.runtime import SupportRuntime, ThreadView, transcript_lines
 from agent.runtime.feedback import Feedback
+from agent.runtime.heap import settle_heap
 from agent.settings import Settings
 from agent.web import guard
 from graphs.blocking import off_loop
@@ -53,8 +54,12 @@ log = logging.getLogger("agent.api")
 _SSE = {"response_class": EventStreamResponse, "responses": {200: event_stream_response(), **refusals(404, 409)}}
 
 
-def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_host: str = "127.0.0.1") -> FastAPI:
-    """The service; the runtime (and the embedded model server, if needed) lives as long as the app."""
+def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_host: str = "127.0.0.1",
+               whole_process: bool = False) -> FastAPI:
+    """The service; the runtime (and the embedded model server, if needed) lives as long as the app.
+
+    ``whole_process``: the app is all the process serves (``deskgraph serve``), so once it has started its heap is
+    settled for serving (``runtime.heap``); not for an app created inside another program, such as a test run."""
     check_auth_mode(settings, bind_host)
     streams = TurnStreams()
 
@@ -62,6 +67,8 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with SupportRuntime.open(settings, model=model) as runtime:
             app.state.runtime = runtime
+            if whole_process:
+                settle_heap(settings.gc_gen0_threshold)  # everything long-lived is loaded now
             yield
             await streams.drain(timeout=settings.llm_timeout)
 

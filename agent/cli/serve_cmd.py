@@ -35,5 +35,5 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     configure_logging(log_level or "info")
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app's guard (agent/web) applies
     # those headers from DESKGRAPH_TRUSTED_PROXIES only.
-    uvicorn.run(create_app(settings, bind_host=host), host=host, port=port, log_level=log_level,
+    uvicorn.run(create_app(settings, bind_host=host, whole_process=True), host=host, port=port, log_level=log_level,
                 log_config=None, proxy_headers=False)
