@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -80,6 +81,27 @@ class ProfiledExecutor(ThreadPoolExecutor):
         return [f.result() for f in [self.submit(stop_here) for _ in range(len(self._threads))]]
 
 
+class CollectorTime:
+    """CPU time in Python's garbage collector (all threads) from creation to ``stop()``, and its collections by
+    generation."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.runs = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._started
+            self.runs[info["generation"]] += 1
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def _busy(session: Session) -> Session:
     """The session without the samples of waiting threads."""
     session.frame_records = [r for r in session.frame_records if not r[0][-1].startswith(_IDLE)]
@@ -125,8 +147,11 @@ def _settings(root: Path, base_url: str, kind: TurnKind) -> Any:
 async def _runtime_sayer(settings: Any, kind: TurnKind) -> AsyncIterator[Say]:
     """Messages straight to the runtime (``SupportRuntime.begin_message``)."""
     from agent.runtime import SupportRuntime
+    from agent.runtime.heap import settle_heap
 
     async with SupportRuntime.open(settings) as runtime:
+        settle_heap(settings.gc_gen0_threshold)  # as `deskgraph serve` does once started
+
         async def say(thread: str, index: int, text: str) -> str:
             turn = await runtime.begin_message(thread, text, customer_id=kind.customer(index))
             return "\n".join([repr(event) async for event in turn])
@@ -143,7 +168,7 @@ async def _api_sayer(settings: Any, kind: TurnKind) -> AsyncIterator[Say]:
     from agent.api import create_app
     from agent.auth.customer import mint_customer_token
 
-    app = create_app(settings)
+    app = create_app(settings, whole_process=True)  # its heap settled, as `deskgraph serve` runs it
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120) as client:
         async def say(thread: str, index: int, text: str) -> str:
@@ -184,6 +209,7 @@ async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Pa
     async with sayer(settings, kind) as say:
         await _conversation(say, kind, 0, "warm-up", args.turns)
         profiler = Profiler(interval=INTERVAL, async_mode="disabled")
+        collector = CollectorTime()
         cpu, process = _thread_cpu(), time.process_time()
         if args.profile:
             profiler.start()
@@ -192,6 +218,7 @@ async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Pa
                                for i in range(args.conversations)])
         wall = time.perf_counter() - start
         process = time.process_time() - process
+        collector.stop()
         after = _thread_cpu()
         sessions = [profiler.stop(), *executor.stop()] if executor is not None else []
     turns = args.conversations * args.turns
@@ -202,6 +229,8 @@ async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Pa
           f"{process / turns * 1000:.1f} ms; by thread:")
     for group, seconds in sorted(after.items(), key=lambda kv: -kv[1]):
         print(f"  {group:<36} {(seconds - cpu.get(group, 0.0)) / turns * 1000:8.2f} ms")
+    print(f"of which Python's garbage collector: {collector.seconds / turns * 1000:.2f} ms per turn, "
+          f"{sum(collector.runs)} collections (by generation: {collector.runs})")
     if sessions:
         session = _busy(reduce(Session.combine, sessions))
         out = Path(args.out or f"var/profile-{args.turn}")
