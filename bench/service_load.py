@@ -8,7 +8,8 @@ run, one conversation alone (its turn latency L: the model's part plus the servi
 at once, M turns each. Ideal throughput is N / L: every conversation as fast as when it was alone. Printed per
 round and as the median of the rounds with their spread: throughput, efficiency against the ideal, the latency the
 load adds to a turn (p50 / p99 of the turn's latency minus L) and the service's CPU per turn (its process's user +
-system time over the concurrent phase, per turn: the sum over the replicas).
+system time over the concurrent phase, per turn: the sum over the replicas) and its peak resident memory (the
+largest replica's).
 
 How the conversations arrive (``--arrivals``):
 - ``spread`` (the default): conversation i starts at i * L / N, as independent customers do, so the N conversations
@@ -68,6 +69,14 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far, MiB (Linux /proc: VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -169,7 +178,7 @@ async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str,
     return {"alone_s": alone, "throughput": throughput, "ideal": ideal, "efficiency": throughput / ideal,
             "added_p50_ms": statistics.median(added) * 1000,
             "added_p99_ms": added[min(len(added) - 1, int(len(added) * 0.99))] * 1000,
-            "cpu_ms_per_turn": cpu / len(latencies) * 1000}
+            "cpu_ms_per_turn": cpu / len(latencies) * 1000, "peak_rss_mb": max(_peak_rss_mb(pid) for pid in pids)}
 
 
 def _steady_throughput(runs: list[list[TurnTime]], all_started: float) -> float:
@@ -241,7 +250,8 @@ def main() -> int:
     return report(checks)
 
 
-_KEYS = ("alone_s", "throughput", "ideal", "efficiency", "added_p50_ms", "added_p99_ms", "cpu_ms_per_turn")
+_KEYS = ("alone_s", "throughput", "ideal", "efficiency", "added_p50_ms", "added_p99_ms", "cpu_ms_per_turn",
+         "peak_rss_mb")
 
 
 def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKind, database_url: str | None,
