@@ -17,7 +17,8 @@ text and HTML. ``--no-profile`` measures the CPU per turn without the profilers'
 httpx calls the app in this process, the client's own work is in the profile under ``_conversation``).
 
     cd <checkout> && PYTHONPATH=. .venv/bin/python bench/profile_turn.py [--turn text|tool] [--via runtime|api]
-        [--conversations 64] [--turns 5] [--latency 0.5] [--no-profile] [--out var/profile-text]
+        [--conversations 64] [--turns 5] [--latency 0.5] [--database sqlite|postgres] [--no-profile]
+        [--out var/profile-text]
         # -> var/profile-text.txt, .html and .pyisession (pyinstrument --load var/profile-text.pyisession)
 """
 
@@ -34,7 +35,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -132,15 +133,18 @@ TOKEN_SECRET = "profile-turn-benchmark-secret-0123456789"
 Say = Callable[[str, int, str], Awaitable[str]]
 
 
-def _settings(root: Path, base_url: str, kind: TurnKind) -> Any:
+def _settings(root: Path, base_url: str, kind: TurnKind, database_url: str = "") -> Any:
+    """The shop in SQLite files under ``root``, or in the PostgreSQL database ``database_url`` names."""
     from agent.settings import Settings
 
-    store = RetailStore.open(root / "store.db")
-    store.load_json(generate_dataset(customers=50, seed=1))
-    store.close()
-    return Settings(store_db=root / "store.db", checkpoint_db=root / "cp.db", llm_base_url=base_url,
-                    llm_model="fake-qwen", dialogue="flows", api_auth="on" if kind.signed_in else "off",
-                    customer_token_secret=TOKEN_SECRET, _env_file=None)
+    settings = Settings(store_db=root / "store.db", checkpoint_db=root / "cp.db", database_url=database_url,
+                        llm_base_url=base_url, llm_model="fake-qwen", dialogue="flows",
+                        api_auth="on" if kind.signed_in else "off", customer_token_secret=TOKEN_SECRET,
+                        _env_file=None)
+    with RetailStore.open(settings.store_location) as store:
+        store.load_json(generate_dataset(customers=50, seed=1))
+        kind.prepare(store)
+    return settings
 
 
 @asynccontextmanager
@@ -196,15 +200,13 @@ def _leaves(session: Session) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda kv: -kv[1])
 
 
-async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Path) -> None:
+async def _run(args: argparse.Namespace, kind: TurnKind, base_url: str, root: Path, database_url: str) -> None:
     import graphs.blocking
 
     executor = ProfiledExecutor(graphs.blocking.THREADS) if args.profile else None
     if executor is not None:
         graphs.blocking._executor = executor
-    settings = _settings(root, base_url, kind)
-    with RetailStore.open(settings.store_db) as store:
-        kind.prepare(store)
+    settings = _settings(root, base_url, kind, database_url)
     sayer = _api_sayer if args.via == "api" else _runtime_sayer
     async with sayer(settings, kind) as say:
         await _conversation(say, kind, 0, "warm-up", args.turns)
@@ -255,13 +257,20 @@ def main() -> int:
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                         help="--no-profile: only the CPU per turn, without the profilers' own cost")
     parser.add_argument("--out", default=None, help="profile path without suffix (default var/profile-<turn>)")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite",
+                        help="postgres: everything in a throwaway PostgreSQL server (Debian's binaries, as in the tests)")
     args = parser.parse_args()
     kind = TURN_KINDS[args.turn]
-    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
+    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         fake.handler = kind.model(args.latency)
+        database_url = ""
+        if args.database == "postgres":
+            from tests.postgres_server import ThrowawayPostgres
+
+            database_url = stack.enter_context(ThrowawayPostgres()).new_database()
         # The loop `deskgraph serve` runs on (uvicorn picks uvloop when it is installed), so the profile is its.
         with asyncio.Runner(loop_factory=_service_loop_factory()) as runner:
-            runner.run(_run(args, kind, fake.base_url, Path(tmp)))
+            runner.run(_run(args, kind, fake.base_url, Path(tmp), database_url))
     return 0
 
 
