@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
+from agent.runtime.postgres_writes import PostgresOneTripWrites
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
 from agent.runtime.store_journal import MARK_KEY
 from tools.db.migrations import STARTUP_LOCK_TIMEOUT_MS
@@ -78,8 +79,9 @@ _COPY = (
 )
 
 
-class CachedAsyncPostgresSaver(_AsyncCachingSaver, AsyncPostgresSaver):
-    """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread`` and a lock-free pool.
+class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresOneTripWrites, AsyncPostgresSaver):
+    """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread``, a lock-free pool and its writes in one
+    statement each (``postgres_writes``).
 
     With ``mark_store_journal`` (the store in the same database) every checkpoint's metadata gets the store
     journal's position in the statement that saves it, instead of a query of its own per checkpoint.

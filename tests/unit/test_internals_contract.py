@@ -632,3 +632,54 @@ def test_sqlite_saver_tables_as_retention_writes_them(tmp_path):
         "writes": {"thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "task_path", "idx", "channel", "type",
                    "value"}}, _changed("langgraph-checkpoint-sqlite", f"the saver's tables changed: {columns}")
     conn.close()
+
+
+async def test_postgres_one_statement_writes_store_the_stock_saver_rows(postgres_url):
+    """postgres_writes sends the stock AsyncPostgresSaver's rows as arrays one statement unnests (its blob and
+    checkpoint upserts, its writes' conflict rules, its split of the channel values): the rows must stay the stock
+    saver's, in the stock saver's tables."""
+    import psycopg
+    from langgraph.checkpoint.base import empty_checkpoint
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.checkpoint.serde.types import _DeltaSnapshot
+
+    from agent.runtime.postgres_writes import PostgresOneTripWrites
+
+    class OneStatement(PostgresOneTripWrites, AsyncPostgresSaver):
+        pass
+
+    checkpoint = {**empty_checkpoint(), "id": "1f0-c2",
+                  "channel_values": {"messages": _DeltaSnapshot([HumanMessage("hi", id="h")]), "stage": "intake",
+                                     "tasks": [{"task": "cancel"}], "turn": 3, "ticket": None},
+                  "channel_versions": {"messages": "2", "stage": "2", "tasks": "2", "turn": "1", "ticket": "1"}}
+    versions = {"messages": "2", "stage": "2", "tasks": "2", "ticket": "1"}
+    writes = {"plain": [("messages", [AIMessage("ok", id="a")]), ("stage", "intake")],
+              "special": [("__error__", "boom"), ("__interrupt__", [{"value": "confirm?"}])],
+              "mixed": [("__error__", "boom"), ("stage", "intake")],
+              "twice": [("__interrupt__", "first"), ("__interrupt__", "second")]}
+
+    async def rows(cls: type, thread: str) -> dict[str, list[tuple]]:
+        async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
+            saver = cls(conn)
+            await saver.setup()
+            config = {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": "1f0-c1"}}
+            saved = await saver.aput(config, checkpoint, {"source": "loop", "step": 1}, versions)
+            assert saved == {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": "1f0-c2"}}
+            await saver.aput({**config, "configurable": {**config["configurable"], "checkpoint_id": "1f0-c2"}},
+                             {**checkpoint, "id": "1f0-c3", "channel_values": {"turn": 4}}, {"step": 2}, {})
+            for kind, some in writes.items():
+                await saver.aput_writes(saved, some, task_id=f"task-{kind}", task_path="~/reply")
+                # Again with other values: special channels replace what was stored, the others keep it.
+                again = [(channel, f"{value} again") for channel, value in some]
+                await saver.aput_writes(saved, again, task_id=f"task-{kind}", task_path="~/reply")
+            found = {}
+            for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
+                cursor = await conn.execute(f"SELECT * FROM {table} WHERE thread_id = %s", [thread])
+                found[table] = sorted(tuple(r)[1:] for r in await cursor.fetchall())  # thread_id first
+            return found
+
+    ours, stock = await rows(OneStatement, "ours"), await rows(AsyncPostgresSaver, "stock")
+    assert len(stock["checkpoint_blobs"]) == 2 and len(stock["checkpoint_writes"]) == 7, stock
+    assert ours == stock, _changed(
+        "langgraph-checkpoint-postgres", f"AsyncPostgresSaver's aput / aput_writes now write other rows: {stock}; "
+        "postgres_writes copies their statements")
