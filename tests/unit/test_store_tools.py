@@ -544,3 +544,23 @@ def test_customer_records_are_the_profile_and_its_orders_in_one_snapshot(store):
     assert profile == store.user_record(U)
     assert list(orders) == profile["orders"] and orders[O1] == store.order_record(O1)
     assert store.customer_records("nobody_1") == (None, {})
+
+
+def test_customer_records_equal_each_record_read_on_its_own(new_store):
+    """The batched read of a customer's orders (four queries for all of them) gives exactly the records that
+    ``order_record`` reads one order at a time: items, fulfillments and payments in their order, numbers as stored,
+    for every customer of a generated shop (orders in every status, several per customer)."""
+    from tools.generator import generate_dataset
+
+    s = new_store()
+    data = generate_dataset(customers=25, seed=7)
+    s.load_json(data)
+    statuses = set()
+    for user_id in data["users"]:
+        profile, orders = s.customer_records(user_id)
+        assert profile == s.user_record(user_id)
+        assert list(orders) == [o for o in profile["orders"] if s.order_record(o) is not None]
+        for order_id, record in orders.items():
+            assert record == s.order_record(order_id)
+            statuses.add(record["status"])
+    assert len(statuses) >= 3 and any(len(s.user_record(u)["orders"]) > 1 for u in data["users"])
