@@ -143,3 +143,25 @@ async def test_a_long_turn_keeps_its_lease_by_heartbeat(tmp_path):
     finally:
         await leases.close()
         await other.close()
+
+
+async def test_taking_a_lease_claims_an_unclaimed_thread_busy_or_not(on_both_engines, tmp_path):
+    """A message turn's lease claims its thread for the sender in the same statement or transaction (one statement
+    on PostgreSQL): an unclaimed thread is claimed whether or not its lease is free, a claimed one keeps its
+    claim, and a lease taken without a claim claims nothing."""
+    location = os.environ.get("DESKGRAPH_DATABASE_URL") or tmp_path / "cp.db"
+    leases = await TurnLeases.open(location)
+    try:
+        first = await leases.acquire("t", claim_for="alice")
+        assert first is not None and await leases.owner_of("t") == "alice"
+        assert await leases.acquire("t", claim_for="bob") is None  # busy, and alice's thread stays hers
+        assert await leases.owner_of("t") == "alice"
+        held = await leases.acquire("u")
+        assert held is not None and await leases.owner_of("u") is None
+        assert await leases.acquire("u", claim_for="carol") is None  # busy, but unclaimed until now
+        assert await leases.owner_of("u") == "carol"
+        await leases.release("t", first)
+        again = await leases.acquire("t", claim_for="bob")
+        assert again is not None and await leases.owner_of("t") == "alice"
+    finally:
+        await leases.close()
