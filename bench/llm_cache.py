@@ -3,7 +3,8 @@
 The real support graph (SupportRuntime over a generated store, the real prompts and stage tools) talks to the
 embedded llama.cpp server through a small recording proxy. For every model request the server reports how many
 prompt tokens came from its prefix cache (``timings.cache_n``) and how many it evaluated (``timings.prompt_n``);
-the proxy also times the first streamed token. The conversation has six customer turns with one stage switch
+the proxy also times the first streamed token (for an answer asked in one piece, as the flows' reading is: when
+generation began, the answer's time less the server's own generation time). The conversation has six customer turns with one stage switch
 (intake -> order desk when the customer gives their email), after one warm-up turn of another conversation
 (a server in service has seen the shared prompt before; the cold figures are printed too).
 
@@ -91,7 +92,25 @@ class RecordingProxy:
                 system = body["messages"][0]["content"] if body["messages"] else ""
                 stage = "order_desk" if "Stage: order desk" in system else \
                     "escalation" if "Stage: escalation" in system else "intake"
-                started, first, timings, usage = time.monotonic(), None, {}, {}
+                started = time.monotonic()
+                if body.get("stream"):
+                    first, timings, usage = self._stream(body, started)
+                else:
+                    first, timings, usage = self._plain(body, started)
+                ended = time.monotonic()
+                if timings:  # llama.cpp: its own per-request timings
+                    cached, evaluated = int(timings.get("cache_n", 0)), int(timings.get("prompt_n", 0))
+                    completion = int(timings.get("predicted_n", 0))
+                else:  # vLLM: OpenAI usage, with prompt_tokens_details (--enable-prompt-tokens-details)
+                    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+                    evaluated = int(usage.get("prompt_tokens", 0)) - cached
+                    completion = int(usage.get("completion_tokens", 0))
+                proxy.records.append(Request(proxy.label, stage, cached + evaluated, cached, evaluated, first,
+                                             completion, ended - started - first))
+
+            def _stream(self, body: dict, started: float) -> tuple[float, dict, dict]:
+                """A streamed answer, passed on event by event; the first token is timed as it arrives."""
+                first, timings, usage = None, {}, {}
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -107,17 +126,19 @@ class RecordingProxy:
                             usage = data.get("usage") or usage
                         self.wfile.write((line + "\n").encode())
                         self.wfile.flush()
-                ended = time.monotonic()
-                first = first if first is not None else ended - started
-                if timings:  # llama.cpp: its own per-request timings
-                    cached, evaluated = int(timings.get("cache_n", 0)), int(timings.get("prompt_n", 0))
-                    completion = int(timings.get("predicted_n", 0))
-                else:  # vLLM: OpenAI usage, with prompt_tokens_details (--enable-prompt-tokens-details)
-                    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
-                    evaluated = int(usage.get("prompt_tokens", 0)) - cached
-                    completion = int(usage.get("completion_tokens", 0))
-                proxy.records.append(Request(proxy.label, stage, cached + evaluated, cached, evaluated, first,
-                                             completion, ended - started - first))
+                return (first if first is not None else time.monotonic() - started), timings, usage
+
+            def _plain(self, body: dict, started: float) -> tuple[float, dict, dict]:
+                """An answer in one JSON body (the flows' reading under ``response_format`` is asked this way):
+                no token arrives before the last, so its first token is when generation began, the time the
+                answer took less llama.cpp's own generation time (``timings.predicted_ms``; vLLM reports none:
+                the whole answer's time)."""
+                r = httpx.post(proxy.upstream + self.path.removeprefix("/v1"), json=body, timeout=600)
+                took = time.monotonic() - started
+                self._reply(r.status_code, r.content)
+                data = r.json() if r.status_code == 200 else {}
+                timings, usage = data.get("timings") or {}, data.get("usage") or {}
+                return max(0.0, took - float(timings.get("predicted_ms", 0.0)) / 1000), timings, usage
 
             def _reply(self, status: int, content: bytes) -> None:
                 self.send_response(status)
