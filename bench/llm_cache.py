@@ -250,15 +250,22 @@ async def _run(args: argparse.Namespace) -> int:
           f"{on['p95_all'] / off['p95_all']:8.2f}x")
     print(f"prompt tokens over the conversation: {on['prompt']}, of which cached {on['cached']} "
           f"(dialogue {settings.dialogue})")
-    print(f"{'PASS' if on['p95_all'] <= 2.0 else 'FAIL'}: first token p95 over every turn <= 2 s "
-          f"({on['p95_all']:.2f} s)")
-    print(f"{'PASS' if on['share'] >= 0.95 else 'FAIL'}: >= 95 % of prompt tokens from cache ({on['share']:.1%})")
+    # The flows' targets hold for their one request per turn, whose prefix is the same in every stage; the agent
+    # dialogue's stage switch and tool turns change the prompt, so they are shown for it, not required.
+    flows = settings.dialogue == "flows"
+    ok_p95, ok_flows_share = on["p95_all"] <= 2.0, on["share"] >= 0.95
+
+    def verdict(ok: bool) -> str:
+        return ("PASS" if ok else "FAIL") if flows else "info (flows target)"
+
+    print(f"{verdict(ok_p95)}: first token p95 over every turn <= 2 s ({on['p95_all']:.2f} s)")
+    print(f"{verdict(ok_flows_share)}: >= 95 % of prompt tokens from cache ({on['share']:.1%})")
     ok_first = on["warm_median"] <= 1.0
     ok_share = on["share"] >= 0.80
     print(f"{'PASS' if ok_first else 'FAIL'}: warm first token within a stage <= 1 s "
           f"(median {on['warm_median']:.2f} s, max {on['warm_max']:.2f} s)")
     print(f"{'PASS' if ok_share else 'FAIL'}: >= 80 % of prompt tokens from cache ({on['share']:.1%})")
-    return 0 if ok_first and ok_share else 1
+    return 0 if ok_first and ok_share and (not flows or (ok_p95 and ok_flows_share)) else 1
 
 
 async def _engine_conversation(settings: Any, upstream: str, engine: str, model: str,
