@@ -60,3 +60,19 @@ def events(text: str) -> list[dict]:
     """The SSE body's events (without the final ``done``)."""
     return [json.loads(block.split("data: ", 1)[1]) for block in text.strip().split("\n\n")
             if "data: " in block and not block.startswith("event: done")]
+
+
+def run_cli(monkeypatch, tmp_path: Path, *args: str):  # noqa: ANN001, ANN201 - pytest's and typer's types
+    """``deskgraph <args>`` in-process, in ``tmp_path`` (no .env of the checkout), with settings read afresh."""
+    from typer.testing import CliRunner
+
+    from agent.cli import _register, app
+    from agent.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    _register()
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        get_settings.cache_clear()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from agent.testing import ScriptedChatModel
-from tests.graph.api_support import client, shop_settings
+from tests.graph.api_support import client, run_cli, shop_settings
 
 
 @pytest.fixture
@@ -39,19 +38,10 @@ async def test_x_forwarded_host_from_a_trusted_proxy_must_be_allowed(settings):
 def test_serve_refuses_a_malformed_proxy_setting_before_starting(monkeypatch, tmp_path):
     import uvicorn
 
-    from agent.cli import _register, app
-    from agent.settings import get_settings
-
     def no_server(*args: object, **kwargs: object) -> None:
         raise AssertionError("the server must not start")
 
     monkeypatch.setattr(uvicorn, "run", no_server)
-    monkeypatch.chdir(tmp_path)  # no .env of the checkout
     monkeypatch.setenv("DESKGRAPH_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")
-    get_settings.cache_clear()
-    _register()
-    try:
-        result = CliRunner().invoke(app, ["serve"])
-    finally:
-        get_settings.cache_clear()
+    result = run_cli(monkeypatch, tmp_path, "serve")
     assert result.exit_code != 0 and "DESKGRAPH_TRUSTED_PROXIES" in result.output

@@ -6,12 +6,11 @@ from __future__ import annotations
 import gc
 
 import pytest
-from typer.testing import CliRunner
 
 from agent.api import create_app
 from agent.runtime.heap import settle_heap
 from agent.testing import ScriptedChatModel
-from tests.graph.api_support import shop_settings
+from tests.graph.api_support import run_cli, shop_settings
 
 
 @pytest.fixture
@@ -56,18 +55,10 @@ def test_serve_runs_the_app_as_the_whole_process(monkeypatch, tmp_path):
     import uvicorn
 
     import agent.api
-    from agent.cli import _register, app
-    from agent.settings import get_settings
 
     made: list[dict] = []
     monkeypatch.setattr(agent.api, "create_app", lambda settings, **kwargs: made.append(kwargs) or object())
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
-    monkeypatch.chdir(tmp_path)  # no .env of the checkout
-    get_settings.cache_clear()
-    _register()
-    try:
-        result = CliRunner().invoke(app, ["serve"])
-    finally:
-        get_settings.cache_clear()
+    result = run_cli(monkeypatch, tmp_path, "serve")
     assert result.exit_code == 0, result.output
     assert made and made[0]["whole_process"] is True
