@@ -71,6 +71,13 @@ def dialogue_context(state: SupportState) -> str | None:
     return line + "."
 
 
+def _has_status_said(view: CustomerView, order_id: str, said: dict[str, Any]) -> bool:
+    """Whether the order has the status the request selects by (or it selects by none): "which of my orders are
+    still pending?" right after a delivered order is not about that order."""
+    status = said.get("order_status")
+    return not status or (view.orders.get(order_id) or {}).get("status") == status
+
+
 def _last_agent_reply(state: SupportState) -> str | None:
     seen_customer = False
     for message in reversed(state["messages"]):
@@ -227,9 +234,10 @@ class FlowNodes:
         step = next_step(task, frame["said"], view)
         focus = state.get("orders_in_focus", [])
         if step.kind == "ask" and step.slot == "order" and focus and (
-                refers_back(frame["said"]) or (task is Task.ORDER_INFO and names_no_order(frame["said"]))):
+                refers_back(frame["said"]) or (task is Task.ORDER_INFO and names_no_order(frame["said"])
+                                               and _has_status_said(view, focus[-1], frame["said"]))):
             # "<change> it" right after we talked about an order: that order. A question that names no order is
-            # about it too: reading an order changes nothing.
+            # about it too (reading an order changes nothing), unless it asks for a status that order lacks.
             step = next_step(task, {**frame["said"], "order_ids": [focus[-1]]}, view)
         task, frame, step = with_alternatives(task, frame, step, view)
         queue[0] = frame

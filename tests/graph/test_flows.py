@@ -166,6 +166,20 @@ def test_a_question_naming_no_order_is_about_the_order_just_talked_about(flows):
     assert not answer.startswith("Which order") and f"Order {order}" in answer, answer
 
 
+def test_a_status_the_order_in_focus_lacks_asks_among_the_orders_that_have_it(flows):
+    """Seen on the embedded model: right after a delivered order's status, "Which of my orders are still pending?"
+    was answered with that delivered order again. A status the order in focus does not have selects other orders:
+    with two pending orders, the customer is asked which one, and both are listed."""
+    opening = "Hi, my email is daiki.hernandez0879@example.net. What is the status of order #W3284950?"
+    pending = "Which of my orders are still pending?"
+    f = flows({opening: {"tasks": ["order_info"], "email": "daiki.hernandez0879@example.net",
+                         "order_ids": ["#W3284950"]},
+               pending: {"tasks": ["order_info"], "order_status": "pending"}})
+    assert "Order #W3284950 is delivered" in f.say(opening)[-1]
+    answer = f.say(pending)[-1]
+    assert "#W3284950" not in answer and "#W2163447" in answer and "#W5713002" in answer, answer
+
+
 def test_an_ambiguous_order_gets_one_question_listing_the_candidates(flows):
     opening, which = "Lucas Smith 43221, what's the status of my order?", "The one with the charger."
     f = flows({opening: {"tasks": ["order_info"], **LUCAS}, which: {"order_hint": "the one with the charger"}})
