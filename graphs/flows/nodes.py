@@ -72,8 +72,8 @@ def dialogue_context(state: SupportState) -> str | None:
 
 
 def _has_status_said(view: CustomerView, order_id: str, said: dict[str, Any]) -> bool:
-    """Whether the order has the status the request selects by (or it selects by none): "which of my orders are
-    still pending?" right after a delivered order is not about that order."""
+    """Whether the order has the status the request selects by (or it selects by none): a question for the orders
+    of one status, right after an order of another status, is not about that order."""
     status = said.get("order_status")
     return not status or (view.orders.get(order_id) or {}).get("status") == status
 
