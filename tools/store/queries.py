@@ -101,31 +101,35 @@ class StoreQueries:
         ).fetchall()
 
     def _order_json(self, row: tuple) -> dict:
-        oid = row[0]
-        fuls = self._conn.execute(
-            "SELECT tracking_id, item_ids FROM fulfillments WHERE order_id = ? ORDER BY pos", (oid,)
-        ).fetchall()
-        return _order_record(row, [_item_json(r[1:]) for r in self._items(oid)], [_fulfillment_json(*f) for f in fuls],
-                             [_payment_json(*h) for h in self._history(oid)])
+        return self._records_of({row[0]: row})[row[0]]
 
     def _orders_json(self, order_ids: list[str]) -> dict[str, dict]:
         """Several orders' records by id, in the order given (unknown ids left out): four queries for any number
         of orders instead of four per order (each one a round trip on PostgreSQL)."""
         if not order_ids:
             return {}
-        conn, marks = self._conn, ", ".join("?" * len(order_ids))
-        rows = {r[0]: r for r in conn.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id IN ({marks})",
-                                              order_ids)}
+        marks = ", ".join("?" * len(order_ids))
+        rows = {r[0]: r for r in self._conn.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id IN ({marks})",
+                                                    order_ids)}
+        records = self._records_of(rows)
+        return {oid: records[oid] for oid in order_ids if oid in records}
+
+    def _records_of(self, rows: dict[str, tuple]) -> dict[str, dict]:
+        """The records of orders whose rows were read (by id): their items, fulfillments and payments in one query
+        each, whatever the number of orders."""
+        if not rows:
+            return {}
+        marks = ", ".join("?" * len(rows))
         parts: dict[str, dict[str, list]] = {oid: {"items": [], "fulfillments": [], "history": []} for oid in rows}
         for table, columns, part, to_json in (
             ("order_items", "name, product_id, item_id, price, options", "items", _item_json),
-            ("fulfillments", "tracking_id, item_ids", "fulfillments", lambda r: _fulfillment_json(*r)),
-            ("payment_history", "transaction_type, amount, payment_method_id", "history", lambda r: _payment_json(*r)),
+            ("fulfillments", "tracking_id, item_ids", "fulfillments", _fulfillment_json),
+            ("payment_history", "transaction_type, amount, payment_method_id", "history", _payment_json),
         ):
-            for oid, *values in conn.execute(f"SELECT order_id, {columns} FROM {table} WHERE order_id IN ({marks}) "
-                                             "ORDER BY order_id, pos", order_ids):
+            for oid, *values in self._conn.execute(f"SELECT order_id, {columns} FROM {table} WHERE order_id IN "
+                                                   f"({marks}) ORDER BY order_id, pos", list(rows)):
                 parts[oid][part].append(to_json(values))
-        return {oid: _order_record(rows[oid], **parts[oid]) for oid in order_ids if oid in rows}
+        return {oid: _order_record(row, **parts[oid]) for oid, row in rows.items()}
 
     def _order_text(self, order_id: str) -> str:
         return _dumps(self._order_json(self._order_row(order_id)))
@@ -175,15 +179,16 @@ class StoreQueries:
         )
 
 
-
 def _item_json(r: tuple) -> dict:
     """An order item from (name, product_id, item_id, price, options_json)."""
     return {"name": r[0], "product_id": r[1], "item_id": r[2], "price": r[3], "options": _loads(r[4])}
 
 
-def _fulfillment_json(tracking_id: str, item_ids: str) -> dict:
-    return {"tracking_id": _loads(tracking_id), "item_ids": _loads(item_ids)}
+def _fulfillment_json(r: tuple) -> dict:
+    """A fulfillment from (tracking_id_json, item_ids_json)."""
+    return {"tracking_id": _loads(r[0]), "item_ids": _loads(r[1])}
 
 
-def _payment_json(transaction_type: str, amount: int | float, payment_method_id: str) -> dict:
-    return {"transaction_type": transaction_type, "amount": amount, "payment_method_id": payment_method_id}
+def _payment_json(r: tuple) -> dict:
+    """A payment from (transaction_type, amount, payment_method_id)."""
+    return {"transaction_type": r[0], "amount": r[1], "payment_method_id": r[2]}
