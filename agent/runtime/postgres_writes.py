@@ -120,4 +120,3 @@ class PostgresOneTripWrites:
         async with self._cursor() as cur:  # type: ignore[attr-defined]
             await cur.execute(_WRITES + (_REPLACE if replace else _KEEP),
                               [*kept[0][:5], *_columns(kept, 5)])
-        return None
