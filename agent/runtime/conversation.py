@@ -19,7 +19,7 @@ from langgraph.types import Command, StateSnapshot
 from agent.observability import metrics
 from agent.runtime.claims import claimant, may_enter
 from agent.runtime.desk import OperatorDesk
-from agent.runtime.durability import make_durable
+from agent.runtime.durability import WalCheckpoints, make_durable
 from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
 from agent.runtime.events import ErrorEvent, Event, TurnOutcome
 from agent.runtime.feedback import FeedbackBook
@@ -72,6 +72,8 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
         self._durable_checkpoints, self._durable_store = (
             path if path is not None and database_engine(path) == "sqlite" else None
             for path in (checkpoint_path, store_path))
+        # The saver's connection leaves its log to this (durability.WalCheckpoints), after the turn's fsync.
+        self._wal = WalCheckpoints(self._durable_checkpoints) if self._durable_checkpoints else None
         self._unsent = UnsentMessages()
         self.desk = TicketDesk(store)
         self.guarded = GuardedTools(store)  # what a person runs for a customer goes through the same checks
@@ -104,18 +106,21 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
                 stack.callback(journal.close)
             saver = await stack.enter_async_context(checkpointer(
                 checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark if journal else None))
-            recorder = ModelRecorder.open(checkpoints, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+            # On SQLite the recorder and the leases write on the saver's connection (runtime.saver_connection).
+            recorder = ModelRecorder.open(checkpoints, busy_timeout_ms=settings.sqlite_busy_timeout_ms, saver=saver)
             stack.callback(recorder.close)
             model = RecordingChatModel(model, recorder)
             # The leases live with the checkpoints: every process writing this thread's history sees them.
             leases = await TurnLeases.open(checkpoints, ttl_seconds=settings.turn_lease_seconds,
-                                           busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+                                           busy_timeout_ms=settings.sqlite_busy_timeout_ms, saver=saver)
             stack.push_async_callback(leases.close)
             options = graph_options(settings)
             graph = build_support_graph(model=model, store=store, checkpointer=saver, options=options)
             runtime = cls(graph, store, saver, leases, checkpoint_path=checkpoints,
                           store_path=settings.store_location, default_persona=settings.persona)
             runtime.model, runtime.options = model.inner, options
+            if runtime._wal is not None:
+                stack.callback(runtime._wal.close)
             yield runtime
 
     # --- conversation ---------------------------------------------------------------------------------
@@ -347,6 +352,8 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
         """One fsync per turn: everything the turn committed survives a power cut once this returns."""
         if self._durable_checkpoints:
             make_durable(self._durable_checkpoints)
+            if self._wal is not None:
+                self._wal.after_turn()
         if wrote_store and self._durable_store:
             make_durable(self._durable_store)
 

@@ -13,6 +13,8 @@ server has made it durable (its own ``synchronous_commit``).
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 from pathlib import Path
 
 from tools.db import sqlite_path
@@ -30,3 +32,53 @@ def make_durable(db_path: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class WalCheckpoints:
+    """Copies a SQLite file's write-ahead log back into the database now and then, on the thread that calls it.
+
+    SQLite does this itself after a commit once the log holds 1000 pages (``wal_autocheckpoint``) on the
+    connection that committed, but the saver's connection, which also carries the leases' and the recorder's
+    writes (``saver_connection``), has that turned off: it writes on the event loop's thread, and a checkpoint
+    copies pages and fsyncs the file. So the runtime calls ``after_turn`` from the blocking executor when a turn has
+    returned, and every ``turns`` turns this runs a passive checkpoint on a connection of its own. Passive: it copies
+    what no reader still needs and never waits for, or blocks, a writer. A turn writes a few dozen pages, so the
+    log stays around the size SQLite's own default lets it reach. (SQLite also checkpoints when the last
+    connection to the file closes.)
+    """
+
+    def __init__(self, db_path: str | Path, *, turns: int = 32) -> None:
+        self._path = sqlite_path(db_path)
+        self._turns = turns
+        self._since = 0
+        self._conn: sqlite3.Connection | None = None
+        self._count = threading.Lock()
+        self._checkpointing = threading.Lock()
+        self._closed = False
+
+    def after_turn(self) -> None:
+        """Count a turn; every ``turns`` turns, checkpoint. A turn never waits for another's checkpoint: its own
+        is skipped (the next one copies its pages)."""
+        with self._count:
+            self._since += 1
+            if self._since < self._turns:
+                return
+            self._since = 0
+        if not self._checkpointing.acquire(blocking=False):
+            return
+        try:
+            if self._closed:
+                return
+            if self._conn is None:
+                self._conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            self._checkpointing.release()
+
+    def close(self) -> None:
+        """Close the checkpointing connection (waits for a checkpoint under way)."""
+        with self._checkpointing:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -26,10 +26,13 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from agent.runtime import claims
 from agent.runtime.errors import ThreadBusyError
-from tools.db.connect import AsyncDatabase, connect_async
+from agent.runtime.saver_connection import SaverSqlite
+from tools.db import database_engine
+from tools.db.connect import AsyncDatabase, connect, connect_async
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,16 @@ class TurnLeases:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path, *, ttl_seconds: float = 30.0, busy_timeout_ms: int = 5000) -> TurnLeases:
-        """Connect to the checkpoints' database (a SQLite file or the PostgreSQL URL), its tables migrated."""
+    async def open(cls, path: str | Path, *, ttl_seconds: float = 30.0, busy_timeout_ms: int = 5000,
+                   saver: Any = None) -> TurnLeases:
+        """Connect to the checkpoints' database (a SQLite file or the PostgreSQL URL), its tables migrated.
+
+        ``saver``: the runtime's SQLite saver on that file, whose connection the leases then share
+        (``saver_connection``: one connection per process never collides with itself); ignored on PostgreSQL.
+        """
+        if saver is not None and database_engine(path) == "sqlite":
+            await asyncio.to_thread(lambda: connect(path, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
+            return cls(SaverSqlite(saver), ttl_seconds)
         return cls(await connect_async(path, "checkpoints", busy_timeout_ms=busy_timeout_ms), ttl_seconds)
 
     async def close(self) -> None:
@@ -81,7 +92,7 @@ class TurnLeases:
                 claim, claim_params = claims.claim_statement(thread_id, claim_for)
                 taken = (await self.conn.execute(f"WITH claimed AS ({claim}) {_ACQUIRE}",
                                                  (*claim_params, *lease))).rowcount
-            else:  # SQLite: one call to the connection's thread (AsyncDatabase.run_transaction)
+            else:  # SQLite: one call (AsyncDatabase.run_transaction)
                 *_, taken = await self.conn.run_transaction([claims.claim_statement(thread_id, claim_for),
                                                              (_ACQUIRE, lease)])
         return owner if taken == 1 else None

@@ -6,13 +6,14 @@ model and its answer (the message the node received) is written to ``model_respo
 database, keyed by thread, the checkpoint the asking task ran from (and its namespace: a task flow's own
 checkpoints) and the call's index within that task. ``recorded_responses`` reads them back for a replay.
 
-Written in the process that runs the turn, on a connection of its own, before the node gets the answer: a
-response the graph acted on is on disk whenever the step's checkpoint is. The table is migration 12 of
-``tools.db.migrations`` (the checkpoints' database: the SQLite file, or PostgreSQL).
+Written in the process that runs the turn, before the node gets the answer (on SQLite on the saver's own
+connection, ``saver_connection``): a response the graph acted on is on disk whenever the step's checkpoint is.
+The table is migration 12 of ``tools.db.migrations`` (the checkpoints' database: the SQLite file, or PostgreSQL).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +31,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import ConfigDict, PrivateAttr
 
+from agent.runtime.saver_connection import SaverSqlite
 from graphs.blocking import off_loop
 from tools.db.connect import Database, connect
 
@@ -42,8 +44,9 @@ _UPSERT = ("INSERT INTO model_responses (thread_id, checkpoint_ns, checkpoint_id
            "response = excluded.response, created = excluded.created")
 #: PostgreSQL runs a data-modifying WITH beside the statement it precedes: the rows it deletes (call_index > 0)
 #: are never the row the upsert writes (call_index 0).
-_FORGET_LATER_CALLS = ("WITH forgotten AS (DELETE FROM model_responses WHERE thread_id = ? AND checkpoint_ns = ? "
-                       "AND checkpoint_id = ? AND call_index > 0) ")
+_FORGET_LATER_CALLS_SQLITE = ("DELETE FROM model_responses WHERE thread_id = ? AND checkpoint_ns = ? "
+                              "AND checkpoint_id = ? AND call_index > 0")
+_FORGET_LATER_CALLS = f"WITH forgotten AS ({_FORGET_LATER_CALLS_SQLITE}) "
 
 
 @dataclass(frozen=True)
@@ -83,17 +86,21 @@ def node_path(checkpoint_ns: str) -> str:
 
 
 class ModelRecorder:
-    """Writes responses to ``model_responses`` (a sync connection: the agent loop's nodes run in threads)."""
+    """Writes responses to ``model_responses``: on the SQLite saver's own connection when it has one
+    (``saver_connection``: the process's writes to the checkpoint file never collide), else on a connection of
+    its own (PostgreSQL; a model asked synchronously, from a thread)."""
 
-    def __init__(self, conn: Database) -> None:
+    def __init__(self, conn: Database, shared: SaverSqlite | None = None) -> None:
         self._conn = conn
+        self._shared = shared
         self._lock = threading.Lock()
         # Calls so far per task run, by the run's scratchpad (kept referenced so its id stays unique).
         self._calls: OrderedDict[int, tuple[object, int]] = OrderedDict()
 
     @classmethod
-    def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> ModelRecorder:
-        """Connect to the checkpoints' database (its tables migrated)."""
+    def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000, saver: Any = None) -> ModelRecorder:
+        """Connect to the checkpoints' database (its tables migrated). ``saver``: the runtime's SQLite saver on
+        that file, whose connection the recorder's awaited writes then share."""
         db = connect(path, "checkpoints", busy_timeout_ms=busy_timeout_ms)
         if db.engine == "sqlite":
             # Like the checkpoints' own connection (storage.open_checkpointer): each record's commit is appended to
@@ -101,7 +108,7 @@ class ModelRecorder:
             # (durability) makes it durable with the turn's checkpoints, and a checkpoint that survives a power cut
             # has every record written before it too (the log is replayed in order, up to its first missing commit).
             db.execute("PRAGMA synchronous = NORMAL")
-        return cls(db)
+        return cls(db, SaverSqlite(saver) if saver is not None and db.engine == "sqlite" else None)
 
     def close(self) -> None:
         """Close the connection."""
@@ -109,31 +116,48 @@ class ModelRecorder:
             self._conn.close()
 
     def _call_index(self, where: AskedFrom) -> int:
-        key = id(where.execution)
-        _, count = self._calls.get(key, (where.execution, 0))
-        self._calls[key] = (where.execution, count + 1)
-        self._calls.move_to_end(key)
-        while len(self._calls) > 1024:
-            self._calls.popitem(last=False)
-        return count
+        with self._lock:
+            key = id(where.execution)
+            _, count = self._calls.get(key, (where.execution, 0))
+            self._calls[key] = (where.execution, count + 1)
+            self._calls.move_to_end(key)
+            while len(self._calls) > 1024:
+                self._calls.popitem(last=False)
+            return count
+
+    def _row(self, where: AskedFrom, message: BaseMessage) -> tuple[int, tuple[str, str, str], list[Any]]:
+        kind, blob = _SERDE.dumps_typed(message)
+        index = self._call_index(where)
+        key = (where.thread_id, where.checkpoint_ns, where.checkpoint_id)
+        return index, key, [*key, index, where.root_checkpoint_id, where.node, kind, blob, time.time()]
 
     def record(self, where: AskedFrom, message: BaseMessage) -> None:
-        """Store one response (a task's first call replaces what an earlier, failed run of it recorded)."""
-        kind, blob = _SERDE.dumps_typed(message)
+        """Store one response (a task's first call replaces what an earlier, failed run of it recorded), on the
+        recorder's own connection."""
+        index, key, row = self._row(where, message)
         with self._lock:
-            index = self._call_index(where)
-            key = (where.thread_id, where.checkpoint_ns, where.checkpoint_id)
-            row = [*key, index, where.root_checkpoint_id, where.node, kind, blob, time.time()]
-            if index > 0:
-                self._conn.execute(_UPSERT, row)
-            elif self._conn.engine == "postgres":
+            if self._conn.engine == "postgres":
                 # One statement (one round trip): the earlier run's later calls go, this call replaces its first.
-                self._conn.execute(_FORGET_LATER_CALLS + _UPSERT, [*key, *row])
+                self._conn.execute(_UPSERT if index > 0 else _FORGET_LATER_CALLS + _UPSERT,
+                                   row if index > 0 else [*key, *row])
             else:
-                with self._conn.transaction() as conn:
-                    conn.execute("DELETE FROM model_responses WHERE thread_id = ? AND checkpoint_ns = ? "
-                                 "AND checkpoint_id = ? AND call_index > 0", key)
-                    conn.execute(_UPSERT, row)
+                _write_sqlite(self._conn.conn, index, key, row)
+
+    async def arecord(self, where: AskedFrom, message: BaseMessage) -> None:
+        """``record`` for the event loop: on the saver's connection when shared, else off the loop."""
+        if self._shared is None:
+            await off_loop(self.record, where, message)
+            return
+        index, key, row = self._row(where, message)
+        await self._shared.call(_write_sqlite, index, key, row)
+
+
+def _write_sqlite(conn: sqlite3.Connection, index: int, key: tuple[str, str, str], row: list[Any]) -> None:
+    """One response in one transaction (see ``ModelRecorder.record``)."""
+    with Database(conn, "sqlite").transaction() as db:
+        if index == 0:
+            db.execute(_FORGET_LATER_CALLS_SQLITE, key)
+        db.execute(_UPSERT, row)
 
 
 @dataclass(frozen=True)
@@ -222,7 +246,7 @@ class RecordingChatModel(BaseChatModel):
         """Ask the wrapped model; record its answer against the asking checkpoint."""
         message = await super().ainvoke(input, config, **kwargs)
         if (where := asked_from(config)) is not None:
-            await off_loop(self._recorder.record, where, message)
+            await self._recorder.arecord(where, message)
         return message
 
     # The wrapped model does the work; these only forward (private hooks of BaseChatModel, see the contract test).
