@@ -30,8 +30,7 @@ from typing import Any
 
 from agent.runtime import claims
 from agent.runtime.errors import ThreadBusyError
-from agent.runtime.saver_connection import SaverSqlite
-from tools.db import database_engine
+from agent.runtime.saver_connection import SaverPool, SaverSqlite, shared_with
 from tools.db.connect import AsyncDatabase, connect, connect_async
 
 log = logging.getLogger(__name__)
@@ -53,21 +52,22 @@ class TurnLeases:
         self.conn = conn
         self.ttl = ttl_seconds
         self._process = f"{socket.gethostname()}:{os.getpid()}"
-        # One connection serves every turn of the process: a transaction must not interleave with another
-        # coroutine's statements on it.
-        self._lock = asyncio.Lock()
+        # A connection of its own serves every turn of the process: a transaction must not interleave with another
+        # coroutine's statements on it. The saver's connection or pool runs each call whole (saver_connection).
+        self._lock: Any = (contextlib.nullcontext() if isinstance(conn, SaverSqlite | SaverPool)
+                           else asyncio.Lock())
 
     @classmethod
     async def open(cls, path: str | Path, *, ttl_seconds: float = 30.0, busy_timeout_ms: int = 5000,
                    saver: Any = None) -> TurnLeases:
         """Connect to the checkpoints' database (a SQLite file or the PostgreSQL URL), its tables migrated.
 
-        ``saver``: the runtime's SQLite saver on that file, whose connection the leases then share
-        (``saver_connection``: one connection per process never collides with itself); ignored on PostgreSQL.
+        ``saver``: the runtime's saver on that database, whose connection (SQLite) or pool (PostgreSQL) the leases
+        then share (``saver_connection``).
         """
-        if saver is not None and database_engine(path) == "sqlite":
+        if saver is not None:
             await asyncio.to_thread(lambda: connect(path, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
-            return cls(SaverSqlite(saver), ttl_seconds)
+            return cls(shared_with(saver), ttl_seconds)
         return cls(await connect_async(path, "checkpoints", busy_timeout_ms=busy_timeout_ms), ttl_seconds)
 
     async def close(self) -> None:

@@ -31,7 +31,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import ConfigDict, PrivateAttr
 
-from agent.runtime.saver_connection import SaverSqlite
+from agent.runtime.saver_connection import SaverPool, SaverSqlite, shared_with
 from graphs.blocking import off_loop
 from tools.db.connect import Database, connect
 
@@ -86,11 +86,11 @@ def node_path(checkpoint_ns: str) -> str:
 
 
 class ModelRecorder:
-    """Writes responses to ``model_responses``: on the SQLite saver's own connection when it has one
-    (``saver_connection``: the process's writes to the checkpoint file never collide), else on a connection of
-    its own (PostgreSQL; a model asked synchronously, from a thread)."""
+    """Writes responses to ``model_responses``: from the event loop (``arecord``) on the saver's own connection or
+    pool when it has them (``saver_connection``), else on a connection of its own (``record``: a model asked
+    synchronously, from a thread)."""
 
-    def __init__(self, conn: Database, shared: SaverSqlite | None = None) -> None:
+    def __init__(self, conn: Database, shared: SaverSqlite | SaverPool | None = None) -> None:
         self._conn = conn
         self._shared = shared
         self._lock = threading.Lock()
@@ -99,8 +99,8 @@ class ModelRecorder:
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000, saver: Any = None) -> ModelRecorder:
-        """Connect to the checkpoints' database (its tables migrated). ``saver``: the runtime's SQLite saver on
-        that file, whose connection the recorder's awaited writes then share."""
+        """Connect to the checkpoints' database (its tables migrated). ``saver``: the runtime's saver on that
+        database, whose connection or pool ``arecord`` then shares."""
         db = connect(path, "checkpoints", busy_timeout_ms=busy_timeout_ms)
         if db.engine == "sqlite":
             # Like the checkpoints' own connection (storage.open_checkpointer): each record's commit is appended to
@@ -108,7 +108,7 @@ class ModelRecorder:
             # (durability) makes it durable with the turn's checkpoints, and a checkpoint that survives a power cut
             # has every record written before it too (the log is replayed in order, up to its first missing commit).
             db.execute("PRAGMA synchronous = NORMAL")
-        return cls(db, SaverSqlite(saver) if saver is not None and db.engine == "sqlite" else None)
+        return cls(db, shared_with(saver) if saver is not None else None)
 
     def close(self) -> None:
         """Close the connection."""
@@ -137,19 +137,25 @@ class ModelRecorder:
         index, key, row = self._row(where, message)
         with self._lock:
             if self._conn.engine == "postgres":
-                # One statement (one round trip): the earlier run's later calls go, this call replaces its first.
-                self._conn.execute(_UPSERT if index > 0 else _FORGET_LATER_CALLS + _UPSERT,
-                                   row if index > 0 else [*key, *row])
+                self._conn.execute(*_postgres_statement(index, key, row))
             else:
                 _write_sqlite(self._conn.conn, index, key, row)
 
     async def arecord(self, where: AskedFrom, message: BaseMessage) -> None:
-        """``record`` for the event loop: on the saver's connection when shared, else off the loop."""
+        """``record`` from the event loop: on the saver's connection or pool when shared, else off the loop."""
         if self._shared is None:
             await off_loop(self.record, where, message)
             return
         index, key, row = self._row(where, message)
-        await self._shared.call(_write_sqlite, index, key, row)
+        if isinstance(self._shared, SaverSqlite):
+            await self._shared.call(_write_sqlite, index, key, row)
+        else:
+            await self._shared.execute(*_postgres_statement(index, key, row))
+
+
+def _postgres_statement(index: int, key: tuple[str, str, str], row: list[Any]) -> tuple[str, list[Any]]:
+    """One statement (one round trip): a task's first call also forgets the later calls of an earlier run."""
+    return (_UPSERT, row) if index > 0 else (_FORGET_LATER_CALLS + _UPSERT, [*key, *row])
 
 
 def _write_sqlite(conn: sqlite3.Connection, index: int, key: tuple[str, str, str], row: list[Any]) -> None:

@@ -1,4 +1,5 @@
-"""The turn leases' and the model recorder's statements on the SQLite checkpoint saver's own connection.
+"""The turn leases' and the model recorder's statements on the checkpoint saver's own connection (SQLite) or its
+pool (PostgreSQL): ``shared_with(saver)``.
 
 Why one connection: SQLite lets one connection at a time write a file. When the saver (a turn's steps), the leases
 (taken and given back each turn) and the recorder (each model answer) wrote the checkpoint file on three
@@ -12,6 +13,10 @@ aiosqlite's thread as before.
 
 The saver's connection does not checkpoint its write-ahead log (``sqlite_inline``); the leases' connection used
 to. ``durability.WalCheckpoints`` does it now, off the loop.
+
+On PostgreSQL nothing collides (row locks), but the leases had one connection for the whole process, taken in
+turn under a lock: at 64 conversations a lease took 13 ms on average (p99 70 ms) waiting for other turns' round
+trips. On the saver's pool each statement has a connection of its own.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from psycopg.rows import tuple_row
+
 from agent.runtime import sqlite_inline
 from tools.db.connect import AsyncDatabase, Database
+from tools.db.postgres import to_psycopg
 
 T = TypeVar("T")
 
@@ -102,3 +110,45 @@ class SaverSqlite(AsyncDatabase):
     async def close(self) -> None:
         """Nothing to close: the connection is the saver's."""
         self._closed = True
+
+
+class SaverPool(AsyncDatabase):
+    """An ``AsyncDatabase`` whose statements each run on a connection of a PostgreSQL saver's pool (autocommit,
+    the pool's ``lock_timeout``), read to the end before the connection goes back."""
+
+    def __init__(self, saver: Any) -> None:
+        super().__init__(None, "postgres")
+        self._pool = saver.conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        """Run one statement (committed); its ``rowcount`` and rows."""
+        async with self._pool.connection() as conn:
+            return await _run_pg(conn, sql, params)
+
+    async def run_transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Run the statements in one transaction; each one's ``rowcount``."""
+        async with self._pool.connection() as conn, conn.transaction():
+            return [(await _run_pg(conn, sql, params)).rowcount for sql, params in statements]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncDatabase]:
+        raise TypeError("SaverPool runs a transaction in one call: use run_transaction()")
+        yield self  # pragma: no cover - makes this an async generator
+
+    async def close(self) -> None:
+        """Nothing to close: the pool is the saver's."""
+        self._closed = True
+
+
+async def _run_pg(conn: Any, sql: str, params: Sequence[Any]) -> Rows:
+    async with conn.cursor(row_factory=tuple_row) as cursor:
+        await cursor.execute(to_psycopg(sql), tuple(params)) if params else await cursor.execute(sql)
+        rows = await cursor.fetchall() if cursor.description else []
+        return Rows(cursor.rowcount, rows)
+
+
+def shared_with(saver: Any) -> SaverSqlite | SaverPool:
+    """Statements on the runtime's saver's connection (SQLite) or pool (PostgreSQL)."""
+    from agent.runtime.postgres_saver import CachedAsyncPostgresSaver
+
+    return SaverPool(saver) if isinstance(saver, CachedAsyncPostgresSaver) else SaverSqlite(saver)

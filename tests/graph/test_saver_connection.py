@@ -1,6 +1,7 @@
-"""On SQLite a process writes its checkpoint file on one connection: the saver's, which the turn leases and the
-model recorder share (``agent.runtime.saver_connection``). Their statements commit as on a connection of their
-own, another process sees them at once, and many concurrent turns never find the file locked by themselves."""
+"""The turn leases and the model recorder share the checkpoint saver's connection (SQLite) or pool (PostgreSQL):
+``agent.runtime.saver_connection``. On SQLite a process then writes its checkpoint file on one connection: the
+statements commit as on a connection of their own, another process sees them at once, and many concurrent turns
+never find the file locked by themselves. On PostgreSQL no lease waits for another's round trip."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import asyncio
 import sqlite3
 from contextlib import closing
 
+import psycopg
 import pytest
 
 from agent.runtime import SupportRuntime, sqlite_inline
 from agent.runtime.durability import WalCheckpoints
 from agent.runtime.lease import TurnLeases
-from agent.runtime.saver_connection import SaverSqlite
+from agent.runtime.saver_connection import SaverPool, SaverSqlite
 from agent.runtime.storage import open_checkpointer
 from tests.graph.api_support import LENA, shop_settings
 from tests.graph.test_concurrency import SlowModel
+from tools.db.connect import connect
 
 pytestmark = pytest.mark.fast
 
@@ -95,6 +98,36 @@ async def test_concurrent_turns_of_one_process_never_find_the_checkpoint_file_lo
             leased = check.execute("SELECT count(*) FROM turn_leases").fetchone()[0]
     assert locked == [], f"{len(locked)} writes found the file locked by the process's own connections"
     assert recorded == model.requests and leased == 0
+
+
+async def test_leases_on_the_postgres_savers_pool_do_not_wait_for_each_other(postgres_url):
+    from agent.runtime.postgres_saver import open_postgres_checkpointer
+    from graphs.state import delta_channels
+
+    connect(postgres_url, "checkpoints").close()  # the leases' tables
+    async with open_postgres_checkpointer(postgres_url, delta_channels()) as saver:
+        leases = await TurnLeases.open(postgres_url, ttl_seconds=30, saver=saver)
+        assert isinstance(leases.conn, SaverPool)
+        first = await leases.acquire("a", claim_for="alice")
+        assert first is not None
+        other = psycopg.connect(postgres_url, autocommit=True)
+        try:
+            other.execute("BEGIN")
+            other.execute("SELECT * FROM turn_leases WHERE thread_id = 'a' FOR UPDATE")  # a's row, locked elsewhere
+            blocked = asyncio.create_task(leases.release("a", first))
+            await asyncio.sleep(0.2)
+            assert not blocked.done()
+            # The process's other leases go on meanwhile: on a connection of their own, not behind a's.
+            second = await asyncio.wait_for(leases.acquire("b", claim_for="bob"), timeout=2)
+            assert second is not None and await leases.owner_of("b") == "bob"
+            assert other.execute("SELECT owner FROM turn_leases WHERE thread_id = 'b'").fetchall() == [(second,)]
+            other.execute("COMMIT")
+            await asyncio.wait_for(blocked, timeout=2)
+            assert other.execute("SELECT count(*) FROM turn_leases WHERE thread_id = 'a'").fetchone() == (0,)
+        finally:
+            other.close()
+        await leases.close()  # closes nothing of the saver's pool
+        assert await saver.aget_tuple({"configurable": {"thread_id": "a", "checkpoint_ns": ""}}) is None
 
 
 def test_wal_checkpoints_copy_the_log_into_the_database_every_n_turns(tmp_path):
