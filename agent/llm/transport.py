@@ -10,6 +10,11 @@ What the SDK did and this keeps: connection pooling with keep-alive, the read an
 connection failures, timeouts and 408/409/429/5xx answers with exponential back-off (honouring ``Retry-After``), the
 ``Authorization`` header, proxies from the environment, and server-sent events for streaming.
 
+Proxies are read from the environment once, when a loop's session is made, as httpx reads them when the SDK's client
+is made. aiohttp's own ``trust_env`` would look them up (and a ``.netrc``, which the SDK never read) on the loop's
+default executor for every request: two thread hops per model request, on an executor of min(32, cores + 4)
+threads shared by every conversation of the process.
+
 aiohttp sessions belong to an event loop: one is made per loop that sends a request, and is closed by that loop's
 own shutdown (``asyncio.run``, uvicorn and pytest-asyncio all close a loop's async generators before closing it;
 a generator that holds the session open does the closing), so nothing is left unclosed and no loop is shared.
@@ -25,6 +30,8 @@ from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 __all__ = ["ChatCompletions", "ModelHTTPError", "ModelStreamError"]
 
@@ -69,6 +76,7 @@ class ChatCompletions:
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
         self.max_retries = max(0, max_retries)
         self._sessions: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, AsyncIterator[None]]] = {}
+        self._proxy: tuple[URL | None, aiohttp.BasicAuth | None] = (None, None)
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """One non-streaming request: the completion as a dict (``orjson.JSONDecodeError`` if it is not JSON)."""
@@ -111,7 +119,8 @@ class ChatCompletions:
             last = attempt >= self.max_retries
             try:
                 response = await session.post(self.url, data=data, headers=self.headers, params=self.query or None,
-                                              timeout=self.timeout)
+                                              timeout=self.timeout, proxy=self._proxy[0],
+                                              proxy_auth=self._proxy[1])
             except (TimeoutError, aiohttp.ClientConnectionError):
                 if last:
                     raise
@@ -132,8 +141,9 @@ class ChatCompletions:
             return held[0]
         for stale in [other for other in self._sessions if other.is_closed()]:
             del self._sessions[stale]  # closed by that loop's shutdown (see _hold)
+        self._proxy = env_proxy(self.url)
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30), trust_env=True,
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30),
             timeout=self.timeout, skip_auto_headers=("User-Agent",))
         keeper = _hold(session)
         await keeper.__anext__()  # the loop now knows the generator and closes it at shutdown
@@ -145,6 +155,15 @@ class ChatCompletions:
         held = self._sessions.pop(asyncio.get_running_loop(), None)
         if held is not None:
             await held[1].aclose()
+
+
+def env_proxy(url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``url`` (``HTTP(S)_PROXY``, less ``NO_PROXY``) and its credentials;
+    (None, None) for none."""
+    try:
+        return get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, None
 
 
 def _retryable(response: aiohttp.ClientResponse) -> bool:

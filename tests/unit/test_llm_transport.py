@@ -212,3 +212,39 @@ async def test_aclose_closes_the_running_loops_session():
     session = await completions._session()
     await completions.aclose()
     assert session.closed and not completions._sessions
+
+
+async def test_a_proxy_named_by_the_environment_carries_the_requests_unless_no_proxy_names_the_host(
+        server, monkeypatch):
+    """Read once per session, as httpx reads it when the SDK's client is made."""
+    proxy_url, seen, script = server  # the fake server stands in for the proxy: it answers what it is sent
+    proxy = proxy_url.removesuffix("/v1")
+    script.append(answer("through the proxy"))
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    model = QwenChatOpenAI(model="m", api_key="k", base_url="http://model.internal:8000/v1", max_retries=0)
+    assert (await model.ainvoke("hi")).content == "through the proxy"
+    assert seen[0].headers["Host"] == "model.internal:8000"  # asked of the proxy, for the model server
+    await model._direct_completions.aclose()
+    monkeypatch.setenv("NO_PROXY", "model.internal")
+    completions = ChatCompletions("http://model.internal:8000/v1", None, read_timeout=1, connect_timeout=1,
+                                  max_retries=0)
+    await completions._session()
+    assert completions._proxy == (None, None)
+    await completions.aclose()
+
+
+async def test_a_request_makes_no_hop_to_the_loops_default_executor(server, monkeypatch):
+    """That executor has min(32, cores + 4) threads for the whole process: aiohttp's trust_env looked up the proxy
+    and a .netrc there on every request."""
+    url, _, script = server
+    script.extend([answer("one"), answer("two")])
+    model = QwenChatOpenAI(model="m", api_key="k", base_url=url, max_retries=0)
+    loop = asyncio.get_running_loop()
+    hops = []
+    real = loop.run_in_executor
+    monkeypatch.setattr(loop, "run_in_executor",
+                        lambda executor, fn, *args: hops.append(fn) or real(executor, fn, *args))
+    assert (await model.ainvoke("hi")).content == "one" and (await model.ainvoke("hi")).content == "two"
+    assert hops == []
