@@ -5,7 +5,7 @@ Never the loop's default executor: it has min(32, cores + 4) threads (6 on a 2-c
 synchronous node is run there by LangGraph, so a process held at most that many turns in flight, whatever the
 model server could take. Nodes are ``async def``: the model is awaited (``ainvoke``) on the loop, the blocking
 parts go through ``off_loop`` (a node of plain code with store calls: ``async_node``), and a node of plain code
-alone runs on the loop (``plain_node``).
+alone runs on the loop (``plain_node``), as does a conditional edge's routing function (``plain_route``).
 """
 
 from __future__ import annotations
@@ -55,3 +55,19 @@ def plain_node(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
         return fn(state, config)
 
     return node
+
+
+def plain_route(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """A conditional edge's routing function (plain code on the state) as an ``async def`` run on the loop.
+
+    LangGraph runs a synchronous routing function on the loop's default executor (LangChain's
+    ``run_in_executor``): a thread hop per conditional edge a turn passes, on the executor of min(32, cores + 4)
+    threads this module keeps turns off. Keeps the function's name and return annotation (a ``Literal`` of the
+    nodes it routes to draws the graph's edges when no path map is given)."""
+
+    @functools.wraps(fn)
+    async def route(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the hints LangGraph reads are fn's own
+        return fn(*args, **kwargs)
+
+    route.__annotations__ = dict(getattr(fn, "__annotations__", {}))  # none of a partial's: not this wrapper's
+    return route

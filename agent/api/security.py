@@ -5,15 +5,15 @@ Which Host names it answers and which proxies it believes: agent/web (shared wit
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agent.auth import OperatorTokens, Principal, authenticate
+from agent.auth import OperatorTokens, Principal, authenticate, is_operator_token
 from agent.settings import Settings
+from graphs.blocking import off_loop
 
 _bearer = HTTPBearer(auto_error=False, description="An operator token (deskgraph tokens operator NAME) or a "
                                                    "customer token signed with DESKGRAPH_CUSTOMER_TOKEN_SECRET.")
@@ -48,7 +48,11 @@ async def principal(request: Request,
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     operators: OperatorTokens = request.app.state.operator_tokens
-    found = await asyncio.to_thread(authenticate, credentials.credentials, settings, operators)
+    token = credentials.credentials
+    if is_operator_token(token):  # a lookup in the store: off the loop, on the turns' own executor
+        found = await off_loop(authenticate, token, settings, operators)
+    else:  # a customer token's signature is checked in microseconds: a thread hop would cost more
+        found = authenticate(token, settings, operators)
     if found is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     return found

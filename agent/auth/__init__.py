@@ -9,9 +9,9 @@ Example:
 
 from agent.auth.customer import CustomerTokenError, mint_customer_token, verify_customer_token
 from agent.auth.operators import OperatorTokenError, OperatorTokens, TokenRecord
-from agent.auth.principal import Principal, Role, authenticate
+from agent.auth.principal import Principal, Role, authenticate, is_operator_token
 
 __all__ = [
     "CustomerTokenError", "OperatorTokenError", "OperatorTokens", "Principal", "Role", "TokenRecord",
-    "authenticate", "mint_customer_token", "verify_customer_token",
+    "authenticate", "is_operator_token", "mint_customer_token", "verify_customer_token",
 ]

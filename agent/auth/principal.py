@@ -43,12 +43,17 @@ class Principal:
         return cls("customer", user_id)
 
 
+def is_operator_token(token: str) -> bool:
+    """Whether the token claims to be an operator's (checking it reads the store; a customer token's does not)."""
+    return token.strip().startswith(PREFIX)
+
+
 def authenticate(token: str, settings: Settings, operators: OperatorTokens | None = None) -> Principal | None:
     """The principal a bearer token stands for, or None when it proves nothing."""
     token = token.strip()
     if not token:
         return None
-    if token.startswith(PREFIX):
+    if is_operator_token(token):
         name = (operators or OperatorTokens(settings.store_location, settings.sqlite_busy_timeout_ms)).verify(token)
         return Principal.operator(name) if name else None
     secret = settings.customer_token_secret.get_secret_value()

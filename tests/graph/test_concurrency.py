@@ -20,6 +20,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
 from agent.runtime import SupportRuntime
+from tests.graph import api_support
 from tests.graph.api_support import LENA, shop_settings
 
 CONVERSATIONS = 32
@@ -83,3 +84,27 @@ async def test_32_conversations_keep_more_model_requests_in_flight_than_the_defa
     assert model.requests >= CONVERSATIONS
     assert model.peak > DEFAULT_EXECUTOR_THREADS, (model.peak, DEFAULT_EXECUTOR_THREADS)
     assert model.peak >= CONVERSATIONS * 3 // 4  # not merely above the cap: nearly every conversation at once
+
+
+@pytest.mark.parametrize("dialogue", ["flows", "agent"])
+async def test_a_turn_takes_no_thread_of_the_loops_default_executor(tmp_path, dialogue, monkeypatch):
+    """Not a routing function of a conditional edge (LangGraph runs a synchronous one there), not a customer
+    token's check, not the model request (aiohttp's proxy lookup): through the API, as a signed-in customer."""
+    monkeypatch.setitem(globals(), "LATENCY", 0.01)  # SlowModel's, at once
+    settings = shop_settings(tmp_path, dialogue=dialogue, api_auth="on")
+    async with api_support.client(settings, SlowModel()) as client:
+        loop = asyncio.get_running_loop()
+        hops: list[object] = []
+        real = loop.run_in_executor
+
+        def counted(executor, fn, *args):  # noqa: ANN001, ANN202
+            if executor is None:
+                hops.append(getattr(fn, "func", fn))
+            return real(executor, fn, *args)
+
+        monkeypatch.setattr(loop, "run_in_executor", counted)
+        for text in ("Was my order #W1000002 delivered?", "And where is it now?"):
+            answer = await client.post("/threads/t1/messages", json={"text": text},
+                                       headers=api_support.customer_headers(LENA))
+            assert answer.status_code == 200 and '"reply"' in answer.text, answer.text[-300:]
+    assert hops == []
