@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -33,6 +36,19 @@ async def off_loop(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> 
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     return await loop.run_in_executor(_executor, functools.partial(context.run, fn, *args, **kwargs))
+
+
+def in_background(fn: Callable[..., Any], /, *args: Any) -> None:
+    """Run ``fn(*args)`` on the blocking executor without waiting for it (housekeeping after a turn); an error is
+    logged, not raised."""
+
+    def logged() -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - nobody waits for the result: the log is where it goes
+            log.exception("background task %s failed", getattr(fn, "__qualname__", fn))
+
+    _executor.submit(logged)
 
 
 def async_node(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:

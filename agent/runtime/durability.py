@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from graphs.blocking import in_background
 from tools.db import sqlite_path
 
 
@@ -41,10 +42,10 @@ class WalCheckpoints:
     connection that committed, but the saver's connection, which also carries the leases' and the recorder's
     writes (``saver_connection``), has that turned off: it writes on the event loop's thread, and a checkpoint
     copies pages and fsyncs the file. So the runtime calls ``after_turn`` from the blocking executor when a turn has
-    returned, and every ``turns`` turns this runs a passive checkpoint on a connection of its own. Passive: it copies
-    what no reader still needs and never waits for, or blocks, a writer. A turn writes a few dozen pages, so the
-    log stays around the size SQLite's own default lets it reach. (SQLite also checkpoints when the last
-    connection to the file closes.)
+    returned, and every ``turns`` turns this starts a passive checkpoint on a connection of its own, in the
+    background (a turn never waits for it). Passive: it copies what no reader still needs and never waits for, or
+    blocks, a writer. A turn writes a few dozen pages, so the log stays around the size SQLite's own default lets
+    it reach. (SQLite also checkpoints when the last connection to the file closes.)
     """
 
     def __init__(self, db_path: str | Path, *, turns: int = 32) -> None:
@@ -57,13 +58,18 @@ class WalCheckpoints:
         self._closed = False
 
     def after_turn(self) -> None:
-        """Count a turn; every ``turns`` turns, checkpoint. A turn never waits for another's checkpoint: its own
-        is skipped (the next one copies its pages)."""
+        """Count a turn; every ``turns`` turns, start a checkpoint in the background: the turn that counted it
+        returns at once (its fsync is done), and a checkpoint under way makes the next one wait for the next
+        ``turns`` turns (it copies their pages then)."""
         with self._count:
             self._since += 1
             if self._since < self._turns:
                 return
             self._since = 0
+        in_background(self.checkpoint)
+
+    def checkpoint(self) -> None:
+        """A passive checkpoint now, unless one is under way or this is closed."""
         if not self._checkpointing.acquire(blocking=False):
             return
         try:

@@ -6,17 +6,21 @@ never find the file locked by themselves. On PostgreSQL no lease waits for anoth
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
+import time
 from contextlib import closing
 
 import psycopg
 import pytest
 
-from agent.runtime import SupportRuntime, sqlite_inline
+from agent.runtime import SupportRuntime, durability, sqlite_inline
 from agent.runtime.durability import WalCheckpoints
 from agent.runtime.lease import TurnLeases
 from agent.runtime.saver_connection import SaverPool, SaverSqlite
 from agent.runtime.storage import open_checkpointer
+from graphs.blocking import in_background
 from tests.graph.api_support import LENA, shop_settings
 from tests.graph.test_concurrency import SlowModel
 from tools.db.connect import connect
@@ -130,7 +134,7 @@ async def test_leases_on_the_postgres_savers_pool_do_not_wait_for_each_other(pos
         assert await saver.aget_tuple({"configurable": {"thread_id": "a", "checkpoint_ns": ""}}) is None
 
 
-def test_wal_checkpoints_copy_the_log_into_the_database_every_n_turns(tmp_path):
+def test_wal_checkpoints_copy_the_log_into_the_database_every_n_turns_in_the_background(tmp_path, monkeypatch):
     path = tmp_path / "c.db"
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("PRAGMA journal_mode=WAL")
@@ -139,12 +143,33 @@ def test_wal_checkpoints_copy_the_log_into_the_database_every_n_turns(tmp_path):
     for _ in range(50):
         writer.execute("INSERT INTO t VALUES (randomblob(4000))")
     size = path.stat().st_size
+    started = []
+    monkeypatch.setattr(durability, "in_background", lambda fn, *args: started.append((fn, args)))
     wal = WalCheckpoints(path, turns=3)
     wal.after_turn()
     wal.after_turn()
-    assert path.stat().st_size == size  # not yet: every third turn
+    assert started == [] and path.stat().st_size == size  # not yet: every third turn
     wal.after_turn()
+    assert started == [(wal.checkpoint, ())] and path.stat().st_size == size  # started, not waited for
+    started[0][0]()
     assert path.stat().st_size > size + 50 * 4000  # the rows' pages are in the database file now
     wal.close()
-    wal.after_turn(), wal.after_turn(), wal.after_turn()  # closed: nothing to do, no error
+    wal.checkpoint()  # closed: nothing to do, no error
     writer.close()
+
+
+def test_a_background_task_that_fails_is_logged(caplog):
+    done = threading.Event()
+
+    def fails() -> None:
+        done.set()
+        raise RuntimeError("disk gone")
+
+    with caplog.at_level(logging.ERROR, logger="graphs.blocking"):
+        in_background(fails)
+        assert done.wait(5)
+        for _ in range(100):
+            if "disk gone" in caplog.text:
+                break
+            time.sleep(0.01)
+    assert "background task" in caplog.text and "disk gone" in caplog.text
