@@ -74,13 +74,23 @@ def _transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Seque
         return [db.execute(sql, params).rowcount for sql, params in statements]
 
 
-class SaverSqlite(AsyncDatabase):
-    """An ``AsyncDatabase`` whose statements run on a ``CachedAsyncSqliteSaver``'s connection, under its lock.
+class _OnTheSavers(AsyncDatabase):
+    """What the saver-backed databases share: closing closes nothing (the connection or pool is the saver's), and
+    ``transaction()`` is not offered (a block that awaits between its statements would hold the saver's lock, or a
+    pool connection, across them): ``run_transaction`` runs a transaction's statements in one call."""
 
-    Closing it closes nothing: the connection is the saver's. ``transaction()`` is not offered, because a block
-    that awaits between its statements would hold the saver's lock across them; ``run_transaction`` runs a
-    transaction's statements in one call.
-    """
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncDatabase]:
+        raise TypeError(f"{type(self).__name__} runs a transaction in one call: use run_transaction()")
+        yield self  # pragma: no cover - makes this an async generator
+
+    async def close(self) -> None:
+        """Nothing to close: the saver's."""
+        self._closed = True
+
+
+class SaverSqlite(_OnTheSavers):
+    """An ``AsyncDatabase`` whose statements run on a ``CachedAsyncSqliteSaver``'s connection, under its lock."""
 
     def __init__(self, saver: Any) -> None:
         super().__init__(saver.conn, "sqlite")
@@ -102,17 +112,8 @@ class SaverSqlite(AsyncDatabase):
         """Run the statements in one write transaction; each one's ``rowcount``."""
         return await self.call(_transaction, statements)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncDatabase]:
-        raise TypeError("SaverSqlite runs a transaction in one call: use run_transaction()")
-        yield self  # pragma: no cover - makes this an async generator
 
-    async def close(self) -> None:
-        """Nothing to close: the connection is the saver's."""
-        self._closed = True
-
-
-class SaverPool(AsyncDatabase):
+class SaverPool(_OnTheSavers):
     """An ``AsyncDatabase`` whose statements each run on a connection of a PostgreSQL saver's pool (autocommit,
     the pool's ``lock_timeout``), read to the end before the connection goes back."""
 
@@ -129,15 +130,6 @@ class SaverPool(AsyncDatabase):
         """Run the statements in one transaction; each one's ``rowcount``."""
         async with self._pool.connection() as conn, conn.transaction():
             return [(await _run_pg(conn, sql, params)).rowcount for sql, params in statements]
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncDatabase]:
-        raise TypeError("SaverPool runs a transaction in one call: use run_transaction()")
-        yield self  # pragma: no cover - makes this an async generator
-
-    async def close(self) -> None:
-        """Nothing to close: the pool is the saver's."""
-        self._closed = True
 
 
 async def _run_pg(conn: Any, sql: str, params: Sequence[Any]) -> Rows:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
@@ -41,3 +43,21 @@ async def two_writers_lose_nothing(first: Any, second: Any, steps: int = 40) -> 
             assert [w[2] for w in found.pending_writes] == [f"{name}-{step}"]
     latest = await second.aget_tuple({"configurable": {"thread_id": "shared"}})
     assert latest.config["configurable"]["checkpoint_id"] == max(chains[0][-1], chains[1][-1])
+
+
+@asynccontextmanager
+async def loop_ticks(every: float = 0.01) -> AsyncIterator[list[int]]:
+    """How often the event loop got round to a task that wakes every ``every`` seconds during the block (a loop
+    blocked by a call that waits for a lock ticks little): ``ticks[0]``."""
+    ticks = [0]
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(every)
+            ticks[0] += 1
+
+    beat = asyncio.create_task(ticker())
+    try:
+        yield ticks
+    finally:
+        beat.cancel()

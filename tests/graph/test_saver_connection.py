@@ -22,6 +22,7 @@ from agent.runtime.saver_connection import SaverPool, SaverSqlite
 from agent.runtime.storage import open_checkpointer
 from graphs.blocking import in_background
 from tests.graph.api_support import LENA, shop_settings
+from tests.graph.saver_checks import loop_ticks
 from tests.graph.test_concurrency import SlowModel
 from tools.db.connect import connect
 
@@ -68,20 +69,11 @@ async def test_a_lease_waits_for_another_processs_write_lock_without_stalling_th
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    beat = asyncio.create_task(ticker())
     try:
-        assert await leases.acquire("t", claim_for="bob") is not None
-        assert ticks >= 10, f"the loop stalled while the lease waited ({ticks} ticks)"
+        async with loop_ticks() as ticks:
+            assert await leases.acquire("t", claim_for="bob") is not None
+        assert ticks[0] >= 10, f"the loop stalled while the lease waited ({ticks[0]} ticks)"
     finally:
-        beat.cancel()
         other.close()
 
 

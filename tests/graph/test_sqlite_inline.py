@@ -12,6 +12,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import empty_checkpoint
 
 from agent.runtime.storage import open_checkpointer
+from tests.graph.saver_checks import loop_ticks
 
 pytestmark = pytest.mark.fast
 
@@ -54,22 +55,13 @@ async def test_a_write_lock_held_elsewhere_moves_the_call_to_the_thread_and_the_
     saver, trips, path = saver
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another process's writer, say
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    beat = asyncio.create_task(ticker())
     asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
-    started = time.monotonic()
-    await saver.aput(CONFIG, _checkpoint(2), {"source": "loop", "step": 1}, {"stage": 2})
-    waited = time.monotonic() - started
-    beat.cancel()
+    async with loop_ticks() as ticks:
+        started = time.monotonic()
+        await saver.aput(CONFIG, _checkpoint(2), {"source": "loop", "step": 1}, {"stage": 2})
+        waited = time.monotonic() - started
     assert trips == ["_store"], "the locked write should have gone to aiosqlite's thread"
-    assert waited >= 0.25 and ticks >= 10, f"the loop stalled: {ticks} ticks in {waited:.2f} s"
+    assert waited >= 0.25 and ticks[0] >= 10, f"the loop stalled: {ticks[0]} ticks in {waited:.2f} s"
     assert (await saver.aget_tuple({"configurable": {"thread_id": "t"}})).checkpoint["id"] == "1f0-0002"
     assert saver.conn._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
     assert not saver.conn._conn.in_transaction
