@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langgraph.graph.message import _messages_delta_reducer
 
+from graphs import messages as reducer
 from graphs.messages import messages_reducer
 
 _ids = st.sampled_from(["a", "b", "c", "d", "e", None])
@@ -46,3 +47,14 @@ def test_append_path_does_not_touch_the_input_list():
     # an existing id is an edit, not an append: handled like LangGraph does
     edited = messages_reducer(result, [AIMessage("hello again", id="2")])
     assert _dump(edited) == [("HumanMessage", "1", "hi"), ("AIMessage", "2", "hello again")]
+
+
+def test_a_copy_of_a_history_is_found_among_many_conversations_and_a_same_shape_list_is_not_taken_for_it():
+    history = [HumanMessage(f"m{i}", id=f"h{i}") for i in range(50)]
+    known = reducer._ids_of(history)
+    for n in range(500):  # other conversations' lists, remembered since
+        reducer._ids_of([HumanMessage("x", id=f"c{n}-0"), AIMessage("y", id=f"c{n}-1")])
+    assert reducer._ids_of(list(history)) is known  # a shallow copy: the remembered set, not read again
+    swapped = [history[0], HumanMessage("other", id="swapped"), *history[2:]]  # same length, first and last
+    assert reducer._ids_of(swapped) == (known - {"h1"}) | {"swapped"}
+    assert reducer._ids_of(list(history)) == known
