@@ -36,7 +36,7 @@ def make_durable(db_path: str | Path) -> None:
 
 
 class WalCheckpoints:
-    """Copies a SQLite file's write-ahead log back into the database now and then, on the thread that calls it.
+    """Copies a SQLite file's write-ahead log back into the database every so many turns, in the background.
 
     SQLite does this itself after a commit once the log holds 1000 pages (``wal_autocheckpoint``) on the
     connection that committed, but the saver's connection, which also carries the leases' and the recorder's
