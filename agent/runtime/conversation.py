@@ -19,7 +19,7 @@ from langgraph.types import Command, StateSnapshot
 from agent.observability import metrics
 from agent.runtime.claims import claimant, may_enter
 from agent.runtime.desk import OperatorDesk
-from agent.runtime.durability import WalCheckpoints, make_durable
+from agent.runtime.durability import TurnDurability
 from agent.runtime.errors import InvalidInputError, NothingPendingError, ThreadBusyError, ThreadNotFoundError
 from agent.runtime.events import ErrorEvent, Event, TurnOutcome
 from agent.runtime.feedback import FeedbackBook
@@ -68,12 +68,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
         self.default_persona = default_persona
         self._checkpoint_path = checkpoint_path
         self._store_path = store_path
-        # The SQLite files a turn fsyncs when it returns; PostgreSQL's commits are durable by themselves.
-        self._durable_checkpoints, self._durable_store = (
-            path if path is not None and database_engine(path) == "sqlite" else None
-            for path in (checkpoint_path, store_path))
-        # The saver's connection leaves its log to this (durability.WalCheckpoints), after the turn's fsync.
-        self._wal = WalCheckpoints(self._durable_checkpoints) if self._durable_checkpoints else None
+        self._make_durable = TurnDurability(checkpoint_path, store_path)
         self._unsent = UnsentMessages()
         self.desk = TicketDesk(store)
         self.guarded = GuardedTools(store)  # what a person runs for a customer goes through the same checks
@@ -119,8 +114,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
             runtime = cls(graph, store, saver, leases, checkpoint_path=checkpoints,
                           store_path=settings.store_location, default_persona=settings.persona)
             runtime.model, runtime.options = model.inner, options
-            if runtime._wal is not None:
-                stack.callback(runtime._wal.close)
+            stack.callback(runtime._make_durable.close)
             yield runtime
 
     # --- conversation ---------------------------------------------------------------------------------
@@ -347,15 +341,6 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
                                         pending_call_id=pending.get("tool_call_id"))
         return run_graph(self.graph, payload, config, observer=observer, make_durable=self._make_durable,
                          step=step, breakpoints=breakpoints), observer
-
-    def _make_durable(self, wrote_store: bool) -> None:
-        """One fsync per turn: everything the turn committed survives a power cut once this returns."""
-        if self._durable_checkpoints:
-            make_durable(self._durable_checkpoints)
-            if self._wal is not None:
-                self._wal.after_turn()
-        if wrote_store and self._durable_store:
-            make_durable(self._durable_store)
 
 
 def _interrupted(snapshot: StateSnapshot) -> bool:

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from graphs.blocking import in_background
-from tools.db import sqlite_path
+from tools.db import database_engine, sqlite_path
 
 
 def make_durable(db_path: str | Path) -> None:
@@ -88,3 +88,30 @@ class WalCheckpoints:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+class TurnDurability:
+    """What a turn does as it returns, called with whether it wrote the store: one fsync of each SQLite file it
+    wrote (``make_durable``; PostgreSQL's commits are durable by themselves), and every so many turns a checkpoint of
+    the checkpoint file's log (``WalCheckpoints``)."""
+
+    def __init__(self, checkpoint_location: str | Path | None, store_location: str | Path | None) -> None:
+        self._checkpoints, self._store = (
+            location if location is not None and database_engine(location) == "sqlite" else None
+            for location in (checkpoint_location, store_location))
+        # The saver's connection leaves its log to this, after the turn's fsync.
+        self._wal = WalCheckpoints(self._checkpoints) if self._checkpoints else None
+
+    def __call__(self, wrote_store: bool) -> None:
+        """One fsync per turn: everything the turn committed survives a power cut once this returns."""
+        if self._checkpoints:
+            make_durable(self._checkpoints)
+            if self._wal is not None:
+                self._wal.after_turn()
+        if wrote_store and self._store:
+            make_durable(self._store)
+
+    def close(self) -> None:
+        """Close the log checkpoints' connection."""
+        if self._wal is not None:
+            self._wal.close()
