@@ -5,7 +5,8 @@ Never the loop's default executor: it has min(32, cores + 4) threads (6 on a 2-c
 synchronous node is run there by LangGraph, so a process held at most that many turns in flight, whatever the
 model server could take. Nodes are ``async def``: the model is awaited (``ainvoke``) on the loop, the blocking
 parts go through ``off_loop`` (a node of plain code with store calls: ``async_node``), and a node of plain code
-alone runs on the loop (``plain_node``), as does a conditional edge's routing function (``plain_route``).
+alone runs on the loop (``plain_node``), as does a conditional edge's routing function (``plain_route``, applied
+to every one by ``StateGraphOnLoop``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
+
+from langchain_core.runnables import Runnable
+from langgraph.graph import StateGraph
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +92,13 @@ def plain_route(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 
     route.__annotations__ = dict(getattr(fn, "__annotations__", {}))  # none of a partial's: not this wrapper's
     return route
+
+
+class StateGraphOnLoop(StateGraph):
+    """The graphs' builder: a ``StateGraph`` whose conditional edges run a synchronous routing function on the loop
+    (``plain_route``), so no edge added later can bring the default executor back into a turn."""
+
+    def add_conditional_edges(self, source: str, path: Any, path_map: Any = None) -> Self:  # noqa: D102
+        if callable(path) and not isinstance(path, Runnable) and not inspect.iscoroutinefunction(path):
+            path = plain_route(path)
+        return super().add_conditional_edges(source, path, path_map)

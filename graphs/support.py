@@ -6,12 +6,12 @@ from functools import partial
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, START
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs import routing
 from graphs.agent_reading import read_request_node
-from graphs.blocking import async_node, plain_node, plain_route
+from graphs.blocking import StateGraphOnLoop, async_node, plain_node
 from graphs.dialogue import GraphOptions
 from graphs.nodes import SupportNodes
 from graphs.operator import OperatorSteps
@@ -54,7 +54,7 @@ def build_support_graph(
 
         return build_flows_graph(model=model, store=store, checkpointer=checkpointer, options=options)
     nodes = SupportNodes(model, GuardedTools(store), TicketDesk(store), options)
-    builder = StateGraph(SupportState)
+    builder = StateGraphOnLoop(SupportState)
     # Every node is async: the model is awaited, plain code and the store run off the event loop (graphs.blocking).
     builder.add_node("begin_turn", async_node(nodes.begin_turn))
     builder.add_node("agent", nodes.agent)
@@ -70,22 +70,22 @@ def build_support_graph(
     if options.agent_understand:
         # The request plan is read first, then the stage's model works with it in front of it.
         builder.add_node("read_request", read_request_node(model))
-        builder.add_conditional_edges("begin_turn", plain_route(_via_reading),
+        builder.add_conditional_edges("begin_turn", _via_reading,
                                       ["operator_confirm", "handover_note", "confirm_write", "escalate", "tools",
                                        "read_request"])
         builder.add_edge("read_request", "agent")
     else:
-        builder.add_conditional_edges("begin_turn", plain_route(routing.after_begin_turn))
+        builder.add_conditional_edges("begin_turn", routing.after_begin_turn)
     builder.add_conditional_edges(
-        "agent", plain_route(partial(routing.after_agent, max_invalid=options.tool_call_retries)),
+        "agent", partial(routing.after_agent, max_invalid=options.tool_call_retries),
         ["tools", "agent", "give_up", END],
     )
     builder.add_conditional_edges(
-        "tools", plain_route(partial(_after_tools, max_calls=options.max_model_calls_per_turn)),
+        "tools", partial(_after_tools, max_calls=options.max_model_calls_per_turn),
         ["confirm_write", "escalate", "agent", "give_up"],
     )
-    builder.add_conditional_edges("confirm_write", plain_route(routing.after_confirm), ["agent", END])
-    builder.add_conditional_edges("give_up", plain_route(routing.after_give_up), ["escalate", END])
+    builder.add_conditional_edges("confirm_write", routing.after_confirm, ["agent", END])
+    builder.add_conditional_edges("give_up", routing.after_give_up, ["escalate", END])
     builder.add_edge("escalate", END)
     builder.add_edge("handover_note", END)
     builder.add_edge("operator_confirm", END)

@@ -14,10 +14,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, START
 from langgraph.graph.state import CompiledStateGraph
 
-from graphs.blocking import async_node, plain_node, plain_route
+from graphs.blocking import StateGraphOnLoop, async_node, plain_node
 from graphs.dialogue import GraphOptions
 from graphs.flows.nodes import FlowNodes
 from graphs.flows.steps import FLOWS
@@ -96,13 +96,13 @@ def after_confirm(state: SupportState) -> Literal["execute", "__end__"]:
 # --- builders -----------------------------------------------------------------------------------------
 def build_task_flow(task: Task, nodes: FlowNodes) -> CompiledStateGraph:
     """One task's flow: resolve the next step, confirm a write, execute it."""
-    builder = StateGraph(SupportState)
+    builder = StateGraphOnLoop(SupportState)
     builder.add_node("step", async_node(nodes.flow_step))
     builder.add_node("confirm", plain_node(nodes.confirm))
     builder.add_node("execute", async_node(nodes.execute))
     builder.add_edge(START, "step")
-    builder.add_conditional_edges("step", plain_route(after_step), ["confirm", END])
-    builder.add_conditional_edges("confirm", plain_route(after_confirm), ["execute", END])
+    builder.add_conditional_edges("step", after_step, ["confirm", END])
+    builder.add_conditional_edges("confirm", after_confirm, ["execute", END])
     builder.add_edge("execute", END)
     return builder.compile(name=task.value)
 
@@ -141,14 +141,14 @@ def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer:
     """Compile the flows dialogue over a chat model (for understanding), a retail store and a checkpointer."""
     options = options or GraphOptions()
     nodes = FlowNodes(model, GuardedTools(store), TicketDesk(store), options)
-    builder = StateGraph(SupportState)
+    builder = StateGraphOnLoop(SupportState)
     # Every node is async: the model is awaited, plain code and the store run off the event loop (graphs.blocking).
     builder.add_node("begin_turn", plain_node(nodes.begin_turn))
     builder.add_node("understand", nodes.understand)
     builder.add_node("plan", async_node(nodes.plan))
     for task in FLOWS:
         builder.add_node(task.value, flow_node(build_task_flow(task, nodes)))
-        builder.add_conditional_edges(task.value, plain_route(after_flow), ["understand", "idle", "escalate", END, *FLOW_NODES])
+        builder.add_conditional_edges(task.value, after_flow, ["understand", "idle", "escalate", END, *FLOW_NODES])
     builder.add_node("question", nodes.question)
     builder.add_node("welcome", plain_node(_welcome))
     builder.add_node("idle", plain_node(nodes.idle))
@@ -157,10 +157,10 @@ def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer:
     builder.add_node("operator_confirm", OperatorSteps(nodes.guarded, nodes.desk).confirm)
     builder.add_node("restore", plain_node(nodes.restore))
     builder.add_edge(START, "begin_turn")
-    builder.add_conditional_edges("begin_turn", plain_route(after_begin), ["operator_confirm", "handover_note", "escalate",
+    builder.add_conditional_edges("begin_turn", after_begin, ["operator_confirm", "handover_note", "escalate",
                                                               "understand"])
     builder.add_edge("understand", "plan")
-    builder.add_conditional_edges("plan", plain_route(after_plan),
+    builder.add_conditional_edges("plan", after_plan,
                                   ["escalate", "question", "welcome", "idle", END, *FLOW_NODES])
     for name in ("question", "welcome", "idle", "escalate", "handover_note", "operator_confirm", "restore"):
         builder.add_edge(name, END)
