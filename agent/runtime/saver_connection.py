@@ -97,12 +97,9 @@ class SaverSqlite(_OnTheSavers):
         self._saver = saver
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(sqlite3_connection, *args)`` under the saver's lock (on the loop's thread unless the file is
-        locked by another process); ``fn`` commits what it writes."""
-        async with self._saver.lock:
-            if self._saver.inline_calls:
-                return await sqlite_inline.run(self.conn, self._saver.busy_timeout_ms, fn, *args)
-            return await self.conn._execute(fn, self.conn._conn, *args)
+        """``fn(sqlite3_connection, *args)`` as the saver runs its own calls (``sqlite_inline.call``: under its lock,
+        on the loop's thread unless the file is locked by another process); ``fn`` commits what it writes."""
+        return await sqlite_inline.call(self._saver, fn, *args)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         """Run one statement (committed); its ``rowcount`` and rows."""

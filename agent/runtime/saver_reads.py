@@ -65,11 +65,7 @@ class SqliteOneTripRead:
         checkpoint_id = get_checkpoint_id(config)
         args = (pending_writes_sql(self._has_task_path), str(config["configurable"]["thread_id"]), checkpoint_ns,
                 checkpoint_id)
-        async with self.lock:
-            if self.inline_calls:
-                row, writes = await sqlite_inline.run(self.conn, self.busy_timeout_ms, _select, *args)
-            else:
-                row, writes = await self.conn._execute(_select, self.conn._conn, *args)
+        row, writes = await sqlite_inline.call(self, _select, *args)
         if row is None:
             return None
         thread_id, found_id, parent_id, type_, checkpoint, metadata = row

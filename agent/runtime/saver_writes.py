@@ -50,13 +50,9 @@ class SqliteOneTripWrites:
     busy_timeout_ms: int = 5000
 
     async def _one_trip(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        # Under the saver's lock, like every statement the stock saver sends: another coroutine's transaction
-        # on this connection (a thread's deletion) is never committed half-way by this commit.
-        async with self.lock:
-            if self.inline_calls:
-                await sqlite_inline.run(self.conn, self.busy_timeout_ms, _store, sql, rows)
-            else:
-                await self.conn._execute(_store, self.conn._conn, sql, rows)
+        # Under the saver's lock (sqlite_inline.call): another coroutine's transaction on this connection (a
+        # thread's deletion) is never committed half-way by this commit.
+        await sqlite_inline.call(self, _store, sql, rows)
 
     async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
                    new_versions: Any) -> RunnableConfig:

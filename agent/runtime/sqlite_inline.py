@@ -49,3 +49,13 @@ async def run(conn: aiosqlite.Connection, busy_timeout_ms: int, fn: Callable[...
     finally:
         raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     return await conn._execute(fn, raw, *args)
+
+
+async def call(saver: Any, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(sqlite_connection, *args)`` under the saver's lock (like every statement of the stock saver): on the
+    loop's thread when the saver's ``inline_calls`` allow it (see ``run``), else on its connection's thread. The
+    saver provides ``conn`` (aiosqlite), ``lock``, ``inline_calls`` and ``busy_timeout_ms``."""
+    async with saver.lock:
+        if saver.inline_calls:
+            return await run(saver.conn, saver.busy_timeout_ms, fn, *args)
+        return await saver.conn._execute(fn, saver.conn._conn, *args)
