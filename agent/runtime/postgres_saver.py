@@ -9,8 +9,10 @@ for a single connection or a pipeline (where it is needed).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import select
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,6 +68,7 @@ _UNREFERENCED_BLOBS = ("DELETE FROM checkpoint_blobs AS b WHERE b.thread_id = %s
                        "b.checkpoint_ns AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)")
 
 _SETUP_LOCK_KEY = 0x646B_6370  # "dkcp": pg_advisory_lock's key while the saver's tables are set up
+_SETUP_POLL_SECONDS = 0.1
 
 _COPY = (
     "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
@@ -244,6 +247,27 @@ async def _check_if_closed_by_server(conn: Any) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
+async def _set_up_once(conn: Any) -> None:
+    """The saver's tables and LangGraph's migrations, one replica after the other when replicas start together.
+
+    The migrations build indexes CONCURRENTLY, which waits for every transaction in the database holding an older
+    snapshot, and a statement waiting in ``pg_advisory_lock`` holds one: the replica waiting for the setup lock and
+    the one holding it would wait for each other until a lock timeout failed the start. So a replica polls with
+    ``pg_try_advisory_lock``, idle between tries, and sets up on the lock's own connection, under the startup lock
+    timeout (an index may wait for another replica's store migration to commit)."""
+    deadline = time.monotonic() + STARTUP_LOCK_TIMEOUT_MS / 1000
+    while not (await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS taken",
+                                         (_SETUP_LOCK_KEY,))).fetchone())["taken"]:
+        if time.monotonic() > deadline:
+            raise psycopg.errors.LockNotAvailable("another replica has been setting the checkpoint tables up for "
+                                                  f"{STARTUP_LOCK_TIMEOUT_MS // 1000} s")
+        await asyncio.sleep(_SETUP_POLL_SECONDS)
+    try:
+        await AsyncPostgresSaver(conn).setup()
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+
+
 @asynccontextmanager
 async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChannel], *,
                                      max_size: int = 20,
@@ -262,13 +286,10 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
                                    check=_check_if_closed_by_server, open=False) as pool:
         await pool.wait()
         saver = CachedAsyncPostgresSaver(pool, channels, mark_store_journal=mark_store_journal)
-        # Replicas starting together: the saver's own migrations run once, one replica after the other.
-        async with pool.connection() as lock_conn:
-            await lock_conn.execute(f"SET lock_timeout = {STARTUP_LOCK_TIMEOUT_MS}")
-            await lock_conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        async with pool.connection() as setup_conn:
+            await setup_conn.execute(f"SET lock_timeout = {STARTUP_LOCK_TIMEOUT_MS}")
             try:
-                await saver.setup()
+                await _set_up_once(setup_conn)
             finally:
-                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
-                await lock_conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")  # back in the pool
+                await setup_conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")  # back in the pool
         yield saver

@@ -120,3 +120,32 @@ async def test_a_replica_starting_waits_for_another_ones_setup_beyond_the_turn_l
             assert timeout == "200ms"
     finally:
         await holder.close()
+
+
+async def test_a_replica_waiting_to_set_up_does_not_stall_the_one_setting_up(postgres_server):
+    """Replicas starting together: while one sets the saver's tables up (LangGraph's migrations build indexes
+    CONCURRENTLY, which wait for every older snapshot in the database), another waits for its turn holding no
+    snapshot. A waiting statement would hold one, and the two would wait for each other until a lock timeout
+    failed the first replica's start (seen in CI as LockNotAvailable from ``saver.setup``)."""
+    import asyncio
+
+    import psycopg
+
+    from agent.runtime.postgres_saver import _SETUP_LOCK_KEY
+
+    url = postgres_server.new_database()
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as first:
+        await first.execute("CREATE TABLE t (x int)")
+        await first.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))  # the first replica is setting up
+
+        async def second_replica() -> None:
+            async with open_postgres_checkpointer(url, delta_channels()) as saver:
+                assert await saver.athread_ids() == []
+
+        second = asyncio.create_task(second_replica())
+        await asyncio.sleep(1.0)  # the second replica is waiting for the setup lock
+        assert not second.done()
+        await first.execute("SET lock_timeout = 3000")
+        await first.execute("CREATE INDEX CONCURRENTLY t_x ON t (x)")  # as LangGraph's migrations do
+        await first.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+        await asyncio.wait_for(second, timeout=60)
