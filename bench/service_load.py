@@ -11,6 +11,11 @@ load adds to a turn (p50 / p99 of the turn's latency minus L) and the service's 
 system time over the concurrent phase, per turn: the sum over the replicas) and its peak resident memory (the
 largest replica's).
 
+The load generator stays out of the figures: the fake model server runs in a process of its own, as a model
+server does (``--no-model-process`` keeps it in this one, whose request threads and client share one interpreter
+lock), and neither it nor the client collects garbage while turns are timed (a full collection of either stopped
+it for 30-80 ms, counted as latency the service added).
+
 How the conversations arrive (``--arrivals``):
 - ``spread`` (the default): conversation i starts at i * L / N, as independent customers do, so the N conversations
   are in flight together from L on, out of step with each other. Throughput is counted in that steady window:
@@ -29,7 +34,7 @@ the tests) instead of the SQLite files.
 
     .venv/bin/python bench/service_load.py [--turn text|tool] [--conversations 64] [--turns 5] [--latency 0.5]
         [--rounds 3] [--replicas 1|2|1,2] [--database sqlite|postgres] [--arrivals spread|burst]
-        [--code <another checkout>]
+        [--code <another checkout>] [--no-model-process]
 """
 
 from __future__ import annotations
@@ -37,13 +42,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
+import multiprocessing
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +101,43 @@ def _seed(location: str | Path, kind: TurnKind) -> None:
         kind.prepare(store)
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def _fake_model(kind: TurnKind, latency: float, own_process: bool) -> Iterator[str]:
+    """The fake model server's base URL. In a process of its own (the default), as a model server is: in this
+    one, its request threads and the load client share one interpreter lock, and the client's clock then reads
+    their turns as time the service added."""
+    if not own_process:
+        with FakeOpenAI() as fake:
+            fake.handler = kind.model(latency)
+            yield fake.base_url
+        return
+    port = _free_port()
+    child = multiprocessing.get_context("fork").Process(target=_serve_fake_model, args=(kind, latency, port),
+                                                        daemon=True)
+    child.start()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if time.monotonic() > deadline or not child.is_alive():
+                raise RuntimeError("the fake model server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        child.terminate()
+        child.join(10)
+
+
+def _serve_fake_model(kind: TurnKind, latency: float, port: int) -> None:
+    # No garbage collection here: a full collection of this process (a fork of the client, with its heap) stopped
+    # every request thread for 40-80 ms, turns whose model answer came late by that much.
+    gc.disable()
+    with FakeOpenAI(port=port) as fake:  # until the parent terminates this process
+        fake.handler = kind.model(latency)
+        threading.Event().wait()
 
 
 def _start_service(root: Path, model_url: str, code: Path | None, kind: TurnKind,
@@ -163,14 +209,21 @@ async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str,
     async with contextlib.AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=120, limits=limits))
                    for url in urls]
-        alone = statistics.median(t.latency for t in await _conversation(clients, f"{tag}-alone", turns, kind, 0))
-        cpu = sum(_cpu_seconds(pid) for pid in pids)
-        start = time.perf_counter()
-        spacing = alone / n if arrivals == "spread" else 0.0
-        runs = await asyncio.gather(*[_conversation(clients, f"{tag}-{i}", turns, kind, i, i * spacing)
-                                      for i in range(n)])
-        wall = time.perf_counter() - start
-        cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu
+        # The client's clock must not stop for its own garbage collection (a full one took 30-40 ms here): as
+        # timeit does, none while turns are timed.
+        gc.collect()
+        gc.disable()
+        try:
+            alone = statistics.median(t.latency for t in await _conversation(clients, f"{tag}-alone", turns, kind, 0))
+            cpu = sum(_cpu_seconds(pid) for pid in pids)
+            start = time.perf_counter()
+            spacing = alone / n if arrivals == "spread" else 0.0
+            runs = await asyncio.gather(*[_conversation(clients, f"{tag}-{i}", turns, kind, i, i * spacing)
+                                          for i in range(n)])
+            wall = time.perf_counter() - start
+            cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu
+        finally:
+            gc.enable()
     latencies = sorted(t.latency for run in runs for t in run)
     added = [x - alone for x in latencies]
     throughput = _steady_throughput(runs, start + alone) if arrivals == "spread" else len(latencies) / wall
@@ -208,13 +261,15 @@ def main() -> int:
     parser.add_argument("--arrivals", choices=("spread", "burst"), default="spread",
                         help="spread: conversations start one after another over one turn's latency and throughput "
                              "is counted while all are in flight; burst: all first messages at once")
+    parser.add_argument("--model-process", action=argparse.BooleanOptionalAction, default=True,
+                        help="the fake model server in a process of its own (--no-model-process: in this one)")
     args = parser.parse_args()
     counts = [int(n) for n in str(args.replicas).split(",")]
 
     kind = TURN_KINDS[args.turn]
     results: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
-    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        fake.handler = kind.model(args.latency)
+    with _fake_model(kind, args.latency, args.model_process) as model_url, tempfile.TemporaryDirectory() as tmp, \
+            contextlib.ExitStack() as stack:
         root = Path(tmp)
         database_url = None
         if args.database == "postgres":
@@ -224,7 +279,7 @@ def main() -> int:
         _seed(database_url or root / "store.db", kind)
         for r in range(args.rounds):
             for n in counts if r % 2 == 0 else counts[::-1]:
-                results[n].append(_measure(root, fake.base_url, args, kind, database_url, n, f"r{r}-x{n}"))
+                results[n].append(_measure(root, model_url, args, kind, database_url, n, f"r{r}-x{n}"))
     what = "" if args.turn == "text" else f" ({args.turn} turns)"
     print(f"{args.conversations} conversations x {args.turns} turns{what}, model latency {args.latency} s, "
           f"{'PostgreSQL' if database_url else 'SQLite'}; {args.rounds} rounds; arrivals: {args.arrivals}")
