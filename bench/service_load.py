@@ -29,12 +29,14 @@ How the conversations arrive (``--arrivals``):
 ``--replicas N`` starts N `deskgraph serve` processes on one database and sends every turn of every conversation to
 the next replica in turn, as a load balancer without sticky sessions would (conversation i's turn t goes to replica
 (i + t) mod N); ``--replicas 1,2`` measures both in every round (fresh processes each time, the order alternating
-from round to round) and checks the scaling. ``--database postgres`` puts everything in a throwaway PostgreSQL server (Debian's binaries, as in
+from round to round) and checks the scaling. That check means something only when one replica is CPU-bound and two
+have the cores they need: ``--replica-cpu 0.35`` holds each replica to 0.35 of a core (a cgroup of its own,
+bench/cpu_budget.py), so that on a small machine two replicas fit beside the database, the fake model and the client. ``--database postgres`` puts everything in a throwaway PostgreSQL server (Debian's binaries, as in
 the tests) instead of the SQLite files.
 
     .venv/bin/python bench/service_load.py [--turn text|tool] [--conversations 64] [--turns 5] [--latency 0.5]
         [--rounds 3] [--replicas 1|2|1,2] [--database sqlite|postgres] [--arrivals spread|burst]
-        [--code <another checkout>] [--no-model-process]
+        [--code <another checkout>] [--no-model-process] [--replica-cpu CORES]
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ sys.path.insert(0, str(REPO))
 
 from agent.auth.customer import mint_customer_token  # noqa: E402 - after the path is set
 from bench.checks import report  # noqa: E402
+from bench.cpu_budget import CpuBudget  # noqa: E402
 from bench.turn_kinds import TURN_KINDS, TurnKind  # noqa: E402
 from tests.unit.fake_openai import FakeOpenAI  # noqa: E402
 from tools import RetailStore  # noqa: E402
@@ -261,6 +264,9 @@ def main() -> int:
     parser.add_argument("--arrivals", choices=("spread", "burst"), default="spread",
                         help="spread: conversations start one after another over one turn's latency and throughput "
                              "is counted while all are in flight; burst: all first messages at once")
+    parser.add_argument("--replica-cpu", type=float, default=None, metavar="CORES",
+                        help="hold each replica to this share of one core (a cgroup of its own, bench/cpu_budget.py; "
+                             "root): replicas CPU-bound on a machine with fewer cores than they need")
     parser.add_argument("--model-process", action=argparse.BooleanOptionalAction, default=True,
                         help="the fake model server in a process of its own (--no-model-process: in this one)")
     args = parser.parse_args()
@@ -297,11 +303,18 @@ def main() -> int:
              f"{median['cpu_ms_per_turn']:.1f} ms (target <= {CPU_TARGETS_MS[args.turn]:.0f} ms)",
              median["cpu_ms_per_turn"] <= CPU_TARGETS_MS[args.turn]),
         ]
+    if args.replica_cpu:
+        for n in counts:
+            held = statistics.median(r["throttled_s"] for r in results[n])
+            checks.append((f"{n} replica(s) CPU-bound at {args.replica_cpu} core each: held back by their budget "
+                           f"for {held:.1f} s of the median round", held > 0))
     if 1 in medians and 2 in medians:
         scale = medians[2]["throughput"] / medians[1]["throughput"]
+        where = (f"each replica on a budget of {args.replica_cpu} core" if args.replica_cpu else
+                 f"this machine has {os.cpu_count()} cores for the replicas, the fake model, the database and this "
+                 f"client")
         checks.append((f"2 replicas / 1 replica throughput: {scale:.2f}x (target >= 1.8x when one replica is "
-                       f"CPU-bound; this machine has {os.cpu_count()} cores for the replicas, the fake model, the "
-                       f"database and this client)", scale >= 1.8))
+                       f"CPU-bound; {where})", scale >= 1.8))
     return report(checks)
 
 
@@ -314,14 +327,23 @@ def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKin
     """One round on ``replicas`` fresh service processes (started, warmed up, measured, stopped)."""
     services = [_start_service(root, model_url, args.code, kind, database_url) for _ in range(replicas)]
     urls, pids = [url for _, url in services], [proc.pid for proc, _ in services]
+    budgets: list[CpuBudget] = []
     try:
+        if args.replica_cpu:  # each replica held to its own share of a core, once started
+            for pid in pids:
+                budgets.append(CpuBudget(f"deskgraph-bench-{pid}", args.replica_cpu))
+                budgets[-1].add(pid)
         asyncio.run(_warm_up(urls, args.turns, kind, tag))
-        return asyncio.run(_round(urls, pids, args.conversations, args.turns, tag, kind, args.arrivals))
+        throttled = sum(b.throttled_seconds() for b in budgets)
+        result = asyncio.run(_round(urls, pids, args.conversations, args.turns, tag, kind, args.arrivals))
+        return result | {"throttled_s": sum(b.throttled_seconds() for b in budgets) - throttled}
     finally:
         for proc, _ in services:
             proc.terminate()
         for proc, _ in services:
             proc.wait(20)
+        for budget in budgets:
+            budget.remove()
 
 
 def _table(title: str, rounds: list[dict[str, float]]) -> dict[str, float]:
