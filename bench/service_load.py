@@ -12,9 +12,9 @@ system time over the concurrent phase, per turn: the sum over the replicas) and 
 largest replica's).
 
 The load generator stays out of the figures: the fake model server runs in a process of its own, as a model
-server does (``--no-model-process`` keeps it in this one, whose request threads and client share one interpreter
-lock), and neither it nor the client collects garbage while turns are timed (a full collection of either stopped
-it for 30-80 ms, counted as latency the service added).
+server does (bench/fake_model.py; ``--no-model-process`` keeps it in this one), and neither it nor the client
+collects garbage while turns are timed (a full collection of either stopped it for 30-80 ms, counted as latency
+the service added).
 
 How the conversations arrive (``--arrivals``):
 - ``spread`` (the default): conversation i starts at i * L / N, as independent customers do, so the N conversations
@@ -45,16 +45,13 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import multiprocessing
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +63,8 @@ sys.path.insert(0, str(REPO))
 from agent.auth.customer import mint_customer_token  # noqa: E402 - after the path is set
 from bench.checks import report  # noqa: E402
 from bench.cpu_budget import CpuBudget  # noqa: E402
+from bench.fake_model import fake_model_server  # noqa: E402
 from bench.turn_kinds import TURN_KINDS, TurnKind  # noqa: E402
-from tests.unit.fake_openai import FakeOpenAI  # noqa: E402
 from tools import RetailStore  # noqa: E402
 from tools.generator import generate_dataset  # noqa: E402
 
@@ -104,43 +101,6 @@ def _seed(location: str | Path, kind: TurnKind) -> None:
         kind.prepare(store)
     finally:
         store.close()
-
-
-@contextlib.contextmanager
-def _fake_model(kind: TurnKind, latency: float, own_process: bool) -> Iterator[str]:
-    """The fake model server's base URL. In a process of its own (the default), as a model server is: in this
-    one, its request threads and the load client share one interpreter lock, and the client's clock then reads
-    their turns as time the service added."""
-    if not own_process:
-        with FakeOpenAI() as fake:
-            fake.handler = kind.model(latency)
-            yield fake.base_url
-        return
-    port = _free_port()
-    child = multiprocessing.get_context("fork").Process(target=_serve_fake_model, args=(kind, latency, port),
-                                                        daemon=True)
-    child.start()
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if time.monotonic() > deadline or not child.is_alive():
-                raise RuntimeError("the fake model server did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        child.terminate()
-        child.join(10)
-
-
-def _serve_fake_model(kind: TurnKind, latency: float, port: int) -> None:
-    # No garbage collection here: a full collection of this process (a fork of the client, with its heap) stopped
-    # every request thread for 40-80 ms, turns whose model answer came late by that much.
-    gc.disable()
-    with FakeOpenAI(port=port) as fake:  # until the parent terminates this process
-        fake.handler = kind.model(latency)
-        threading.Event().wait()
 
 
 def _start_service(root: Path, model_url: str, code: Path | None, kind: TurnKind,
@@ -274,7 +234,7 @@ def main() -> int:
 
     kind = TURN_KINDS[args.turn]
     results: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
-    with _fake_model(kind, args.latency, args.model_process) as model_url, tempfile.TemporaryDirectory() as tmp, \
+    with fake_model_server(kind, args.latency, own_process=args.model_process) as model_url, tempfile.TemporaryDirectory() as tmp, \
             contextlib.ExitStack() as stack:
         root = Path(tmp)
         database_url = None
