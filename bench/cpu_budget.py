@@ -12,7 +12,6 @@ Needs root and a writable cgroup file system: cgroup v2 with the ``cpu`` control
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -67,10 +66,10 @@ class CpuBudget:
     def remove(self) -> None:
         """Delete the cgroup (once its processes have exited; retried briefly while the kernel lets them go)."""
         for _ in range(50):
-            with contextlib.suppress(FileNotFoundError):
-                try:
-                    self.path.rmdir()
-                except OSError:  # still has a process that is exiting
-                    time.sleep(0.1)
-                    continue
-            return
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:  # busy: a process in it is still exiting
+                time.sleep(0.1)
