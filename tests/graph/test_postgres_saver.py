@@ -143,7 +143,15 @@ async def test_a_replica_waiting_to_set_up_does_not_stall_the_one_setting_up(pos
                 assert await saver.athread_ids() == []
 
         second = asyncio.create_task(second_replica())
-        await asyncio.sleep(1.0)  # the second replica is waiting for the setup lock
+        for _ in range(300):  # until the second replica has asked for the setup lock (it is waiting now)
+            asking = await (await first.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE %s",
+                ("%advisory_lock(%",))).fetchone()
+            if asking[0]:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the second replica never asked for the setup lock")
         assert not second.done()
         await first.execute("SET lock_timeout = 3000")
         await first.execute("CREATE INDEX CONCURRENTLY t_x ON t (x)")  # as LangGraph's migrations do
