@@ -291,5 +291,5 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
             try:
                 await _set_up_once(setup_conn)
             finally:
-                await setup_conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")  # back in the pool
+                await configure(setup_conn)  # back in the pool as the pool made it
         yield saver
