@@ -634,16 +634,20 @@ def test_sqlite_saver_tables_as_retention_writes_them(tmp_path):
     conn.close()
 
 
-async def test_postgres_one_statement_writes_store_the_stock_saver_rows(postgres_url):
-    """postgres_writes sends the stock AsyncPostgresSaver's rows as arrays one statement unnests (its blob and
-    checkpoint upserts, its writes' conflict rules, its split of the channel values): the rows must stay the stock
-    saver's, in the stock saver's tables."""
+@pytest.mark.parametrize("values_rows", [64, 1], ids=["rows-listed", "larger-batches-unnested"])
+async def test_postgres_one_statement_writes_store_the_stock_saver_rows(postgres_url, values_rows, monkeypatch):
+    """postgres_writes sends the stock AsyncPostgresSaver's rows in one statement, as VALUES rows (or, past
+    VALUES_ROWS rows, as arrays one statement unnests): its blob and checkpoint upserts, its writes' conflict rules,
+    its split of the channel values. The rows must stay the stock saver's, in the stock saver's tables."""
     import psycopg
     from langgraph.checkpoint.base import empty_checkpoint
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
+    from agent.runtime import postgres_writes
     from agent.runtime.postgres_writes import PostgresOneTripWrites
+
+    monkeypatch.setattr(postgres_writes, "VALUES_ROWS", values_rows)
 
     class OneStatement(PostgresOneTripWrites, AsyncPostgresSaver):
         pass
