@@ -28,6 +28,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
+from agent.runtime.postgres_reads import PostgresInlineRead
 from agent.runtime.postgres_writes import PostgresOneTripWrites
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
 from agent.runtime.store_journal import MARK_KEY
@@ -82,9 +83,10 @@ _COPY = (
 )
 
 
-class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresOneTripWrites, AsyncPostgresSaver):
-    """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread``, a lock-free pool and its writes in one
-    statement each (``postgres_writes``).
+class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresOneTripWrites, PostgresInlineRead,
+                               AsyncPostgresSaver):
+    """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread``, a lock-free pool, its writes in one
+    statement each (``postgres_writes``) and its reads without a thread hop (``postgres_reads``).
 
     With ``mark_store_journal`` (the store in the same database) every checkpoint's metadata gets the store
     journal's position in the statement that saves it, instead of a query of its own per checkpoint.

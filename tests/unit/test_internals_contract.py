@@ -687,3 +687,40 @@ async def test_postgres_one_statement_writes_store_the_stock_saver_rows(postgres
     assert ours == stock, _changed(
         "langgraph-checkpoint-postgres", f"AsyncPostgresSaver's aput / aput_writes now write other rows: {stock}; "
         "postgres_writes copies their statements")
+
+
+@pytest.mark.parametrize("inline_writes", [32, 0], ids=["writes-decoded-on-the-loop", "writes-decoded-on-a-thread"])
+async def test_postgres_read_on_the_loop_is_the_stock_saver_tuple(postgres_url, inline_writes, monkeypatch):
+    """postgres_reads builds a read's CheckpointTuple without the stock saver's thread hop for its pending writes:
+    the tuple (config, checkpoint with its blobs, metadata, parent, writes in the stock order) must stay the
+    stock saver's, with and without writes, for the latest checkpoint and one by id."""
+    import psycopg
+    from langgraph.checkpoint.base import empty_checkpoint
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    from agent.runtime import postgres_reads
+    from agent.runtime.postgres_reads import PostgresInlineRead
+
+    monkeypatch.setattr(postgres_reads, "INLINE_WRITES", inline_writes)
+
+    class OnTheLoop(PostgresInlineRead, AsyncPostgresSaver):
+        pass
+
+    async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
+        stock, ours = AsyncPostgresSaver(conn), OnTheLoop(conn)
+        await stock.setup()
+        config = {"configurable": {"thread_id": "read", "checkpoint_ns": ""}}
+        first = await stock.aput(config, {**empty_checkpoint(), "id": "1f0-r1", "channel_values": {"turn": 1}},
+                                 {"source": "input", "step": -1}, {})
+        second = await stock.aput(first, {**empty_checkpoint(), "id": "1f0-r2",
+                                          "channel_values": {"stage": "intake", "reading": {"task": "cancel"}},
+                                          "channel_versions": {"stage": "2", "reading": "2"}},
+                                  {"source": "loop", "step": 0}, {"stage": "2", "reading": "2"})
+        await stock.aput_writes(second, [("messages", [AIMessage("ok", id="a")]), ("stage", "order_desk")], "t-b")
+        await stock.aput_writes(second, [("__interrupt__", [{"value": "confirm?"}])], "t-a")
+        for read in (config, first, second):
+            theirs = await stock.aget_tuple(read)
+            assert await ours.aget_tuple(read) == theirs, _changed(
+                "langgraph-checkpoint-postgres", f"AsyncPostgresSaver's read now builds another tuple: {theirs}; "
+                "postgres_reads copies its _load_checkpoint_tuple")
+        assert len((await ours.aget_tuple(config)).pending_writes) == 3
