@@ -10,7 +10,6 @@ for a single connection or a pipeline (where it is needed).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import select
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
+from agent.runtime.postgres_checkout import KeptCursorConnection, statement_cursor
 from agent.runtime.postgres_reads import PostgresInlineRead
 from agent.runtime.postgres_writes import PostgresOneTripWrites
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
@@ -106,22 +106,12 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresOneTripWrites, Postgr
         if self.pipe or not isinstance(self.conn, AsyncConnectionPool):
             async with super()._cursor(pipeline=pipeline) as cur:
                 yield cur
-            return
-        try:
-            async with _ainternal.get_connection(self.conn) as conn:
-                if pipeline:
-                    async with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
-                        yield cur
-                else:
-                    async with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                        yield cur
-        except psycopg.OperationalError:
-            # A server that went away (a restart, a failover) leaves every idle connection of the pool broken:
-            # have them checked now, so the retry finds new ones. (Checking each connection as it is handed out
-            # would cost a round trip per statement, every turn.)
-            with contextlib.suppress(Exception):
-                await self.conn.check()
-            raise
+        elif pipeline:  # the stock statements run together (adelete_thread): on one connection, in a pipeline
+            async with statement_cursor(self.conn, binary=True, row_factory=dict_row) as cur, cur.connection.pipeline():
+                yield cur
+        else:
+            async with statement_cursor(self.conn, binary=True, row_factory=dict_row) as cur:
+                yield cur
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint, blob and write of a thread to a new id, in one transaction (the checkpoint ids
@@ -285,7 +275,8 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
         await conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
 
     async with AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, configure=configure,
-                                   check=_check_if_closed_by_server, open=False) as pool:
+                                   check=_check_if_closed_by_server, connection_class=KeptCursorConnection,
+                                   open=False) as pool:
         await pool.wait()
         saver = CachedAsyncPostgresSaver(pool, channels, mark_store_journal=mark_store_journal)
         async with pool.connection() as setup_conn:

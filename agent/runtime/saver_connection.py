@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from psycopg.rows import tuple_row
 
 from agent.runtime import sqlite_inline
+from agent.runtime.postgres_checkout import statement_cursor
 from tools.db.connect import AsyncDatabase, Database
 from tools.db.postgres import to_psycopg
 
@@ -120,20 +121,20 @@ class SaverPool(_OnTheSavers):
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         """Run one statement (committed); its ``rowcount`` and rows."""
-        async with self._pool.connection() as conn:
-            return await _run_pg(conn, sql, params)
+        async with statement_cursor(self._pool, binary=False, row_factory=tuple_row) as cursor:
+            return await _run_pg(cursor, sql, params)
 
     async def run_transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
         """Run the statements in one transaction; each one's ``rowcount``."""
-        async with self._pool.connection() as conn, conn.transaction():
-            return [(await _run_pg(conn, sql, params)).rowcount for sql, params in statements]
+        async with statement_cursor(self._pool, binary=False, row_factory=tuple_row) as cursor, \
+                cursor.connection.transaction():
+            return [(await _run_pg(cursor, sql, params)).rowcount for sql, params in statements]
 
 
-async def _run_pg(conn: Any, sql: str, params: Sequence[Any]) -> Rows:
-    async with conn.cursor(row_factory=tuple_row) as cursor:
-        await cursor.execute(to_psycopg(sql), tuple(params)) if params else await cursor.execute(sql)
-        rows = await cursor.fetchall() if cursor.description else []
-        return Rows(cursor.rowcount, rows)
+async def _run_pg(cursor: Any, sql: str, params: Sequence[Any]) -> Rows:
+    await cursor.execute(to_psycopg(sql), tuple(params)) if params else await cursor.execute(sql)
+    rows = await cursor.fetchall() if cursor.description else []
+    return Rows(cursor.rowcount, rows)
 
 
 def shared_with(saver: Any) -> SaverSqlite | SaverPool:

@@ -1,0 +1,75 @@
+"""One statement's connection from the saver's pool (``agent.runtime.postgres_checkout``): a cursor kept per
+connection and kind, a connection a failure left in a transaction or broken handled by the pool, and a pool of
+plain connections served too."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row, tuple_row
+from psycopg_pool import AsyncConnectionPool
+
+from agent.runtime.postgres_checkout import KeptCursorConnection, statement_cursor
+
+
+def _pool(url: str, *, connection_class: type = KeptCursorConnection, size: int = 1) -> AsyncConnectionPool:
+    return AsyncConnectionPool(url, min_size=size, max_size=size, kwargs={"autocommit": True},
+                               connection_class=connection_class, open=False)
+
+
+async def test_a_connection_keeps_one_cursor_of_each_kind(postgres_url):
+    async with _pool(postgres_url) as pool:
+        await pool.wait()
+        async with statement_cursor(pool, binary=True, row_factory=dict_row) as first:
+            await first.execute("SELECT 1 AS one")
+            assert await first.fetchone() == {"one": 1}
+        async with statement_cursor(pool, binary=True, row_factory=dict_row) as again:
+            await again.execute("SELECT 2 AS two")
+            assert await again.fetchall() == [{"two": 2}]  # started afresh: nothing left of the first result
+        async with statement_cursor(pool, binary=False, row_factory=tuple_row) as other:
+            await other.execute("SELECT 'x'")
+            assert await other.fetchone() == ("x",)
+        assert again is first and other is not first
+        assert pool.get_stats()["pool_available"] == 1  # every check-out went back
+
+
+async def test_a_failed_transaction_goes_back_rolled_back(postgres_url):
+    async with _pool(postgres_url) as pool:
+        await pool.wait()
+        async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
+            await cursor.execute("CREATE TABLE kept (n integer)")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
+                await cursor.execute("BEGIN")
+                await cursor.execute("INSERT INTO kept VALUES (1)")
+                await cursor.execute("SELECT 1 / 0")
+        async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
+            await cursor.execute("SELECT count(*) FROM kept")
+            assert await cursor.fetchone() == (0,)
+            assert cursor.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+async def test_a_connection_the_server_dropped_is_replaced(postgres_url):
+    """A broken connection raises once; the pool is checked, and the next statement runs on a new connection."""
+    async with _pool(postgres_url) as pool:
+        await pool.wait()
+        async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
+            await cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = await cursor.fetchone()
+        async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(psycopg.OperationalError):
+            async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
+                await cursor.execute("SELECT 1")
+        async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
+            await cursor.execute("SELECT pg_backend_pid()")
+            assert (await cursor.fetchone())[0] != pid
+
+
+async def test_a_pool_of_plain_connections_gets_a_cursor_per_block(postgres_url):
+    async with _pool(postgres_url, connection_class=psycopg.AsyncConnection) as pool:
+        await pool.wait()
+        async with statement_cursor(pool, binary=True, row_factory=dict_row) as cursor:
+            await cursor.execute("SELECT 1 AS one")
+            assert await cursor.fetchone() == {"one": 1}
+        assert cursor.closed
