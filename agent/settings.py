@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         "sqlite:///var/deskgraph.db: the store in that file, the checkpoints beside it (var/deskgraph.checkpoints.db). "
         "postgresql://user:pass@host/db: everything in one PostgreSQL database, which any number of replicas share."
     )
+    database_pool_size: int = Field(
+        48, ge=1, description="PostgreSQL: the connections a process keeps for its checkpoints, turn leases and "
+        "recorded model responses (three quarters opened at start; the store has its own). A turn holds one only "
+        "while a statement runs; a statement that finds none free queues, which costs the process CPU. Replicas x "
+        "this (plus a few each for the store) must fit the server's max_connections."
+    )
 
     # --- model client ------------------------------------------------------------------------
     llm_base_url: str = Field(

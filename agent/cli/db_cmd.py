@@ -68,7 +68,7 @@ def migrate_databases(
 async def _setup_saver(settings) -> None:
     from agent.runtime.storage import checkpointer
 
-    async with checkpointer(settings.checkpoint_location, settings.sqlite_busy_timeout_ms):
+    async with checkpointer(settings.checkpoint_location, settings.sqlite_busy_timeout_ms, pool_size=1):
         pass
     typer.echo(f"{redacted(settings.checkpoint_location)}\tcheckpoint tables up to date")
 

@@ -100,7 +100,8 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
             if journal is not None:
                 stack.callback(journal.close)
             saver = await stack.enter_async_context(checkpointer(
-                checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark if journal else None))
+                checkpoints, settings.sqlite_busy_timeout_ms, store_mark=journal.mark if journal else None,
+                pool_size=settings.database_pool_size))
             # On SQLite the recorder and the leases write on the saver's connection (runtime.saver_connection).
             recorder = ModelRecorder.open(checkpoints, busy_timeout_ms=settings.sqlite_busy_timeout_ms, saver=saver)
             stack.callback(recorder.close)

@@ -11,7 +11,9 @@ the next one: 100 -> 73 us of CPU per statement in a loop of them on this machin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,3 +66,31 @@ async def statement_cursor(pool: AsyncConnectionPool, *, binary: bool,
     finally:
         if conn is not None:
             await pool.putconn(conn)
+
+
+class ServerGoodbyeCheck:
+    """The pool's check of a connection it is about to hand out (``check=``; set ``pool`` once it exists).
+
+    One non-blocking look at the socket, and a round trip only when the server has said something while no
+    statement ran (a shut-down server's goodbye): a broken connection raises and the pool replaces it. (Checking
+    every connection with a round trip would cost one per statement, every turn.)
+
+    A connection the server dropped means the others were most likely dropped with it (a restart, a failover), and
+    psycopg_pool's check-out tries the next one only after a back-off (one second, then two, four...): a pool of
+    dozens of dead connections would take minutes to get through. So the first dead one found has the whole pool
+    checked at once, in the background."""
+
+    def __init__(self) -> None:
+        self.pool: AsyncConnectionPool | None = None
+        self._sweep: asyncio.Task[None] | None = None
+
+    async def __call__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+        if not readable:
+            return
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            if self.pool is not None and (self._sweep is None or self._sweep.done()):
+                self._sweep = asyncio.get_running_loop().create_task(self.pool.check())
+            raise

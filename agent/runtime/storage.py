@@ -45,7 +45,7 @@ async def open_checkpointer(path: Any, busy_timeout_ms: int = 5000, *, store_mar
 
 @asynccontextmanager
 async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark: Callable[[], int] | None = None,
-                       ) -> AsyncIterator[Any]:
+                       pool_size: int = 8) -> AsyncIterator[Any]:
     """The runtime's saver where ``location`` says (a SQLite file, or PostgreSQL on a pool), closed on exit.
     ``store_mark``: the SQLite store journal's position, recorded with every checkpoint (PostgreSQL's saver reads
     its journal's position in the statement that saves a checkpoint)."""
@@ -56,7 +56,7 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
         # The store's tables (its journal among them) are in this database too: every checkpoint records the
         # journal's position (the migrations first, for a saver opened before any store, e.g. by Studio).
         await asyncio.to_thread(lambda: connect(location, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
-        async with open_postgres_checkpointer(postgres_url(location), delta_channels(),
+        async with open_postgres_checkpointer(postgres_url(location), delta_channels(), pool_size=pool_size,
                                               lock_timeout_ms=busy_timeout_ms, mark_store_journal=True) as saver:
             yield saver
         return

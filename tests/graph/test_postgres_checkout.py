@@ -9,7 +9,7 @@ import pytest
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
-from agent.runtime.postgres_checkout import KeptCursorConnection, statement_cursor
+from agent.runtime.postgres_checkout import KeptCursorConnection, ServerGoodbyeCheck, statement_cursor
 
 
 def _pool(url: str, *, connection_class: type = KeptCursorConnection, size: int = 1) -> AsyncConnectionPool:
@@ -73,3 +73,36 @@ async def test_a_pool_of_plain_connections_gets_a_cursor_per_block(postgres_url)
             await cursor.execute("SELECT 1 AS one")
             assert await cursor.fetchone() == {"one": 1}
         assert cursor.closed
+
+
+async def test_a_pool_whose_connections_all_died_is_swept_at_once(postgres_url):
+    """The server dropped every connection (a restart, a failover): the first dead one found has the whole pool
+    checked, so the next statement runs on a new connection. psycopg_pool's own check-out would try the next
+    connection only after a back-off (1, 2, 4 s...): through 8 dead ones, past the pool's 5 s timeout."""
+    check = ServerGoodbyeCheck()
+    pool = AsyncConnectionPool(postgres_url, min_size=8, max_size=8, kwargs={"autocommit": True}, timeout=5,
+                               connection_class=KeptCursorConnection, check=check, open=False)
+    async with pool:
+        check.pool = pool
+        await pool.wait()
+        async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
+            await cursor.execute("SELECT 1")
+            assert await cursor.fetchone() == (1,)
+        assert pool.get_stats().get("connections_lost", 0) >= 1
+
+
+async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, monkeypatch):
+    """DESKGRAPH_DATABASE_POOL_SIZE sizes a replica's pool: three quarters kept open from the start."""
+    from agent.runtime import SupportRuntime
+    from agent.testing import ScriptedChatModel
+    from tests.graph.api_support import shop_settings
+
+    monkeypatch.setenv("DESKGRAPH_DATABASE_URL", postgres_url)
+    settings = shop_settings(tmp_path, database_pool_size=8)
+    async with SupportRuntime.open(settings, model=ScriptedChatModel()) as runtime:
+        pool = runtime.saver.conn
+        assert (pool.min_size, pool.max_size) == (6, 8)
+        assert pool.get_stats()["pool_size"] == 6

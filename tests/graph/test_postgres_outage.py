@@ -31,7 +31,7 @@ async def test_a_turn_during_an_outage_fails_cleanly_and_the_thread_goes_on_afte
             server.resume()
             # The message was kept by the runtime: the retry sends it, on reconnected connections.
             events = [event async for event in rt.retry("t")]
-            assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."]
+            assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."], events
             said = [str(m.content) for m in (await rt.view("t")).messages if m.type in ("human", "ai") and m.content]
             assert said == [f"hi, {LENA}", "Hello Lena.", "where is #W1000002?", "Your order #W1000002 was delivered."]
         model.assert_complete()
