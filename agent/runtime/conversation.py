@@ -312,7 +312,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
             start = identified_start(customer_id, persona or self.default_persona)
         if (verdict := screen(text)) is not None:
             return answer_screened(self.graph, self.config(thread_id), text, verdict, persona, snapshot, start,
-                                   make_durable=self._make_durable), None
+                                   make_durable=self._make_durable.after_turn), None
         if _interrupted(snapshot):
             payload: Any = Command(resume=text)
         else:
@@ -340,7 +340,7 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
         pending = values.get("pending_confirmation") or {}
         observer = TurnObserver(thread_id, str(values.get("stage", Stage.INTAKE)),
                                         pending_call_id=pending.get("tool_call_id"))
-        return run_graph(self.graph, payload, config, observer=observer, make_durable=self._make_durable,
+        return run_graph(self.graph, payload, config, observer=observer, make_durable=self._make_durable.after_turn,
                          step=step, breakpoints=breakpoints), observer
 
 

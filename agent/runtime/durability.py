@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from graphs.blocking import in_background
+from graphs.blocking import in_background, off_loop
 from tools.db import database_engine, sqlite_path
 
 
@@ -101,6 +101,12 @@ class TurnDurability:
             for location in (checkpoint_location, store_location))
         # The saver's connection leaves its log to this, after the turn's fsync.
         self._wal = WalCheckpoints(self._checkpoints) if self._checkpoints else None
+
+    async def after_turn(self, wrote_store: bool) -> None:
+        """``self(wrote_store)`` off the event loop (an fsync blocks), when there is a SQLite file to make durable:
+        on PostgreSQL a turn returns without the hop to a thread and back."""
+        if self._checkpoints or (wrote_store and self._store):
+            await off_loop(self, wrote_store)
 
     def __call__(self, wrote_store: bool) -> None:
         """One fsync per turn: everything the turn committed survives a power cut once this returns."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -14,7 +14,6 @@ from langgraph.types import StateSnapshot
 from agent.runtime.events import Event, Reply
 from agent.runtime.stream import translate
 from graphs import Stage
-from graphs.blocking import off_loop
 from graphs.guardrail import Verdict
 
 log = logging.getLogger("agent.runtime")
@@ -22,7 +21,7 @@ log = logging.getLogger("agent.runtime")
 
 async def answer_screened(graph: CompiledStateGraph, config: dict[str, Any], text: str, verdict: Verdict,
                           persona: str | None, snapshot: StateSnapshot, start: dict[str, Any], *,
-                          make_durable: Callable[[bool], None]) -> AsyncIterator[Event]:
+                          make_durable: Callable[[bool], Awaitable[None]]) -> AsyncIterator[Event]:
     """The guardrail's polite reply to a screened message; no model and no tool runs.
 
     The message and the reply are recorded as a step of the ``restore`` node (its only edge leads to the
@@ -39,7 +38,7 @@ async def answer_screened(graph: CompiledStateGraph, config: dict[str, Any], tex
         if persona:
             update["persona"] = persona
         await graph.aupdate_state(config, update, as_node="restore")
-        await off_loop(make_durable, False)
+        await make_durable(False)
     yield Reply(text=verdict.reply, stage=stage, message_id=reply.id, streamed=False)
     for event in translate("__interrupt__", waiting, set(), stage):
         yield event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, RemoveMessage, ToolMessage
@@ -26,7 +26,6 @@ from agent.runtime.events import (
 from agent.runtime.failures import describe_failure
 from agent.runtime.observer import TurnObserver
 from agent.runtime.stepping import is_paused, next_names, split_breakpoints, subgraph_breakpoints
-from graphs.blocking import off_loop
 
 log = logging.getLogger("agent.runtime")
 
@@ -38,7 +37,7 @@ REPLY_NODES = frozenset({"agent"})
 
 
 async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, Any], *, observer: TurnObserver,
-                    make_durable: Callable[[bool], None], step: bool = False,
+                    make_durable: Callable[[bool], Awaitable[None]], step: bool = False,
                     breakpoints: Sequence[str] = ()) -> AsyncIterator[Event]:
     """Run one turn and yield its events; every failure becomes an ``ErrorEvent`` with an error id.
 
@@ -82,7 +81,7 @@ async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, A
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event; the checkpoint stays intact
         yield failure_event(exc, observer.thread_id, observer.stage)
     finally:
-        await off_loop(make_durable, wrote_store)
+        await make_durable(wrote_store)
 
 
 def stream_modes(graph: CompiledStateGraph) -> list[str]:

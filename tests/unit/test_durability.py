@@ -60,3 +60,23 @@ def test_nothing_to_sync_on_postgresql(synced):
     turn_done(True)
     turn_done.close()
     assert synced == []
+
+
+async def test_a_turn_leaves_the_loop_only_when_a_file_is_to_be_synced(tmp_path, synced, monkeypatch):
+    """after_turn hops to a thread for the fsync; on PostgreSQL (nothing to sync) it does not hop at all."""
+    hops = []
+
+    async def off_loop(fn, *args):
+        hops.append(args)
+        return fn(*args)
+
+    monkeypatch.setattr(durability, "off_loop", off_loop)
+    on_postgres = durability.TurnDurability("postgresql://deskgraph@db/shop", "postgresql://deskgraph@db/shop")
+    await on_postgres.after_turn(True)
+    assert hops == [] and synced == []
+    file = _wal_file(tmp_path / "cp.db")
+    on_sqlite = durability.TurnDurability(tmp_path / "cp.db", None)
+    await on_sqlite.after_turn(False)
+    assert hops == [(False,)] and synced == ["cp.db-wal"]
+    on_sqlite.close()
+    file.close()
