@@ -27,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
 from agent.runtime.postgres_checkout import KeptCursorConnection, ServerGoodbyeCheck, statement_cursor
+from agent.runtime.postgres_json import use_orjson
 from agent.runtime.postgres_reads import PostgresInlineRead
 from agent.runtime.postgres_writes import PostgresOneTripWrites
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
@@ -277,6 +278,7 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
 
     async def configure(conn: Any) -> None:
+        use_orjson(conn)
         # A statement waits this long for a lock held elsewhere (an operator's long transaction), then the turn
         # fails with "try again" instead of hanging, as SQLite's busy timeout does. (A SET, not the URL's
         # options: those may carry a search_path, a replay's scratch schema.)

@@ -95,8 +95,12 @@ async def test_a_pool_whose_connections_all_died_is_swept_at_once(postgres_url):
 
 
 async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, monkeypatch):
-    """DESKGRAPH_DATABASE_POOL_SIZE sizes a replica's pool: three quarters kept open from the start."""
-    from agent.runtime import SupportRuntime
+    """DESKGRAPH_DATABASE_POOL_SIZE sizes a replica's pool: three quarters kept open from the start, each
+    connection set up with orjson for its JSON."""
+    from psycopg.adapt import PyFormat
+    from psycopg.types.json import Jsonb
+
+    from agent.runtime import SupportRuntime, postgres_json
     from agent.testing import ScriptedChatModel
     from tests.graph.api_support import shop_settings
 
@@ -106,3 +110,5 @@ async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, 
         pool = runtime.saver.conn
         assert (pool.min_size, pool.max_size) == (6, 8)
         assert pool.get_stats()["pool_size"] == 6
+        async with pool.connection() as conn:  # set up as the saver's: JSON in orjson (postgres_json)
+            assert conn.adapters.get_dumper(Jsonb, PyFormat.BINARY)(Jsonb, conn).dumps is postgres_json.dumps
