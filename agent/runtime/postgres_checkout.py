@@ -92,5 +92,12 @@ class ServerGoodbyeCheck:
             await AsyncConnectionPool.check_connection(conn)
         except Exception:
             if self.pool is not None and (self._sweep is None or self._sweep.done()):
-                self._sweep = asyncio.get_running_loop().create_task(self.pool.check())
+                self._sweep = asyncio.get_running_loop().create_task(_sweep(self.pool))
             raise
+
+
+async def _sweep(pool: AsyncConnectionPool) -> None:
+    """Check every idle connection of the pool; nobody waits for this, so a failure (the pool closing meanwhile)
+    ends it quietly: the check-out that started it has raised already."""
+    with contextlib.suppress(Exception):
+        await pool.check()

@@ -3,8 +3,9 @@
 The stock ``AsyncPostgresSaver`` turns a checkpoint's row into a ``CheckpointTuple`` on the loop but decodes its
 pending writes with ``asyncio.to_thread``: a hop to the loop's default executor and back for every read, two or
 three a turn, whatever the writes (usually none, or a handful of small msgpack values). The hop cost more CPU
-than the decoding: a read of the latest checkpoint (no writes) took 246 us of CPU with it, 130 without. Only a read with many writes (an interrupted step of a wide
-fan-out) still decodes them on a thread. ``test_internals_contract`` compares the tuple with the stock saver's.
+than the decoding: a read of the latest checkpoint (no writes) took 246 us of CPU with it, 130 without. Only a
+read with many writes (an interrupted step of a wide fan-out) still decodes them on a thread.
+``test_internals_contract`` compares the tuple with the stock saver's.
 """
 
 from __future__ import annotations

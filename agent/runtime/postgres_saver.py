@@ -107,7 +107,8 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresOneTripWrites, Postgr
             async with super()._cursor(pipeline=pipeline) as cur:
                 yield cur
         elif pipeline:  # the stock statements run together (adelete_thread): on one connection, in a pipeline
-            async with statement_cursor(self.conn, binary=True, row_factory=dict_row) as cur, cur.connection.pipeline():
+            async with statement_cursor(self.conn, binary=True, row_factory=dict_row) as cur, \
+                    cur.connection.pipeline():
                 yield cur
         else:
             async with statement_cursor(self.conn, binary=True, row_factory=dict_row) as cur:
