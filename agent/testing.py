@@ -94,6 +94,9 @@ class ScriptedChatModel(BaseChatModel):
             chunks = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i,
                        "type": "tool_call_chunk"} for i, c in enumerate(reply.tool_calls)]
             yield ChatGenerationChunk(message=AIMessageChunk(content="", id=reply.id, tool_call_chunks=chunks))
+        if reply.usage_metadata:  # as a server asked for its usage sends it: in a last chunk of its own
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", id=reply.id,
+                                                             usage_metadata=reply.usage_metadata))
 
 
 class PerfectUnderstandingModel(BaseChatModel):

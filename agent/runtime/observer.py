@@ -6,9 +6,6 @@ import logging
 import time
 from typing import Any
 
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.outputs import LLMResult
-
 from agent.observability.metrics import (
     CONFIRMATIONS,
     ESCALATIONS,
@@ -35,27 +32,19 @@ log = logging.getLogger("agent.turns")
 _DECLINED = "The customer declined"
 
 
-class _ModelUsage(BaseCallbackHandler):
-    """Counts every model request of a turn and the tokens its server reported."""
+#: Where a turn's observer rides in the graph's config (``configurable``; the leading "__" keeps it out of checkpoint
+#: metadata and traces), for the runtime's model (``recording.RecordingChatModel``) to count each answer it gets.
+#: Not a LangChain callback handler in the turn's config, as before: with a handler there, LangChain runs its
+#: callback machinery for every node and routing function of the graph (a child manager each, chain start and end
+#: events) to count one event per model request, about 5 % of a text turn's CPU (bench/profile_turn.py).
+TURN_OBSERVER = "__deskgraph_turn_observer"
 
-    # Only a model request's end is counted, on the event loop: LangChain hands every event of a synchronous
-    # handler that is not run inline (each node's start and end, each streamed token) to a thread of the loop's
-    # default executor, a thread hop per event that cost more than the count itself.
-    run_inline = True
-    ignore_chain = ignore_agent = ignore_retriever = ignore_retry = ignore_custom_event = ignore_chat_model = True
 
-    def __init__(self, observer: TurnObserver) -> None:
-        self.observer = observer
-
-    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:  # noqa: D102 - callback
-        stage = self.observer.stage
-        MODEL_CALLS.labels(stage).inc()
-        for generations in response.generations:
-            for generation in generations:
-                usage = getattr(getattr(generation, "message", None), "usage_metadata", None) or {}
-                if usage:
-                    MODEL_TOKENS.labels(stage, "input").inc(usage.get("input_tokens", 0))
-                    MODEL_TOKENS.labels(stage, "output").inc(usage.get("output_tokens", 0))
+def count_model_answer(config: Any, message: Any) -> None:
+    """Count a model answer for the turn whose config asked for it (nothing outside a turn)."""
+    observer = ((config or {}).get("configurable") or {}).get(TURN_OBSERVER)
+    if observer is not None:
+        observer.model_answered(message)
 
 
 class TurnObserver:
@@ -69,7 +58,14 @@ class TurnObserver:
         self.started = time.perf_counter()
         self.outcome = "ok"
         self.error_id: str | None = None
-        self.model_callback = _ModelUsage(self)
+
+    def model_answered(self, message: Any) -> None:
+        """Count one model request of the turn and the tokens its server reported, under the turn's stage."""
+        MODEL_CALLS.labels(self.stage).inc()
+        usage = getattr(message, "usage_metadata", None) or {}
+        if usage:
+            MODEL_TOKENS.labels(self.stage, "input").inc(usage.get("input_tokens", 0))
+            MODEL_TOKENS.labels(self.stage, "output").inc(usage.get("output_tokens", 0))
 
     def event(self, event: Event) -> None:
         """Count one event of the turn."""

@@ -31,6 +31,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import ConfigDict, PrivateAttr
 
+from agent.runtime.observer import count_model_answer
 from agent.runtime.saver_connection import SaverPool, SaverSqlite, shared_with
 from graphs.blocking import off_loop
 from tools.db.connect import Database, connect
@@ -242,15 +243,17 @@ class RecordingChatModel(BaseChatModel):
         return self.bind(**getattr(bound, "kwargs", {}))
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        """Ask the wrapped model; record its answer against the asking checkpoint."""
+        """Ask the wrapped model; count its answer for the turn and record it against the asking checkpoint."""
         message = super().invoke(input, config, **kwargs)
+        count_model_answer(config, message)
         if (where := asked_from(config)) is not None:
             self._recorder.record(where, message)
         return message
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        """Ask the wrapped model; record its answer against the asking checkpoint."""
+        """Ask the wrapped model; count its answer for the turn and record it against the asking checkpoint."""
         message = await super().ainvoke(input, config, **kwargs)
+        count_model_answer(config, message)
         if (where := asked_from(config)) is not None:
             await self._recorder.arecord(where, message)
         return message

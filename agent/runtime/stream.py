@@ -24,7 +24,7 @@ from agent.runtime.events import (
     ToolResult,
 )
 from agent.runtime.failures import describe_failure
-from agent.runtime.observer import TurnObserver
+from agent.runtime.observer import TURN_OBSERVER, TurnObserver
 from agent.runtime.stepping import is_paused, next_names, split_breakpoints, subgraph_breakpoints
 
 log = logging.getLogger("agent.runtime")
@@ -47,7 +47,7 @@ async def run_graph(graph: CompiledStateGraph, payload: Any, config: dict[str, A
     streamed: set[str] = set()
     wrote_store = False
     last_node = ""
-    config = {**config, "callbacks": [observer.model_callback]}
+    config = {**config, "configurable": {**config.get("configurable", {}), TURN_OBSERVER: observer}}
     modes = stream_modes(graph)
     try:
         # durability="sync": each step's checkpoint is committed before the next step starts, so a crash

@@ -58,3 +58,27 @@ async def test_metrics_count_turns_tools_confirmations_and_escalations(tmp_path,
     assert len(lines) == 5 and all(line["thread_id"] == "m1" and "latency_ms" in line and line["stage"]
                                    for line in lines)
     model.assert_complete()
+
+
+async def test_each_model_answer_and_its_tokens_count_once_under_the_turns_stage(tmp_path):
+    """The runtime's model counts each answer for the turn that asked (observer.count_model_answer): one call and
+    the tokens the server reported, under the stage the turn was in; a model answer outside a turn counts nothing."""
+    from langchain_core.messages import AIMessage
+
+    from agent.runtime import SupportRuntime
+    from agent.runtime.observer import count_model_answer
+
+    usage = {"input_tokens": 31, "output_tokens": 5, "total_tokens": 36}
+    model = ScriptedChatModel([AIMessage("Hello, how can I help?", usage_metadata=usage)])
+    before = [_value("deskgraph_model_calls_total", stage="intake"),
+              _value("deskgraph_model_tokens_total", stage="intake", direction="input"),
+              _value("deskgraph_model_tokens_total", stage="intake", direction="output")]
+    async with SupportRuntime.open(shop_settings(tmp_path, dialogue="agent"), model=model) as runtime:
+        [event async for event in runtime.send("t", "hello")]
+        after = [_value("deskgraph_model_calls_total", stage="intake"),
+                 _value("deskgraph_model_tokens_total", stage="intake", direction="input"),
+                 _value("deskgraph_model_tokens_total", stage="intake", direction="output")]
+        assert [a - b for a, b in zip(after, before, strict=True)] == [1, 31, 5]
+    count_model_answer({"configurable": {"thread_id": "t"}}, AIMessage("asked outside a turn", usage_metadata=usage))
+    assert _value("deskgraph_model_calls_total", stage="intake") == after[0]
+    model.assert_complete()
