@@ -277,6 +277,10 @@ class SupportRuntime(ThreadRecords, OperatorDesk):
             if on_unavailable:
                 on_unavailable()
             return single(failure_event(exc, thread_id))
+        if (keep_read := getattr(self.saver, "keep_next_read", None)) is not None:
+            # Under the lease the graph's own read of the thread, as the turn starts, is answered from this one's.
+            release.callback(self.saver.drop_kept_read, thread_id)
+            keep_read(thread_id)
         try:
             snapshot = await self.graph.aget_state(self.config(thread_id))
             if not await self._may_enter(thread_id, snapshot.values, customer_id):

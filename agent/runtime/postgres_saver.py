@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from agent.runtime.checkpoints import DeltaHistoryCache, _AsyncCachingSaver
 from agent.runtime.postgres_checkout import KeptCursorConnection, ServerGoodbyeCheck, statement_cursor
 from agent.runtime.postgres_json import use_orjson
-from agent.runtime.postgres_reads import PostgresInlineRead
+from agent.runtime.postgres_reads import PostgresReadOnce
 from agent.runtime.postgres_writes import PostgresOneTripWrites
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
 from agent.runtime.store_journal import MARK_KEY
@@ -83,10 +83,10 @@ _COPY = (
 )
 
 
-class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresOneTripWrites, PostgresInlineRead,
-                               AsyncPostgresSaver):
+class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresReadOnce, PostgresOneTripWrites, AsyncPostgresSaver):
     """``AsyncPostgresSaver`` with the delta-history cache, ``acopy_thread``, a lock-free pool, its writes in one
-    statement each (``postgres_writes``) and its reads without a thread hop (``postgres_reads``).
+    statement each (``postgres_writes``), its reads without a thread hop and a turn's second read of its thread
+    answered from its first (``postgres_reads``).
 
     With ``mark_store_journal`` (the store in the same database) every checkpoint's metadata gets the store
     journal's position in the statement that saves it, instead of a query of its own per checkpoint.
@@ -179,6 +179,7 @@ class CachedAsyncPostgresSaver(_AsyncCachingSaver, PostgresOneTripWrites, Postgr
             raise ValueError("keep_last must be at least 1 (delete the thread to remove everything)")
         rows = await self._rows("SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id FROM checkpoints "
                                 "WHERE thread_id = %s ORDER BY checkpoint_ns, checkpoint_id DESC", (thread_id,))
+        self.drop_kept_read(thread_id)
         kept, dropped = split_kept(thread_id, rows, keep_last)
         if not dropped:
             return 0

@@ -157,3 +157,77 @@ async def test_a_replica_waiting_to_set_up_does_not_stall_the_one_setting_up(pos
         await first.execute("CREATE INDEX CONCURRENTLY t_x ON t (x)")  # as LangGraph's migrations do
         await first.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
         await asyncio.wait_for(second, timeout=60)
+
+
+async def test_a_turns_second_read_of_its_thread_is_answered_from_its_first(postgres_url, monkeypatch):
+    """postgres_reads.PostgresReadOnce: once the runtime holds a thread's lease (keep_next_read), the next read of the
+    thread's latest checkpoint is kept and answers the read after it, once; a write to the thread, a read of
+    another namespace or the lease given back leave the database to answer. The kept copy is the first read's
+    as it came: changing the first tuple changes nothing of the second."""
+    from langgraph.checkpoint.base import empty_checkpoint
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    selects = []
+    stock_read = AsyncPostgresSaver.aget_tuple
+
+    async def counted(self, config):
+        selects.append(config["configurable"].get("checkpoint_ns", ""))
+        return await stock_read(self, config)
+
+    monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", counted)
+    latest = {"configurable": {"thread_id": "kept", "checkpoint_ns": ""}}
+    async with open_postgres_checkpointer(postgres_url, delta_channels()) as saver:
+        first = await saver.aput(latest, {**empty_checkpoint(), "id": "1f0-k1", "channel_values": {"stage": "intake"},
+                                          "channel_versions": {"stage": "1"}}, {"source": "input", "step": -1}, {})
+        saver.keep_next_read("kept")
+        one = await saver.aget_tuple(latest)
+        one.checkpoint["channel_versions"]["stage"] = "changed by the first reader"
+        two = await saver.aget_tuple(latest)
+        assert len(selects) == 1 and two.checkpoint["channel_versions"] == {"stage": "1"}
+        assert two.config == one.config and two.metadata == one.metadata and two.checkpoint["id"] == "1f0-k1"
+        await saver.aget_tuple(latest)  # given once: the database again
+        assert len(selects) == 2
+
+        saver.keep_next_read("kept")
+        await saver.aget_tuple(latest)
+        await saver.aput(first, {**empty_checkpoint(), "id": "1f0-k2"}, {"source": "loop", "step": 0}, {})
+        assert (await saver.aget_tuple(latest)).checkpoint["id"] == "1f0-k2"  # the write dropped the kept read
+        assert len(selects) == 4
+
+        saver.keep_next_read("kept")
+        await saver.aget_tuple({"configurable": {"thread_id": "kept", "checkpoint_ns": "flow:1"}})
+        await saver.aget_tuple(latest)
+        saver.drop_kept_read("kept")  # the lease given back
+        await saver.aget_tuple(latest)
+        assert selects[4:] == ["flow:1", "", ""]
+
+
+async def test_a_turn_on_postgresql_reads_its_thread_once(postgres_url, tmp_path, monkeypatch):
+    """The runtime keeps its read of the thread under the lease for the graph's own (one statement less a turn), and
+    the turn still starts from the thread's latest state."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    from agent.runtime import Reply, SupportRuntime
+    from agent.testing import ScriptedChatModel
+    from tests.graph.api_support import shop_settings
+
+    monkeypatch.setenv("DESKGRAPH_DATABASE_URL", postgres_url)
+    selects = []
+    stock_read = AsyncPostgresSaver.aget_tuple
+
+    async def counted(self, config):
+        if not config["configurable"].get("checkpoint_ns") and not config["configurable"].get("checkpoint_id"):
+            selects.append(config["configurable"]["thread_id"])
+        return await stock_read(self, config)
+
+    monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", counted)
+    model = ScriptedChatModel(["Hello.", "Second answer."])
+    async with SupportRuntime.open(shop_settings(tmp_path, dialogue="agent"), model=model) as runtime:
+        [event async for event in runtime.send("once", "hi")]
+        selects.clear()
+        events = [event async for event in runtime.send("once", "and again")]
+        assert [e.text for e in events if isinstance(e, Reply)] == ["Second answer."]
+        assert selects == ["once"]
+        said = [str(m.content) for m in (await runtime.view("once")).messages if m.type in ("human", "ai")]
+        assert said == ["hi", "Hello.", "and again", "Second answer."]
+    model.assert_complete()
