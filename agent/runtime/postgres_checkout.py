@@ -17,6 +17,7 @@ import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg.rows import RowFactory
@@ -29,17 +30,15 @@ class KeptCursorConnection(psycopg.AsyncConnection):
     A cursor is only used by whoever has the connection checked out; ``execute`` starts it afresh. The cursors
     close with the connection."""
 
-    _kept_cursors: dict[tuple[bool, Any], psycopg.AsyncCursor[Any]]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept_cursors: dict[tuple[bool, Any], psycopg.AsyncCursor[Any]] = {}
 
     def kept_cursor(self, *, binary: bool, row_factory: RowFactory[Any]) -> psycopg.AsyncCursor[Any]:
         """This connection's cursor of that kind, made on first use."""
-        try:
-            kept = self._kept_cursors
-        except AttributeError:
-            kept = self._kept_cursors = {}
-        cursor = kept.get((binary, row_factory))
+        cursor = self._kept_cursors.get((binary, row_factory))
         if cursor is None or cursor.closed:
-            cursor = kept[(binary, row_factory)] = self.cursor(binary=binary, row_factory=row_factory)
+            cursor = self._kept_cursors[(binary, row_factory)] = self.cursor(binary=binary, row_factory=row_factory)
         return cursor
 
 
@@ -56,16 +55,11 @@ async def statement_cursor(pool: AsyncConnectionPool, *, binary: bool,
                 yield cursor
     except psycopg.OperationalError:
         # A server that went away (a restart, a failover) leaves every idle connection of the pool broken: have
-        # them checked now, so the retry finds new ones. (Checking each connection as it is handed out would cost a
-        # round trip per statement, every turn.)
-        await pool.putconn(conn)
-        conn = None
-        with contextlib.suppress(Exception):
-            await pool.check()
+        # them checked, so the retry finds new ones.
+        sweep_soon(pool)
         raise
     finally:
-        if conn is not None:
-            await pool.putconn(conn)
+        await pool.putconn(conn)
 
 
 class ServerGoodbyeCheck:
@@ -82,7 +76,6 @@ class ServerGoodbyeCheck:
 
     def __init__(self) -> None:
         self.pool: AsyncConnectionPool | None = None
-        self._sweep: asyncio.Task[None] | None = None
 
     async def __call__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
@@ -91,13 +84,25 @@ class ServerGoodbyeCheck:
         try:
             await AsyncConnectionPool.check_connection(conn)
         except Exception:
-            if self.pool is not None and (self._sweep is None or self._sweep.done()):
-                self._sweep = asyncio.get_running_loop().create_task(_sweep(self.pool))
+            if self.pool is not None:
+                sweep_soon(self.pool)
             raise
+
+
+#: The background check under way for each pool (``sweep_soon``).
+_SWEEPS: WeakKeyDictionary[AsyncConnectionPool, asyncio.Task[None]] = WeakKeyDictionary()
+
+
+def sweep_soon(pool: AsyncConnectionPool) -> None:
+    """Have every idle connection of the pool checked, in the background, unless that is under way already (a dead
+    connection found, or a statement that met a server gone away, calls this; the caller raises at once)."""
+    under_way = _SWEEPS.get(pool)
+    if under_way is None or under_way.done():
+        _SWEEPS[pool] = asyncio.get_running_loop().create_task(_sweep(pool))
 
 
 async def _sweep(pool: AsyncConnectionPool) -> None:
     """Check every idle connection of the pool; nobody waits for this, so a failure (the pool closing meanwhile)
-    ends it quietly: the check-out that started it has raised already."""
+    ends it quietly."""
     with contextlib.suppress(Exception):
         await pool.check()

@@ -4,6 +4,8 @@ plain connections served too."""
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 from psycopg.rows import dict_row, tuple_row
@@ -86,8 +88,11 @@ async def test_a_pool_whose_connections_all_died_is_swept_at_once(postgres_url):
         check.pool = pool
         await pool.wait()
         async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as admin:
-            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            await admin.execute(f"SELECT pg_terminate_backend(pid) {others}")
+            # pg_terminate_backend returns before the backends have said goodbye: wait until they are gone.
+            while (await (await admin.execute(f"SELECT count(*) {others}")).fetchone())[0]:
+                await asyncio.sleep(0.01)
         async with statement_cursor(pool, binary=False, row_factory=tuple_row) as cursor:
             await cursor.execute("SELECT 1")
             assert await cursor.fetchone() == (1,)
