@@ -21,7 +21,14 @@ from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg.rows import RowFactory
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+#: Seconds a statement waits for a connection before the server is asked whether it can be reached at all: a busy
+#: pool hands one out well within this, a pool whose server went away never does (psycopg_pool would keep the
+#: statement, and the customer, waiting for its whole timeout, 30 s).
+ASK_SERVER_AFTER = 1.0
+#: Seconds that question may take (libpq's connect_timeout: a server behind a dropped route never refuses).
+SERVER_ANSWER_SECONDS = 3
 
 
 class KeptCursorConnection(psycopg.AsyncConnection):
@@ -46,7 +53,7 @@ class KeptCursorConnection(psycopg.AsyncConnection):
 async def statement_cursor(pool: AsyncConnectionPool, *, binary: bool,
                            row_factory: RowFactory[Any]) -> AsyncIterator[psycopg.AsyncCursor[Any]]:
     """A cursor on a connection of ``pool``, checked out for the block (one statement, or a few run together)."""
-    conn = await pool.getconn()
+    conn = await checkout(pool)
     try:
         if isinstance(conn, KeptCursorConnection):
             yield conn.kept_cursor(binary=binary, row_factory=row_factory)
@@ -60,6 +67,47 @@ async def statement_cursor(pool: AsyncConnectionPool, *, binary: bool,
         raise
     finally:
         await pool.putconn(conn)
+
+
+async def checkout(pool: AsyncConnectionPool) -> psycopg.AsyncConnection[Any]:
+    """A connection of ``pool``; ``psycopg.OperationalError`` within seconds when the server cannot be reached.
+
+    A connection that takes longer than ``ASK_SERVER_AFTER`` has the server asked (``server_reachable``): a busy
+    pool goes on waiting, for the rest of the pool's timeout; a server that refuses, or does not answer, fails the
+    statement now, and its turn with "try again"."""
+    try:
+        return await pool.getconn(timeout=ASK_SERVER_AFTER)
+    except PoolTimeout:
+        pass
+    await server_reachable(pool)
+    return await pool.getconn(timeout=max(pool.timeout - ASK_SERVER_AFTER, ASK_SERVER_AFTER))
+
+
+#: The question to the server under way for each pool (``server_reachable``).
+_QUESTIONS: WeakKeyDictionary[AsyncConnectionPool, asyncio.Task[None]] = WeakKeyDictionary()
+
+
+async def server_reachable(pool: AsyncConnectionPool) -> None:
+    """Return when a new connection to the pool's server opens; raise its ``psycopg.OperationalError`` when none
+    can. One question at a time per pool: every statement waiting meanwhile takes its answer."""
+    asked = _QUESTIONS.get(pool)
+    if asked is None or asked.done():
+        asked = _QUESTIONS[pool] = asyncio.get_running_loop().create_task(_ask_server(pool.conninfo))
+        asked.add_done_callback(_answer_taken)  # waiters cancelled meanwhile leave nobody to take a failure
+    try:
+        await asyncio.shield(asked)
+    except psycopg.OperationalError as exc:  # one error of its own per waiter (a shared one gathers tracebacks)
+        raise psycopg.OperationalError(f"the database server cannot be reached: {exc}") from exc
+
+
+def _answer_taken(asked: asyncio.Task[None]) -> None:
+    if not asked.cancelled():
+        asked.exception()
+
+
+async def _ask_server(conninfo: str) -> None:
+    conn = await psycopg.AsyncConnection.connect(conninfo, connect_timeout=SERVER_ANSWER_SECONDS)
+    await conn.close()
 
 
 class ServerGoodbyeCheck:

@@ -11,7 +11,8 @@ import pytest
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
-from agent.runtime.postgres_checkout import KeptCursorConnection, ServerGoodbyeCheck, statement_cursor
+from agent.runtime import postgres_checkout
+from agent.runtime.postgres_checkout import KeptCursorConnection, ServerGoodbyeCheck, checkout, statement_cursor
 
 
 def _pool(url: str, *, connection_class: type = KeptCursorConnection, size: int = 1) -> AsyncConnectionPool:
@@ -97,6 +98,49 @@ async def test_a_pool_whose_connections_all_died_is_swept_at_once(postgres_url):
             await cursor.execute("SELECT 1")
             assert await cursor.fetchone() == (1,)
         assert pool.get_stats().get("connections_lost", 0) >= 1
+
+
+async def test_a_statement_fails_within_seconds_when_the_server_cannot_be_reached(monkeypatch):
+    """Nothing listens where the pool connects (a server down): the statement's wait for a connection ends with
+    the server asked and refusing, not after the pool's timeout (60 s here, 30 s in the product)."""
+    import socket
+
+    monkeypatch.setattr(postgres_checkout, "ASK_SERVER_AFTER", 0.2)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    pool = AsyncConnectionPool(f"postgresql://postgres@127.0.0.1:{port}/nothing", min_size=1, max_size=1,
+                               timeout=60, reconnect_timeout=60, open=False)
+    await pool.open(wait=False)
+    try:
+        with pytest.raises(psycopg.OperationalError, match="cannot be reached"):
+            await asyncio.wait_for(checkout(pool), timeout=15)
+    finally:
+        await pool.close(timeout=0)
+
+
+async def test_a_busy_pool_keeps_the_statement_waiting_for_a_connection(postgres_url, monkeypatch):
+    """Every connection is in use: the server, asked, answers, and the statement gets the connection given back
+    after the question (not an error)."""
+    monkeypatch.setattr(postgres_checkout, "ASK_SERVER_AFTER", 0.2)
+    asked = []
+    ask = postgres_checkout._ask_server
+
+    async def counted(conninfo: str) -> None:
+        asked.append(conninfo)
+        await ask(conninfo)
+
+    monkeypatch.setattr(postgres_checkout, "_ask_server", counted)
+    async with _pool(postgres_url) as pool:
+        await pool.wait()
+        held = await pool.getconn()
+        waiting = asyncio.create_task(checkout(pool))
+        await asyncio.sleep(0.6)  # past the question, which the server answered
+        assert asked and not waiting.done()
+        await pool.putconn(held)
+        conn = await asyncio.wait_for(waiting, timeout=5)
+        assert conn is held
+        await pool.putconn(conn)
 
 
 async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, monkeypatch):

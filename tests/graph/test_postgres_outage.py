@@ -1,8 +1,11 @@
 """The shared PostgreSQL server goes away and comes back (a crash, a restart, a failover): the turn that meets the
-outage fails with "try again" and loses nothing, and once the server is back the same replica carries the
-conversation on: its store, lease and journal connections reconnect, the saver's pool replaces broken ones."""
+outage fails with "try again" within seconds and loses nothing, and once the server is back the same replica
+carries the conversation on: its store, lease and journal connections reconnect, the saver's pool replaces broken
+ones."""
 
 from __future__ import annotations
+
+import asyncio
 
 from agent.runtime import ErrorEvent, Reply, SupportRuntime
 from agent.testing import ScriptedChatModel, tool_call
@@ -26,7 +29,8 @@ async def test_a_turn_during_an_outage_fails_cleanly_and_the_thread_goes_on_afte
         async with SupportRuntime.open(settings, model=model) as rt:
             assert [e.text for e in await _say(rt, f"hi, {LENA}") if isinstance(e, Reply)] == ["Hello Lena."]
             server.pause()
-            failed = await _say(rt, "where is #W1000002?")
+            # Within seconds (postgres_checkout.checkout asks the server), not after the pool's 30 s timeout.
+            failed = await asyncio.wait_for(_say(rt, "where is #W1000002?"), timeout=20)
             assert isinstance(failed[-1], ErrorEvent) and failed[-1].retryable, failed
             server.resume()
             # The message was kept by the runtime: the retry sends it, on reconnected connections.
