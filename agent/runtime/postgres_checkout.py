@@ -23,6 +23,8 @@ import psycopg
 from psycopg.rows import RowFactory
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from agent.observability import pool_metrics
+
 #: Seconds a statement waits for a connection before the server is asked whether it can be reached at all: a busy
 #: pool hands one out well within this, a pool whose server went away never does (psycopg_pool would keep the
 #: statement, and the customer, waiting for its whole timeout, 30 s).
@@ -97,6 +99,7 @@ async def server_reachable(pool: AsyncConnectionPool) -> None:
     try:
         await asyncio.shield(asked)
     except psycopg.OperationalError as exc:  # one error of its own per waiter (a shared one gathers tracebacks)
+        pool_metrics.UNREACHABLE.inc()
         raise psycopg.OperationalError(f"the database server cannot be reached: {exc}") from exc
 
 

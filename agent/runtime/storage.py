@@ -50,6 +50,7 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
     ``store_mark``: the SQLite store journal's position, recorded with every checkpoint (PostgreSQL's saver reads
     its journal's position in the statement that saves a checkpoint)."""
     if database_engine(location) == "postgres":
+        from agent.observability import pool_metrics
         from agent.runtime.postgres_saver import open_postgres_checkpointer
         from tools.db.connect import connect
 
@@ -58,6 +59,7 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
         await asyncio.to_thread(lambda: connect(location, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
         async with open_postgres_checkpointer(postgres_url(location), delta_channels(), pool_size=pool_size,
                                               lock_timeout_ms=busy_timeout_ms, mark_store_journal=True) as saver:
+            pool_metrics.watch(saver.conn)
             yield saver
         return
     from pathlib import Path

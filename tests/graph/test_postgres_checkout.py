@@ -11,6 +11,7 @@ import pytest
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
+from agent.observability import REGISTRY
 from agent.runtime import postgres_checkout
 from agent.runtime.postgres_checkout import KeptCursorConnection, ServerGoodbyeCheck, checkout, statement_cursor
 
@@ -112,9 +113,11 @@ async def test_a_statement_fails_within_seconds_when_the_server_cannot_be_reache
     pool = AsyncConnectionPool(f"postgresql://postgres@127.0.0.1:{port}/nothing", min_size=1, max_size=1,
                                timeout=60, reconnect_timeout=60, open=False)
     await pool.open(wait=False)
+    unreachable = REGISTRY.get_sample_value("deskgraph_database_unreachable_total")
     try:
         with pytest.raises(psycopg.OperationalError, match="cannot be reached"):
             await asyncio.wait_for(checkout(pool), timeout=15)
+        assert REGISTRY.get_sample_value("deskgraph_database_unreachable_total") == unreachable + 1  # in /metrics
     finally:
         await pool.close(timeout=0)
 
