@@ -85,22 +85,30 @@ async def checkout(pool: AsyncConnectionPool) -> psycopg.AsyncConnection[Any]:
     return await pool.getconn(timeout=max(pool.timeout - ASK_SERVER_AFTER, ASK_SERVER_AFTER))
 
 
-#: The question to the server under way for each pool (``server_reachable``).
+#: The last question to the server for each pool (``server_reachable``), and when it was answered.
 _QUESTIONS: WeakKeyDictionary[AsyncConnectionPool, asyncio.Task[None]] = WeakKeyDictionary()
+_ANSWERED: WeakKeyDictionary[AsyncConnectionPool, float] = WeakKeyDictionary()
 
 
 async def server_reachable(pool: AsyncConnectionPool) -> None:
     """Return when a new connection to the pool's server opens; raise its ``psycopg.OperationalError`` when none
-    can. One question at a time per pool: every statement waiting meanwhile takes its answer."""
+    can. One question at a time per pool: every statement waiting meanwhile takes its answer, and a yes holds for
+    ``ASK_SERVER_AFTER`` (an overloaded pool, every statement waiting, must not have the server start a backend
+    for each)."""
+    loop = asyncio.get_running_loop()
+    answered = _ANSWERED.get(pool)
+    if answered is not None and loop.time() - answered < ASK_SERVER_AFTER:
+        return
     asked = _QUESTIONS.get(pool)
     if asked is None or asked.done():
-        asked = _QUESTIONS[pool] = asyncio.get_running_loop().create_task(_ask_server(pool.conninfo))
+        asked = _QUESTIONS[pool] = loop.create_task(_ask_server(pool.conninfo))
         asked.add_done_callback(_answer_taken)  # waiters cancelled meanwhile leave nobody to take a failure
     try:
         await asyncio.shield(asked)
     except psycopg.OperationalError as exc:  # one error of its own per waiter (a shared one gathers tracebacks)
         pool_metrics.UNREACHABLE.inc()
         raise psycopg.OperationalError(f"the database server cannot be reached: {exc}") from exc
+    _ANSWERED[pool] = loop.time()
 
 
 def _answer_taken(asked: asyncio.Task[None]) -> None:

@@ -123,8 +123,8 @@ async def test_a_statement_fails_within_seconds_when_the_server_cannot_be_reache
 
 
 async def test_a_busy_pool_keeps_the_statement_waiting_for_a_connection(postgres_url, monkeypatch):
-    """Every connection is in use: the server, asked, answers, and the statement gets the connection given back
-    after the question (not an error)."""
+    """Every connection is in use: the server, asked once for all the statements waiting, answers, and each
+    statement gets the connection given back after the question (not an error)."""
     monkeypatch.setattr(postgres_checkout, "ASK_SERVER_AFTER", 0.2)
     asked = []
     ask = postgres_checkout._ask_server
@@ -137,13 +137,19 @@ async def test_a_busy_pool_keeps_the_statement_waiting_for_a_connection(postgres
     async with _pool(postgres_url) as pool:
         await pool.wait()
         held = await pool.getconn()
-        waiting = asyncio.create_task(checkout(pool))
-        await asyncio.sleep(0.6)  # past the question, which the server answered
-        assert asked and not waiting.done()
+        waiting = []
+        for _ in range(3):  # each waits past ASK_SERVER_AFTER at its own moment, after the first was answered
+            waiting.append(asyncio.create_task(checkout(pool)))
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.4)
+        assert len(asked) == 1 and not any(task.done() for task in waiting)  # one answer, good for a while
         await pool.putconn(held)
-        conn = await asyncio.wait_for(waiting, timeout=5)
-        assert conn is held
-        await pool.putconn(conn)
+        for _ in range(3):
+            done, _pending = await asyncio.wait(waiting, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            (task,) = done
+            waiting.remove(task)
+            assert task.result() is held
+            await pool.putconn(held)
 
 
 async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, monkeypatch):
