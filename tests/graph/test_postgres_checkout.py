@@ -13,7 +13,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent.observability import REGISTRY
 from agent.runtime import postgres_checkout
-from agent.runtime.postgres_checkout import KeptCursorConnection, ServerGoodbyeCheck, checkout, statement_cursor
+from agent.runtime.postgres_checkout import (
+    KeptCursorConnection,
+    ServerGoodbyeCheck,
+    checkout,
+    statement_cursor,
+)
 
 
 def _pool(url: str, *, connection_class: type = KeptCursorConnection, size: int = 1) -> AsyncConnectionPool:
