@@ -9,7 +9,9 @@ at once, M turns each. Ideal throughput is N / L: every conversation as fast as 
 round and as the median of the rounds with their spread: throughput, efficiency against the ideal, the latency the
 load adds to a turn (p50 / p99 of the turn's latency minus L) and the service's CPU per turn (its process's user +
 system time over the concurrent phase, per turn: the sum over the replicas) and its peak resident memory (the
-largest replica's).
+largest replica's). On PostgreSQL also the share of the statements that waited for a connection of their
+replica's pool, and that wait per turn (from the replicas' ``/metrics``, agent/observability/pool_metrics.py): a
+replica short of connections, or too far behind to give them back in time, shows there.
 
 The load generator stays out of the figures: the fake model server runs in a process of its own, as a model
 server does (bench/fake_model.py; ``--no-model-process`` keeps it in this one), and neither it nor the client
@@ -167,11 +169,14 @@ async def _warm_up(urls: list[str], turns: int, kind: TurnKind, tag: str) -> Non
 
 
 async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str, kind: TurnKind,
-                 arrivals: str) -> dict[str, float]:
+                 arrivals: str, metrics_headers: dict[str, str] | None = None) -> dict[str, float]:
+    """One measured round; ``metrics_headers`` (PostgreSQL: how to read the replicas' ``/metrics``) adds the pool's
+    figures."""
     limits = httpx.Limits(max_connections=n + 4, max_keepalive_connections=n + 4)
     async with contextlib.AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=120, limits=limits))
                    for url in urls]
+        pool_before = await _pool_figures(clients, metrics_headers) if metrics_headers is not None else None
         # The client's clock must not stop for its own garbage collection (a full one took 30-40 ms here): as
         # timeit does, none while turns are timed.
         gc.collect()
@@ -187,14 +192,43 @@ async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str,
             cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu
         finally:
             gc.enable()
+        pool = None
+        if pool_before is not None and (pool_after := await _pool_figures(clients, metrics_headers)) is not None:
+            pool = {k: v - pool_before[k] for k, v in pool_after.items()}
     latencies = sorted(t.latency for run in runs for t in run)
     added = [x - alone for x in latencies]
     throughput = _steady_throughput(runs, start + alone) if arrivals == "spread" else len(latencies) / wall
     ideal = n / alone
-    return {"alone_s": alone, "throughput": throughput, "ideal": ideal, "efficiency": throughput / ideal,
-            "added_p50_ms": statistics.median(added) * 1000,
-            "added_p99_ms": added[min(len(added) - 1, int(len(added) * 0.99))] * 1000,
-            "cpu_ms_per_turn": cpu / len(latencies) * 1000, "peak_rss_mb": max(_peak_rss_mb(pid) for pid in pids)}
+    result = {"alone_s": alone, "throughput": throughput, "ideal": ideal, "efficiency": throughput / ideal,
+              "added_p50_ms": statistics.median(added) * 1000,
+              "added_p99_ms": added[min(len(added) - 1, int(len(added) * 0.99))] * 1000,
+              "cpu_ms_per_turn": cpu / len(latencies) * 1000,
+              "peak_rss_mb": max(_peak_rss_mb(pid) for pid in pids)}
+    if pool is not None:  # the alone conversation's turns are in these counts too
+        counted = len(latencies) + turns
+        result |= {"queued_pct": pool["queued"] / max(pool["requests"], 1) * 100,
+                   "pool_wait_ms": pool["wait_seconds"] / counted * 1000}
+    return result
+
+
+#: The pool counters the bench reads from a replica's /metrics (agent/observability/pool_metrics.py).
+_POOL_SERIES = {"requests": "deskgraph_database_pool_requests_total",
+                "queued": "deskgraph_database_pool_queued_total",
+                "wait_seconds": "deskgraph_database_pool_wait_seconds_total"}
+
+
+async def _pool_figures(clients: list[httpx.AsyncClient], headers: dict[str, str]) -> dict[str, float] | None:
+    """The pool counters summed over the replicas; None when they have none (``--code`` of an earlier checkout)."""
+    totals = dict.fromkeys(_POOL_SERIES, 0.0)
+    for client in clients:
+        answer = await client.get("/metrics", headers=headers)
+        answer.raise_for_status()
+        samples = dict(line.rsplit(" ", 1) for line in answer.text.splitlines() if line and line[0] != "#")
+        if not all(series in samples for series in _POOL_SERIES.values()):
+            return None
+        for key, series in _POOL_SERIES.items():
+            totals[key] += float(samples[series])
+    return totals
 
 
 def _steady_throughput(runs: list[list[TurnTime]], all_started: float) -> float:
@@ -279,7 +313,7 @@ def main() -> int:
 
 
 _KEYS = ("alone_s", "throughput", "ideal", "efficiency", "added_p50_ms", "added_p99_ms", "cpu_ms_per_turn",
-         "peak_rss_mb")
+         "peak_rss_mb", "queued_pct", "pool_wait_ms")
 
 
 def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKind, database_url: str | None,
@@ -295,7 +329,8 @@ def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKin
                 budgets[-1].add(pid)
         asyncio.run(_warm_up(urls, args.turns, kind, tag))
         throttled = sum(b.throttled_seconds() for b in budgets)
-        result = asyncio.run(_round(urls, pids, args.conversations, args.turns, tag, kind, args.arrivals))
+        headers = _metrics_headers(database_url, kind) if database_url else None
+        result = asyncio.run(_round(urls, pids, args.conversations, args.turns, tag, kind, args.arrivals, headers))
         return result | {"throttled_s": sum(b.throttled_seconds() for b in budgets) - throttled}
     finally:
         for proc, _ in services:
@@ -306,16 +341,26 @@ def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKin
             budget.remove()
 
 
+def _metrics_headers(database_url: str, kind: TurnKind) -> dict[str, str]:
+    """How the bench reads a replica's /metrics: open while the API's auth is off, else an operator's token."""
+    if not kind.signed_in:
+        return {}
+    from agent.auth.operators import OperatorTokens
+
+    return {"Authorization": f"Bearer {OperatorTokens(database_url).issue('service-load-bench')}"}
+
+
 def _table(title: str, rounds: list[dict[str, float]]) -> dict[str, float]:
     """Print the rounds, their median and spread; the median."""
+    keys = [k for k in _KEYS if k in rounds[0]]
     print(f"\n{title}")
-    print("round | " + " | ".join(f"{k:>15}" for k in _KEYS))
+    print("round | " + " | ".join(f"{k:>15}" for k in keys))
     for i, r in enumerate(rounds, 1):
-        print(f"{i:>5} | " + " | ".join(f"{r[k]:>15.3f}" for k in _KEYS))
-    median = {k: statistics.median(r[k] for r in rounds) for k in _KEYS}
-    spread = {k: max(r[k] for r in rounds) - min(r[k] for r in rounds) for k in _KEYS}
-    print("median | " + " | ".join(f"{median[k]:>14.3f}" for k in _KEYS))
-    print("spread | " + " | ".join(f"{spread[k]:>14.3f}" for k in _KEYS))
+        print(f"{i:>5} | " + " | ".join(f"{r[k]:>15.3f}" for k in keys))
+    median = {k: statistics.median(r[k] for r in rounds) for k in keys}
+    spread = {k: max(r[k] for r in rounds) - min(r[k] for r in rounds) for k in keys}
+    print("median | " + " | ".join(f"{median[k]:>14.3f}" for k in keys))
+    print("spread | " + " | ".join(f"{spread[k]:>14.3f}" for k in keys))
     return median
 
 
