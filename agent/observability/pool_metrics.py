@@ -26,12 +26,13 @@ UNREACHABLE = Counter("deskgraph_database_unreachable", "Statements failed becau
 
 #: (name, help, the pool's counter, scale) of each counter series.
 _COUNTERS = (
-    ("deskgraph_database_pool_requests", "Connections handed out by the pool.", "requests_num", 1),
-    ("deskgraph_database_pool_queued", "Connections that were waited for (none idle at the request).",
-     "requests_queued", 1),
+    ("deskgraph_database_pool_requests", "Requests for a connection of the pool.", "requests_num", 1),
+    ("deskgraph_database_pool_queued", "Requests that waited for a connection (none idle); a statement still "
+     "waiting when the server is asked (after 1 s) asks again, and counts twice.", "requests_queued", 1),
     ("deskgraph_database_pool_wait_seconds", "Time statements spent waiting for a connection.", "requests_wait_ms",
      0.001),
-    ("deskgraph_database_pool_timeouts", "Requests for a connection that ran out of time.", "requests_errors", 1),
+    ("deskgraph_database_pool_timeouts", "Waits for a connection cut short: after 1 s, to ask the server whether it "
+     "is there, or at the pool's timeout.", "requests_errors", 1),
     ("deskgraph_database_connections_lost", "Connections found broken (a server restart, a failover, an outage).",
      "connections_lost", 1),
     ("deskgraph_database_connection_errors", "Attempts to open a connection that failed.", "connections_errors", 1),
