@@ -31,17 +31,41 @@ from agent.observability import pool_metrics
 ASK_SERVER_AFTER = 1.0
 #: Seconds that question may take (libpq's connect_timeout: a server behind a dropped route never refuses).
 SERVER_ANSWER_SECONDS = 3
+#: Seconds a turn's statement waits for the server beyond its lock timeout, before the server is taken for gone
+#: (``KeptCursorConnection.answer_seconds``): a statement that waits on a lock ends at the lock timeout, with the
+#: server's own error; one whose server answers nothing is given up this much later.
+ANSWER_MARGIN_SECONDS = 10.0
 
 
 class KeptCursorConnection(psycopg.AsyncConnection):
-    """A pool connection that keeps one cursor per kind (binary or text results, row factory) for its statements.
+    """A pool connection that keeps one cursor per kind (binary or text results, row factory) for its statements,
+    and gives up on a server that does not answer.
 
     A cursor is only used by whoever has the connection checked out; ``execute`` starts it afresh. The cursors
-    close with the connection."""
+    close with the connection.
+
+    ``answer_seconds`` (None: no limit; the runtime's pool sets it): how long the connection waits for the server
+    to answer. A server that stopped (a frozen VM, a stalled disk) or that the network cut off answers nothing and
+    refuses nothing: the statement would wait for ever, and its turn with it (the kernel gives a lost peer up after
+    about a quarter of an hour). Past the limit the connection is closed, as its state is unknown (the statement
+    may yet run, when the server comes back), and the statement fails with ``psycopg.OperationalError``: its turn
+    says "try again". A lock held elsewhere ends sooner, at the session's ``lock_timeout``."""
+
+    answer_seconds: float | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._kept_cursors: dict[tuple[bool, Any], psycopg.AsyncCursor[Any]] = {}
+
+    async def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is not None or self.answer_seconds is None:
+            return await super().wait(gen, interval, timeout)
+        try:
+            return await super().wait(gen, interval, self.answer_seconds)
+        except psycopg.errors._WaitTimeout as exc:  # psycopg's own, raised for the timeout given to wait()
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database server did not answer within {self.answer_seconds:g} s") from exc
 
     def kept_cursor(self, *, binary: bool, row_factory: RowFactory[Any]) -> psycopg.AsyncCursor[Any]:
         """This connection's cursor of that kind, made on first use."""

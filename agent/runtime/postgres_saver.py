@@ -33,6 +33,7 @@ from agent.runtime.postgres_writes import PostgresOneTripWrites
 from agent.runtime.saver_retention import KEEP_LATEST, split_kept
 from agent.runtime.store_journal import MARK_KEY
 from tools.db.migrations import STARTUP_LOCK_TIMEOUT_MS
+from tools.db.urls import connect_options
 
 _USAGE = """
 SELECT c.thread_id, c.n, c.size + coalesce(b.size, 0) + coalesce(w.size, 0), c.last FROM
@@ -268,6 +269,7 @@ def _kept_open(pool_size: int) -> int:
 async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChannel], *,
                                      pool_size: int = 8,
                                      lock_timeout_ms: int = 5000, mark_store_journal: bool = False,
+                                     answer_seconds: float | None = None,
                                      ) -> AsyncIterator[CachedAsyncPostgresSaver]:
     """The saver on a pool of up to ``pool_size`` connections, its tables set up; the pool closes on exit.
 
@@ -276,8 +278,11 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
     costs the loop a task and a condition (bench/profile_turn.py --database postgres, text turn: 10.4 ms of CPU per
     turn with 20 grown, 9.6 with 32 opened, 9.2-9.5 with 48). The last quarter is room to grow: after an outage
     psycopg_pool replaces each broken connection with back-off (seconds, doubling), but for a statement that waits
-    it opens a new connection at once, while the pool is below its maximum."""
-    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    it opens a new connection at once, while the pool is below its maximum.
+
+    ``answer_seconds``: how long a statement waits for the server to answer (``KeptCursorConnection``; None, the
+    default for commands, waits as long as it takes)."""
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, **connect_options(url)}
 
     async def configure(conn: Any) -> None:
         use_orjson(conn)
@@ -285,6 +290,8 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
         # fails with "try again" instead of hanging, as SQLite's busy timeout does. (A SET, not the URL's
         # options: those may carry a search_path, a replay's scratch schema.)
         await conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+        if isinstance(conn, KeptCursorConnection):
+            conn.answer_seconds = answer_seconds
 
     check = ServerGoodbyeCheck()
     async with AsyncConnectionPool(url, min_size=_kept_open(pool_size), max_size=pool_size, kwargs=kwargs,
@@ -295,6 +302,7 @@ async def open_postgres_checkpointer(url: str, channels: Mapping[str, DeltaChann
         await pool.wait()
         saver = CachedAsyncPostgresSaver(pool, channels, mark_store_journal=mark_store_journal)
         async with pool.connection() as setup_conn:
+            setup_conn.answer_seconds = None  # another replica's set-up may hold the lock for a while
             await setup_conn.execute(f"SET lock_timeout = {STARTUP_LOCK_TIMEOUT_MS}")
             try:
                 await _set_up_once(setup_conn)

@@ -57,8 +57,12 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
         # The store's tables (its journal among them) are in this database too: every checkpoint records the
         # journal's position (the migrations first, for a saver opened before any store, e.g. by Studio).
         await asyncio.to_thread(lambda: connect(location, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
+        from agent.runtime.postgres_checkout import ANSWER_MARGIN_SECONDS
+
+        answer = busy_timeout_ms / 1000 + ANSWER_MARGIN_SECONDS  # a statement waits on a lock, not for ever
         async with open_postgres_checkpointer(postgres_url(location), delta_channels(), pool_size=pool_size,
-                                              lock_timeout_ms=busy_timeout_ms, mark_store_journal=True) as saver:
+                                              lock_timeout_ms=busy_timeout_ms, mark_store_journal=True,
+                                              answer_seconds=answer) as saver:
             pool_metrics.watch(saver.conn)
             yield saver
         return

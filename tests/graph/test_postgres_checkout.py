@@ -159,7 +159,7 @@ async def test_a_busy_pool_keeps_the_statement_waiting_for_a_connection(postgres
 
 async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, monkeypatch):
     """DESKGRAPH_DATABASE_POOL_SIZE sizes a replica's pool: three quarters kept open from the start, each
-    connection set up with orjson for its JSON."""
+    connection set up with orjson for its JSON and with limits on waiting for a server that answers nothing."""
     from psycopg.adapt import PyFormat
     from psycopg.types.json import Jsonb
 
@@ -175,3 +175,6 @@ async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, 
         assert pool.get_stats()["pool_size"] == 6
         async with pool.connection() as conn:  # set up as the saver's: JSON in orjson (postgres_json)
             assert conn.adapters.get_dumper(Jsonb, PyFormat.BINARY)(Jsonb, conn).dumps is postgres_json.dumps
+            # A server that answers nothing is given up: on connecting, and on a statement past its lock timeout.
+            assert "connect_timeout=10" in conn.info.dsn
+            assert conn.answer_seconds == settings.sqlite_busy_timeout_ms / 1000 + postgres_checkout.ANSWER_MARGIN_SECONDS

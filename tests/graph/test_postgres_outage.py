@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.runtime import ErrorEvent, Reply, SupportRuntime
+from agent.runtime import ErrorEvent, Reply, SupportRuntime, postgres_checkout
 from agent.testing import ScriptedChatModel, tool_call
 from tests.graph.api_support import shop_settings
 from tests.postgres_server import ThrowawayPostgres
@@ -40,4 +40,34 @@ async def test_a_turn_during_an_outage_fails_cleanly_and_the_thread_goes_on_afte
             assert said == [f"hi, {LENA}", "Hello Lena.", "where is #W1000002?", "Your order #W1000002 was delivered."]
         model.assert_complete()
     finally:
+        server.stop()
+
+
+async def test_a_server_that_stops_answering_fails_the_turn_within_seconds(tmp_path, monkeypatch):
+    """The server stops where it stands (a frozen machine, a cut network): its connections stay open, nothing
+    answers on them and nothing refuses. The turn's statement gives the server up after the lock timeout and a
+    margin (1.5 s here), the turn says "try again", and once the server answers again the retry goes through."""
+    server = ThrowawayPostgres().start()
+    try:
+        monkeypatch.setenv("DESKGRAPH_DATABASE_URL", server.new_database())
+        monkeypatch.setattr(postgres_checkout, "ANSWER_MARGIN_SECONDS", 1.0)
+        # A short lease: the statement given up may still run when the server goes on, taking a lease nobody holds.
+        settings = shop_settings(tmp_path, sqlite_busy_timeout_ms=500, turn_lease_seconds=1.0)
+        model = ScriptedChatModel(["Hello Lena.", tool_call("get_order_details", order_id="#W1000002"),
+                                   "Your order #W1000002 was delivered."])
+        async with SupportRuntime.open(settings, model=model) as rt:
+            assert [e.text for e in await _say(rt, f"hi, {LENA}") if isinstance(e, Reply)] == ["Hello Lena."]
+            server.freeze()
+            try:
+                failed = await asyncio.wait_for(_say(rt, "where is #W1000002?"), timeout=20)
+            finally:
+                server.thaw()
+            assert isinstance(failed[-1], ErrorEvent) and failed[-1].retryable, failed
+            assert "did not answer" in failed[-1].detail or "cannot be reached" in failed[-1].detail, failed
+            await asyncio.sleep(1.5)  # past the lease of a statement that ran after the thaw
+            events = [event async for event in rt.retry("t")]
+            assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."], events
+        model.assert_complete()
+    finally:
+        server.thaw()
         server.stop()

@@ -68,3 +68,18 @@ def test_an_unreachable_postgresql_server_is_one_line_with_exit_2(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: cannot use the PostgreSQL database:") and result.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_postgresql_connection_gives_up_connecting_after_a_while(postgres_url):
+    """A server the network cut off refuses nothing: without a connect timeout a connection attempt waits for the
+    kernel's TCP timeout (minutes). The store's connection and the saver's pool carry one, unless the URL has its
+    own."""
+    from tools.db.urls import CONNECT_TIMEOUT_SECONDS, connect_options
+
+    assert connect_options(postgres_url) == {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    assert connect_options(postgres_url + "?connect_timeout=3") == {}
+    store = RetailStore.open(postgres_url)
+    try:
+        assert f"connect_timeout={CONNECT_TIMEOUT_SECONDS}" in store.db.conn.raw.info.dsn
+    finally:
+        store.close()

@@ -18,7 +18,7 @@ from psycopg.pq import TransactionStatus
 
 from tools.db.migrations import Role, migrate, roles_of
 from tools.db.postgres import PgConnection, register_untyped_numbers, to_psycopg
-from tools.db.urls import Engine, database_engine, postgres_url, sqlite_path
+from tools.db.urls import Engine, connect_options, database_engine, postgres_url, sqlite_path
 
 #: A constraint a write broke (a duplicate key), on either engine.
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
@@ -145,8 +145,9 @@ async def connect_async(location: str | Path, role: Role, *, busy_timeout_ms: in
     await asyncio.to_thread(lambda: connect(location, role, busy_timeout_ms=busy_timeout_ms).close())
     if engine == "postgres":
         async def open_pg() -> Any:
-            conn = await psycopg.AsyncConnection.connect(postgres_url(location), autocommit=True,
-                                                         application_name="deskgraph")
+            url = postgres_url(location)
+            conn = await psycopg.AsyncConnection.connect(url, autocommit=True, application_name="deskgraph",
+                                                         **connect_options(url))
             register_untyped_numbers(conn)
             await conn.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
             return conn

@@ -23,6 +23,8 @@ import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import Format, TransactionStatus
 
+from tools.db.urls import connect_options
+
 #: Columns that hold a JSON number of the dataset (int or float, exactly as loaded).
 MONEY_COLUMNS = frozenset({"price", "amount", "balance", "exchange_price_difference"})
 
@@ -106,7 +108,7 @@ class PgConnection:
         self.raw = self._open()
 
     def _open(self) -> psycopg.Connection:
-        conn = psycopg.connect(self.url, autocommit=True, application_name="deskgraph")
+        conn = psycopg.connect(self.url, autocommit=True, application_name="deskgraph", **connect_options(self.url))
         register_untyped_numbers(conn)
         for statement in self.session:
             conn.execute(statement)

@@ -70,6 +70,19 @@ def postgres_url(location: str | Path) -> str:
     return "postgresql:" + rest if scheme.lower() in _POSTGRES_SCHEMES else text
 
 
+#: Seconds libpq waits for a new connection unless the URL says otherwise. Without a limit, a server cut off by the
+#: network (nothing refuses, nothing answers) holds every connection attempt for the kernel's TCP timeout: minutes.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def connect_options(url: str) -> dict[str, int]:
+    """What every deskgraph connection to the PostgreSQL ``url`` adds to it: a connect timeout, unless the URL has
+    its own."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return {} if "connect_timeout" in conninfo_to_dict(url) else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+
+
 def redacted(location: str | Path) -> str:
     """A location for logs and terminals: a URL's password left out."""
     text = str(location)
