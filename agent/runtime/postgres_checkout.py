@@ -20,10 +20,12 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import psycopg
+from psycopg.errors import _WaitTimeout
 from psycopg.rows import RowFactory
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agent.observability import pool_metrics
+from tools.db.silence import given_up
 
 #: Seconds a statement waits for a connection before the server is asked whether it can be reached at all: a busy
 #: pool hands one out well within this, a pool whose server went away never does (psycopg_pool would keep the
@@ -31,25 +33,15 @@ from agent.observability import pool_metrics
 ASK_SERVER_AFTER = 1.0
 #: Seconds that question may take (libpq's connect_timeout: a server behind a dropped route never refuses).
 SERVER_ANSWER_SECONDS = 3
-#: Seconds a turn's statement waits for the server beyond its lock timeout, before the server is taken for gone
-#: (``KeptCursorConnection.answer_seconds``): a statement that waits on a lock ends at the lock timeout, with the
-#: server's own error; one whose server answers nothing is given up this much later.
-ANSWER_MARGIN_SECONDS = 10.0
 
 
 class KeptCursorConnection(psycopg.AsyncConnection):
     """A pool connection that keeps one cursor per kind (binary or text results, row factory) for its statements,
-    and gives up on a server that does not answer.
+    and gives up on a server silent for ``answer_seconds`` (None: no limit; the runtime's pool sets it;
+    ``tools.db.silence`` says why).
 
     A cursor is only used by whoever has the connection checked out; ``execute`` starts it afresh. The cursors
-    close with the connection.
-
-    ``answer_seconds`` (None: no limit; the runtime's pool sets it): how long the connection waits for the server
-    to answer. A server that stopped (a frozen VM, a stalled disk) or that the network cut off answers nothing and
-    refuses nothing: the statement would wait for ever, and its turn with it (the kernel gives a lost peer up after
-    about a quarter of an hour). Past the limit the connection is closed, as its state is unknown (the statement
-    may yet run, when the server comes back), and the statement fails with ``psycopg.OperationalError``: its turn
-    says "try again". A lock held elsewhere ends sooner, at the session's ``lock_timeout``."""
+    close with the connection."""
 
     answer_seconds: float | None = None
 
@@ -62,10 +54,8 @@ class KeptCursorConnection(psycopg.AsyncConnection):
             return await super().wait(gen, interval, timeout)
         try:
             return await super().wait(gen, interval, self.answer_seconds)
-        except psycopg.errors._WaitTimeout as exc:  # psycopg's own, raised for the timeout given to wait()
-            self.pgconn.finish()
-            raise psycopg.OperationalError(
-                f"the database server did not answer within {self.answer_seconds:g} s") from exc
+        except _WaitTimeout:
+            raise given_up(self, self.answer_seconds) from None
 
     def kept_cursor(self, *, binary: bool, row_factory: RowFactory[Any]) -> psycopg.AsyncCursor[Any]:
         """This connection's cursor of that kind, made on first use."""

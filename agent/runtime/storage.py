@@ -18,6 +18,7 @@ from agent.settings import Settings
 from graphs.state import delta_channels
 from tools import RetailStore
 from tools.db import database_engine, sqlite_path
+from tools.db.silence import answer_limit
 from tools.db.urls import postgres_url
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,9 @@ async def checkpointer(location: Any, busy_timeout_ms: int = 5000, *, store_mark
         # The store's tables (its journal among them) are in this database too: every checkpoint records the
         # journal's position (the migrations first, for a saver opened before any store, e.g. by Studio).
         await asyncio.to_thread(lambda: connect(location, "checkpoints", busy_timeout_ms=busy_timeout_ms).close())
-        from agent.runtime.postgres_checkout import ANSWER_MARGIN_SECONDS
-
-        answer = busy_timeout_ms / 1000 + ANSWER_MARGIN_SECONDS  # a statement waits on a lock, not for ever
         async with open_postgres_checkpointer(postgres_url(location), delta_channels(), pool_size=pool_size,
                                               lock_timeout_ms=busy_timeout_ms, mark_store_journal=True,
-                                              answer_seconds=answer) as saver:
+                                              answer_seconds=answer_limit(busy_timeout_ms)) as saver:
             pool_metrics.watch(saver.conn)
             yield saver
         return
@@ -96,4 +94,6 @@ def open_store(settings: Settings) -> RetailStore:
 
         log.info("empty store at %s: generating demo data", settings.store_location)
         store.load_json(demo_dataset())
+    # The service's store statements are short: a server silent for longer than this is gone (tools.db.silence).
+    store.limit_server_answers(answer_limit(settings.sqlite_busy_timeout_ms))
     return store

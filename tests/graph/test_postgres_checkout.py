@@ -166,6 +166,7 @@ async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, 
     from agent.runtime import SupportRuntime, postgres_json
     from agent.testing import ScriptedChatModel
     from tests.graph.api_support import shop_settings
+    from tools.db.silence import answer_limit
 
     monkeypatch.setenv("DESKGRAPH_DATABASE_URL", postgres_url)
     settings = shop_settings(tmp_path, database_pool_size=8)
@@ -177,4 +178,5 @@ async def test_the_runtime_pool_has_the_configured_size(postgres_url, tmp_path, 
             assert conn.adapters.get_dumper(Jsonb, PyFormat.BINARY)(Jsonb, conn).dumps is postgres_json.dumps
             # A server that answers nothing is given up: on connecting, and on a statement past its lock timeout.
             assert "connect_timeout=10" in conn.info.dsn
-            assert conn.answer_seconds == settings.sqlite_busy_timeout_ms / 1000 + postgres_checkout.ANSWER_MARGIN_SECONDS
+            assert conn.answer_seconds == answer_limit(settings.sqlite_busy_timeout_ms)
+        assert runtime.store._conn.answer_seconds == answer_limit(settings.sqlite_busy_timeout_ms)  # the store's too

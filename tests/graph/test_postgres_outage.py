@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.runtime import ErrorEvent, Reply, SupportRuntime, postgres_checkout
+from agent.runtime import ErrorEvent, Reply, SupportRuntime
 from agent.testing import ScriptedChatModel, tool_call
 from tests.graph.api_support import shop_settings
 from tests.postgres_server import ThrowawayPostgres
+from tools.db import silence
 
 LENA = "lena.moreau5521@example.com"
 
@@ -50,7 +51,7 @@ async def test_a_server_that_stops_answering_fails_the_turn_within_seconds(tmp_p
     server = ThrowawayPostgres().start()
     try:
         monkeypatch.setenv("DESKGRAPH_DATABASE_URL", server.new_database())
-        monkeypatch.setattr(postgres_checkout, "ANSWER_MARGIN_SECONDS", 1.0)
+        monkeypatch.setattr(silence, "ANSWER_MARGIN_SECONDS", 1.0)
         # A short lease: the statement given up may still run when the server goes on, taking a lease nobody holds.
         settings = shop_settings(tmp_path, sqlite_busy_timeout_ms=500, turn_lease_seconds=1.0)
         model = ScriptedChatModel(["Hello Lena.", tool_call("get_order_details", order_id="#W1000002"),
@@ -68,6 +69,51 @@ async def test_a_server_that_stops_answering_fails_the_turn_within_seconds(tmp_p
             events = [event async for event in rt.retry("t")]
             assert [e.text for e in events if isinstance(e, Reply)] == ["Your order #W1000002 was delivered."], events
         model.assert_complete()
+    finally:
+        server.thaw()
+        server.stop()
+
+
+def test_a_store_statement_gives_a_silent_server_up_and_the_next_one_reconnects(tmp_path):
+    """The service's store (its limit set as the runtime sets it): a tool's read on a frozen server fails with
+    ServerSilentError after the limit and is not sent again on a new session (it may yet run), a write
+    transaction too; once the server goes on, the next read reconnects."""
+    import time
+
+    import pytest
+
+    from tests.graph.api_support import small_dataset
+    from tools import RetailStore
+
+    server = ThrowawayPostgres().start()
+    try:
+        store = RetailStore.open(server.new_database(), busy_timeout_ms=500)
+        try:
+            store.load_json(small_dataset())
+            store.limit_server_answers(1.5)
+            assert store.find_user_id_by_email(LENA)
+            server.freeze()
+            try:
+                started = time.monotonic()
+                with pytest.raises(silence.ServerSilentError):
+                    store.find_user_id_by_email(LENA)
+                assert time.monotonic() - started < 10
+            finally:
+                server.thaw()
+            assert store.find_user_id_by_email(LENA)
+            # Inside a write transaction: it fails as fast, with nothing to roll back on a new session (which
+            # would wait out the connect timeout, 10 s, on the frozen server).
+            started = time.monotonic()
+            try:
+                with pytest.raises(silence.ServerSilentError), store.transaction():
+                    server.freeze()
+                    store.db.execute("UPDATE users SET zip = zip WHERE user_id = ?", ["nobody"])
+            finally:
+                server.thaw()
+            assert time.monotonic() - started < 8
+            assert store.find_user_id_by_email(LENA)
+        finally:
+            store.close()
     finally:
         server.thaw()
         server.stop()

@@ -23,6 +23,7 @@ import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import Format, TransactionStatus
 
+from tools.db.silence import AnsweringConnection, ServerSilentError
 from tools.db.urls import connect_options
 
 #: Columns that hold a JSON number of the dataset (int or float, exactly as loaded).
@@ -99,19 +100,34 @@ class PgConnection:
     (``session``: statements such as ``SET lock_timeout``). A statement outside a transaction that finds the old
     session dead (a BEGIN, a read) is sent once more on the new one: nothing of it ran. Inside a transaction the
     statement fails, and with it the transaction, which the caller rolls back; the next statement reconnects.
+    A statement the server did not answer within ``answer_seconds`` (``tools.db.silence``) is not sent again: it
+    may yet run.
     """
 
     def __init__(self, url: str, session: Sequence[str] = ()) -> None:
         self.url = url
         self.session = tuple(session)
         self._lock = threading.RLock()
+        self._answer_seconds: float | None = None
         self.raw = self._open()
 
+    @property
+    def answer_seconds(self) -> float | None:
+        """How long a statement waits for the server's answer (None: as long as it takes)."""
+        return self._answer_seconds
+
+    @answer_seconds.setter
+    def answer_seconds(self, seconds: float | None) -> None:
+        with self._lock:
+            self._answer_seconds = self.raw.answer_seconds = seconds
+
     def _open(self) -> psycopg.Connection:
-        conn = psycopg.connect(self.url, autocommit=True, application_name="deskgraph", **connect_options(self.url))
+        conn = AnsweringConnection.connect(self.url, autocommit=True, application_name="deskgraph",
+                                           **connect_options(self.url))
         register_untyped_numbers(conn)
         for statement in self.session:
             conn.execute(statement)
+        conn.answer_seconds = self._answer_seconds  # a session replacing a broken one: the same limit
         return conn
 
     @classmethod
@@ -132,6 +148,8 @@ class PgConnection:
             outside = conn.info.transaction_status == TransactionStatus.IDLE
             try:
                 return self._run(conn, sql, params)
+            except ServerSilentError:
+                raise
             except psycopg.OperationalError:
                 if not (outside and conn.closed and not self._closed_by_us):
                     raise

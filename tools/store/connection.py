@@ -81,6 +81,13 @@ class StoreConnection:
         with self._lock:
             self._conn.close()
 
+    def limit_server_answers(self, seconds: float | None) -> None:
+        """On PostgreSQL, give up a statement whose server says nothing for ``seconds`` (``tools.db.silence``: a
+        frozen or cut-off server; None: wait as long as it takes). SQLite has no server: its busy timeout bounds
+        the waits."""
+        if self.engine == "postgres":
+            self._conn.answer_seconds = seconds
+
     def __enter__(self) -> Self:
         return self
 
@@ -107,7 +114,7 @@ class StoreConnection:
                 try:
                     yield conn
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    self._end(conn, "ROLLBACK")
                     raise
                 else:
                     conn.execute("COMMIT")
@@ -120,8 +127,8 @@ class StoreConnection:
                 try:
                     yield conn
                 except BaseException:
-                    conn.execute(f"ROLLBACK TO {name}")
-                    conn.execute(f"RELEASE {name}")
+                    self._end(conn, f"ROLLBACK TO {name}")
+                    self._end(conn, f"RELEASE {name}")
                     raise
                 else:
                     conn.execute(f"RELEASE {name}")
@@ -143,5 +150,13 @@ class StoreConnection:
                 yield conn
             finally:
                 self._depth = 0
-                conn.execute("COMMIT")
+                self._end(conn, "COMMIT")
+
+    def _end(self, conn: Any, statement: str) -> None:
+        """End a transaction, or a savepoint, after a failure: on PostgreSQL nothing is left to end when the
+        session is gone (a lost or silent server took the transaction with it), and a new session for it would
+        wait on that server again."""
+        if self.engine == "postgres" and conn.closed:
+            return
+        conn.execute(statement)
 
