@@ -47,6 +47,7 @@ from agent.settings import Settings
 from agent.web import guard
 from graphs.blocking import off_loop
 from tools.db.errors import UNAVAILABLE
+from tools.db.silence import answer_limit
 
 log = logging.getLogger("agent.api")
 
@@ -74,7 +75,8 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
 
     app = FastAPI(title="deskgraph", version="0.1.0", lifespan=lifespan, **docs.NO_PUBLIC_DOCS)
     app.state.settings = settings
-    app.state.operator_tokens = OperatorTokens(settings.store_location, settings.sqlite_busy_timeout_ms)
+    app.state.operator_tokens = OperatorTokens(settings.store_location, settings.sqlite_busy_timeout_ms,
+                                               answer_seconds=answer_limit(settings.sqlite_busy_timeout_ms))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     guard(app, settings, bind_host)  # Host allowlist and trusted proxies, shared with the web UI; last = first to run
     errors.install(app)

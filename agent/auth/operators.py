@@ -45,9 +45,11 @@ def _now() -> str:
 class OperatorTokens:
     """The operator tokens of one deployment database."""
 
-    def __init__(self, db_path: str | Path, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, db_path: str | Path, busy_timeout_ms: int = 5000, *,
+                 answer_seconds: float | None = None) -> None:
         self.db_path = db_path  # the store's database: a SQLite file or the PostgreSQL URL
         self.busy_timeout_ms = busy_timeout_ms
+        self.answer_seconds = answer_seconds  # the service's: a silent PostgreSQL server is given up (tools.db.silence)
         self._db: Database | None = None
         self._lock = threading.Lock()
 
@@ -56,7 +58,8 @@ class OperatorTokens:
         """One transaction on this object's connection (opened, and the schema migrated, on first use)."""
         with self._lock:
             if self._db is None:
-                self._db = connect(self.db_path, "store", busy_timeout_ms=self.busy_timeout_ms)
+                self._db = connect(self.db_path, "store", busy_timeout_ms=self.busy_timeout_ms,
+                                   answer_seconds=self.answer_seconds)
             with self._db.transaction():
                 yield self._db
 

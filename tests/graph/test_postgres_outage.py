@@ -117,3 +117,36 @@ def test_a_store_statement_gives_a_silent_server_up_and_the_next_one_reconnects(
     finally:
         server.thaw()
         server.stop()
+
+
+def test_the_apis_operator_tokens_give_a_silent_server_up(tmp_path, monkeypatch):
+    """An operator's request checks its token in the database: on a frozen server it fails within seconds too."""
+    import time
+
+    import psycopg
+    import pytest
+
+    from agent.api import create_app
+    from agent.auth.operators import OperatorTokenError
+
+    server = ThrowawayPostgres().start()
+    try:
+        monkeypatch.setenv("DESKGRAPH_DATABASE_URL", server.new_database())
+        monkeypatch.setattr(silence, "ANSWER_MARGIN_SECONDS", 1.0)
+        tokens = create_app(shop_settings(tmp_path, sqlite_busy_timeout_ms=500),
+                            model=ScriptedChatModel()).state.operator_tokens
+        token = tokens.issue("alice")
+        assert tokens.verify(token) == "alice"
+        server.freeze()
+        try:
+            started = time.monotonic()
+            with pytest.raises((psycopg.OperationalError, OperatorTokenError)):
+                tokens.verify(token)
+            assert time.monotonic() - started < 8
+        finally:
+            server.thaw()
+        assert tokens.verify(token) == "alice"
+        tokens.close()
+    finally:
+        server.thaw()
+        server.stop()

@@ -42,7 +42,8 @@ class Database:
         try:
             yield self
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if not (self.engine == "postgres" and self.conn.closed):  # a lost session took its transaction along
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 
@@ -50,9 +51,11 @@ class Database:
         self.conn.close()
 
 
-def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000, migrated: bool = True) -> Database:
+def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000, migrated: bool = True,
+            answer_seconds: float | None = None) -> Database:
     """A connection to the role's database, its schema brought up to date (``migrated=False``: as it is, for
-    ``deskgraph db migrate --check``)."""
+    ``deskgraph db migrate --check``). ``answer_seconds``: on PostgreSQL, how long a statement waits for a silent
+    server once the schema is up to date (``tools.db.silence``; None: as long as it takes)."""
     engine = database_engine(location)
     if engine == "postgres":
         conn: Any = PgConnection.connect(postgres_url(location),
@@ -65,6 +68,8 @@ def connect(location: str | Path, role: Role, *, busy_timeout_ms: int = 5000, mi
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     if migrated:
         migrate(conn, engine, roles_of(engine, role))
+    if engine == "postgres":
+        conn.answer_seconds = answer_seconds
     return Database(conn, engine)
 
 
