@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -55,6 +56,17 @@ log = logging.getLogger("agent.api")
 _SSE = {"response_class": EventStreamResponse, "responses": {200: event_stream_response(), **refusals(404, 409)}}
 
 
+async def _within(check: Awaitable[Any], *, seconds: float) -> Any:
+    """The check's result, or ``TimeoutError`` after ``seconds``, the check left to end on its own: cancelled, a
+    statement on a silent server would first wait for its cancellation to reach that server (psycopg: up to 10 s)."""
+    task = asyncio.ensure_future(check)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # its failure, later, is expected
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    return task.result()
+
+
 def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_host: str = "127.0.0.1",
                whole_process: bool = False) -> FastAPI:
     """The service; the runtime (and the embedded model server, if needed) lives as long as the app.
@@ -95,8 +107,9 @@ def create_app(settings: Settings, *, model: BaseChatModel | None = None, bind_h
         while it does not. ``/health`` only says the process is up."""
         runtime = rt(request)
         try:
-            await asyncio.wait_for(runtime.leases.ping(), timeout=5)
-            await off_loop(runtime.store.db.execute, "SELECT 1")
+            # A load balancer gives up on a health check after a few seconds: so does this, on a silent server.
+            await _within(runtime.leases.ping(), seconds=5)
+            await _within(off_loop(runtime.store.db.execute, "SELECT 1"), seconds=5)
         except (TimeoutError, *UNAVAILABLE) as exc:
             log.warning("not ready: the database does not answer: %r", exc)
             return JSONResponse({"detail": "the database does not answer"}, status_code=503)

@@ -41,3 +41,30 @@ async def test_a_postgresql_server_that_goes_away_takes_the_replica_out_of_rotat
             assert (await c.get("/health")).status_code == 200
     finally:
         server.stop()
+
+
+async def test_a_postgresql_server_that_stops_answering_takes_the_replica_out_within_seconds(tmp_path, monkeypatch):
+    """A frozen server (nothing refuses, nothing answers): /ready says 503 within its 5 s per check, well before the
+    connections' own limit on an answer."""
+    import asyncio
+    import time
+
+    from tests.postgres_server import ThrowawayPostgres
+
+    server = ThrowawayPostgres().start()
+    try:
+        monkeypatch.setenv("DESKGRAPH_DATABASE_URL", server.new_database())
+        settings = shop_settings(tmp_path)
+        async with client(settings, ScriptedChatModel()) as c:
+            assert (await c.get("/ready")).status_code == 200
+            server.freeze()
+            try:
+                started = time.monotonic()
+                r = await asyncio.wait_for(c.get("/ready"), timeout=14)
+                assert r.status_code == 503 and time.monotonic() - started < 12
+            finally:
+                server.thaw()
+            assert (await c.get("/ready")).status_code == 200
+    finally:
+        server.thaw()
+        server.stop()
