@@ -66,6 +66,7 @@ from agent.auth.customer import mint_customer_token  # noqa: E402 - after the pa
 from bench.checks import report  # noqa: E402
 from bench.cpu_budget import CpuBudget  # noqa: E402
 from bench.fake_model import fake_model_server  # noqa: E402
+from bench.pool_figures import metrics_headers, pool_figures  # noqa: E402
 from bench.turn_kinds import TURN_KINDS, TurnKind  # noqa: E402
 from tools import RetailStore  # noqa: E402
 from tools.generator import generate_dataset  # noqa: E402
@@ -169,14 +170,14 @@ async def _warm_up(urls: list[str], turns: int, kind: TurnKind, tag: str) -> Non
 
 
 async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str, kind: TurnKind,
-                 arrivals: str, metrics_headers: dict[str, str] | None = None) -> dict[str, float]:
-    """One measured round; ``metrics_headers`` (PostgreSQL: how to read the replicas' ``/metrics``) adds the pool's
-    figures."""
+                 arrivals: str, metrics_auth: dict[str, str] | None = None) -> dict[str, float]:
+    """One measured round; ``metrics_auth`` (PostgreSQL: the headers that read the replicas' ``/metrics``) adds
+    the pool's figures."""
     limits = httpx.Limits(max_connections=n + 4, max_keepalive_connections=n + 4)
     async with contextlib.AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=120, limits=limits))
                    for url in urls]
-        pool_before = await _pool_figures(clients, metrics_headers) if metrics_headers is not None else None
+        pool_before = await pool_figures(clients, metrics_auth) if metrics_auth is not None else None
         # The client's clock must not stop for its own garbage collection (a full one took 30-40 ms here): as
         # timeit does, none while turns are timed.
         gc.collect()
@@ -193,7 +194,7 @@ async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str,
         finally:
             gc.enable()
         pool = None
-        if pool_before is not None and (pool_after := await _pool_figures(clients, metrics_headers)) is not None:
+        if pool_before is not None and (pool_after := await pool_figures(clients, metrics_auth)) is not None:
             pool = {k: v - pool_before[k] for k, v in pool_after.items()}
     latencies = sorted(t.latency for run in runs for t in run)
     added = [x - alone for x in latencies]
@@ -209,26 +210,6 @@ async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str,
         result |= {"queued_pct": pool["queued"] / max(pool["requests"], 1) * 100,
                    "pool_wait_ms": pool["wait_seconds"] / counted * 1000}
     return result
-
-
-#: The pool counters the bench reads from a replica's /metrics (agent/observability/pool_metrics.py).
-_POOL_SERIES = {"requests": "deskgraph_database_pool_requests_total",
-                "queued": "deskgraph_database_pool_queued_total",
-                "wait_seconds": "deskgraph_database_pool_wait_seconds_total"}
-
-
-async def _pool_figures(clients: list[httpx.AsyncClient], headers: dict[str, str]) -> dict[str, float] | None:
-    """The pool counters summed over the replicas; None when they have none (``--code`` of an earlier checkout)."""
-    totals = dict.fromkeys(_POOL_SERIES, 0.0)
-    for client in clients:
-        answer = await client.get("/metrics", headers=headers)
-        answer.raise_for_status()
-        samples = dict(line.rsplit(" ", 1) for line in answer.text.splitlines() if line and line[0] != "#")
-        if not all(series in samples for series in _POOL_SERIES.values()):
-            return None
-        for key, series in _POOL_SERIES.items():
-            totals[key] += float(samples[series])
-    return totals
 
 
 def _steady_throughput(runs: list[list[TurnTime]], all_started: float) -> float:
@@ -329,7 +310,7 @@ def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKin
                 budgets[-1].add(pid)
         asyncio.run(_warm_up(urls, args.turns, kind, tag))
         throttled = sum(b.throttled_seconds() for b in budgets)
-        headers = _metrics_headers(database_url, kind) if database_url else None
+        headers = metrics_headers(database_url, kind) if database_url else None
         result = asyncio.run(_round(urls, pids, args.conversations, args.turns, tag, kind, args.arrivals, headers))
         return result | {"throttled_s": sum(b.throttled_seconds() for b in budgets) - throttled}
     finally:
@@ -339,15 +320,6 @@ def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKin
             proc.wait(20)
         for budget in budgets:
             budget.remove()
-
-
-def _metrics_headers(database_url: str, kind: TurnKind) -> dict[str, str]:
-    """How the bench reads a replica's /metrics: open while the API's auth is off, else an operator's token."""
-    if not kind.signed_in:
-        return {}
-    from agent.auth.operators import OperatorTokens
-
-    return {"Authorization": f"Bearer {OperatorTokens(database_url).issue('service-load-bench')}"}
 
 
 def _table(title: str, rounds: list[dict[str, float]]) -> dict[str, float]:
