@@ -83,12 +83,15 @@ class ThrowawayPostgres:
     def freeze(self) -> None:
         """Stop the server's processes where they stand (SIGSTOP), as a frozen machine or a cut network would: its
         connections stay open and nothing answers on them or refuses; ``thaw`` lets them go on."""
-        for pid in self._processes():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, number: int) -> None:
         for pid in self._processes():
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # a backend that ended since it was listed
+                os.kill(pid, number)
 
     def _processes(self) -> list[int]:
         """The postmaster and its children (Linux /proc)."""
