@@ -39,7 +39,7 @@ _ACQUIRE = """
 INSERT INTO turn_leases (thread_id, owner, expires_at, heartbeat_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
     heartbeat_at = excluded.heartbeat_at
-WHERE turn_leases.expires_at <= excluded.heartbeat_at
+WHERE turn_leases.expires_at <= excluded.heartbeat_at OR turn_leases.owner = ?
 """
 _RENEW = "UPDATE turn_leases SET expires_at = ?, heartbeat_at = ? WHERE thread_id = ? AND owner = ?"
 _RELEASE = "DELETE FROM turn_leases WHERE thread_id = ? AND owner = ?"
@@ -56,6 +56,11 @@ class TurnLeases:
         # coroutine's statements on it. The saver's connection or pool runs each call whole (saver_connection).
         self._lock: Any = (contextlib.nullcontext() if isinstance(conn, SaverSqlite | SaverPool)
                            else asyncio.Lock())
+        # Leases of this process whose taking or giving back failed midway (the database went away, or answered
+        # nothing and was given up): the statement may have run, or may yet run when the server goes on, leaving
+        # a lease no turn holds. The thread's next turn here takes such a lease over at once, instead of being
+        # refused as busy until it expires.
+        self._unsure: dict[str, str] = {}
 
     @classmethod
     async def open(cls, path: str | Path, *, ttl_seconds: float = 30.0, busy_timeout_ms: int = 5000,
@@ -82,19 +87,25 @@ class TurnLeases:
         """
         owner = f"{self._process}:{uuid.uuid4().hex[:12]}"
         now = time.time()
-        lease = (thread_id, owner, now + self.ttl, now)
-        async with self._lock:
-            if claim_for is None:  # one statement: atomic in autocommit
-                taken = (await self.conn.execute(_ACQUIRE, lease)).rowcount
-            elif self.conn.engine == "postgres":
-                # One statement, so one round trip instead of four (BEGIN, claim, lease, COMMIT): the claim is a
-                # data-modifying WITH, run with the lease's upsert in the statement's transaction.
-                claim, claim_params = claims.claim_statement(thread_id, claim_for)
-                taken = (await self.conn.execute(f"WITH claimed AS ({claim}) {_ACQUIRE}",
-                                                 (*claim_params, *lease))).rowcount
-            else:  # SQLite: one call (AsyncDatabase.run_transaction)
-                *_, taken = await self.conn.run_transaction([claims.claim_statement(thread_id, claim_for),
-                                                             (_ACQUIRE, lease)])
+        lease = (thread_id, owner, now + self.ttl, now, self._unsure.get(thread_id))
+        try:
+            async with self._lock:
+                if claim_for is None:  # one statement: atomic in autocommit
+                    taken = (await self.conn.execute(_ACQUIRE, lease)).rowcount
+                elif self.conn.engine == "postgres":
+                    # One statement, so one round trip instead of four (BEGIN, claim, lease, COMMIT): the claim is
+                    # a data-modifying WITH, run with the lease's upsert in the statement's transaction.
+                    claim, claim_params = claims.claim_statement(thread_id, claim_for)
+                    taken = (await self.conn.execute(f"WITH claimed AS ({claim}) {_ACQUIRE}",
+                                                     (*claim_params, *lease))).rowcount
+                else:  # SQLite: one call (AsyncDatabase.run_transaction)
+                    *_, taken = await self.conn.run_transaction([claims.claim_statement(thread_id, claim_for),
+                                                                 (_ACQUIRE, lease)])
+        except BaseException:
+            self._unsure[thread_id] = owner
+            raise
+        if taken == 1:
+            self._unsure.pop(thread_id, None)
         return owner if taken == 1 else None
 
     async def ping(self) -> None:
@@ -121,8 +132,12 @@ class TurnLeases:
 
     async def release(self, thread_id: str, owner: str) -> None:
         """Give the lease back (only our own: a taken-over lease belongs to someone else now)."""
-        async with self._lock:
-            await self.conn.execute(_RELEASE, (thread_id, owner))
+        try:
+            async with self._lock:
+                await self.conn.execute(_RELEASE, (thread_id, owner))
+        except BaseException:
+            self._unsure[thread_id] = owner
+            raise
 
     @asynccontextmanager
     async def hold(self, thread_id: str, *, claim_for: str | None = None) -> AsyncIterator[str]:

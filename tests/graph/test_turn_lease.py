@@ -165,3 +165,55 @@ async def test_taking_a_lease_claims_an_unclaimed_thread_busy_or_not(on_both_eng
         assert again is not None and await leases.owner_of("t") == "alice"
     finally:
         await leases.close()
+
+
+class _Failing:
+    """A lease connection whose next statement fails midway: it runs and its answer is lost ("after": a server
+    given up on, a connection lost after the commit), or it never arrives ("before")."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.engine, self.fail_next = conn, conn.engine, None
+
+    async def execute(self, sql, params=()):
+        when, self.fail_next = self.fail_next, None
+        if when == "before":
+            raise OSError("the statement never arrived")
+        cursor = await self.conn.execute(sql, params)
+        if when == "after":
+            raise OSError("the answer was lost")
+        return cursor
+
+    async def run_transaction(self, statements):
+        return await self.conn.run_transaction(statements)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+@pytest.mark.usefixtures("on_both_engines")
+async def test_a_lease_whose_taking_or_giving_back_failed_midway_is_taken_over_at_once(tmp_path):
+    """The statement that took a lease ran but its answer was lost, or the one that gave it back never ran: the
+    lease is held by no turn. The thread's next turn in this process takes it over at once instead of being
+    refused as busy until the lease expires; elsewhere it is busy until then, and a lease someone holds stays
+    theirs."""
+    location = os.environ.get("DESKGRAPH_DATABASE_URL") or tmp_path / "cp.db"
+    opened = await TurnLeases.open(location, ttl_seconds=600)
+    leases = TurnLeases(_Failing(opened.conn), ttl_seconds=600)
+    other = await TurnLeases.open(location, ttl_seconds=600)
+    try:
+        leases.conn.fail_next = "after"
+        with pytest.raises(OSError):
+            await leases.acquire("t")  # ran: "t" is leased to nobody alive, for ten minutes
+        assert await other.acquire("t") is None  # elsewhere it is busy until it expires
+        owner = await leases.acquire("t")  # here it is taken over at once
+        assert owner is not None and await other.acquire("t") is None
+        leases.conn.fail_next = "before"
+        with pytest.raises(OSError):
+            await leases.release("t", owner)  # never given back
+        assert await other.acquire("t") is None
+        assert await leases.acquire("t") is not None  # taken over at once here too
+        held = await other.acquire("u")
+        assert held is not None and await leases.acquire("u") is None  # someone's lease stays theirs
+    finally:
+        await leases.close()
+        await other.close()
