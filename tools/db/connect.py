@@ -42,8 +42,7 @@ class Database:
         try:
             yield self
         except BaseException:
-            if not (self.engine == "postgres" and self.conn.closed):  # a lost session took its transaction along
-                self.conn.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 

@@ -92,6 +92,20 @@ class PgCursor:
         return iter(self.fetchall())
 
 
+#: Statements that end a transaction (or a savepoint): on a session that is gone there is none left to end.
+_ENDING = ("ROLLBACK", "RELEASE", "COMMIT")
+
+
+class _NoResult:
+    """A cursor's result where no statement ran."""
+
+    rowcount = 0
+    description = None
+
+
+_NO_RESULT: Any = _NoResult()
+
+
 class PgConnection:
     """A psycopg connection in autocommit mode (transactions are issued explicitly, as on SQLite), answering
     ``execute``/``executemany`` like ``sqlite3.Connection``. Thread-safe: one statement at a time.
@@ -144,6 +158,13 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
         with self._lock:
+            if self.raw.closed and not self._closed_by_us and sql.startswith(_ENDING):
+                # The session broke or was given up (tools.db.silence) in a transaction, which ended with it: a
+                # new session has nothing to roll back (and opening one would wait on a silent server again),
+                # nor anything to commit.
+                if sql.startswith("COMMIT"):
+                    raise psycopg.OperationalError("the connection was lost: its transaction was not committed")
+                return PgCursor(_NO_RESULT)
             conn = self._live()
             outside = conn.info.transaction_status == TransactionStatus.IDLE
             try:

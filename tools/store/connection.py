@@ -114,7 +114,7 @@ class StoreConnection:
                 try:
                     yield conn
                 except BaseException:
-                    self._end(conn, "ROLLBACK")
+                    conn.execute("ROLLBACK")
                     raise
                 else:
                     conn.execute("COMMIT")
@@ -127,8 +127,8 @@ class StoreConnection:
                 try:
                     yield conn
                 except BaseException:
-                    self._end(conn, f"ROLLBACK TO {name}")
-                    self._end(conn, f"RELEASE {name}")
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
                     raise
                 else:
                     conn.execute(f"RELEASE {name}")
@@ -148,15 +148,10 @@ class StoreConnection:
             self._depth = 1
             try:
                 yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")  # nothing to keep; and a session gone with the failure has nothing to end
+                raise
+            else:
+                conn.execute("COMMIT")
             finally:
                 self._depth = 0
-                self._end(conn, "COMMIT")
-
-    def _end(self, conn: Any, statement: str) -> None:
-        """End a transaction, or a savepoint, after a failure: on PostgreSQL nothing is left to end when the
-        session is gone (a lost or silent server took the transaction with it), and a new session for it would
-        wait on that server again."""
-        if self.engine == "postgres" and conn.closed:
-            return
-        conn.execute(statement)
-
