@@ -45,6 +45,19 @@ def postgres_server():
 
 
 @pytest.fixture
+def own_postgres_server():
+    """A PostgreSQL server of the test's own, to stop, freeze or thaw (the session's is shared); gone afterwards."""
+    from tests.postgres_server import ThrowawayPostgres
+
+    server = ThrowawayPostgres().start()
+    try:
+        yield server
+    finally:
+        server.thaw()  # a test that failed while the server was frozen
+        server.stop()
+
+
+@pytest.fixture
 def postgres_url(postgres_server) -> str:
     """A fresh, empty PostgreSQL database of the session's server."""
     return postgres_server.new_database()

@@ -94,8 +94,11 @@ class ThrowawayPostgres:
                 os.kill(pid, number)
 
     def _processes(self) -> list[int]:
-        """The postmaster and its children (Linux /proc)."""
-        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        """The postmaster and its children (Linux /proc); none while the server is stopped."""
+        pid_file = self.data / "postmaster.pid"
+        if not pid_file.exists():
+            return []
+        postmaster = int(pid_file.read_text().split()[0])
         children = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError, IndexError):
