@@ -145,7 +145,7 @@ def build_flows_graph(*, model: BaseChatModel, store: RetailStore, checkpointer:
     # Every node is async: the model is awaited, plain code and the store run off the event loop (graphs.blocking).
     builder.add_node("begin_turn", plain_node(nodes.begin_turn))
     builder.add_node("understand", nodes.understand)
-    builder.add_node("plan", async_node(nodes.plan))
+    builder.add_node("plan", nodes.plan)
     for task in FLOWS:
         builder.add_node(task.value, flow_node(build_task_flow(task, nodes)))
         builder.add_conditional_edges(task.value, after_flow, ["understand", "idle", "escalate", END, *FLOW_NODES])

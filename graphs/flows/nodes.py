@@ -124,8 +124,11 @@ class FlowNodes:
         return {"understanding": understood.model_dump(mode="json", exclude_defaults=True),
                 "turn_model_calls": calls}
 
-    def plan(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
-        """Identify the customer when the message allows it, and queue the tasks and details it gave."""
+    async def plan(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
+        """Identify the customer when the message allows it, and queue the tasks and details it gave.
+
+        Runs on the loop, and only its store lookups leave it (most messages need none): under load a thread hop
+        costs more CPU than the node's own code (the GIL changes hands twice while every other turn waits)."""
         from graphs.understanding import Understanding
 
         u = Understanding.model_validate(state.get("understanding") or {})
@@ -133,7 +136,7 @@ class FlowNodes:
         update: dict[str, Any] = {"reinterpret": None}
         messages: list[AnyMessage] = []
         if not state.get("customer_id"):
-            messages += self._identify(state, u, update)
+            messages += await self._identify(state, u, update)
         folded = fold(state.get("tasks", []), state.get("awaiting"), u, text)
         update["tasks"] = folded.frames
         frames = folded.frames
@@ -150,17 +153,19 @@ class FlowNodes:
                 messages.append(AIMessage(say("ask_zip")))
             elif state.get("awaiting") == "identity":
                 messages.append(AIMessage(say("ask_identity_name_zip")))
-            elif frames or (u.tasks and not self._catalogue_question(u, text)):
+            elif frames or (u.tasks and not await self._catalogue_question(u, text)):
                 messages.append(AIMessage(say("ask_identity")))
             if messages or state.get("awaiting") == "identity":
                 update["awaiting"] = "identity"
         return update | {"messages": messages}
 
-    def _catalogue_question(self, u: Any, text: str) -> bool:
+    async def _catalogue_question(self, u: Any, text: str) -> bool:
         """Only a question the catalogue answers ("which colours does the <product> come in?"): no account needed."""
-        return list(u.tasks) == [Task.QUESTION] and product_info_text(self.guarded.store, text) is not None
+        if list(u.tasks) != [Task.QUESTION]:
+            return False
+        return await off_loop(product_info_text, self.guarded.store, text) is not None
 
-    def _identify(self, state: SupportState, u: Any, update: dict[str, Any]) -> list[AnyMessage]:
+    async def _identify(self, state: SupportState, u: Any, update: dict[str, Any]) -> list[AnyMessage]:
         """Look up the email, or name + zip, the customer gave; a failure is explained, the request kept."""
         # Name and zip may come in separate messages: what was said is kept until the lookup can run.
         said = {**state.get("identity_said", {}),
@@ -173,7 +178,7 @@ class FlowNodes:
                                  "name_zip")
         else:
             return []
-        outcome = self.guarded.read(lookup, args, None)
+        outcome, first_name = await off_loop(self._look_up, lookup, args)
         if not outcome.ok:
             key = "identity_email_not_found" if how == "email" else "identity_name_not_found"
             update["awaiting"] = "identity"
@@ -181,8 +186,14 @@ class FlowNodes:
         result = str(outcome.value)
         update |= {"customer_id": result, "verified_by": how, "awaiting": None,
                    **move_stage(state, Stage.ORDER_DESK, f"customer identified by {how.replace('_', ' + ')}")}
-        first_name = (self.guarded.store.user_record(result) or {}).get("name", {}).get("first_name", "")
         return [*tool_pair(lookup, args, result), AIMessage(say("identified", first_name=first_name))]
+
+    def _look_up(self, lookup: str, args: dict[str, str]) -> tuple[Any, str]:
+        """The identity lookup's outcome, and the first name of the customer it found (blocking: the store)."""
+        outcome = self.guarded.read(lookup, args, None)
+        if not outcome.ok:
+            return outcome, ""
+        return outcome, (self.guarded.store.user_record(str(outcome.value)) or {}).get("name", {}).get("first_name", "")
 
     def idle(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Identified, nothing queued, no question: offer help (once per turn)."""
