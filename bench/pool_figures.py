@@ -27,10 +27,15 @@ async def pool_figures(clients: list[httpx.AsyncClient], headers: dict[str, str]
     return totals
 
 
-def metrics_headers(database_url: str, kind: TurnKind) -> dict[str, str]:
-    """How the bench reads a replica's /metrics: open while the API's auth is off, else an operator's token."""
+def metrics_headers(database_url: str, kind: TurnKind, tag: str) -> dict[str, str]:
+    """How the bench reads a replica's /metrics: open while the API's auth is off, else the token of an operator
+    of its own for the round ``tag`` (an operator has one token: the rounds share the database)."""
     if not kind.signed_in:
         return {}
     from agent.auth.operators import OperatorTokens
 
-    return {"Authorization": f"Bearer {OperatorTokens(database_url).issue('service-load-bench')}"}
+    tokens = OperatorTokens(database_url)
+    try:
+        return {"Authorization": f"Bearer {tokens.issue(f'service-load-bench-{tag}')}"}
+    finally:
+        tokens.close()

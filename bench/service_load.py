@@ -310,7 +310,7 @@ def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKin
                 budgets[-1].add(pid)
         asyncio.run(_warm_up(urls, args.turns, kind, tag))
         throttled = sum(b.throttled_seconds() for b in budgets)
-        headers = metrics_headers(database_url, kind) if database_url else None
+        headers = metrics_headers(database_url, kind, tag) if database_url else None
         result = asyncio.run(_round(urls, pids, args.conversations, args.turns, tag, kind, args.arrivals, headers))
         return result | {"throttled_s": sum(b.throttled_seconds() for b in budgets) - throttled}
     finally:
