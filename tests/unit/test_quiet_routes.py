@@ -13,8 +13,6 @@ from langgraph.graph import END, START
 
 from graphs.blocking import QuietRoute, StateGraphOnLoop
 
-pytestmark = pytest.mark.fast
-
 
 class Count(TypedDict, total=False):
     n: int
