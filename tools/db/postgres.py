@@ -185,6 +185,44 @@ class PgConnection:
             cursor.execute(sql)
         return PgCursor(cursor)
 
+    def read_together(self, statements: Sequence[tuple[str, Sequence[Any]]], *,
+                      begin: str | None) -> list[list[tuple]]:
+        """The rows of several reads, sent together (psycopg's pipeline: one round trip instead of one each), in
+        the transaction ``begin`` starts and a COMMIT ends, sent with them (None: in the caller's transaction).
+        Found dead before it was sent, the session is replaced and the reads sent once more, as ``execute`` does."""
+        with self._lock:
+            conn = self._live()
+            outside = conn.info.transaction_status == TransactionStatus.IDLE
+            try:
+                return self._read_together(conn, statements, begin)
+            except ServerSilentError:
+                raise
+            except psycopg.OperationalError:
+                if not (outside and conn.closed and not self._closed_by_us):
+                    raise
+            return self._read_together(self._live(), statements, begin)
+
+    @staticmethod
+    def _read_together(conn: psycopg.Connection, statements: Sequence[tuple[str, Sequence[Any]]],
+                       begin: str | None) -> list[list[tuple]]:
+        cursors = []
+        try:
+            with conn.pipeline():
+                if begin:
+                    conn.execute(begin)
+                for sql, params in statements:
+                    cursor = conn.cursor()
+                    cursor.execute(to_psycopg(sql), tuple(params))
+                    cursors.append(cursor)
+                if begin:
+                    conn.execute("COMMIT")
+        except psycopg.Error:
+            # A failed read leaves the transaction begun here aborted: end it (a session gone has none to end).
+            if begin and not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+            raise
+        return [PgCursor(cursor).fetchall() for cursor in cursors]
+
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         with self._lock:
             cursor = self._live().cursor()

@@ -17,12 +17,7 @@ class StoreQueries:
 
     def user_order_ids(self, user_id: str) -> list[str]:
         with self._lock:
-            return [
-                r[0]
-                for r in self._conn.execute(
-                    "SELECT order_id FROM user_orders WHERE user_id = ? ORDER BY pos", (user_id,)
-                )
-            ]
+            return [r[0] for r in self._conn.execute(_ORDER_IDS, (user_id,))]
 
     def user_exists(self, user_id: str) -> bool:
         with self._lock:
@@ -47,11 +42,22 @@ class StoreQueries:
 
     def customer_records(self, user_id: str) -> tuple[dict | None, dict[str, dict]]:
         """The user's profile (None when unknown) and each of their orders' records by id, in the profile's order,
-        from one snapshot: one read transaction instead of one per order."""
-        with self._read():
-            profile = self._user_json(user_id)
-            orders = self._orders_json((profile or {}).get("orders", []))
-        return profile, orders
+        from one snapshot. Every query is by the user's id, so none waits for another's answer: on PostgreSQL they
+        go together (``_read_together``)."""
+        owned = "order_id IN (SELECT order_id FROM user_orders WHERE user_id = ?)"
+        user, pms, order_ids, orders, *parts = self._read_together([
+            (f"SELECT {_USER_COLS} FROM users WHERE user_id = ?", [user_id]),
+            (_PAYMENT_METHODS, [user_id]),
+            (_ORDER_IDS, [user_id]),
+            (f"SELECT {_ORDER_COLS} FROM orders WHERE {owned}", [user_id]),
+            *[(f"SELECT order_id, {columns} FROM {table} WHERE {owned} ORDER BY order_id, pos", [user_id])
+              for table, columns, _, _ in _ORDER_PARTS],
+        ])
+        if not user:
+            return None, {}
+        profile = _profile(user[0], pms, [r[0] for r in order_ids])
+        records = _records(dict((r[0], r) for r in orders), parts)
+        return profile, {oid: records[oid] for oid in profile["orders"] if oid in records}
 
     def product_record(self, product_id: str) -> dict | None:
         """The product with its variants as get_product_details returns it, as a dict, or None."""
@@ -120,16 +126,9 @@ class StoreQueries:
         if not rows:
             return {}
         marks = ", ".join("?" * len(rows))
-        parts: dict[str, dict[str, list]] = {oid: {"items": [], "fulfillments": [], "history": []} for oid in rows}
-        for table, columns, part, to_json in (
-            ("order_items", "name, product_id, item_id, price, options", "items", _item_json),
-            ("fulfillments", "tracking_id, item_ids", "fulfillments", _fulfillment_json),
-            ("payment_history", "transaction_type, amount, payment_method_id", "history", _payment_json),
-        ):
-            for oid, *values in self._conn.execute(f"SELECT order_id, {columns} FROM {table} WHERE order_id IN "
-                                                   f"({marks}) ORDER BY order_id, pos", list(rows)):
-                parts[oid][part].append(to_json(values))
-        return {oid: _order_record(row, **parts[oid]) for oid, row in rows.items()}
+        return _records(rows, [self._conn.execute(f"SELECT order_id, {columns} FROM {table} WHERE order_id IN "
+                                                  f"({marks}) ORDER BY order_id, pos", list(rows)).fetchall()
+                               for table, columns, _, _ in _ORDER_PARTS])
 
     def _order_text(self, order_id: str) -> str:
         return _dumps(self._order_json(self._order_row(order_id)))
@@ -139,20 +138,7 @@ class StoreQueries:
         row = conn.execute(f"SELECT {_USER_COLS} FROM users WHERE user_id = ?", (user_id,)).fetchone()
         if row is None:
             return None
-        pms = {
-            mid: _pm_record(source, mid, brand, last_four, balance)
-            for mid, source, brand, last_four, balance in conn.execute(
-                "SELECT id, source, brand, last_four, balance FROM payment_methods WHERE user_id = ? ORDER BY pos",
-                (user_id,),
-            )
-        }
-        return {
-            "name": {"first_name": row[0], "last_name": row[1]},
-            "address": _address(row[3:9], row[9]),
-            "email": row[2],
-            "payment_methods": pms,
-            "orders": self.user_order_ids(user_id),
-        }
+        return _profile(row, conn.execute(_PAYMENT_METHODS, (user_id,)).fetchall(), self.user_order_ids(user_id))
 
     def _pm(self, user_id: str, pm_id: str) -> tuple | None:
         """(source, balance) of one of the user's payment methods, or None."""
@@ -179,6 +165,31 @@ class StoreQueries:
         )
 
 
+_ORDER_IDS = "SELECT order_id FROM user_orders WHERE user_id = ? ORDER BY pos"
+_PAYMENT_METHODS = "SELECT id, source, brand, last_four, balance FROM payment_methods WHERE user_id = ? ORDER BY pos"
+
+
+def _profile(user: tuple, payment_methods: list[tuple], order_ids: list[str]) -> dict:
+    """A user's profile (get_user_details) from their row (``_USER_COLS``), payment methods and order ids."""
+    return {
+        "name": {"first_name": user[0], "last_name": user[1]},
+        "address": _address(user[3:9], user[9]),
+        "email": user[2],
+        "payment_methods": {mid: _pm_record(source, mid, brand, last_four, balance)
+                            for mid, source, brand, last_four, balance in payment_methods},
+        "orders": order_ids,
+    }
+
+
+def _records(rows: dict[str, tuple], parts: list[list[tuple]]) -> dict[str, dict]:
+    """Orders' records by id from their rows and the rows of each of ``_ORDER_PARTS`` (order id first)."""
+    found: dict[str, dict[str, list]] = {oid: {"items": [], "fulfillments": [], "history": []} for oid in rows}
+    for (_, _, part, to_json), part_rows in zip(_ORDER_PARTS, parts, strict=True):
+        for oid, *values in part_rows:
+            found[oid][part].append(to_json(values))
+    return {oid: _order_record(row, **found[oid]) for oid, row in rows.items()}
+
+
 def _item_json(r: tuple) -> dict:
     """An order item from (name, product_id, item_id, price, options_json)."""
     return {"name": r[0], "product_id": r[1], "item_id": r[2], "price": r[3], "options": _loads(r[4])}
@@ -192,3 +203,11 @@ def _fulfillment_json(r: tuple) -> dict:
 def _payment_json(r: tuple) -> dict:
     """A payment from (transaction_type, amount, payment_method_id)."""
     return {"transaction_type": r[0], "amount": r[1], "payment_method_id": r[2]}
+
+
+#: What an order's record gathers from other tables: (table, columns after order_id, part of the record, reader).
+_ORDER_PARTS = (
+    ("order_items", "name, product_id, item_id, price, options", "items", _item_json),
+    ("fulfillments", "tracking_id, item_ids", "fulfillments", _fulfillment_json),
+    ("payment_history", "transaction_type, amount, payment_method_id", "history", _payment_json),
+)
