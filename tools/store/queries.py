@@ -30,15 +30,23 @@ class StoreQueries:
             }
 
     def order_record(self, order_id: str) -> dict | None:
-        """The order as get_order_details returns it, as a dict (for code that reasons over it), or None."""
-        with self._read():
-            row = self._order_row(order_id)
-            return self._order_json(row) if row is not None else None
+        """The order as get_order_details returns it, as a dict (for code that reasons over it), or None. Its row
+        and parts are read together (one round trip on PostgreSQL), in the caller's transaction if any."""
+        order, *parts = self._read_together([
+            (f"SELECT {_ORDER_COLS} FROM orders WHERE order_id = ?", [order_id]),
+            *[(f"SELECT order_id, {columns} FROM {table} WHERE order_id = ? ORDER BY pos", [order_id])
+              for table, columns, _, _ in _ORDER_PARTS],
+        ])
+        return _records({order_id: order[0]}, parts)[order_id] if order else None
 
     def user_record(self, user_id: str) -> dict | None:
-        """The user's profile as get_user_details returns it, as a dict, or None."""
-        with self._read():
-            return self._user_json(user_id)
+        """The user's profile as get_user_details returns it, as a dict, or None (read as ``order_record``)."""
+        user, pms, order_ids = self._read_together([
+            (f"SELECT {_USER_COLS} FROM users WHERE user_id = ?", [user_id]),
+            (_PAYMENT_METHODS, [user_id]),
+            (_ORDER_IDS, [user_id]),
+        ])
+        return _profile(user[0], pms, [r[0] for r in order_ids]) if user else None
 
     def customer_records(self, user_id: str) -> tuple[dict | None, dict[str, dict]]:
         """The user's profile (None when unknown) and each of their orders' records by id, in the profile's order,
@@ -61,18 +69,15 @@ class StoreQueries:
 
     def product_record(self, product_id: str) -> dict | None:
         """The product with its variants as get_product_details returns it, as a dict, or None."""
-        with self._read() as conn:
-            row = conn.execute("SELECT name FROM products WHERE product_id = ?", (product_id,)).fetchone()
-            if row is None:
-                return None
-            variants = {
-                iid: {"item_id": iid, "options": _loads(o), "available": bool(a), "price": p}
-                for iid, o, a, p in conn.execute(
-                    "SELECT item_id, options, available, price FROM variants WHERE product_id = ? ORDER BY pos",
-                    (product_id,),
-                )
-            }
-        return {"name": row[0], "product_id": product_id, "variants": variants}
+        product, variants = self._read_together([
+            ("SELECT name FROM products WHERE product_id = ?", [product_id]),
+            ("SELECT item_id, options, available, price FROM variants WHERE product_id = ? ORDER BY pos", [product_id]),
+        ])
+        if not product:
+            return None
+        return {"name": product[0][0], "product_id": product_id,
+                "variants": {iid: {"item_id": iid, "options": _loads(o), "available": bool(a), "price": p}
+                             for iid, o, a, p in variants}}
 
     def product_ids_by_name(self) -> dict[str, str]:
         """Product type name -> product id."""
@@ -106,39 +111,8 @@ class StoreQueries:
             (order_id,),
         ).fetchall()
 
-    def _order_json(self, row: tuple) -> dict:
-        return self._records_of({row[0]: row})[row[0]]
-
-    def _orders_json(self, order_ids: list[str]) -> dict[str, dict]:
-        """Several orders' records by id, in the order given (unknown ids left out): four queries for any number
-        of orders instead of four per order (each one a round trip on PostgreSQL)."""
-        if not order_ids:
-            return {}
-        marks = ", ".join("?" * len(order_ids))
-        rows = {r[0]: r for r in self._conn.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id IN ({marks})",
-                                                    order_ids)}
-        records = self._records_of(rows)
-        return {oid: records[oid] for oid in order_ids if oid in records}
-
-    def _records_of(self, rows: dict[str, tuple]) -> dict[str, dict]:
-        """The records of orders whose rows were read (by id): their items, fulfillments and payments in one query
-        each, whatever the number of orders."""
-        if not rows:
-            return {}
-        marks = ", ".join("?" * len(rows))
-        return _records(rows, [self._conn.execute(f"SELECT order_id, {columns} FROM {table} WHERE order_id IN "
-                                                  f"({marks}) ORDER BY order_id, pos", list(rows)).fetchall()
-                               for table, columns, _, _ in _ORDER_PARTS])
-
     def _order_text(self, order_id: str) -> str:
-        return _dumps(self._order_json(self._order_row(order_id)))
-
-    def _user_json(self, user_id: str) -> dict | None:
-        conn = self._conn
-        row = conn.execute(f"SELECT {_USER_COLS} FROM users WHERE user_id = ?", (user_id,)).fetchone()
-        if row is None:
-            return None
-        return _profile(row, conn.execute(_PAYMENT_METHODS, (user_id,)).fetchall(), self.user_order_ids(user_id))
+        return _dumps(self.order_record(order_id))
 
     def _pm(self, user_id: str, pm_id: str) -> tuple | None:
         """(source, balance) of one of the user's payment methods, or None."""

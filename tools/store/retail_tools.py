@@ -31,11 +31,10 @@ class RetailTools:
         raise ToolError("user not found")
 
     def get_order_details(self, order_id: str) -> str:
-        with self._read():
-            row = self._order_row(order_id)
-            if row is None:
-                raise ToolError("order not found")
-            return _dumps(self._order_json(row))
+        record = self.order_record(order_id)
+        if record is None:
+            raise ToolError("order not found")
+        return _dumps(record)
 
     def get_product_details(self, product_id: str) -> str:
         record = self.product_record(product_id)
@@ -44,11 +43,10 @@ class RetailTools:
         return _dumps(record)
 
     def get_user_details(self, user_id: str) -> str:
-        with self._read():
-            rec = self._user_json(user_id)
-        if rec is None:
+        record = self.user_record(user_id)
+        if record is None:
             raise ToolError("user not found")
-        return _dumps(rec)
+        return _dumps(record)
 
     def list_all_product_types(self) -> str:
         with self._lock:
@@ -220,7 +218,7 @@ class RetailTools:
             )
             if cur.rowcount == 0:
                 raise ToolError("user not found")
-            return _dumps(self._user_json(user_id))
+            return _dumps(self.user_record(user_id))
 
     def return_delivered_order_items(self, order_id: str, item_ids: list[str], payment_method_id: str) -> str:
         with self.transaction() as conn:
