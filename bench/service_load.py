@@ -9,7 +9,9 @@ at once, M turns each. Ideal throughput is N / L: every conversation as fast as 
 round and as the median of the rounds with their spread: throughput, efficiency against the ideal, the latency the
 load adds to a turn (p50 / p99 of the turn's latency minus L) and the service's CPU per turn (its process's user +
 system time over the concurrent phase, per turn: the sum over the replicas) and its peak resident memory (the
-largest replica's). On PostgreSQL also the share of the statements that waited for a connection of their
+largest replica's). Also how busy the whole machine was meanwhile, and the CPU per turn of everything else on it
+(the database server, the fake model, this client; bench/proc_figures.py): a machine near 100 % busy delays the
+replica's turns whatever its own CPU per turn. On PostgreSQL also the share of the statements that waited for a connection of their
 replica's pool, and that wait per turn (from the replicas' ``/metrics``, agent/observability/pool_metrics.py): a
 replica short of connections, or too far behind to give them back in time, shows there.
 
@@ -67,6 +69,7 @@ from bench.checks import report  # noqa: E402
 from bench.cpu_budget import CpuBudget  # noqa: E402
 from bench.fake_model import fake_model_server  # noqa: E402
 from bench.pool_figures import metrics_headers, pool_figures  # noqa: E402
+from bench.proc_figures import cpu_seconds, machine_seconds, peak_rss_mb  # noqa: E402
 from bench.turn_kinds import TURN_KINDS, TurnKind  # noqa: E402
 from tools import RetailStore  # noqa: E402
 from tools.generator import generate_dataset  # noqa: E402
@@ -81,20 +84,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _peak_rss_mb(pid: int) -> float:
-    """The process's peak resident memory so far, MiB (Linux /proc: VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _seed(location: str | Path, kind: TurnKind) -> None:
@@ -184,13 +173,14 @@ async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str,
         gc.disable()
         try:
             alone = statistics.median(t.latency for t in await _conversation(clients, f"{tag}-alone", turns, kind, 0))
-            cpu = sum(_cpu_seconds(pid) for pid in pids)
+            cpu, machine = sum(cpu_seconds(pid) for pid in pids), machine_seconds()
             start = time.perf_counter()
             spacing = alone / n if arrivals == "spread" else 0.0
             runs = await asyncio.gather(*[_conversation(clients, f"{tag}-{i}", turns, kind, i, i * spacing)
                                           for i in range(n)])
             wall = time.perf_counter() - start
-            cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu
+            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
+            busy, every = (after - before for after, before in zip(machine_seconds(), machine, strict=True))
         finally:
             gc.enable()
         pool = None
@@ -204,7 +194,11 @@ async def _round(urls: list[str], pids: list[int], n: int, turns: int, tag: str,
               "added_p50_ms": statistics.median(added) * 1000,
               "added_p99_ms": added[min(len(added) - 1, int(len(added) * 0.99))] * 1000,
               "cpu_ms_per_turn": cpu / len(latencies) * 1000,
-              "peak_rss_mb": max(_peak_rss_mb(pid) for pid in pids)}
+              "peak_rss_mb": max(peak_rss_mb(pid) for pid in pids),
+              # The rest of the machine meanwhile (the database server, the fake model, this client): a machine
+              # near 100 % busy delays the replicas whatever their own CPU per turn.
+              "machine_busy_pct": busy / every * 100,
+              "others_cpu_ms_per_turn": (busy - cpu) / len(latencies) * 1000}
     if pool is not None:  # the alone conversation's turns are in these counts too
         counted = len(latencies) + turns
         result |= {"queued_pct": pool["queued"] / max(pool["requests"], 1) * 100,
@@ -294,7 +288,7 @@ def main() -> int:
 
 
 _KEYS = ("alone_s", "throughput", "ideal", "efficiency", "added_p50_ms", "added_p99_ms", "cpu_ms_per_turn",
-         "peak_rss_mb", "queued_pct", "pool_wait_ms")
+         "peak_rss_mb", "machine_busy_pct", "others_cpu_ms_per_turn", "queued_pct", "pool_wait_ms")
 
 
 def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKind, database_url: str | None,
