@@ -100,7 +100,17 @@ def test_a_store_statement_gives_a_silent_server_up_and_the_next_one_reconnects(
             assert time.monotonic() - started < 10
         finally:
             server.thaw()
-        assert store.find_user_id_by_email(LENA)
+        customer = store.find_user_id_by_email(LENA)
+        # A record's queries sent together (one pipeline) give up as one statement does.
+        server.freeze()
+        try:
+            started = time.monotonic()
+            with pytest.raises(silence.ServerSilentError):
+                store.customer_records(customer)
+            assert time.monotonic() - started < 10
+        finally:
+            server.thaw()
+        assert store.customer_records(customer)[0]["email"] == LENA
         # Inside a write transaction: it fails as fast, with nothing to roll back on a new session (which
         # would wait out the connect timeout, 10 s, on the frozen server).
         started = time.monotonic()
