@@ -36,11 +36,13 @@ the next replica in turn, as a load balancer without sticky sessions would (conv
 from round to round) and checks the scaling. That check means something only when one replica is CPU-bound and two
 have the cores they need: ``--replica-cpu 0.35`` holds each replica to 0.35 of a core (a cgroup of its own,
 bench/cpu_budget.py), so that on a small machine two replicas fit beside the database, the fake model and the client. ``--database postgres`` puts everything in a throwaway PostgreSQL server (Debian's binaries, as in
-the tests) instead of the SQLite files.
+the tests) instead of the SQLite files. ``--own-cores`` gives replica i core i alone and puts everything else (the
+database server, the fake model, this client) on the cores left, as a deployment's replicas run beside, not on, the
+database's machine: on this 2-core machine the PostgreSQL server otherwise takes turns on the replica's core.
 
     .venv/bin/python bench/service_load.py [--turn text|tool] [--conversations 64] [--turns 5] [--latency 0.5]
         [--rounds 3] [--replicas 1|2|1,2] [--database sqlite|postgres] [--arrivals spread|burst]
-        [--code <another checkout>] [--no-model-process] [--replica-cpu CORES]
+        [--code <another checkout>] [--no-model-process] [--replica-cpu CORES] [--own-cores]
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def _seed(location: str | Path, kind: TurnKind) -> None:
 
 
 def _start_service(root: Path, model_url: str, code: Path | None, kind: TurnKind,
-                   database_url: str | None) -> tuple[subprocess.Popen, str]:
+                   database_url: str | None, core: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A `deskgraph serve` process on the shop in ``root`` (or the database), on ``core`` alone when given."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKGRAPH_")}
     env.update({"DESKGRAPH_STORE_DB": str(root / "store.db"), "DESKGRAPH_CHECKPOINT_DB": str(root / "cp.db"),
@@ -108,7 +111,10 @@ def _start_service(root: Path, model_url: str, code: Path | None, kind: TurnKind
         env.update({"DESKGRAPH_API_AUTH": "on", "DESKGRAPH_CUSTOMER_TOKEN_SECRET": TOKEN_SECRET})
     if code is not None:  # another checkout's packages come first on the path
         env["PYTHONPATH"] = str(code.resolve())
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "deskgraph"), "serve", "--port", str(port)],
+    command = [str(Path(sys.executable).parent / "deskgraph"), "serve", "--port", str(port)]
+    if core is not None:  # taskset execs the service: same process, its threads on that core only
+        command = ["taskset", "--cpu-list", str(core), *command]
+    proc = subprocess.Popen(command,
                             cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -238,8 +244,16 @@ def main() -> int:
                              "root): replicas CPU-bound on a machine with fewer cores than they need")
     parser.add_argument("--model-process", action=argparse.BooleanOptionalAction, default=True,
                         help="the fake model server in a process of its own (--no-model-process: in this one)")
+    parser.add_argument("--own-cores", action="store_true",
+                        help="replica i on core i alone, and everything else (the database server, the fake model, "
+                             "this client) on the cores left: replicas on machines of their own, as deployed")
     args = parser.parse_args()
     counts = [int(n) for n in str(args.replicas).split(",")]
+    if args.own_cores:
+        others = set(range(os.cpu_count() or 1)) - set(range(max(counts)))
+        if not others:
+            parser.error(f"--own-cores needs more than {max(counts)} cores")
+        os.sched_setaffinity(0, others)  # before the fake model and the database start: they inherit it
 
     kind = TURN_KINDS[args.turn]
     results: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
@@ -257,7 +271,8 @@ def main() -> int:
                 results[n].append(_measure(root, model_url, args, kind, database_url, n, f"r{r}-x{n}"))
     what = "" if args.turn == "text" else f" ({args.turn} turns)"
     print(f"{args.conversations} conversations x {args.turns} turns{what}, model latency {args.latency} s, "
-          f"{'PostgreSQL' if database_url else 'SQLite'}; {args.rounds} rounds; arrivals: {args.arrivals}")
+          f"{'PostgreSQL' if database_url else 'SQLite'}; {args.rounds} rounds; arrivals: {args.arrivals}"
+          f"{'; each replica on a core of its own' if args.own_cores else ''}")
     checks = []
     medians = {}
     for n in counts:
@@ -294,7 +309,8 @@ _KEYS = ("alone_s", "throughput", "ideal", "efficiency", "added_p50_ms", "added_
 def _measure(root: Path, model_url: str, args: argparse.Namespace, kind: TurnKind, database_url: str | None,
              replicas: int, tag: str) -> dict[str, float]:
     """One round on ``replicas`` fresh service processes (started, warmed up, measured, stopped)."""
-    services = [_start_service(root, model_url, args.code, kind, database_url) for _ in range(replicas)]
+    services = [_start_service(root, model_url, args.code, kind, database_url, i if args.own_cores else None)
+                for i in range(replicas)]
     urls, pids = [url for _, url in services], [proc.pid for proc, _ in services]
     budgets: list[CpuBudget] = []
     try:
