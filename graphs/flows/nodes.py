@@ -191,9 +191,8 @@ class FlowNodes:
     def _look_up(self, lookup: str, args: dict[str, str]) -> tuple[Any, str]:
         """The identity lookup's outcome, and the first name of the customer it found (blocking: the store)."""
         outcome = self.guarded.read(lookup, args, None)
-        if not outcome.ok:
-            return outcome, ""
-        return outcome, (self.guarded.store.user_record(str(outcome.value)) or {}).get("name", {}).get("first_name", "")
+        profile = self.guarded.store.user_record(str(outcome.value)) if outcome.ok else None
+        return outcome, (profile or {}).get("name", {}).get("first_name", "")
 
     def idle(self, state: SupportState, config: RunnableConfig) -> dict[str, Any]:
         """Identified, nothing queued, no question: offer help (once per turn)."""
