@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.adapt import Dumper
@@ -25,6 +25,8 @@ from psycopg.pq import Format, TransactionStatus
 
 from tools.db.silence import AnsweringConnection, ServerSilentError
 from tools.db.urls import connect_options
+
+T = TypeVar("T")
 
 #: Columns that hold a JSON number of the dataset (int or float, exactly as loaded).
 MONEY_COLUMNS = frozenset({"price", "amount", "balance", "exchange_price_difference"})
@@ -165,16 +167,21 @@ class PgConnection:
                 if sql.startswith("COMMIT"):
                     raise psycopg.OperationalError("the connection was lost: its transaction was not committed")
                 return PgCursor(_NO_RESULT)
-            conn = self._live()
-            outside = conn.info.transaction_status == TransactionStatus.IDLE
-            try:
-                return self._run(conn, sql, params)
-            except ServerSilentError:
+            return self._sent(lambda conn: self._run(conn, sql, params))
+
+    def _sent(self, send: Callable[[psycopg.Connection], T]) -> T:
+        """``send`` on the live session; once more on a new one when it found the session dead outside a
+        transaction (nothing of it ran). Not after ``ServerSilentError``: what was given up may yet run."""
+        conn = self._live()
+        outside = conn.info.transaction_status == TransactionStatus.IDLE
+        try:
+            return send(conn)
+        except ServerSilentError:
+            raise
+        except psycopg.OperationalError:
+            if not (outside and conn.closed and not self._closed_by_us):
                 raise
-            except psycopg.OperationalError:
-                if not (outside and conn.closed and not self._closed_by_us):
-                    raise
-            return self._run(self._live(), sql, params)
+        return send(self._live())
 
     @staticmethod
     def _run(conn: psycopg.Connection, sql: str, params: Sequence[Any] | None) -> PgCursor:
@@ -191,16 +198,7 @@ class PgConnection:
         the transaction ``begin`` starts and a COMMIT ends, sent with them (None: in the caller's transaction).
         Found dead before it was sent, the session is replaced and the reads sent once more, as ``execute`` does."""
         with self._lock:
-            conn = self._live()
-            outside = conn.info.transaction_status == TransactionStatus.IDLE
-            try:
-                return self._read_together(conn, statements, begin)
-            except ServerSilentError:
-                raise
-            except psycopg.OperationalError:
-                if not (outside and conn.closed and not self._closed_by_us):
-                    raise
-            return self._read_together(self._live(), statements, begin)
+            return self._sent(lambda conn: self._read_together(conn, statements, begin))
 
     @staticmethod
     def _read_together(conn: psycopg.Connection, statements: Sequence[tuple[str, Sequence[Any]]],
