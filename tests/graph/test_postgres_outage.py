@@ -82,6 +82,18 @@ async def test_a_server_that_stops_answering_fails_the_turn_within_seconds(own_p
     model.assert_complete()
 
 
+def _gives_up_while_frozen(server, read) -> None:  # noqa: ANN001 - the test server, a store read
+    """``read`` on the frozen server fails with ServerSilentError within seconds (not sent again: it may yet run)."""
+    server.freeze()
+    try:
+        started = time.monotonic()
+        with pytest.raises(silence.ServerSilentError):
+            read()
+        assert time.monotonic() - started < 10
+    finally:
+        server.thaw()
+
+
 def test_a_store_statement_gives_a_silent_server_up_and_the_next_one_reconnects(own_postgres_server):
     """The service's store (its limit set as the runtime sets it): a tool's read on a frozen server fails with
     ServerSilentError after the limit and is not sent again on a new session (it may yet run), a write
@@ -92,24 +104,10 @@ def test_a_store_statement_gives_a_silent_server_up_and_the_next_one_reconnects(
         store.load_json(small_dataset())
         store.limit_server_answers(1.5)
         assert store.find_user_id_by_email(LENA)
-        server.freeze()
-        try:
-            started = time.monotonic()
-            with pytest.raises(silence.ServerSilentError):
-                store.find_user_id_by_email(LENA)
-            assert time.monotonic() - started < 10
-        finally:
-            server.thaw()
+        _gives_up_while_frozen(server, lambda: store.find_user_id_by_email(LENA))
         customer = store.find_user_id_by_email(LENA)
         # A record's queries sent together (one pipeline) give up as one statement does.
-        server.freeze()
-        try:
-            started = time.monotonic()
-            with pytest.raises(silence.ServerSilentError):
-                store.customer_records(customer)
-            assert time.monotonic() - started < 10
-        finally:
-            server.thaw()
+        _gives_up_while_frozen(server, lambda: store.customer_records(customer))
         assert store.customer_records(customer)[0]["email"] == LENA
         # Inside a write transaction: it fails as fast, with nothing to roll back on a new session (which
         # would wait out the connect timeout, 10 s, on the frozen server).
