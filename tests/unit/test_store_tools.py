@@ -547,9 +547,9 @@ def test_customer_records_are_the_profile_and_its_orders_in_one_snapshot(store):
 
 
 def test_customer_records_equal_each_record_read_on_its_own(new_store):
-    """The batched read of a customer's orders (four queries for all of them) gives exactly the records that
-    ``order_record`` reads one order at a time: items, fulfillments and payments in their order, numbers as stored,
-    for every customer of a generated shop (orders in every status, several per customer)."""
+    """The read of a customer's records (every query by the customer's id, sent together) gives exactly the
+    records that ``order_record`` reads one order at a time: items, fulfillments and payments in their order,
+    numbers as stored, for every customer of a generated shop (orders in every status, several per customer)."""
     from tools.generator import generate_dataset
 
     s = new_store()
