@@ -20,12 +20,11 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import psycopg
-from psycopg.errors import _WaitTimeout
 from psycopg.rows import RowFactory
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agent.observability import pool_metrics
-from tools.db.silence import given_up
+from tools.db.silence import AsyncAnsweringConnection
 
 #: Seconds a statement waits for a connection before the server is asked whether it can be reached at all: a busy
 #: pool hands one out well within this, a pool whose server went away never does (psycopg_pool would keep the
@@ -35,7 +34,7 @@ ASK_SERVER_AFTER = 1.0
 SERVER_ANSWER_SECONDS = 3
 
 
-class KeptCursorConnection(psycopg.AsyncConnection):
+class KeptCursorConnection(AsyncAnsweringConnection):
     """A pool connection that keeps one cursor per kind (binary or text results, row factory) for its statements,
     and gives up on a server silent for ``answer_seconds`` (None: no limit; the runtime's pool sets it;
     ``tools.db.silence`` says why).
@@ -43,19 +42,9 @@ class KeptCursorConnection(psycopg.AsyncConnection):
     A cursor is only used by whoever has the connection checked out; ``execute`` starts it afresh. The cursors
     close with the connection."""
 
-    answer_seconds: float | None = None
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._kept_cursors: dict[tuple[bool, Any], psycopg.AsyncCursor[Any]] = {}
-
-    async def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        if timeout is not None or self.answer_seconds is None:
-            return await super().wait(gen, interval, timeout)
-        try:
-            return await super().wait(gen, interval, self.answer_seconds)
-        except _WaitTimeout:
-            raise given_up(self, self.answer_seconds) from None
 
     def kept_cursor(self, *, binary: bool, row_factory: RowFactory[Any]) -> psycopg.AsyncCursor[Any]:
         """This connection's cursor of that kind, made on first use."""

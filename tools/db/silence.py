@@ -39,7 +39,8 @@ def given_up(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], secon
 
 
 class AnsweringConnection(psycopg.Connection):
-    """A synchronous connection that gives up on a server silent for ``answer_seconds`` (None: no limit)."""
+    """A synchronous connection that gives up on a server silent for ``answer_seconds`` (None: no limit). The
+    store's and the operator tokens' connections (``tools.db.postgres.PgConnection``)."""
 
     answer_seconds: float | None = None
 
@@ -48,5 +49,20 @@ class AnsweringConnection(psycopg.Connection):
             return super().wait(gen, interval, timeout)
         try:
             return super().wait(gen, interval, self.answer_seconds)
+        except _WaitTimeout:
+            raise given_up(self, self.answer_seconds) from None
+
+
+class AsyncAnsweringConnection(psycopg.AsyncConnection):
+    """``AnsweringConnection`` for the event loop: the saver's pool connections (its checkpoints, leases and
+    recorder; ``agent.runtime.postgres_checkout.KeptCursorConnection``)."""
+
+    answer_seconds: float | None = None
+
+    async def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is not None or self.answer_seconds is None:
+            return await super().wait(gen, interval, timeout)
+        try:
+            return await super().wait(gen, interval, self.answer_seconds)
         except _WaitTimeout:
             raise given_up(self, self.answer_seconds) from None
